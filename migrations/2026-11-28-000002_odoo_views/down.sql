@@ -1,0 +1,1 @@
+DROP FUNCTION dte_sidecar.publish_odoo_views(TEXT);

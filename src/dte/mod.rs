@@ -1,0 +1,3 @@
+//! The DTE engine: pure functions over documents, keys and XML. No database, no HTTP.
+
+pub mod rut;

@@ -1,0 +1,146 @@
+//! Argument types shared by the flows, read leniently the way Odoo callers send them
+//! (`"33"` or `33`) and checked strictly.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// The DTE types this product issues.
+pub const DTE_TYPES: [u16; 5] = [33, 34, 52, 56, 61];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DteType(u16);
+
+impl DteType {
+    pub fn new(code: u16) -> Option<Self> {
+        DTE_TYPES.contains(&code).then_some(Self(code))
+    }
+
+    pub fn code(self) -> u16 {
+        self.0
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self.0 {
+            33 => "33",
+            34 => "34",
+            52 => "52",
+            56 => "56",
+            _ => "61",
+        }
+    }
+}
+
+impl fmt::Display for DteType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DteType {
+    type Err = ();
+    fn from_str(text: &str) -> Result<Self, ()> {
+        text.trim().parse::<u16>().ok().and_then(Self::new).ok_or(())
+    }
+}
+
+/// A folio: a positive integer, sent as a number or as digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Folio(i64);
+
+impl Folio {
+    /// The SII's folio field holds at most 10 digits.
+    pub const MAX: i64 = 9_999_999_999;
+
+    pub fn new(value: i64) -> Option<Self> {
+        (1..=Self::MAX).contains(&value).then_some(Self(value))
+    }
+
+    pub fn value(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Folio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for Folio {
+    type Err = ();
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let digits = text.trim();
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+            return Err(());
+        }
+        digits.parse::<i64>().ok().and_then(Self::new).ok_or(())
+    }
+}
+
+/// Reads a value that may come as a JSON string or integer into `T: FromStr`.
+struct CodeVisitor<T>(&'static str, std::marker::PhantomData<T>);
+
+impl<T: std::str::FromStr> Visitor<'_> for CodeVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        v.parse().map_err(|_| E::custom(format!("expected {}, got '{v}'", self.0)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        self.visit_str(&v.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for DteType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CodeVisitor("one of 33, 34, 52, 56, 61", std::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Folio {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CodeVisitor("a positive integer folio", std::marker::PhantomData))
+    }
+}
+
+/// A RUT argument, checked for its módulo-11 digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RutArg(pub crate::dte::rut::Rut);
+
+impl<'de> Deserialize<'de> for RutArg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<crate::dte::rut::Rut>()
+            .map(RutArg)
+            .map_err(|e| de::Error::custom(format!("'{text}' is not a valid RUT: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn codes_accept_numbers_and_digits_and_refuse_the_rest() {
+        assert_eq!(serde_json::from_value::<DteType>(json!("33")).unwrap().code(), 33);
+        assert_eq!(serde_json::from_value::<DteType>(json!(61)).unwrap().code(), 61);
+        assert!(serde_json::from_value::<DteType>(json!(39)).is_err());
+        assert_eq!(serde_json::from_value::<Folio>(json!("12345")).unwrap().value(), 12345);
+        assert_eq!(serde_json::from_value::<Folio>(json!(7)).unwrap().value(), 7);
+        for bad in [json!(0), json!(-3), json!("0012"), json!("1.5"), json!(1.5), json!("abc"), json!(""), json!(null), json!("99999999999")] {
+            assert!(serde_json::from_value::<Folio>(bad.clone()).is_err(), "{bad}");
+        }
+    }
+}

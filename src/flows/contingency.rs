@@ -1,0 +1,261 @@
+//! Contingency mode per company: while it is on, documents are stamped and signed
+//! locally and kept in `dte_contingency_pending`; nothing is sent to the SII.
+//! Every switch is written to the audit log.
+
+use base64::Engine as _;
+use diesel::prelude::*;
+use diesel::PgConnection;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::args::{DteType, Folio, RutArg};
+use super::audit::{self, Actor, Entry};
+use super::{company, xml_content};
+use crate::context::AppContext;
+use crate::error::{AppError, AppResult};
+use crate::store::models::{Contingency, NewPendingDte};
+use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
+
+/// Why a company entered contingency.
+pub const REASONS: [&str; 5] = ["manual", "sii_unavailable", "certificate", "network", "other"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyParams {
+    pub company_id: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableParams {
+    pub company_id: i32,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableParams {
+    pub company_id: i32,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+pub async fn get_status(ctx: &AppContext, p: CompanyParams) -> AppResult<Value> {
+    ctx.db
+        .run(move |conn| {
+            company::require(conn, p.company_id)?;
+            status(conn, p.company_id)
+        })
+        .await
+}
+
+pub async fn enable_contingency(ctx: &AppContext, actor: Actor, p: EnableParams) -> AppResult<Value> {
+    let reason = p.reason.unwrap_or_else(|| "manual".into());
+    if !REASONS.contains(&reason.as_str()) {
+        return Err(AppError::field("reason", format!("expected one of {}", REASONS.join(", "))));
+    }
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                company::require(conn, p.company_id)?;
+                switch(conn, &actor, p.company_id, Switch::On { reason: &reason }, p.comment.as_deref(), now)?;
+                status(conn, p.company_id)
+            })
+        })
+        .await
+}
+
+pub async fn disable_contingency(ctx: &AppContext, actor: Actor, p: DisableParams) -> AppResult<Value> {
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                company::require(conn, p.company_id)?;
+                switch(conn, &actor, p.company_id, Switch::Off, p.comment.as_deref(), now)?;
+                status(conn, p.company_id)
+            })
+        })
+        .await
+}
+
+pub enum Switch<'a> {
+    On { reason: &'a str },
+    Off,
+}
+
+/// Turns contingency on or off; returns false (and writes nothing) when it already was.
+pub fn switch(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    company_id: i32,
+    to: Switch<'_>,
+    comment: Option<&str>,
+    now: crate::clock::Timestamp,
+) -> AppResult<bool> {
+    let current = row(conn, company_id)?;
+    use dte_contingency::dsl as c;
+    let (action, reason) = match to {
+        Switch::On { .. } if current.enabled => return Ok(false),
+        Switch::Off if !current.enabled => return Ok(false),
+        Switch::On { reason } => {
+            diesel::update(c::dte_contingency.find(current.id))
+                .set((
+                    c::enabled.eq(true),
+                    c::reason.eq(reason),
+                    c::comment.eq(comment),
+                    c::enabled_date.eq(now),
+                    c::enabled_by.eq(actor.uid),
+                ))
+                .execute(conn)?;
+            ("contingency.enable", Some(reason))
+        }
+        Switch::Off => {
+            diesel::update(c::dte_contingency.find(current.id))
+                .set((c::enabled.eq(false), c::disabled_date.eq(now), c::disabled_by.eq(actor.uid)))
+                .execute(conn)?;
+            ("contingency.disable", None)
+        }
+    };
+    audit::record(
+        conn,
+        now,
+        actor,
+        Entry {
+            action,
+            company_id: Some(company_id),
+            target_model: Some("dte.contingency"),
+            target_id: Some(current.id),
+            details: json!({"reason": reason, "comment": comment}),
+        },
+    )?;
+    Ok(true)
+}
+
+/// The company's contingency row, locked for the rest of the transaction.
+fn row(conn: &mut PgConnection, company_id: i32) -> AppResult<Contingency> {
+    diesel::insert_into(dte_contingency::table)
+        .values(dte_contingency::company_id.eq(company_id))
+        .on_conflict(dte_contingency::company_id)
+        .do_nothing()
+        .execute(conn)?;
+    Ok(dte_contingency::table
+        .filter(dte_contingency::company_id.eq(company_id))
+        .select(Contingency::as_select())
+        .for_update()
+        .first(conn)?)
+}
+
+pub fn is_enabled(conn: &mut PgConnection, company_id: i32) -> AppResult<bool> {
+    Ok(dte_contingency::table
+        .filter(dte_contingency::company_id.eq(company_id))
+        .select(dte_contingency::enabled)
+        .first(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
+fn status(conn: &mut PgConnection, company_id: i32) -> AppResult<Value> {
+    let row = dte_contingency::table
+        .filter(dte_contingency::company_id.eq(company_id))
+        .select(Contingency::as_select())
+        .first(conn)
+        .optional()?;
+    let pending: i64 = dte_contingency_pending::table
+        .filter(dte_contingency_pending::company_id.eq(company_id))
+        .filter(dte_contingency_pending::uploaded.eq(false))
+        .count()
+        .get_result(conn)?;
+    let odoo_time = |t: Option<crate::clock::Timestamp>| {
+        t.map_or(Value::Bool(false), |t| json!(t.format("%Y-%m-%d %H:%M:%S").to_string()))
+    };
+    let or_false = |v: Option<Value>| v.unwrap_or(Value::Bool(false));
+    Ok(match row {
+        Some(r) => json!({
+            "company_id": company_id,
+            "enabled": r.enabled,
+            "reason": or_false(r.reason.map(Value::from)),
+            "comment": or_false(r.comment.map(Value::from)),
+            "enabled_date": odoo_time(r.enabled_date),
+            "enabled_by": or_false(r.enabled_by.map(Value::from)),
+            "disabled_date": odoo_time(r.disabled_date),
+            "disabled_by": or_false(r.disabled_by.map(Value::from)),
+            "pending_count": pending,
+        }),
+        None => json!({
+            "company_id": company_id, "enabled": false, "reason": false, "comment": false,
+            "enabled_date": false, "enabled_by": false, "disabled_date": false,
+            "disabled_by": false, "pending_count": pending,
+        }),
+    })
+}
+
+/// `dte.contingency.pending.create` values; `xml_content` is base64 as Odoo sends
+/// binary fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PendingValues {
+    pub dte_type: DteType,
+    pub folio: Folio,
+    pub xml_content: String,
+    pub move_id: i32,
+    pub company_id: i32,
+    #[serde(default)]
+    pub rut_emisor: Option<RutArg>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+/// Stores documents issued in contingency; returns their ids (one per move).
+pub async fn create_pending(ctx: &AppContext, values: Vec<PendingValues>) -> AppResult<Vec<i32>> {
+    if values.is_empty() {
+        return Err(AppError::field("vals_list", "nothing to create"));
+    }
+    let max = ctx.settings.limits.max_xml_bytes;
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let mut ids = Vec::with_capacity(values.len());
+                for v in &values {
+                    if v.move_id <= 0 {
+                        return Err(AppError::field("move_id", "must be a positive Odoo record id"));
+                    }
+                    let raw = base64::engine::general_purpose::STANDARD
+                        .decode(v.xml_content.trim())
+                        .map_err(|_| AppError::field("xml_content", "expected base64 (a binary field)"))?;
+                    let xml = xml_content::accept_bytes("xml_content", raw, max)?;
+                    let folio = v.folio.to_string();
+                    xml_content::check_identity("xml_content", &xml, v.dte_type.as_str(), &folio)?;
+                    let company = company::require(conn, v.company_id)?;
+                    let rut = company::issuer_rut(&company, v.rut_emisor)?;
+                    let display_name =
+                        v.display_name.clone().unwrap_or_else(|| format!("DTE {}-{folio}", v.dte_type));
+                    let id: Option<i32> = diesel::insert_into(dte_contingency_pending::table)
+                        .values(NewPendingDte {
+                            dte_type: v.dte_type.as_str(),
+                            folio: &folio,
+                            rut_emisor: &rut,
+                            xml_content: &xml,
+                            stored_date: now,
+                            company_id: company.id,
+                            move_id: v.move_id,
+                            display_name: &display_name,
+                        })
+                        .on_conflict_do_nothing()
+                        .returning(dte_contingency_pending::id)
+                        .get_result(conn)
+                        .optional()?;
+                    let id = id.ok_or_else(|| {
+                        AppError::validation(format!("move {} already has a document pending upload", v.move_id))
+                    })?;
+                    ids.push(id);
+                }
+                Ok(ids)
+            })
+        })
+        .await
+}

@@ -1,0 +1,16 @@
+//! dte-sidecar: stamps, signs and sends Chilean tax documents (DTE) to the SII for Odoo,
+//! and makes sure none is lost and none is sent twice.
+//!
+//! Layers: `rpc` (the Odoo-compatible face) → `flows` (business flows) → `dte` (the
+//! engine) and `store` (PostgreSQL); `settings`, `clock` and `context` hold them together.
+
+pub mod clock;
+pub mod context;
+pub mod dte;
+pub mod error;
+pub mod flows;
+pub mod rpc;
+pub mod server;
+pub mod settings;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,160 @@
+//! The one map from (model, method) to the flow that serves it. Both doors, `/jsonrpc`
+//! and `/json/2`, come here. Each line names the method's parameters in positional
+//! order, as the specification's API reference lists them.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::{orm, params};
+use crate::context::AppContext;
+use crate::error::{AppError, AppResult};
+use crate::flows::audit::Actor;
+use crate::flows::{backup, company, contingency, failed_queue};
+use crate::store::registry;
+
+/// One authenticated call, whichever door it came through.
+#[derive(Debug)]
+pub struct Call {
+    pub model: String,
+    pub method: String,
+    pub args: Vec<Value>,
+    pub kwargs: Map<String, Value>,
+    /// Name of the API key that authenticated the call.
+    pub client: String,
+}
+
+/// Odoo's call context: who the Odoo user is and which companies they work in.
+#[derive(Debug, Default)]
+struct CallContext {
+    uid: Option<i32>,
+    allowed_company_ids: Option<Vec<i64>>,
+}
+
+impl CallContext {
+    fn take(kwargs: &mut Map<String, Value>) -> AppResult<Self> {
+        let Some(context) = kwargs.remove("context") else { return Ok(Self::default()) };
+        let context = match context {
+            Value::Object(map) => map,
+            Value::Null => return Ok(Self::default()),
+            _ => return Err(AppError::field("context", "expected an object")),
+        };
+        let uid = match context.get("uid") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => None,
+            Some(v) => Some(
+                v.as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| AppError::field("context.uid", "expected a user id"))?,
+            ),
+        };
+        let allowed_company_ids = match context.get("allowed_company_ids") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(ids)) => Some(
+                ids.iter()
+                    .map(Value::as_i64)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| AppError::field("context.allowed_company_ids", "expected company ids"))?,
+            ),
+            Some(_) => return Err(AppError::field("context.allowed_company_ids", "expected a list")),
+        };
+        Ok(Self { uid, allowed_company_ids })
+    }
+
+    /// Odoo's current company: the first allowed one.
+    fn company(&self) -> Option<i64> {
+        self.allowed_company_ids.as_ref().and_then(|ids| ids.first().copied())
+    }
+}
+
+/// Reads the arguments for a method; a missing `company_id` defaults to the context's
+/// current company, as `self.env.company` does in Odoo.
+fn args<P: DeserializeOwned>(
+    qualified: &str,
+    names: &[&str],
+    args: Vec<Value>,
+    mut kwargs: Map<String, Value>,
+    context: &CallContext,
+) -> AppResult<P> {
+    if let Some(position) = names.iter().position(|n| *n == "company_id") {
+        let given = args.len() > position || kwargs.get("company_id").is_some_and(|v| !v.is_null());
+        if let (false, Some(company)) = (given, context.company()) {
+            kwargs.insert("company_id".into(), Value::from(company));
+        }
+    }
+    params::bind(qualified, names, args, kwargs)
+}
+
+pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
+    let Call { model, method, args: positional, mut kwargs, client } = call;
+    let context = CallContext::take(&mut kwargs)?;
+    let actor = Actor { name: client, uid: context.uid };
+    let qualified = format!("{model}.{method}");
+    macro_rules! params {
+        ($($name:literal),* $(,)?) => {
+            args(&qualified, &[$($name),*], positional, kwargs, &context)?
+        };
+    }
+    match (model.as_str(), method.as_str()) {
+        ("dte.company", "register") => company::register(
+            ctx,
+            actor,
+            params!("company_id", "rut", "name", "resolution_number", "resolution_date"),
+        )
+        .await,
+        ("dte.backup", "backup_dte") => backup::backup_dte(
+            ctx,
+            params!("dte_type", "folio", "xml_content", "track_id", "move_id", "rut_emisor", "company_id"),
+        )
+        .await,
+        ("dte.failed.queue", "add_failed_dte") => failed_queue::add_failed_dte(
+            ctx,
+            params!(
+                "dte_type", "folio", "xml_content", "error_type", "error_message", "move_id",
+                "rut_emisor", "company_id"
+            ),
+        )
+        .await,
+        ("dte.contingency", "get_status") => contingency::get_status(ctx, params!("company_id")).await,
+        ("dte.contingency", "enable_contingency") => {
+            contingency::enable_contingency(ctx, actor, params!("company_id", "reason", "comment")).await
+        }
+        ("dte.contingency", "disable_contingency") => {
+            contingency::disable_contingency(ctx, actor, params!("company_id", "comment")).await
+        }
+        ("dte.contingency.pending", "create") => {
+            let p: CreateParams = params!("vals_list");
+            let single = p.vals_list.is_object();
+            let mut values: Vec<Value> = match p.vals_list {
+                Value::Array(list) => list,
+                one @ Value::Object(_) => vec![one],
+                _ => return Err(AppError::field("vals_list", "expected a dict or a list of dicts")),
+            };
+            if let Some(company) = context.company() {
+                for v in values.iter_mut().filter_map(Value::as_object_mut) {
+                    v.entry("company_id").or_insert(Value::from(company));
+                }
+            }
+            let values = params::read(&qualified, Value::Array(values))?;
+            let ids = contingency::create_pending(ctx, values).await?;
+            Ok(match (single, ids.as_slice()) {
+                (true, [id]) => Value::from(*id),
+                _ => Value::from(ids),
+            })
+        }
+        (_, "search_read" | "read" | "search" | "search_count") if registry::model(&model).is_some() => {
+            let info = registry::model(&model).ok_or_else(|| unknown_model(&model))?;
+            orm::call(ctx, info, &method, positional, kwargs, context.allowed_company_ids).await
+        }
+        _ if registry::model(&model).is_none() => Err(unknown_model(&model)),
+        _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateParams {
+    vals_list: Value,
+}
+
+fn unknown_model(model: &str) -> AppError {
+    AppError::NotFound(format!("the model '{model}' does not exist"))
+}

@@ -1,0 +1,98 @@
+//! Binds an Odoo call's positional and keyword arguments to a method's parameters, the
+//! way Python binds them, then reads them into the method's typed parameters with errors
+//! that name the argument.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{AppError, AppResult};
+
+/// `names` lists the method's parameters in positional order.
+pub fn bind<P: DeserializeOwned>(
+    method: &str,
+    names: &[&str],
+    args: Vec<Value>,
+    mut kwargs: Map<String, Value>,
+) -> AppResult<P> {
+    if args.len() > names.len() {
+        return Err(AppError::validation(format!(
+            "{method}() takes {} positional arguments but {} were given",
+            names.len(),
+            args.len()
+        )));
+    }
+    let mut bound = Map::new();
+    for (name, value) in names.iter().zip(args) {
+        bound.insert((*name).to_string(), value);
+    }
+    for (name, value) in std::mem::take(&mut kwargs) {
+        if !names.contains(&name.as_str()) {
+            return Err(AppError::validation(format!("{method}() got an unexpected keyword argument '{name}'")));
+        }
+        if bound.contains_key(&name) {
+            return Err(AppError::validation(format!("{method}() got multiple values for argument '{name}'")));
+        }
+        bound.insert(name, value);
+    }
+    // An explicit null means "not given", as Python's None does for optional arguments.
+    bound.retain(|_, v| !v.is_null());
+    read(method, Value::Object(bound))
+}
+
+/// Reads `value` into `P`; the error names the argument at fault.
+pub fn read<P: DeserializeOwned>(method: &str, value: Value) -> AppResult<P> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if let Some(field) = inner.strip_prefix("missing field `").and_then(|s| s.strip_suffix('`')) {
+            let field = if path == "." { field.to_string() } else { format!("{path}.{field}") };
+            AppError::validation(format!("{method}() missing a required argument: '{field}'"))
+        } else if path == "." {
+            AppError::validation(format!("{method}(): {inner}"))
+        } else {
+            AppError::field(&path, inner)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct P {
+        a: i32,
+        #[serde(default)]
+        b: Option<String>,
+    }
+
+    fn kw(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn positional_and_keyword_arguments_bind_like_python() {
+        let p: P = bind("m", &["a", "b"], vec![json!(1)], kw(json!({"b": "x"}))).unwrap();
+        assert_eq!(p, P { a: 1, b: Some("x".into()) });
+        let p: P = bind("m", &["a", "b"], vec![], kw(json!({"a": 2, "b": null}))).unwrap();
+        assert_eq!(p, P { a: 2, b: None });
+    }
+
+    #[test]
+    fn binding_errors_read_like_python() {
+        let cases: Vec<(Vec<Value>, Value, &str)> = vec![
+            (vec![json!(1), json!("x"), json!(3)], json!({}), "takes 2 positional arguments but 3 were given"),
+            (vec![], json!({"c": 1, "a": 1}), "unexpected keyword argument 'c'"),
+            (vec![json!(1)], json!({"a": 1}), "multiple values for argument 'a'"),
+            (vec![], json!({"b": "x"}), "missing a required argument: 'a'"),
+            (vec![json!("one")], json!({}), "a: invalid type: string \"one\", expected i32"),
+        ];
+        for (args, kwargs, expected) in cases {
+            let err = bind::<P>("m", &["a", "b"], args, kw(kwargs)).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+    }
+}

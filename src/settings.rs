@@ -1,0 +1,329 @@
+//! Settings: built-in defaults < a TOML file < `DATABASE_URL` < `DTE__<SECTION>__<KEY>`
+//! environment variables. Every key is documented in `config/dte-sidecar.example.toml`.
+//!
+//! A bad setting stops the start with one line that names the key; secrets are wrapped in
+//! [`Secret`] so that no `Debug` print of the settings can show them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Prefix of the environment variables that override settings (`DTE__SERVER__BIND`).
+pub const ENV_PREFIX: &str = "DTE";
+const ENV_SEPARATOR: &str = "__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+    pub clock: ClockSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the JSON-RPC face listens on.
+    pub bind: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// PostgreSQL URL; `DATABASE_URL` fills it when set.
+    pub url: Secret,
+    pub pool_size: u32,
+    /// Seconds to wait for a free connection before a request fails.
+    pub pool_timeout_secs: u64,
+    /// Apply pending migrations when `serve` starts.
+    pub migrate_on_start: bool,
+    /// Schema of Odoo's database where the read-only views for the addon are published.
+    pub odoo_schema: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// API keys by client name (`[auth.api_keys] odoo = "…"`,
+    /// `DTE__AUTH__API_KEYS__ODOO=…`). The name is what the audit log records.
+    pub api_keys: BTreeMap<String, Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest `xml_content` accepted in one call, in bytes.
+    pub max_xml_bytes: usize,
+    /// Largest `limit` a `search_read` may ask for.
+    pub max_search_limit: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `dte_sidecar=debug,actix_web=info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockSettings {
+    /// How many seconds of business time pass per real second. 1 in production; a test
+    /// run may set 3600 so that the hourly retry schedule plays out in seconds.
+    pub speedup: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            auth: AuthSettings::default(),
+            limits: LimitSettings::default(),
+            log: LogSettings::default(),
+            clock: ClockSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self { bind: "127.0.0.1:8070".into(), workers: 0, shutdown_timeout_secs: 30 }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::default(),
+            pool_size: 10,
+            pool_timeout_secs: 10,
+            migrate_on_start: true,
+            odoo_schema: "public".into(),
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self { max_body_bytes: 8 * 1024 * 1024, max_xml_bytes: 4 * 1024 * 1024, max_search_limit: 10_000 }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info".into() }
+    }
+}
+
+impl Default for ClockSettings {
+    fn default() -> Self {
+        Self { speedup: 1.0 }
+    }
+}
+
+/// A setting that must never be printed: `Debug` shows `***`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+/// A setting that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("bad setting: {0}")]
+pub struct SettingsError(String);
+
+impl Settings {
+    /// Reads the settings from the optional file, `DATABASE_URL` and `DTE__…` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_from(file, None)
+    }
+
+    /// As [`Settings::load`], reading the environment from `env` when given (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: Option<BTreeMap<String, String>>,
+    ) -> Result<Self, SettingsError> {
+        let database_url = match &env {
+            Some(vars) => vars.get("DATABASE_URL").cloned(),
+            None => std::env::var("DATABASE_URL").ok(),
+        };
+        let mut builder = ::config::Config::builder();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(SettingsError(format!("settings file {} does not exist", path.display())));
+            }
+            builder = builder.add_source(::config::File::from(path).format(::config::FileFormat::Toml));
+        }
+        if let Some(url) = database_url.filter(|url| !url.is_empty()) {
+            builder = builder
+                .set_override("database.url", url)
+                .map_err(|e| SettingsError(e.to_string()))?;
+        }
+        let mut environment = ::config::Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator(ENV_SEPARATOR)
+            .separator(ENV_SEPARATOR);
+        if let Some(vars) = env {
+            environment = environment.source(Some(vars.into_iter().collect()));
+        }
+        let settings: Settings = builder
+            .add_source(environment)
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| SettingsError(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: ranges, addresses, key strength.
+    fn check(&self) -> Result<(), SettingsError> {
+        let bad = |key: &str, why: &str| Err(SettingsError(format!("{key}: {why}")));
+        if self.server.bind.parse::<SocketAddr>().is_err() {
+            return bad("server.bind", "expected an address like 127.0.0.1:8070");
+        }
+        if self.database.url.is_empty() {
+            return bad("database.url", "no database: set DATABASE_URL or database.url");
+        }
+        if !self.database.url.expose().starts_with("postgres://")
+            && !self.database.url.expose().starts_with("postgresql://")
+        {
+            return bad("database.url", "expected a postgres:// URL");
+        }
+        if self.database.pool_size == 0 {
+            return bad("database.pool_size", "must be at least 1");
+        }
+        if !is_sql_identifier(&self.database.odoo_schema) || self.database.odoo_schema == "dte_sidecar" {
+            return bad("database.odoo_schema", "expected a schema name such as public (not dte_sidecar)");
+        }
+        for (name, key) in &self.auth.api_keys {
+            if key.expose().len() < 16 {
+                return bad(&format!("auth.api_keys.{name}"), "an API key needs at least 16 characters");
+            }
+        }
+        if self.limits.max_xml_bytes == 0 || self.limits.max_xml_bytes > self.limits.max_body_bytes {
+            return bad("limits.max_xml_bytes", "must be between 1 and limits.max_body_bytes");
+        }
+        if self.limits.max_search_limit < 1 {
+            return bad("limits.max_search_limit", "must be at least 1");
+        }
+        if !(self.clock.speedup.is_finite() && self.clock.speedup >= 1.0) {
+            return bad("clock.speedup", "must be a number >= 1");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return bad("log.level", "expected a filter such as info or dte_sidecar=debug");
+        }
+        Ok(())
+    }
+}
+
+fn is_sql_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_database_url_is_honoured() {
+        let s = Settings::load_from(
+            None,
+            Some(env(&[
+                ("DATABASE_URL", "postgres://u@h/db"),
+                ("DTE__SERVER__BIND", "0.0.0.0:9000"),
+                ("DTE__AUTH__API_KEYS__ODOO", "0123456789abcdef"),
+            ])),
+        )
+        .unwrap();
+        assert_eq!(s.database.url.expose(), "postgres://u@h/db");
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.auth.api_keys["odoo"].expose(), "0123456789abcdef");
+        assert_eq!(s.database.pool_size, 10);
+    }
+
+    #[test]
+    fn bad_setting_names_the_key_and_hides_secrets() {
+        let base = [("DATABASE_URL", "postgres://u@h/db")];
+        let cases: &[(&str, &str, &str)] = &[
+            ("DTE__SERVER__BIND", "nowhere", "server.bind"),
+            ("DTE__DATABASE__POOL_SIZE", "lots", "pool_size"),
+            ("DTE__DATABASE__POOL_SIZE", "0", "database.pool_size"),
+            ("DTE__AUTH__API_KEYS__ODOO", "short-secret", "auth.api_keys.odoo"),
+            ("DTE__CLOCK__SPEEDUP", "0.5", "clock.speedup"),
+            ("DTE__SERVER__NO_SUCH_KEY", "1", "no_such_key"),
+        ];
+        for (key, value, named) in cases {
+            let mut vars = env(&base);
+            vars.insert(key.to_string(), value.to_string());
+            let err = Settings::load_from(None, Some(vars)).unwrap_err().to_string();
+            assert!(err.contains(named), "{key}={value}: {err}");
+            assert!(!err.contains("short-secret"), "secret leaked: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+
+    #[test]
+    fn missing_database_is_refused() {
+        let err = Settings::load_from(None, Some(BTreeMap::new())).unwrap_err().to_string();
+        assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let s = Settings::load_from(
+            None,
+            Some(env(&[
+                ("DATABASE_URL", "postgres://user:hunter2@h/db"),
+                ("DTE__AUTH__API_KEYS__ODOO", "0123456789abcdef-secret"),
+            ])),
+        )
+        .unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("abcdef-secret"), "{printed}");
+    }
+}

@@ -1,0 +1,129 @@
+//! The store: PostgreSQL through diesel + r2d2. Store functions take a
+//! `&mut PgConnection` so a caller can group several in one transaction; callers on the
+//! async side go through [`Db::run`], which moves the blocking work off the reactor.
+
+pub mod models;
+pub mod query;
+pub mod registry;
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{AppError, AppResult};
+
+/// The migrations, embedded in the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The schema that holds the sidecar's tables (out of reach of Odoo's uninstall).
+pub const SCHEMA: &str = "dte_sidecar";
+
+/// Key of the advisory lock that serialises migrations between replicas.
+const MIGRATION_LOCK: i64 = 0x0d7e_5dca_0001;
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PgConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// Every pooled connection sees the sidecar's schema first and speaks UTC.
+#[derive(Debug)]
+struct SessionSetup;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSetup {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET search_path TO dte_sidecar, public; SET TIME ZONE 'UTC'")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A handle on the connection pool.
+#[derive(Clone)]
+pub struct Db {
+    pool: PgPool,
+}
+
+impl Db {
+    pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Self> {
+        let manager = ConnectionManager::<PgConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            .connection_customizer(Box::new(SessionSetup))
+            .build(manager)
+            .context("cannot connect to the database")?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn conn(&self) -> AppResult<PgConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs blocking store work on the blocking thread pool.
+    pub async fn run<T, F>(&self, work: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("store task failed: {e}")))?
+    }
+}
+
+/// Applies pending migrations (one replica at a time) and publishes the Odoo views.
+/// Returns the versions applied now.
+pub fn migrate(conn: &mut PgConnection, odoo_schema: &str) -> anyhow::Result<Vec<String>> {
+    conn.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {SCHEMA}; SET search_path TO {SCHEMA}, public; \
+         SELECT pg_advisory_lock({MIGRATION_LOCK})"
+    ))
+    .context("cannot prepare the migration")?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .map_err(|e| anyhow::anyhow!("migration failed: {e}"));
+    let published = applied.is_ok().then(|| publish_odoo_views(conn, odoo_schema));
+    let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+    let applied = applied?;
+    if let Some(published) = published {
+        published?;
+    }
+    unlocked.context("cannot release the migration lock")?;
+    Ok(applied)
+}
+
+/// (Re)creates the read-only views Odoo maps, in Odoo's schema.
+pub fn publish_odoo_views(conn: &mut PgConnection, odoo_schema: &str) -> anyhow::Result<()> {
+    diesel::sql_query("SELECT dte_sidecar.publish_odoo_views($1)")
+        .bind::<diesel::sql_types::Text, _>(odoo_schema)
+        .execute(conn)
+        .with_context(|| format!("cannot publish the Odoo views into schema {odoo_schema}"))?;
+    Ok(())
+}
+
+/// True when the database answers and no migration is pending.
+pub fn is_ready(conn: &mut PgConnection) -> bool {
+    conn.batch_execute("SELECT 1").is_ok()
+        && matches!(conn.has_pending_migration(MIGRATIONS), Ok(false))
+}
+
+/// Opens one connection outside the pool (the `migrate` command).
+pub fn connect_once(url: &str) -> anyhow::Result<PgConnection> {
+    PgConnection::establish(url).context("cannot connect to the database")
+}
+
+use diesel::RunQueryDsl as _;

@@ -1,0 +1,471 @@
+//! Odoo-style reads over the registry's models: domains, `fields`, `limit`, `offset`,
+//! `order`. Field names are checked against the registry and never spliced from input;
+//! values always travel as bind parameters.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::sql_types::{Array, BigInt, Bool, Date, Double, Text, Timestamp};
+use diesel::{QueryableByName, RunQueryDsl};
+use serde_json::{Map, Value};
+
+use super::registry::{FieldKind, ModelInfo};
+use crate::error::{AppError, AppResult};
+
+/// A parsed Odoo domain.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Domain {
+    All,
+    And(Box<Domain>, Box<Domain>),
+    Or(Box<Domain>, Box<Domain>),
+    Not(Box<Domain>),
+    Leaf { field: &'static str, kind: FieldKind, op: Operator, value: Operand },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Ilike,
+    NotIlike,
+}
+
+impl Operator {
+    fn parse(op: &str) -> Option<Self> {
+        Some(match op {
+            "=" | "==" => Self::Eq,
+            "!=" | "<>" => Self::Ne,
+            "<" => Self::Lt,
+            "<=" => Self::Le,
+            ">" => Self::Gt,
+            ">=" => Self::Ge,
+            "in" => Self::In,
+            "not in" => Self::NotIn,
+            "ilike" => Self::Ilike,
+            "not ilike" => Self::NotIlike,
+            _ => return None,
+        })
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Eq => "=",
+            Self::Ne => "<>",
+            Self::Lt => "<",
+            Self::Le => "<=",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+            Self::Ilike => "ILIKE",
+            Self::NotIlike => "NOT ILIKE",
+            Self::In | Self::NotIn => "= ANY",
+        }
+    }
+}
+
+/// A comparison value, already converted to the field's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Null,
+    Scalar(Bind),
+    List(BindList),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+    Date(NaiveDate),
+    Datetime(NaiveDateTime),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BindList {
+    Int(Vec<i64>),
+    Text(Vec<String>),
+}
+
+/// Parses an Odoo domain (`[["state", "=", "pending"], "|", …]`) for `model`.
+pub fn parse_domain(model: &'static ModelInfo, domain: &Value) -> AppResult<Domain> {
+    let items = match domain {
+        Value::Null | Value::Bool(false) => return Ok(Domain::All),
+        Value::Array(items) => items,
+        _ => return Err(AppError::field("domain", "expected a list")),
+    };
+    // Prefix (Polish) notation, evaluated from the end with a stack; terms left over
+    // at the end are joined with an implicit '&', as Odoo does.
+    let mut stack: Vec<Domain> = Vec::new();
+    for item in items.iter().rev() {
+        match item {
+            Value::String(op) if op == "&" || op == "|" => {
+                let (Some(a), Some(b)) = (stack.pop(), stack.pop()) else {
+                    return Err(AppError::field("domain", format!("'{op}' needs two terms")));
+                };
+                stack.push(if op == "&" {
+                    Domain::And(Box::new(a), Box::new(b))
+                } else {
+                    Domain::Or(Box::new(a), Box::new(b))
+                });
+            }
+            Value::String(op) if op == "!" => {
+                let Some(a) = stack.pop() else {
+                    return Err(AppError::field("domain", "'!' needs a term"));
+                };
+                stack.push(Domain::Not(Box::new(a)));
+            }
+            Value::Array(term) => stack.push(parse_leaf(model, term)?),
+            other => return Err(AppError::field("domain", format!("unexpected item {other}"))),
+        }
+    }
+    let mut terms = stack.into_iter().rev();
+    let first = terms.next().unwrap_or(Domain::All);
+    Ok(terms.fold(first, |acc, term| Domain::And(Box::new(acc), Box::new(term))))
+}
+
+fn parse_leaf(model: &'static ModelInfo, term: &[Value]) -> AppResult<Domain> {
+    let [Value::String(name), Value::String(op), value] = term else {
+        return Err(AppError::field("domain", "each condition is [field, operator, value]"));
+    };
+    let field = model
+        .field(name)
+        .ok_or_else(|| AppError::field("domain", format!("invalid field '{name}' on model '{}'", model.name)))?;
+    let op = Operator::parse(op)
+        .ok_or_else(|| AppError::field("domain", format!("unsupported operator '{op}'")))?;
+    let where_ = |why: &str| AppError::field("domain", format!("{name} {}: {why}", op_text(op)));
+    let value = match op {
+        Operator::In | Operator::NotIn => {
+            let Value::Array(values) = value else { return Err(where_("expected a list")) };
+            list_operand(field.kind, values).ok_or_else(|| where_("values do not fit the field"))?
+        }
+        Operator::Ilike | Operator::NotIlike => {
+            if !matches!(field.kind, FieldKind::Char | FieldKind::Text) {
+                return Err(where_("only text fields can be matched"));
+            }
+            let Some(text) = text_of(value) else { return Err(where_("expected text")) };
+            Operand::Scalar(Bind::Text(format!("%{}%", escape_like(&text))))
+        }
+        _ => {
+            if value == &Value::Bool(false) && field.kind != FieldKind::Boolean {
+                if !matches!(op, Operator::Eq | Operator::Ne) {
+                    return Err(where_("false only compares with = or !="));
+                }
+                Operand::Null
+            } else {
+                if field.kind == FieldKind::Binary {
+                    return Err(where_("binary fields only compare with false"));
+                }
+                Operand::Scalar(scalar(field.kind, value).ok_or_else(|| where_("value does not fit the field"))?)
+            }
+        }
+    };
+    Ok(Domain::Leaf { field: field.name, kind: field.kind, op, value })
+}
+
+fn op_text(op: Operator) -> &'static str {
+    match op {
+        Operator::In => "in",
+        Operator::NotIn => "not in",
+        Operator::Ilike => "ilike",
+        Operator::NotIlike => "not ilike",
+        other => other.sql(),
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Text of a value for a text field: strings, and numbers (folios are often sent as numbers).
+fn text_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Converts a JSON value to a bind of the field's type.
+pub fn scalar(kind: FieldKind, value: &Value) -> Option<Bind> {
+    Some(match kind {
+        FieldKind::Integer => Bind::Int(value.as_i64()?),
+        FieldKind::Float => Bind::Float(value.as_f64()?),
+        FieldKind::Char | FieldKind::Text => Bind::Text(text_of(value)?),
+        FieldKind::Boolean => Bind::Bool(value.as_bool()?),
+        FieldKind::Date => Bind::Date(NaiveDate::parse_from_str(value.as_str()?, "%Y-%m-%d").ok()?),
+        FieldKind::Datetime => Bind::Datetime(parse_datetime(value.as_str()?)?),
+        FieldKind::Binary => return None,
+    })
+}
+
+/// Odoo's datetime format (`2026-11-28 03:00:00`), or a bare date meaning midnight.
+pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0))
+}
+
+fn list_operand(kind: FieldKind, values: &[Value]) -> Option<Operand> {
+    Some(Operand::List(match kind {
+        FieldKind::Integer => BindList::Int(values.iter().map(Value::as_i64).collect::<Option<_>>()?),
+        FieldKind::Char | FieldKind::Text => BindList::Text(values.iter().map(text_of).collect::<Option<_>>()?),
+        _ => return None,
+    }))
+}
+
+/// SQL text plus the binds it refers to as `$1…$n`.
+#[derive(Debug, Default)]
+struct SqlBuilder {
+    sql: String,
+    binds: Vec<BindValue>,
+}
+
+#[derive(Debug)]
+enum BindValue {
+    One(Bind),
+    Many(BindList),
+}
+
+impl SqlBuilder {
+    fn placeholder(&mut self, value: BindValue) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
+    fn condition(&mut self, domain: &Domain) -> String {
+        match domain {
+            Domain::All => "TRUE".into(),
+            Domain::And(a, b) => format!("({} AND {})", self.condition(a), self.condition(b)),
+            Domain::Or(a, b) => format!("({} OR {})", self.condition(a), self.condition(b)),
+            Domain::Not(a) => format!("(NOT COALESCE({}, FALSE))", self.condition(a)),
+            Domain::Leaf { field, op, value, .. } => match (op, value) {
+                (Operator::Eq, Operand::Null) => format!("{field} IS NULL"),
+                (Operator::Ne, Operand::Null) => format!("{field} IS NOT NULL"),
+                (Operator::In, Operand::List(list)) => {
+                    let p = self.placeholder(BindValue::Many(list.clone()));
+                    format!("{field} = ANY({p})")
+                }
+                (Operator::NotIn, Operand::List(list)) => {
+                    let p = self.placeholder(BindValue::Many(list.clone()));
+                    format!("({field} IS NULL OR NOT ({field} = ANY({p})))")
+                }
+                (Operator::Ne, Operand::Scalar(bind)) => {
+                    let p = self.placeholder(BindValue::One(bind.clone()));
+                    format!("({field} IS NULL OR {field} <> {p})")
+                }
+                (op, Operand::Scalar(bind)) => {
+                    let p = self.placeholder(BindValue::One(bind.clone()));
+                    format!("{field} {} {p}", op.sql())
+                }
+                // The parser never pairs these; refuse rather than guess.
+                _ => "FALSE".into(),
+            },
+        }
+    }
+
+    fn into_query(self) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+        let mut query = diesel::sql_query(self.sql).into_boxed::<Pg>();
+        for bind in self.binds {
+            query = match bind {
+                BindValue::One(Bind::Int(v)) => query.bind::<BigInt, _>(v),
+                BindValue::One(Bind::Float(v)) => query.bind::<Double, _>(v),
+                BindValue::One(Bind::Text(v)) => query.bind::<Text, _>(v),
+                BindValue::One(Bind::Bool(v)) => query.bind::<Bool, _>(v),
+                BindValue::One(Bind::Date(v)) => query.bind::<Date, _>(v),
+                BindValue::One(Bind::Datetime(v)) => query.bind::<Timestamp, _>(v),
+                BindValue::Many(BindList::Int(v)) => query.bind::<Array<BigInt>, _>(v),
+                BindValue::Many(BindList::Text(v)) => query.bind::<Array<Text>, _>(v),
+            };
+        }
+        query
+    }
+}
+
+/// What a `search_read` asks for.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub domain: Domain,
+    /// Fields to return; all when empty.
+    pub fields: Vec<&'static str>,
+    pub limit: Option<i64>,
+    pub offset: i64,
+    pub order: String,
+    /// Restricts rows to these companies (Odoo's `allowed_company_ids`).
+    pub companies: Option<Vec<i64>>,
+}
+
+impl Search {
+    pub fn new(model: &'static ModelInfo) -> Self {
+        Self { domain: Domain::All, fields: Vec::new(), limit: None, offset: 0, order: model.default_order.into(), companies: None }
+    }
+}
+
+/// Checks `fields` against the model.
+pub fn parse_fields(model: &'static ModelInfo, fields: &[String]) -> AppResult<Vec<&'static str>> {
+    fields
+        .iter()
+        .map(|name| {
+            model.field(name).map(|f| f.name).ok_or_else(|| {
+                AppError::field("fields", format!("invalid field '{name}' on model '{}'", model.name))
+            })
+        })
+        .collect()
+}
+
+/// Checks an Odoo `order` clause (`"sent_date desc, id"`) and returns it as SQL.
+pub fn parse_order(model: &'static ModelInfo, order: &str) -> AppResult<String> {
+    let mut parts = Vec::new();
+    for term in order.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let mut words = term.split_whitespace();
+        let name = words.next().unwrap_or_default();
+        let field = model
+            .field(name)
+            .ok_or_else(|| AppError::field("order", format!("invalid field '{name}' on model '{}'", model.name)))?;
+        let direction = match words.next().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("asc") => "ASC",
+            Some("desc") => "DESC",
+            Some(other) => return Err(AppError::field("order", format!("unknown direction '{other}'"))),
+        };
+        if words.next().is_some() {
+            return Err(AppError::field("order", format!("cannot read '{term}'")));
+        }
+        parts.push(format!("{} {direction}", field.name));
+    }
+    Ok(parts.join(", "))
+}
+
+fn where_clause(model: &'static ModelInfo, search: &Search, builder: &mut SqlBuilder) -> String {
+    let mut condition = builder.condition(&search.domain);
+    if let (Some(companies), true) = (&search.companies, model.has_company()) {
+        let p = builder.placeholder(BindValue::Many(BindList::Int(companies.clone())));
+        condition = format!("({condition}) AND company_id = ANY({p})");
+    }
+    condition
+}
+
+#[derive(QueryableByName)]
+struct JsonRow {
+    #[diesel(sql_type = Text)]
+    row: String,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// Rows as Odoo renders them: datetimes as `YYYY-MM-DD HH:MM:SS`, binary in base64,
+/// empty values as `false`.
+pub fn search_read(conn: &mut PgConnection, model: &'static ModelInfo, search: &Search) -> AppResult<Vec<Value>> {
+    let fields: Vec<&'static str> =
+        if search.fields.is_empty() { model.fields.iter().map(|f| f.name).collect() } else { search.fields.clone() };
+    let mut columns = vec!["id".to_string()];
+    for name in fields.iter().filter(|n| **n != "id") {
+        let kind = model.field(name).map(|f| f.kind).unwrap_or(FieldKind::Text);
+        columns.push(match kind {
+            FieldKind::Datetime => format!("to_char({name}, 'YYYY-MM-DD HH24:MI:SS') AS {name}"),
+            FieldKind::Date => format!("to_char({name}, 'YYYY-MM-DD') AS {name}"),
+            FieldKind::Binary => format!("translate(encode({name}, 'base64'), E'\\n', '') AS {name}"),
+            _ => name.to_string(),
+        });
+    }
+    let mut builder = SqlBuilder::default();
+    let condition = where_clause(model, search, &mut builder);
+    let order = if search.order.is_empty() { "id ASC".to_string() } else { format!("{}, id ASC", search.order) };
+    let mut sql = format!(
+        "SELECT row_to_json(t)::text AS row FROM (SELECT {} FROM dte_sidecar.{} WHERE {condition} ORDER BY {order}",
+        columns.join(", "),
+        model.table
+    );
+    if let Some(limit) = search.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    sql.push_str(&format!(" OFFSET {}) t", search.offset));
+    builder.sql = sql;
+    let rows: Vec<JsonRow> = builder.into_query().load(conn)?;
+    rows.into_iter().map(|r| odoo_row(&r.row)).collect()
+}
+
+pub fn search_count(conn: &mut PgConnection, model: &'static ModelInfo, search: &Search) -> AppResult<i64> {
+    let mut builder = SqlBuilder::default();
+    let condition = where_clause(model, search, &mut builder);
+    builder.sql = format!("SELECT count(*) AS count FROM dte_sidecar.{} WHERE {condition}", model.table);
+    let row: CountRow = builder.into_query().get_result(conn)?;
+    Ok(row.count)
+}
+
+fn odoo_row(json: &str) -> AppResult<Value> {
+    let mut row: Map<String, Value> = serde_json::from_str(json).map_err(AppError::internal)?;
+    for value in row.values_mut() {
+        if value.is_null() {
+            *value = Value::Bool(false);
+        }
+    }
+    Ok(Value::Object(row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::registry::model;
+    use serde_json::json;
+
+    fn backup() -> &'static ModelInfo {
+        model("dte.backup").unwrap()
+    }
+
+    fn compile(domain: Value) -> AppResult<(String, usize)> {
+        let parsed = parse_domain(backup(), &domain)?;
+        let mut b = SqlBuilder::default();
+        let sql = b.condition(&parsed);
+        Ok((sql, b.binds.len()))
+    }
+
+    #[test]
+    fn prefix_operators_and_implicit_and() {
+        let (sql, binds) = compile(json!(["|", ["dte_type", "=", "33"], ["dte_type", "=", "61"], ["folio", "!=", false]])).unwrap();
+        assert_eq!(sql, "((dte_type = $1 OR dte_type = $2) AND folio IS NOT NULL)");
+        assert_eq!(binds, 2);
+        let (sql, _) = compile(json!(["!", ["track_id", "=", false]])).unwrap();
+        assert_eq!(sql, "(NOT COALESCE(track_id IS NULL, FALSE))");
+    }
+
+    #[test]
+    fn values_are_bound_never_spliced() {
+        let (sql, binds) = compile(json!([["folio", "ilike", "1'; DROP TABLE x; --"]])).unwrap();
+        assert_eq!(sql, "folio ILIKE $1");
+        assert_eq!(binds, 1);
+    }
+
+    #[test]
+    fn bad_domains_name_the_problem() {
+        for (domain, expected) in [
+            (json!([["nope", "=", 1]]), "invalid field 'nope'"),
+            (json!([["folio", "like", "1"]]), "unsupported operator 'like'"),
+            (json!(["&", ["folio", "=", "1"]]), "'&' needs two terms"),
+            (json!([["company_id", "=", "abc"]]), "company_id ="),
+            (json!([["company_id", "in", 5]]), "expected a list"),
+            (json!([["company_id", "ilike", "5"]]), "only text fields"),
+            (json!("folio = 1"), "expected a list"),
+            (json!([["folio", "="]]), "[field, operator, value]"),
+        ] {
+            let err = compile(domain.clone()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{domain}: {err}");
+        }
+    }
+
+    #[test]
+    fn order_is_checked() {
+        assert_eq!(parse_order(backup(), "sent_date desc, folio").unwrap(), "sent_date DESC, folio ASC");
+        assert!(parse_order(backup(), "sent_date; DROP TABLE x").is_err());
+        assert!(parse_order(backup(), "folio sideways").is_err());
+    }
+}

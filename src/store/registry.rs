@@ -1,0 +1,107 @@
+//! The models the JSON-RPC face exposes to `search_read`, `read` and `search_count`:
+//! their Odoo names, tables and fields. A test checks every field against the live
+//! columns so this list cannot drift from the migrations.
+
+/// How a column is read, compared and rendered (Odoo field types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Integer,
+    Float,
+    Char,
+    Text,
+    Boolean,
+    Date,
+    Datetime,
+    /// Bytes; rendered in base64 as Odoo renders binary fields.
+    Binary,
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub kind: FieldKind,
+}
+
+#[derive(Debug)]
+pub struct ModelInfo {
+    /// Odoo model name (`dte.backup`).
+    pub name: &'static str,
+    /// Table in the sidecar's schema.
+    pub table: &'static str,
+    pub fields: &'static [Field],
+    pub default_order: &'static str,
+}
+
+impl ModelInfo {
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn has_company(&self) -> bool {
+        self.field("company_id").is_some()
+    }
+}
+
+macro_rules! fields {
+    ($($name:ident: $kind:ident),* $(,)?) => {
+        &[$(Field { name: stringify!($name), kind: FieldKind::$kind }),*]
+    };
+}
+
+pub static MODELS: &[ModelInfo] = &[
+    ModelInfo {
+        name: "dte.company",
+        table: "dte_company",
+        default_order: "id",
+        fields: fields!(id: Integer, rut: Char, name: Char, resolution_number: Integer,
+            resolution_date: Date, created_at: Datetime, updated_at: Datetime),
+    },
+    ModelInfo {
+        name: "dte.backup",
+        table: "dte_backup",
+        default_order: "sent_date desc",
+        fields: fields!(id: Integer, dte_type: Char, folio: Char, rut_emisor: Char,
+            xml_content: Binary, sha256: Char, track_id: Char, sent_date: Datetime,
+            company_id: Integer, move_id: Integer, display_name: Char, xml_filename: Char),
+    },
+    ModelInfo {
+        name: "dte.failed.queue",
+        table: "dte_failed_queue",
+        default_order: "next_retry_date",
+        fields: fields!(id: Integer, dte_type: Char, folio: Char, rut_emisor: Char,
+            xml_content: Binary, error_type: Char, error_message: Text, retry_count: Integer,
+            max_retries: Integer, failed_date: Datetime, last_retry_date: Datetime,
+            next_retry_date: Datetime, state: Char, success_track_id: Char,
+            success_date: Datetime, retry_history: Text, company_id: Integer, move_id: Integer,
+            display_name: Char),
+    },
+    ModelInfo {
+        name: "dte.contingency",
+        table: "dte_contingency",
+        default_order: "company_id",
+        fields: fields!(id: Integer, enabled: Boolean, reason: Char, comment: Text,
+            enabled_date: Datetime, enabled_by: Integer, disabled_date: Datetime,
+            disabled_by: Integer, company_id: Integer),
+    },
+    ModelInfo {
+        name: "dte.contingency.pending",
+        table: "dte_contingency_pending",
+        default_order: "stored_date",
+        fields: fields!(id: Integer, dte_type: Char, folio: Char, rut_emisor: Char,
+            xml_content: Binary, stored_date: Datetime, uploaded: Boolean,
+            uploaded_date: Datetime, track_id: Char, upload_error: Text, company_id: Integer,
+            move_id: Integer, display_name: Char),
+    },
+    ModelInfo {
+        name: "dte.audit.log",
+        table: "dte_audit_log",
+        default_order: "id desc",
+        fields: fields!(id: Integer, created_at: Datetime, company_id: Integer, actor: Char,
+            actor_uid: Integer, action: Char, target_model: Char, target_id: Integer,
+            details: Text),
+    },
+];
+
+pub fn model(name: &str) -> Option<&'static ModelInfo> {
+    MODELS.iter().find(|m| m.name == name)
+}

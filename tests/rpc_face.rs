@@ -1,0 +1,142 @@
+//! The Odoo-compatible face: both doors, authentication, Odoo's error shapes.
+
+mod common;
+
+use common::{error_of, TestApp, API_KEY};
+use serde_json::{json, Value};
+
+#[actix_rt::test]
+async fn common_version_and_login_answer_like_odoo() {
+    let app = TestApp::spawn().await;
+    let version = app.jsonrpc(json!({"jsonrpc": "2.0", "method": "call", "id": 7,
+        "params": {"service": "common", "method": "version", "args": []}})).await;
+    assert_eq!(version["id"], 7);
+    assert_eq!(version["result"]["server_serie"], "19.0");
+    assert_eq!(version["result"]["protocol_version"], 1);
+
+    let login = |login: &str, key: &str| json!({"jsonrpc": "2.0", "method": "call", "id": 1,
+        "params": {"service": "common", "method": "login", "args": ["db", login, key]}});
+    assert_eq!(app.jsonrpc(login("odoo", API_KEY)).await["result"], 1);
+    assert_eq!(app.jsonrpc(login("odoo", "wrong-key-0123456789")).await["result"], false);
+    assert_eq!(app.jsonrpc(login("someone", API_KEY)).await["result"], false);
+}
+
+#[actix_rt::test]
+async fn a_wrong_key_is_access_denied_and_nothing_happens() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, "76000001-9").await;
+    let before = app.table_counts();
+    let answer = app.jsonrpc(json!({"jsonrpc": "2.0", "method": "call", "id": 3,
+        "params": {"service": "object", "method": "execute_kw",
+            "args": ["db", 2, "not-the-key-0123456789", "dte.contingency", "enable_contingency", [1], {}]}})).await;
+    assert_eq!(error_of(&answer), ("odoo.exceptions.AccessDenied".into(), "Access Denied".into()));
+    assert!(answer.get("result").is_none());
+
+    let (status, body) = app.json2_raw("dte.contingency/enable_contingency", Some("nope-0123456789abcdef"), br#"{"company_id":1}"#.to_vec()).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["name"], "odoo.exceptions.AccessDenied");
+    let (status, _) = app.json2_raw("dte.contingency/enable_contingency", None, br#"{"company_id":1}"#.to_vec()).await;
+    assert_eq!(status, 401);
+    assert_eq!(app.table_counts(), before);
+    let status = app.call("dte.contingency", "get_status", json!([1]), json!({})).await;
+    assert_eq!(status["enabled"], false);
+}
+
+#[actix_rt::test]
+async fn both_doors_reach_the_same_dispatcher() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, "76000001-9").await;
+    let (status, body) = app.json2("dte.contingency", "get_status", json!({"company_id": 1})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["company_id"], 1);
+    assert_eq!(body["enabled"], false);
+    let via_jsonrpc = app.call("dte.contingency", "get_status", json!([1]), json!({})).await;
+    assert_eq!(via_jsonrpc, body);
+    // The context's current company stands in for a missing company_id.
+    let (status, body) = app.json2("dte.contingency", "get_status", json!({"context": {"allowed_company_ids": [1]}})).await;
+    assert_eq!((status, body["company_id"].clone()), (200, json!(1)));
+}
+
+#[actix_rt::test]
+async fn malformed_requests_get_odoo_shaped_errors_never_a_500() {
+    let app = TestApp::spawn().await;
+    // /json/2: bad JSON, a non-object body, unknown model, unknown method, private path.
+    let (status, body) = app.json2_raw("dte.backup/backup_dte", Some(API_KEY), b"{not json".to_vec()).await;
+    assert_eq!((status, body["name"].as_str()), (400, Some("werkzeug.exceptions.BadRequest")));
+    assert!(body["message"].as_str().unwrap_or_default().contains("could not parse the body as json"));
+    let (status, _) = app.json2_raw("dte.backup/backup_dte", Some(API_KEY), b"[1,2]".to_vec()).await;
+    assert_eq!(status, 400);
+    let (status, body) = app.json2("no.such.model", "search_read", json!({})).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["message"], "the model 'no.such.model' does not exist");
+    let (status, body) = app.json2("dte.backup", "unlink", json!({"ids": [1]})).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["message"], "The method 'dte.backup.unlink' does not exist");
+    let (status, _) = app.json2_raw("dte.backup", Some(API_KEY), b"{}".to_vec()).await;
+    assert_eq!(status, 404);
+
+    // /jsonrpc: always 200 with the envelope.
+    let mut response = awc::Client::default()
+        .post(format!("{}/jsonrpc", app.base))
+        .insert_header(("Content-Type", "application/json"))
+        .send_body("{\"jsonrpc\": ")
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(error_of(&answer).0, "werkzeug.exceptions.BadRequest");
+    let answer = app.execute_kw("dte.backup", "frobnicate", json!([]), json!({})).await;
+    assert_eq!(error_of(&answer).0, "werkzeug.exceptions.NotFound");
+    let answer = app.jsonrpc(json!({"jsonrpc": "2.0", "id": 1, "params": {"service": "db", "method": "drop", "args": []}})).await;
+    assert_eq!(error_of(&answer).0, "werkzeug.exceptions.NotFound");
+}
+
+#[actix_rt::test]
+async fn argument_errors_name_the_argument() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, "76000001-9").await;
+    let before = app.table_counts();
+    let cases = [
+        ("get_status", json!([]), json!({}), "missing a required argument: 'company_id'"),
+        ("get_status", json!(["one"]), json!({}), "company_id: invalid type: string \"one\""),
+        ("get_status", json!([1, 2]), json!({}), "takes 1 positional arguments but 2 were given"),
+        ("get_status", json!([1]), json!({"colour": "red"}), "unexpected keyword argument 'colour'"),
+        ("get_status", json!([1]), json!({"company_id": 1}), "multiple values for argument 'company_id'"),
+        ("get_status", json!([99]), json!({}), "company_id: unknown company 99"),
+        ("enable_contingency", json!([1, "because"]), json!({}), "reason: expected one of manual"),
+        ("get_status", json!([1]), json!({"context": "x"}), "context: expected an object"),
+    ];
+    for (method, args, kwargs, expected) in cases {
+        let answer = app.execute_kw("dte.contingency", method, args.clone(), kwargs.clone()).await;
+        let (name, message) = error_of(&answer);
+        assert_eq!(name, "odoo.exceptions.ValidationError", "{method} {args} {kwargs}: {answer}");
+        assert!(message.contains(expected), "{method} {args} {kwargs}: {message}");
+    }
+    assert_eq!(app.table_counts(), before);
+}
+
+#[actix_rt::test]
+async fn an_oversized_body_is_refused_before_it_is_read_whole() {
+    let app = TestApp::spawn_with(|s| {
+        s.limits.max_body_bytes = 64 * 1024;
+        s.limits.max_xml_bytes = 32 * 1024;
+    })
+    .await;
+    app.register_company(1, "76000001-9").await;
+    let before = app.table_counts();
+    let big = "x".repeat(100 * 1024);
+    let (status, body) = app.json2("dte.backup", "backup_dte", json!({"xml_content": big})).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["name"], "odoo.exceptions.UserError");
+    assert_eq!(body["message"], "Request body larger than 65536 bytes");
+    let answer = app.execute_kw("dte.backup", "backup_dte", json!([]), json!({"xml_content": big})).await;
+    assert_eq!(error_of(&answer).1, "Request body larger than 65536 bytes");
+    assert_eq!(app.table_counts(), before);
+}
+
+#[actix_rt::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/healthz").await, (200, json!({"status": "ok"})));
+    assert_eq!(app.get("/readyz").await, (200, json!({"status": "ready"})));
+}
