@@ -1,7 +1,8 @@
-DROP TABLE dte_sidecar.dte_audit_log;
+-- CASCADE also drops the views published for Odoo, wherever they were published.
+DROP TABLE dte_sidecar.dte_audit_log CASCADE;
 DROP FUNCTION dte_sidecar.refuse_audit_change();
-DROP TABLE dte_sidecar.dte_contingency_pending;
-DROP TABLE dte_sidecar.dte_contingency;
-DROP TABLE dte_sidecar.dte_failed_queue;
-DROP TABLE dte_sidecar.dte_backup;
-DROP TABLE dte_sidecar.dte_company;
+DROP TABLE dte_sidecar.dte_contingency_pending CASCADE;
+DROP TABLE dte_sidecar.dte_contingency CASCADE;
+DROP TABLE dte_sidecar.dte_failed_queue CASCADE;
+DROP TABLE dte_sidecar.dte_backup CASCADE;
+DROP TABLE dte_sidecar.dte_company CASCADE;

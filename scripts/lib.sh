@@ -1,0 +1,84 @@
+# Shared by scripts/run.sh and scripts/test.sh: system packages and a PostgreSQL.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+PG_PORT="${DTE_LOCAL_PG_PORT:-55432}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian/Ubuntu packages the build, the tests and the service need.
+SYSTEM_PACKAGES=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libpq-dev
+    libclang-dev clang xmlsec1 libxml2-utils openssl postgresql python3 python3-venv python3-pip curl)
+
+ensure_system_packages() {
+    local missing=()
+    for pkg in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing system packages: ${missing[*]}"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+pg_bin() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] || { echo "PostgreSQL binaries not found" >&2; return 1; }
+    echo "$dir"
+}
+
+# Runs a PostgreSQL command as the postgres user when we are root (initdb refuses root).
+pg_run() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Starts a PostgreSQL of the project's own under .local/pg unless DATABASE_URL is set,
+# and exports DATABASE_URL (an admin URL: tests create a database each).
+ensure_database() {
+    if [ -n "${DATABASE_URL:-}" ]; then
+        log "using DATABASE_URL from the environment"
+        return
+    fi
+    local bin data sock
+    bin=$(pg_bin)
+    data="$LOCAL/pg/data"
+    sock="$LOCAL/pg/run"
+    mkdir -p "$LOCAL/pg" "$sock"
+    if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$LOCAL/pg"; fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+        log "creating a PostgreSQL cluster in $data"
+        pg_run "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    fi
+    if ! pg_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+        pg_run "$bin/pg_ctl" -D "$data" -l "$LOCAL/pg/server.log" -w -t 60 \
+            -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+    fi
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+}
+
+# The project's database for `serve` (the test suite makes its own).
+ensure_service_database() {
+    local name="${1:-dte_sidecar}"
+    if psql "$DATABASE_URL" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+        :
+    else
+        psql "$DATABASE_URL" -qc "CREATE DATABASE $name" >/dev/null
+    fi
+    DATABASE_URL="${DATABASE_URL%/*}/$name"
+    export DATABASE_URL
+}
+
+ensure_diesel_cli() {
+    if ! command -v diesel >/dev/null 2>&1; then
+        log "installing diesel_cli (for the schema check)"
+        cargo install diesel_cli --version '^2.3' --no-default-features --features postgres --locked --quiet
+    fi
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test: installs missing system packages, starts a PostgreSQL of the
+# project's own under .local/ unless DATABASE_URL is given (a role that may create
+# databases: each test gets its own), then the Rust suite, the schema drift check,
+# the addon's client tests, the Helm chart checks, and the Odoo tests when ODOO_PATH
+# names an Odoo 19 tree.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+ensure_system_packages
+ensure_database
+log "schema drift check"
+scripts/schema.sh --check
+log "cargo test"
+cargo test --all-targets --locked
+for extra in scripts/test-addon-client.sh scripts/check-helm.sh scripts/test-odoo.sh; do
+    if [ -x "$extra" ]; then
+        log "$extra"
+        "$extra"
+    fi
+done
+log "all tests passed"
