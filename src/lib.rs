@@ -12,5 +12,6 @@ pub mod flows;
 pub mod rpc;
 pub mod server;
 pub mod settings;
+pub mod sii;
 pub mod store;
 pub mod telemetry;

@@ -80,7 +80,7 @@ async fn bad_backup_input_is_refused_and_changes_nothing() {
         (with("folio", json!("0")), "folio: expected a positive integer folio"),
         (with("folio", json!("-4")), "folio: expected a positive integer folio"),
         (with("folio", json!("12a")), "folio: expected a positive integer folio"),
-        (with("rut_emisor", json!("76000001-8")), "rut_emisor: '76000001-8' is not a valid RUT: check digit should be 9"),
+        (with("rut_emisor", json!("76000001-8")), "rut_emisor: RUT 76000001-8 has a wrong check digit (expected 9)"),
         (with("rut_emisor", json!("11111111-1")), "rut_emisor: 11111111-1 is not the RUT of company 1"),
         (with("company_id", json!(2)), "company_id: unknown company 2"),
         (with("move_id", json!(0)), "move_id: must be a positive"),

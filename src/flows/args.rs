@@ -114,19 +114,6 @@ impl<'de> Deserialize<'de> for Folio {
     }
 }
 
-/// A RUT argument, checked for its módulo-11 digit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RutArg(pub crate::dte::rut::Rut);
-
-impl<'de> Deserialize<'de> for RutArg {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse::<crate::dte::rut::Rut>()
-            .map(RutArg)
-            .map_err(|e| de::Error::custom(format!("'{text}' is not a valid RUT: {e}")))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::args::{DteType, Folio, RutArg};
+use super::args::{DteType, Folio};
+use crate::dte::Rut;
 use super::{company, xml_content};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
@@ -25,7 +26,7 @@ pub struct BackupDteParams {
     pub track_id: Option<String>,
     pub move_id: i32,
     #[serde(default)]
-    pub rut_emisor: Option<RutArg>,
+    pub rut_emisor: Option<Rut>,
     pub company_id: i32,
 }
 

@@ -6,7 +6,7 @@ use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::args::RutArg;
+use crate::dte::Rut;
 use super::audit::{self, Actor, Entry};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
@@ -17,7 +17,7 @@ use crate::store::schema::dte_sidecar::{dte_company, dte_contingency};
 #[serde(deny_unknown_fields)]
 pub struct RegisterParams {
     pub company_id: i32,
-    pub rut: RutArg,
+    pub rut: Rut,
     pub name: String,
     #[serde(default)]
     pub resolution_number: Option<i32>,
@@ -44,7 +44,7 @@ pub async fn register(ctx: &AppContext, actor: Actor, p: RegisterParams) -> AppR
                 let existing = find(conn, p.company_id)?;
                 let company = Company {
                     id: p.company_id,
-                    rut: p.rut.0.to_string(),
+                    rut: p.rut.to_string(),
                     name,
                     resolution_number: p.resolution_number.unwrap_or(0),
                     resolution_date: p.resolution_date,
@@ -104,9 +104,9 @@ pub fn require(conn: &mut PgConnection, company_id: i32) -> AppResult<Company> {
 }
 
 /// The issuer RUT of a document: the company's, which a given `rut_emisor` must match.
-pub fn issuer_rut(company: &Company, given: Option<RutArg>) -> AppResult<String> {
+pub fn issuer_rut(company: &Company, given: Option<Rut>) -> AppResult<String> {
     match given {
-        Some(RutArg(rut)) if rut.to_string() != company.rut => Err(AppError::field(
+        Some(rut) if rut.to_string() != company.rut => Err(AppError::field(
             "rut_emisor",
             format!("{rut} is not the RUT of company {} ({})", company.id, company.rut),
         )),

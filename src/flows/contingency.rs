@@ -8,7 +8,8 @@ use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::args::{DteType, Folio, RutArg};
+use super::args::{DteType, Folio};
+use crate::dte::Rut;
 use super::audit::{self, Actor, Entry};
 use super::{company, xml_content};
 use crate::context::AppContext;
@@ -204,7 +205,7 @@ pub struct PendingValues {
     pub move_id: i32,
     pub company_id: i32,
     #[serde(default)]
-    pub rut_emisor: Option<RutArg>,
+    pub rut_emisor: Option<Rut>,
     #[serde(default)]
     pub display_name: Option<String>,
 }

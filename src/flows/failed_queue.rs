@@ -7,7 +7,8 @@ use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::args::{DteType, Folio, RutArg};
+use super::args::{DteType, Folio};
+use crate::dte::Rut;
 use super::{company, xml_content};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
@@ -58,7 +59,7 @@ pub struct AddFailedParams {
     pub error_message: String,
     pub move_id: i32,
     #[serde(default)]
-    pub rut_emisor: Option<RutArg>,
+    pub rut_emisor: Option<Rut>,
     pub company_id: i32,
 }
 

@@ -1,0 +1,613 @@
+//! XMLDSig as the SII wants it, and the certificate that signs.
+//!
+//! Signatures are enveloped in the document, RSA-SHA1 over inclusive C14N (20010315) with SHA-1
+//! digests, and carry `KeyInfo/KeyValue/RSAKeyValue` plus `KeyInfo/X509Data/X509Certificate`.
+//!
+//! A [`Signer`] holds its key as PEM bytes and openssl objects only, so it is `Send + Sync` and
+//! can live in an `Arc`. xmlsec key objects are bound to a thread: each thread loads its own
+//! copy the first time it signs with a given `Signer` and keeps it in a thread-local cache, so
+//! keys are parsed once per thread, not once per document.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::fmt;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use chrono::NaiveDateTime;
+use libxml::bindings as lx;
+use openssl::bn::BigNum;
+use openssl::nid::Nid;
+use openssl::pkcs12::Pkcs12;
+use openssl::pkey::{Id, PKey, Private, Public};
+use openssl::provider::Provider;
+use openssl::rsa::Rsa;
+use openssl::x509::X509;
+use xmlsec::bindings as xs;
+use zeroize::Zeroizing;
+
+use super::error::{DteError, DteResult};
+use super::rut::Rut;
+use super::xml::{Node, XmlDoc, DSIG_NS_STR};
+
+/// Certificate and private key of the person who signs for the company (the "firma
+/// electrónica"). Never prints its key; `Debug` shows holder, RUT and validity only.
+pub struct Signer {
+    /// Distinguishes signers in the per-thread xmlsec key cache.
+    id: u64,
+    key_pem: Zeroizing<Vec<u8>>,
+    certificate: X509,
+    certificate_pem: Vec<u8>,
+    rut: Rut,
+}
+
+static NEXT_SIGNER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// OpenSSL 3 keeps RC2-40 and 3DES-SHA1 PKCS#12 (the `.pfx` files Chilean vendors issue) in its
+/// `legacy` provider; loading it (keeping the default provider) lets both openssl and xmlsec
+/// read them. Loaded once for the whole process, kept for its lifetime.
+fn load_legacy_provider() -> bool {
+    static LEGACY: OnceLock<Option<Provider>> = OnceLock::new();
+    LEGACY
+        .get_or_init(|| Provider::try_load(None, "legacy", true).ok())
+        .is_some()
+}
+
+impl Signer {
+    /// Loads a PKCS#12 file (`.p12`/`.pfx`), including legacy RC2-40 ones.
+    ///
+    /// A wrong password and a damaged file give the same error (PKCS#12 cannot tell them
+    /// apart); the message never contains the password.
+    pub fn from_pkcs12(pkcs12_der: &[u8], password: &str) -> DteResult<Signer> {
+        if password.contains('\0') {
+            return Err(DteError::Certificate(
+                "the password contains a NUL character".into(),
+            ));
+        }
+        let legacy_available = load_legacy_provider();
+        let archive = Pkcs12::from_der(pkcs12_der).map_err(|_| {
+            DteError::Certificate("the file is not a PKCS#12 (.p12/.pfx) certificate".into())
+        })?;
+        let parsed = archive.parse2(password).map_err(|error| {
+            let reasons = error.to_string().to_ascii_lowercase();
+            if reasons.contains("mac verify") || reasons.contains("mac_verify") {
+                DteError::Certificate(
+                    "wrong password, or the PKCS#12 file is damaged (integrity check failed)"
+                        .into(),
+                )
+            } else if !legacy_available
+                && (reasons.contains("unsupported") || reasons.contains("rc2"))
+            {
+                DteError::Certificate(
+                    "the file uses a legacy algorithm (RC2-40) and OpenSSL's legacy provider \
+                     is not available"
+                        .into(),
+                )
+            } else {
+                DteError::Certificate(
+                    "the PKCS#12 file cannot be opened with this password".into(),
+                )
+            }
+        })?;
+        let key = parsed.pkey.ok_or_else(|| {
+            DteError::Certificate("the PKCS#12 file holds no private key".into())
+        })?;
+        let certificate = parsed.cert.ok_or_else(|| {
+            DteError::Certificate("the PKCS#12 file holds no certificate".into())
+        })?;
+        Signer::from_parts(certificate, key)
+    }
+
+    /// Loads a PEM certificate (the first one matching the key, if the file holds a chain) and
+    /// a PEM private key (PKCS#1 or PKCS#8, optionally encrypted with `key_password`).
+    pub fn from_pem(
+        certificate_pem: &[u8],
+        key_pem: &[u8],
+        key_password: Option<&str>,
+    ) -> DteResult<Signer> {
+        let key = match key_password {
+            Some(password) => PKey::private_key_from_pem_passphrase(key_pem, password.as_bytes()),
+            None => PKey::private_key_from_pem(key_pem),
+        }
+        .map_err(|_| {
+            DteError::Certificate(
+                "the private key is not a PEM key, or its password is wrong".into(),
+            )
+        })?;
+        let chain = X509::stack_from_pem(certificate_pem)
+            .map_err(|_| DteError::Certificate("the certificate is not PEM".into()))?;
+        let certificate = chain
+            .into_iter()
+            .find(|candidate| {
+                candidate
+                    .public_key()
+                    .map(|public| public.public_eq(&key))
+                    .unwrap_or(false)
+            })
+            .ok_or_else(|| {
+                DteError::Certificate("no certificate in the file matches the private key".into())
+            })?;
+        Signer::from_parts(certificate, key)
+    }
+
+    fn from_parts(certificate: X509, key: PKey<Private>) -> DteResult<Signer> {
+        if key.id() != Id::RSA {
+            return Err(DteError::Certificate(
+                "the key is not RSA; the SII requires RSA-SHA1 signatures".into(),
+            ));
+        }
+        let matches = certificate
+            .public_key()
+            .map(|public| public.public_eq(&key))
+            .unwrap_or(false);
+        if !matches {
+            return Err(DteError::Certificate(
+                "the certificate does not belong to the private key".into(),
+            ));
+        }
+        let rut = rut_from_certificate(&certificate).ok_or_else(|| {
+            DteError::Certificate(
+                "no RUT found in the certificate (SubjectAltName otherName \
+                 1.3.6.1.4.1.8321.1, or subject)"
+                    .into(),
+            )
+        })?;
+        let key_pem = Zeroizing::new(
+            key.private_key_to_pem_pkcs8()
+                .map_err(|_| DteError::Certificate("the private key cannot be exported".into()))?,
+        );
+        let certificate_pem = certificate
+            .to_pem()
+            .map_err(|_| DteError::Certificate("the certificate cannot be exported".into()))?;
+        Ok(Signer {
+            id: NEXT_SIGNER_ID.fetch_add(1, Ordering::Relaxed),
+            key_pem,
+            certificate,
+            certificate_pem,
+            rut,
+        })
+    }
+
+    /// The RUT of the certificate holder (`RutEnvia`, `rutSender`/`dvSender`).
+    pub fn rut(&self) -> Rut {
+        self.rut
+    }
+
+    /// The holder's common name, as written in the certificate.
+    pub fn holder_name(&self) -> String {
+        subject_entry(&self.certificate, Nid::COMMONNAME).unwrap_or_default()
+    }
+
+    /// End of the certificate's validity (UTC), for expiry alerts.
+    pub fn not_after(&self) -> Option<NaiveDateTime> {
+        asn1_time_to_naive(&self.certificate.not_after().to_string())
+    }
+
+    /// Start of the certificate's validity (UTC).
+    pub fn not_before(&self) -> Option<NaiveDateTime> {
+        asn1_time_to_naive(&self.certificate.not_before().to_string())
+    }
+
+    /// The certificate, DER-encoded.
+    pub fn certificate_der(&self) -> Vec<u8> {
+        self.certificate.to_der().unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("rut", &self.rut)
+            .field("holder", &self.holder_name())
+            .field("not_after", &self.not_after())
+            .finish_non_exhaustive()
+    }
+}
+
+fn asn1_time_to_naive(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%b %e %H:%M:%S %Y GMT").ok()
+}
+
+fn subject_entry(certificate: &X509, nid: Nid) -> Option<String> {
+    certificate
+        .subject_name()
+        .entries_by_nid(nid)
+        .next()
+        .and_then(|entry| entry.data().to_string().ok())
+}
+
+/// DER of OID 1.3.6.1.4.1.8321.1, the SII's otherName for the holder's RUT.
+const RUT_OTHER_NAME_OID: &[u8] = &[0x06, 0x08, 0x2B, 0x06, 0x01, 0x04, 0x01, 0xC1, 0x01, 0x01];
+
+/// The holder's RUT: from SubjectAltName otherName 1.3.6.1.4.1.8321.1 (newer certificates),
+/// else from the subject's serialNumber, else from any subject entry holding a RUT.
+pub(crate) fn rut_from_certificate(certificate: &X509) -> Option<Rut> {
+    if let Some(rut) = certificate
+        .to_der()
+        .ok()
+        .and_then(|der| rut_from_other_name(&der))
+    {
+        return Some(rut);
+    }
+    if let Some(rut) = subject_entry(certificate, Nid::SERIALNUMBER).and_then(|s| Rut::parse(&s).ok()) {
+        return Some(rut);
+    }
+    certificate.subject_name().entries().find_map(|entry| {
+        let text = entry.data().to_string().ok()?;
+        text.split(|c: char| c.is_whitespace() || c == ',' || c == ':')
+            .find_map(|token| Rut::parse(token).ok())
+    })
+}
+
+/// Finds `OID [0] { string }` after the SII's otherName OID in a certificate's DER. The value is
+/// an IA5String, UTF8String or PrintableString holding the RUT (sometimes with leading zeros).
+fn rut_from_other_name(der: &[u8]) -> Option<Rut> {
+    let start = der
+        .windows(RUT_OTHER_NAME_OID.len())
+        .position(|window| window == RUT_OTHER_NAME_OID)?
+        + RUT_OTHER_NAME_OID.len();
+    let rest = der.get(start..)?;
+    // [0] EXPLICIT, short length form (a RUT is a dozen bytes).
+    let (&tag, rest) = rest.split_first()?;
+    let (&_explicit_length, rest) = rest.split_first()?;
+    if tag != 0xA0 {
+        return None;
+    }
+    let (&string_tag, rest) = rest.split_first()?;
+    let (&length, rest) = rest.split_first()?;
+    if !matches!(string_tag, 0x16 | 0x0C | 0x13) || length >= 0x80 {
+        return None;
+    }
+    let value = rest.get(..usize::from(length))?;
+    Rut::parse(std::str::from_utf8(value).ok()?).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// xmlsec plumbing
+
+/// `xmlSecErrorsSetCallback` is not in the crate's generated bindings.
+type XmlSecErrorsCallback = Option<
+    unsafe extern "C" fn(
+        file: *const c_char,
+        line: c_int,
+        func: *const c_char,
+        error_object: *const c_char,
+        error_subject: *const c_char,
+        reason: c_int,
+        message: *const c_char,
+    ),
+>;
+
+extern "C" {
+    fn xmlSecErrorsSetCallback(callback: XmlSecErrorsCallback);
+}
+
+thread_local! {
+    /// The last xmlsec error on this thread, to explain a failure instead of printing it.
+    static LAST_XMLSEC_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+unsafe extern "C" fn remember_xmlsec_error(
+    _file: *const c_char,
+    _line: c_int,
+    func: *const c_char,
+    _error_object: *const c_char,
+    _error_subject: *const c_char,
+    _reason: c_int,
+    message: *const c_char,
+) {
+    // SAFETY: xmlsec passes NUL-terminated strings or NULL.
+    let text = |pointer: *const c_char| unsafe {
+        if pointer.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(pointer).to_string_lossy().into_owned()
+        }
+    };
+    let line = format!("{}: {}", text(func), text(message));
+    let _ = LAST_XMLSEC_ERROR.try_with(|last| *last.borrow_mut() = line);
+}
+
+fn take_xmlsec_error() -> String {
+    LAST_XMLSEC_ERROR
+        .try_with(|last| std::mem::take(&mut *last.borrow_mut()))
+        .unwrap_or_default()
+}
+
+/// Initialises xmlsec (through the crate, which owns the global context) and silences its
+/// stderr output. Called once from `xml::ensure_initialised`.
+pub(crate) fn initialise_xmlsec() {
+    drop(xmlsec::XmlSecSignatureContext::new());
+    // SAFETY: installs a plain function pointer; xmlsec calls it on the failing thread.
+    unsafe { xmlSecErrorsSetCallback(Some(remember_xmlsec_error)) };
+}
+
+/// An xmlsec key owned by the current thread.
+struct ThreadKey(*mut xs::xmlSecKey);
+
+impl Drop for ThreadKey {
+    fn drop(&mut self) {
+        // SAFETY: the key was created by xmlsec on this thread and is destroyed once.
+        unsafe { xs::xmlSecKeyDestroy(self.0) }
+    }
+}
+
+/// Enough for every company's signer on a worker thread; beyond it the cache restarts.
+const MAX_KEYS_PER_THREAD: usize = 64;
+
+thread_local! {
+    static SIGNING_KEYS: RefCell<HashMap<u64, ThreadKey>> = RefCell::new(HashMap::new());
+}
+
+/// Loads a key into xmlsec from PEM (private or public); adds a PEM certificate when given.
+fn load_xmlsec_key(key_pem: &[u8], certificate_pem: Option<&[u8]>) -> Result<ThreadKey, String> {
+    let length = u32::try_from(key_pem.len()).map_err(|_| "key too large".to_string())?;
+    // SAFETY: buffers outlive the calls; the returned key is owned by `ThreadKey`.
+    unsafe {
+        let key = xs::xmlSecOpenSSLAppKeyLoadMemory(
+            key_pem.as_ptr(),
+            length,
+            xs::xmlSecKeyDataFormat_xmlSecKeyDataFormatPem,
+            ptr::null(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        );
+        if key.is_null() {
+            return Err(format!("xmlsec cannot load the key ({})", take_xmlsec_error()));
+        }
+        let owned = ThreadKey(key);
+        if let Some(certificate) = certificate_pem {
+            let length =
+                u32::try_from(certificate.len()).map_err(|_| "certificate too large".to_string())?;
+            let rc = xs::xmlSecOpenSSLAppKeyCertLoadMemory(
+                key,
+                certificate.as_ptr(),
+                length,
+                xs::xmlSecKeyDataFormat_xmlSecKeyDataFormatCertPem,
+            );
+            if rc < 0 {
+                return Err(format!(
+                    "xmlsec cannot attach the certificate ({})",
+                    take_xmlsec_error()
+                ));
+            }
+        }
+        Ok(owned)
+    }
+}
+
+/// Runs `work` with this thread's xmlsec copy of the signer's key, loading it on first use.
+fn with_thread_key<R>(signer: &Signer, work: impl FnOnce(*mut xs::xmlSecKey) -> R) -> DteResult<R> {
+    SIGNING_KEYS.with(|cell| {
+        let mut keys = cell.borrow_mut();
+        if !keys.contains_key(&signer.id) {
+            if keys.len() >= MAX_KEYS_PER_THREAD {
+                keys.clear();
+            }
+            let key = load_xmlsec_key(&signer.key_pem, Some(&signer.certificate_pem))
+                .map_err(DteError::Signing)?;
+            keys.insert(signer.id, key);
+        }
+        let key = keys
+            .get(&signer.id)
+            .ok_or_else(|| DteError::Signing("signing key cache lost its entry".into()))?;
+        Ok(work(key.0))
+    })
+}
+
+/// A signature context that is destroyed on every path out.
+struct DsigContext(*mut xs::xmlSecDSigCtx);
+
+impl DsigContext {
+    fn new() -> DteResult<DsigContext> {
+        // SAFETY: no keys manager; the key is set explicitly before use.
+        let context = unsafe { xs::xmlSecDSigCtxCreate(ptr::null_mut()) };
+        if context.is_null() {
+            return Err(DteError::Signing("xmlsec cannot create a signature context".into()));
+        }
+        Ok(DsigContext(context))
+    }
+}
+
+impl Drop for DsigContext {
+    fn drop(&mut self) {
+        // SAFETY: created by xmlSecDSigCtxCreate; any key still set is owned by the context.
+        unsafe { xs::xmlSecDSigCtxDestroy(self.0) }
+    }
+}
+
+/// What a signature covers: an element by ID (`URI="#ID"`, with a C14N transform, as the SII
+/// signs DTEs and envelopes) or the whole document (`URI=""` with the enveloped transform, as
+/// in the getToken request).
+#[derive(Clone, Copy)]
+pub(crate) enum SignedPart<'a> {
+    ElementById(&'a str),
+    WholeDocument,
+}
+
+/// Appends a `<Signature>` to `parent` and signs it with the signer's key. The element the
+/// reference names must have its ID registered (see [`XmlDoc::register_ids`]).
+pub(crate) fn sign_enveloped(
+    doc: &XmlDoc,
+    parent: Node<'_>,
+    part: SignedPart<'_>,
+    signer: &Signer,
+) -> DteResult<()> {
+    let uri = match part {
+        SignedPart::ElementById(id) => format!("#{id}"),
+        SignedPart::WholeDocument => String::new(),
+    };
+    let uri = CString::new(uri).map_err(|_| DteError::input("ID", "contains a NUL character"))?;
+    let failed = |what: &str| DteError::Signing(format!("{what} ({})", take_xmlsec_error()));
+    // SAFETY: the template nodes are created for `doc` and adopted by `parent` right away;
+    // xmlsec pointer types alias libxml's (same C structs, separately generated bindings).
+    unsafe {
+        let signature = xs::xmlSecTmplSignatureCreate(
+            doc.as_ptr().cast(),
+            xs::xmlSecTransformInclC14NGetKlass(),
+            xs::xmlSecOpenSSLTransformRsaSha1GetKlass(),
+            ptr::null(),
+        );
+        if signature.is_null() {
+            return Err(failed("cannot create the signature template"));
+        }
+        lx::xmlAddChild(parent.as_ptr(), signature.cast());
+        let reference = xs::xmlSecTmplSignatureAddReference(
+            signature,
+            xs::xmlSecOpenSSLTransformSha1GetKlass(),
+            ptr::null(),
+            uri.as_ptr().cast(),
+            ptr::null(),
+        );
+        if reference.is_null() {
+            return Err(failed("cannot add the signature reference"));
+        }
+        let transform = match part {
+            SignedPart::ElementById(_) => xs::xmlSecTransformInclC14NGetKlass(),
+            SignedPart::WholeDocument => xs::xmlSecTransformEnvelopedGetKlass(),
+        };
+        if xs::xmlSecTmplReferenceAddTransform(reference, transform).is_null() {
+            return Err(failed("cannot add the reference transform"));
+        }
+        let key_info = xs::xmlSecTmplSignatureEnsureKeyInfo(signature, ptr::null());
+        if key_info.is_null() || xs::xmlSecTmplKeyInfoAddKeyValue(key_info).is_null() {
+            return Err(failed("cannot add KeyValue"));
+        }
+        let x509_data = xs::xmlSecTmplKeyInfoAddX509Data(key_info);
+        if x509_data.is_null() || xs::xmlSecTmplX509DataAddCertificate(x509_data).is_null() {
+            return Err(failed("cannot add X509Data"));
+        }
+
+        let context = DsigContext::new()?;
+        let rc = with_thread_key(signer, |key| {
+            // The key is lent, not given: xmlsec only reads it (the signature transform takes
+            // its own reference), and it is taken back before the context is destroyed.
+            (*context.0).signKey = key;
+            let rc = xs::xmlSecDSigCtxSign(context.0, signature);
+            (*context.0).signKey = ptr::null_mut();
+            rc
+        })?;
+        if rc < 0 {
+            return Err(failed("xmlsec could not sign"));
+        }
+    }
+    Ok(())
+}
+
+/// What a successful signature check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VerifiedSignature {
+    pub(crate) signer_rut: Option<Rut>,
+}
+
+/// Verifies one `<Signature>` element with the public key it carries. The certificate's key is
+/// tried first; when it does not verify and `KeyValue` holds another key, that key is tried too
+/// (the SII's own example is signed with its `KeyValue` key next to an unrelated certificate,
+/// and `xmlsec1` accepts it the same way). The signer's RUT is reported only when the
+/// certificate's key is the one that verified. When `expected_uri` is given, the signature's
+/// reference must point there, so a signature over some other element cannot pass for this
+/// one. Only same-document references are followed.
+pub(crate) fn verify_signature(
+    signature: Node<'_>,
+    expected_uri: Option<&str>,
+) -> Result<VerifiedSignature, String> {
+    let reference_uri = signature
+        .path(&["SignedInfo", "Reference"])
+        .and_then(|reference| reference.attr("URI"))
+        .ok_or("the signature has no Reference URI")?;
+    if let Some(expected) = expected_uri {
+        if reference_uri != expected {
+            return Err(format!(
+                "the signature covers '{reference_uri}', expected '{expected}'"
+            ));
+        }
+    }
+    let certificate = signature
+        .path(&["KeyInfo", "X509Data", "X509Certificate"])
+        .map(|node| decode_base64_text(&node.text()))
+        .transpose()?
+        .map(|der| X509::from_der(&der).map_err(|_| "X509Certificate is not a certificate"))
+        .transpose()?;
+    let key_value = signature
+        .path(&["KeyInfo", "KeyValue", "RSAKeyValue"])
+        .map(rsa_key_value)
+        .transpose()?;
+
+    let mut candidates: Vec<(PKey<Public>, Option<Rut>)> = Vec::new();
+    if let Some(certificate) = &certificate {
+        let key = certificate
+            .public_key()
+            .map_err(|_| "the certificate's public key cannot be read")?;
+        candidates.push((key, rut_from_certificate(certificate)));
+    }
+    if let Some(key) = key_value {
+        if !candidates.iter().any(|(known, _)| known.public_eq(&key)) {
+            candidates.push((key, None));
+        }
+    }
+    if candidates.is_empty() {
+        return Err("the signature carries no public key".into());
+    }
+    let mut last_problem = String::new();
+    for (key, signer_rut) in candidates {
+        match verify_with_key(signature, &key) {
+            Ok(()) => return Ok(VerifiedSignature { signer_rut }),
+            Err(problem) => last_problem = problem,
+        }
+    }
+    Err(last_problem)
+}
+
+fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(), String> {
+    let public_pem = public_key
+        .public_key_to_pem()
+        .map_err(|_| "the public key cannot be exported")?;
+    let key = load_xmlsec_key(&public_pem, None)?;
+    let context = DsigContext::new().map_err(|error| error.to_string())?;
+    // SAFETY: the context owns the key once set (it destroys it); `key` is forgotten so it is
+    // not destroyed twice.
+    let (rc, status) = unsafe {
+        (*context.0).signKey = key.0;
+        std::mem::forget(key);
+        (*context.0).enabledReferenceUris =
+            xs::xmlSecTransformUriTypeEmpty | xs::xmlSecTransformUriTypeSameDocument;
+        let rc = xs::xmlSecDSigCtxVerify(context.0, signature.as_ptr().cast());
+        (rc, (*context.0).status)
+    };
+    if rc < 0 {
+        return Err(format!("the signature cannot be processed ({})", take_xmlsec_error()));
+    }
+    if status != xs::xmlSecDSigStatus_xmlSecDSigStatusSucceeded {
+        take_xmlsec_error();
+        return Err("the signature does not match the signed content".into());
+    }
+    Ok(())
+}
+
+/// The `<Signature>` child (XMLDSig namespace) of an element.
+pub(crate) fn signature_child<'doc>(parent: Node<'doc>) -> Option<Node<'doc>> {
+    parent
+        .children()
+        .find(|child| child.is("Signature", DSIG_NS_STR))
+}
+
+fn decode_base64_text(text: &str) -> Result<Vec<u8>, String> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|_| "invalid base64 in the signature".to_string())
+}
+
+fn rsa_key_value(rsa: Node<'_>) -> Result<PKey<Public>, String> {
+    let component = |name: &str| -> Result<BigNum, String> {
+        let node = rsa.child(name).ok_or(format!("RSAKeyValue has no {name}"))?;
+        let bytes = decode_base64_text(&node.text())?;
+        BigNum::from_slice(&bytes).map_err(|_| format!("{name} is not a number"))
+    };
+    let key = Rsa::from_public_components(component("Modulus")?, component("Exponent")?)
+        .map_err(|_| "RSAKeyValue is not an RSA key")?;
+    PKey::from_rsa(key).map_err(|_| "RSAKeyValue is not an RSA key".to_string())
+}
