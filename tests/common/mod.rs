@@ -240,3 +240,4 @@ pub fn dte_xml(dte_type: &str, folio: &str) -> String {
 </IdDoc><Receptor><RznSocRecep>Comercial Ñandú &amp; Cía</RznSocRecep></Receptor></Encabezado></Documento></DTE>"
     )
 }
+pub mod engine;
