@@ -12,7 +12,10 @@ trap 'psql "$admin" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null' E
 url="${admin%/*}/$db"
 psql "$url" -qc "CREATE SCHEMA dte_sidecar" >/dev/null
 out=$(mktemp)
-DATABASE_URL="$url?options=-csearch_path%3Ddte_sidecar" diesel migration run --locked-schema >/dev/null
+# Apply the migrations without letting diesel touch schema.rs; print it separately.
+plain=$(mktemp)
+printf '[migrations_directory]\ndir = "%s/migrations"\n' "$ROOT" > "$plain"
+DATABASE_URL="$url?options=-csearch_path%3Ddte_sidecar" diesel migration run --config-file "$plain" >/dev/null
 DATABASE_URL="$url?options=-csearch_path%3Ddte_sidecar" diesel print-schema > "$out"
 if [ "${1:-}" = "--check" ]; then
     if ! diff -u src/store/schema.rs "$out"; then

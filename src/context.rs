@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, Timestamp};
+use crate::flows::keys::Keys;
+use crate::jobs::Scheduler;
 use crate::settings::Settings;
+use crate::sii::client::SiiClient;
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -11,10 +14,45 @@ pub struct AppContext {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub clock: SharedClock,
+    pub keys: Arc<Keys>,
+    pub sii: SiiClient,
+    /// Pushes follow-up jobs; absent when no job workers run (the sweep does the work).
+    pub jobs: Option<Scheduler>,
+    /// Names this process in job and cron records (several replicas share one database).
+    pub instance: String,
 }
 
 impl AppContext {
-    pub fn new(settings: Settings, db: Db, clock: SharedClock) -> Self {
-        Self { settings: Arc::new(settings), db, clock }
+    pub fn new(settings: Settings, db: Db, clock: SharedClock, keys: Keys, sii: SiiClient) -> Self {
+        let instance = format!(
+            "{}-{}-{:04x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "sidecar".into()),
+            std::process::id(),
+            rand::random::<u16>()
+        );
+        Self { settings: Arc::new(settings), db, clock, keys: Arc::new(keys), sii, jobs: None, instance }
+    }
+
+    pub fn with_jobs(mut self, jobs: Scheduler) -> Self {
+        self.jobs = Some(jobs);
+        self
+    }
+
+    /// Queues retry jobs for entries at their due times. A job that cannot be queued is
+    /// logged and left to the sweep.
+    pub async fn follow_up_retries(&self, due: &[(i32, Timestamp)]) {
+        let Some(jobs) = &self.jobs else { return };
+        for (entry, at) in due {
+            if let Err(e) = jobs.retry_at(*entry, *at).await {
+                tracing::warn!(entry, error = %e, "retry job not queued; the sweep will pick it up");
+            }
+        }
+    }
+
+    pub async fn follow_up_poll(&self, envelope: i32, at: Timestamp) {
+        let Some(jobs) = &self.jobs else { return };
+        if let Err(e) = jobs.poll_at(envelope, at).await {
+            tracing::warn!(envelope, error = %e, "status job not queued; the sweep will pick it up");
+        }
     }
 }

@@ -1,14 +1,18 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use dte_sidecar::context::AppContext;
+use dte_sidecar::flows::keys::Keys;
 use dte_sidecar::settings::Settings;
-use dte_sidecar::{clock, server, store, telemetry};
+use dte_sidecar::sii::client::{ClientConfig, SiiClient};
+use dte_sidecar::sii::simulator::{state::Outcome, Simulator, SimulatorConfig};
+use dte_sidecar::{clock, jobs, server, store, telemetry};
 
 /// Stamps, signs and sends Chilean tax documents to the SII for Odoo.
 #[derive(Debug, Parser)]
@@ -23,10 +27,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the JSON-RPC face (migrates first unless database.migrate_on_start is false).
+    /// Serve the JSON-RPC face and run the job workers (migrates first unless
+    /// database.migrate_on_start is false).
     Serve,
-    /// Apply pending database migrations and publish the views Odoo reads, then exit.
+    /// Apply pending database migrations, publish the Odoo views, prepare the job queue; exit.
     Migrate,
+    /// Run the SII simulator (simulator.bind, admin face on simulator.admin_bind).
+    SiiSim,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +49,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve => serve(settings),
         Command::Migrate => migrate(&settings),
+        Command::SiiSim => sii_sim(settings),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,8 +62,10 @@ fn main() -> ExitCode {
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let mut conn = store::connect_once(settings.database.url.expose())?;
+    let url = settings.database_url()?;
+    let mut conn = store::connect_once(url)?;
     let applied = store::migrate(&mut conn, &settings.database.odoo_schema)?;
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(jobs::connect(url))?;
     tracing::info!(applied = applied.len(), versions = ?applied, "database migrated");
     Ok(())
 }
@@ -67,17 +77,77 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.auth.api_keys.is_empty() {
         tracing::warn!("no API keys configured (auth.api_keys): every RPC call will be refused");
     }
-    let db = store::Db::connect(
-        settings.database.url.expose(),
-        settings.database.pool_size,
-        Duration::from_secs(settings.database.pool_timeout_secs),
-    )?;
-    let listener = TcpListener::bind(&settings.server.bind)
-        .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+    let url = settings.database_url()?.to_string();
+    let db = store::Db::connect(&url, settings.database.pool_size, Duration::from_secs(settings.database.pool_timeout_secs))?;
+    let listener = TcpListener::bind(&settings.server.bind).with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+    let admin_listener = match settings.admin.bind.as_str() {
+        "" => None,
+        bind => Some(TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?),
+    };
     let clock = clock::from_speedup(settings.clock.speedup);
-    let ctx = AppContext::new(settings, db, clock);
-    tracing::info!(bind = %ctx.settings.server.bind, "serving");
+    let keys = Keys::from_settings(&settings)?;
+    let sii = SiiClient::start(ClientConfig::from_settings(&settings.sii))?;
+    tracing::info!(sii = sii.base_url(), "SII endpoint");
     actix_web::rt::System::new().block_on(async move {
-        server::start(ctx, listener)?.await.context("server stopped with an error")
+        let pool = jobs::connect(&url).await?;
+        let scheduler = jobs::Scheduler::new(&pool, Arc::clone(&clock));
+        let ctx = AppContext::new(settings, db, clock, keys, sii).with_jobs(scheduler);
+        let (stop_workers, stopped) = tokio::sync::oneshot::channel::<()>();
+        let workers = ctx.settings.jobs.enabled.then(|| {
+            let (ctx, pool) = (ctx.clone(), pool.clone());
+            actix_web::rt::spawn(async move {
+                if let Err(e) = jobs::run_workers(ctx, pool, async move { let _ = stopped.await; }).await {
+                    tracing::error!("{e:#}");
+                }
+            })
+        });
+        let board = match admin_listener {
+            Some(listener) => Some(jobs::board::start(&ctx.settings.admin, pool, listener)?),
+            None => None,
+        };
+        tracing::info!(bind = %ctx.settings.server.bind, instance = %ctx.instance, "serving");
+        let board_handle = board.as_ref().map(|b| b.handle());
+        if let Some(board) = board {
+            actix_web::rt::spawn(board);
+        }
+        let served = server::start(ctx, listener)?.await;
+        let _ = stop_workers.send(());
+        if let Some(handle) = board_handle {
+            handle.stop(true).await;
+        }
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
+        served.context("server stopped with an error")
     })
+}
+
+fn sii_sim(settings: Settings) -> anyhow::Result<()> {
+    let sim = &settings.simulator;
+    let outcome = match sim.default_outcome.as_str() {
+        "reject" => Outcome::Reject,
+        "objected" => Outcome::Objected,
+        _ => Outcome::Accept,
+    };
+    let config = SimulatorConfig {
+        processing_delay: chrono::TimeDelta::seconds(sim.processing_delay_secs),
+        default_outcome: outcome,
+        token_ttl: chrono::TimeDelta::seconds(sim.token_ttl_secs),
+        seed_ttl: chrono::TimeDelta::minutes(2),
+        faults: sim.faults.clone(),
+        caf_key: match &sim.caf_signing_key {
+            Some(path) => {
+                let pem = std::fs::read(path).with_context(|| format!("simulator.caf_signing_key: cannot read {}", path.display()))?;
+                Some((100, openssl::pkey::PKey::private_key_from_pem(&pem).context("simulator.caf_signing_key: not a PEM private key")?))
+            }
+            None => None,
+        },
+    };
+    let keys = Keys::from_settings(&settings)?;
+    let sii = TcpListener::bind(&sim.bind).with_context(|| format!("simulator.bind: cannot listen on {}", sim.bind))?;
+    let admin = TcpListener::bind(&sim.admin_bind).with_context(|| format!("simulator.admin_bind: cannot listen on {}", sim.admin_bind))?;
+    tracing::info!(bind = %sim.bind, admin = %sim.admin_bind, "SII simulator");
+    let clock = clock::from_speedup(settings.clock.speedup);
+    let simulator = Simulator::new(config, clock, Arc::clone(&keys.schemas), Arc::clone(&keys.trust));
+    actix_web::rt::System::new().block_on(simulator.serve(sii, admin)).context("simulator stopped with an error")
 }

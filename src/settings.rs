@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -24,6 +24,11 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub log: LogSettings,
     pub clock: ClockSettings,
+    pub sii: SiiSettings,
+    pub simulator: SimulatorSettings,
+    pub secrets: SecretSettings,
+    pub jobs: JobSettings,
+    pub admin: AdminSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +99,95 @@ pub struct ClockSettings {
     pub speedup: f64,
 }
 
+/// Which SII to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SiiEnvironment {
+    /// The simulator at `sii.simulator_url` (`dte-sidecar sii-sim`).
+    Simulator,
+    /// maullin.sii.cl
+    Certification,
+    /// palena.sii.cl
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiiSettings {
+    pub environment: SiiEnvironment,
+    pub simulator_url: String,
+    pub connect_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    /// A token is renewed after this long even if the SII never refused it.
+    pub token_ttl_secs: u64,
+    /// Directory of the SII's XSD files.
+    pub schemas_dir: PathBuf,
+    /// Public keys trusted to sign CAFs besides the SII's own (test set-ups only).
+    pub extra_caf_keys: Vec<TrustedKeySetting>,
+    /// Documents per EnvioDTE when uploading pending documents (the SII allows 2000).
+    pub max_documents_per_envelope: usize,
+    /// Consecutive transient failures after which a company enters contingency.
+    pub contingency_after_failures: u32,
+    /// Leave contingency by itself once the SII answers again (false: a person decides).
+    pub auto_leave_contingency: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKeySetting {
+    pub idk: i64,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatorSettings {
+    /// Address of the simulated SII (`dte-sidecar sii-sim`).
+    pub bind: String,
+    /// Address of its admin face (faults, what arrived).
+    pub admin_bind: String,
+    /// Seconds between an upload and its verdict.
+    pub processing_delay_secs: i64,
+    /// `accept`, `reject` or `objected`.
+    pub default_outcome: String,
+    pub token_ttl_secs: i64,
+    /// Faults from the start (same shape as the admin endpoint's).
+    pub faults: crate::sii::simulator::faults::Faults,
+    /// PEM private key the simulated SII signs the CAFs it issues with (IDK 100).
+    pub caf_signing_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretSettings {
+    /// 64 hex characters (32 bytes). Seals certificates and CAF private keys at rest.
+    pub master_key: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// Run the retry, polling and sweep workers in `serve`.
+    pub enabled: bool,
+    /// Real seconds between sweeps (the safety net that gives due work a job).
+    pub sweep_interval_secs: u64,
+    /// Real seconds between a worker's looks for new jobs.
+    pub poll_interval_millis: u64,
+    /// Business seconds before the first status query of an upload.
+    pub first_poll_secs: i64,
+    /// Business seconds an upload may take before a sweep reconciles it.
+    pub upload_lease_secs: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    /// Address of the admin face (job board); empty: no admin face.
+    pub bind: String,
+    pub board_user: String,
+    pub board_password: Secret,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -103,6 +197,54 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             log: LogSettings::default(),
             clock: ClockSettings::default(),
+            sii: SiiSettings::default(),
+            simulator: SimulatorSettings::default(),
+            secrets: SecretSettings::default(),
+            jobs: JobSettings::default(),
+            admin: AdminSettings::default(),
+        }
+    }
+}
+
+impl Default for SiiSettings {
+    fn default() -> Self {
+        Self {
+            environment: SiiEnvironment::Simulator,
+            simulator_url: "http://127.0.0.1:8071".into(),
+            connect_timeout_secs: 10,
+            request_timeout_secs: 60,
+            token_ttl_secs: 3000,
+            schemas_dir: PathBuf::from("schemas/sii"),
+            extra_caf_keys: Vec::new(),
+            max_documents_per_envelope: 500,
+            contingency_after_failures: 3,
+            auto_leave_contingency: true,
+        }
+    }
+}
+
+impl Default for SimulatorSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8071".into(),
+            admin_bind: "127.0.0.1:8072".into(),
+            processing_delay_secs: 2,
+            default_outcome: "accept".into(),
+            token_ttl_secs: 3600,
+            faults: crate::sii::simulator::faults::Faults::default(),
+            caf_signing_key: None,
+        }
+    }
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            sweep_interval_secs: 60,
+            poll_interval_millis: 500,
+            first_poll_secs: 60,
+            upload_lease_secs: 300,
         }
     }
 }
@@ -213,16 +355,22 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The database URL, for the commands that need one.
+    pub fn database_url(&self) -> Result<&str, SettingsError> {
+        if self.database.url.is_empty() {
+            return Err(SettingsError("database.url: no database: set DATABASE_URL or database.url".into()));
+        }
+        Ok(self.database.url.expose())
+    }
+
     /// Checks what serde cannot: ranges, addresses, key strength.
     fn check(&self) -> Result<(), SettingsError> {
         let bad = |key: &str, why: &str| Err(SettingsError(format!("{key}: {why}")));
         if self.server.bind.parse::<SocketAddr>().is_err() {
             return bad("server.bind", "expected an address like 127.0.0.1:8070");
         }
-        if self.database.url.is_empty() {
-            return bad("database.url", "no database: set DATABASE_URL or database.url");
-        }
-        if !self.database.url.expose().starts_with("postgres://")
+        if !self.database.url.is_empty()
+            && !self.database.url.expose().starts_with("postgres://")
             && !self.database.url.expose().starts_with("postgresql://")
         {
             return bad("database.url", "expected a postgres:// URL");
@@ -246,6 +394,29 @@ impl Settings {
         }
         if !(self.clock.speedup.is_finite() && self.clock.speedup >= 1.0) {
             return bad("clock.speedup", "must be a number >= 1");
+        }
+        if !self.secrets.master_key.is_empty() && crate::secrets::Sealer::from_hex(self.secrets.master_key.expose()).is_err() {
+            return bad("secrets.master_key", "expected 64 hexadecimal characters (32 bytes)");
+        }
+        if !(1..=2000).contains(&self.sii.max_documents_per_envelope) {
+            return bad("sii.max_documents_per_envelope", "must be between 1 and 2000");
+        }
+        if self.sii.contingency_after_failures == 0 {
+            return bad("sii.contingency_after_failures", "must be at least 1");
+        }
+        if !["accept", "reject", "objected"].contains(&self.simulator.default_outcome.as_str()) {
+            return bad("simulator.default_outcome", "expected accept, reject or objected");
+        }
+        if self.jobs.sweep_interval_secs == 0 {
+            return bad("jobs.sweep_interval_secs", "must be at least 1");
+        }
+        if !self.admin.bind.is_empty() {
+            if self.admin.bind.parse::<SocketAddr>().is_err() {
+                return bad("admin.bind", "expected an address like 127.0.0.1:8073");
+            }
+            if self.admin.board_user.is_empty() || self.admin.board_password.expose().len() < 12 {
+                return bad("admin.board_password", "the admin face needs admin.board_user and a password of at least 12 characters");
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return bad("log.level", "expected a filter such as info or dte_sidecar=debug");
@@ -308,8 +479,9 @@ mod tests {
     }
 
     #[test]
-    fn missing_database_is_refused() {
-        let err = Settings::load_from(None, Some(BTreeMap::new())).unwrap_err().to_string();
+    fn missing_database_is_refused_where_one_is_needed() {
+        let settings = Settings::load_from(None, Some(BTreeMap::new())).unwrap();
+        let err = settings.database_url().unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
     }
 

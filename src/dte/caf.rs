@@ -235,8 +235,8 @@ impl Caf {
             .and_then(|n| Ok((n, BigNum::from_slice(&exponent)?)))
             .and_then(|(n, e)| Rsa::from_public_components(n, e))
             .map_err(|_| caf_error("RSAPK", "is not an RSA public key"))?;
-        let public_key =
-            PKey::from_rsa(public_rsa).map_err(|_| caf_error("RSAPK", "is not an RSA public key"))?;
+        let public_key = PKey::from_rsa(public_rsa)
+            .map_err(|_| caf_error("RSAPK", "is not an RSA public key"))?;
 
         let signature = decode_base64("FRMA", &text.frma)?;
         if !trust.knows(idk) {
@@ -268,7 +268,8 @@ impl Caf {
             .child("RSASK")
             .map(|node| node.text())
             .ok_or_else(|| caf_error("RSASK", "is missing"))?;
-        let private_rsa = Rsa::private_key_from_pem(private_pem.trim().as_bytes())
+        // An empty passphrase so an encrypted RSASK fails instead of prompting on a terminal.
+        let private_rsa = Rsa::private_key_from_pem_passphrase(private_pem.trim().as_bytes(), b"")
             .map_err(|_| caf_error("RSASK", "is not a PEM RSA private key"))?;
         let matches_public = public_key
             .rsa()
@@ -538,8 +539,14 @@ mod tests {
             caf_expiry_date(DteType::NotaCredito, date("2025-08-31")),
             Some(date("2026-02-28"))
         );
-        assert_eq!(caf_expiry_date(DteType::FacturaExenta, date("2026-01-02")), None);
-        assert_eq!(caf_expiry_date(DteType::GuiaDespacho, date("2026-01-02")), None);
+        assert_eq!(
+            caf_expiry_date(DteType::FacturaExenta, date("2026-01-02")),
+            None
+        );
+        assert_eq!(
+            caf_expiry_date(DteType::GuiaDespacho, date("2026-01-02")),
+            None
+        );
         // Before the 2018 rule: 18 months, capped at the end of 2018.
         assert_eq!(
             caf_expiry_date(DteType::Factura, date("2018-03-01")),

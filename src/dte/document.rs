@@ -77,8 +77,9 @@ impl SignedDte {
         };
         let number = |path: &[&str]| -> DteResult<i64> {
             let text = read(path)?;
-            text.parse()
-                .map_err(|_| DteError::MalformedXml(format!("{} is not a number: {text}", path.join("/"))))
+            text.parse().map_err(|_| {
+                DteError::MalformedXml(format!("{} is not a number: {text}", path.join("/")))
+            })
         };
         let rut = |path: &[&str]| -> DteResult<Rut> {
             Rut::parse(&read(path)?)
@@ -88,8 +89,9 @@ impl SignedDte {
             .ok()
             .and_then(DteType::from_code)
             .ok_or_else(|| DteError::MalformedXml("TipoDTE is not 33, 34, 52, 56 or 61".into()))?;
-        let issue_date = NaiveDate::parse_from_str(&read(&["Encabezado", "IdDoc", "FchEmis"])?, "%Y-%m-%d")
-            .map_err(|_| DteError::MalformedXml("FchEmis is not a date".into()))?;
+        let issue_date =
+            NaiveDate::parse_from_str(&read(&["Encabezado", "IdDoc", "FchEmis"])?, "%Y-%m-%d")
+                .map_err(|_| DteError::MalformedXml("FchEmis is not a date".into()))?;
         Ok(SignedDte {
             document_id: documento
                 .attr("ID")
@@ -163,7 +165,15 @@ pub fn build_signed_dte_timed(
     stamped_at: NaiveDateTime,
 ) -> DteResult<(SignedDte, StageTimings)> {
     let mut timings = StageTimings::default();
-    let signed = build(request, folio, caf, signer, schemas, stamped_at, Some(&mut timings))?;
+    let signed = build(
+        request,
+        folio,
+        caf,
+        signer,
+        schemas,
+        stamped_at,
+        Some(&mut timings),
+    )?;
     Ok((signed, timings))
 }
 
@@ -240,7 +250,10 @@ fn build(
     let dd_bytes = write_ted(&doc, documento, &fields, caf)?;
     stopwatch.lap(|t| &mut t.ted);
     documento.add_line_break()?;
-    documento.add_text(c"TmstFirma", &stamped_at.format(TIMESTAMP_FORMAT).to_string())?;
+    documento.add_text(
+        c"TmstFirma",
+        &stamped_at.format(TIMESTAMP_FORMAT).to_string(),
+    )?;
     dte.add_line_break()?;
     stopwatch.lap(|t| &mut t.build_xml);
 
@@ -268,7 +281,10 @@ fn build(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 fn add_optional(parent: Node<'_>, name: &std::ffi::CStr, value: Option<&String>) -> DteResult<()> {
@@ -340,9 +356,21 @@ fn write_header(documento: Node<'_>, prepared: &PreparedDte, folio: i64) -> DteR
             chofer.add_text(c"RUTChofer", &driver.rut)?;
             chofer.add_text(c"NombreChofer", &driver.name)?;
         }
-        add_optional(transporte, c"DirDest", transport.destination_address.as_ref())?;
-        add_optional(transporte, c"CmnaDest", transport.destination_comuna.as_ref())?;
-        add_optional(transporte, c"CiudadDest", transport.destination_city.as_ref())?;
+        add_optional(
+            transporte,
+            c"DirDest",
+            transport.destination_address.as_ref(),
+        )?;
+        add_optional(
+            transporte,
+            c"CmnaDest",
+            transport.destination_comuna.as_ref(),
+        )?;
+        add_optional(
+            transporte,
+            c"CiudadDest",
+            transport.destination_city.as_ref(),
+        )?;
     }
 
     let totals = &prepared.totals;

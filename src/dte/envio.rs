@@ -93,7 +93,10 @@ pub fn build_envio(
         *per_type.entry(document.document_type).or_default() += 1;
     }
     if caratula.resolution_number > 999_999 {
-        return Err(DteError::input("caratula.resolution_number", "has more than 6 digits"));
+        return Err(DteError::input(
+            "caratula.resolution_number",
+            "has more than 6 digits",
+        ));
     }
 
     let mut xml = Vec::with_capacity(documents.iter().map(|d| d.xml.len()).sum::<usize>() + 2048);
@@ -131,7 +134,12 @@ pub fn build_envio(
 
     let doc = XmlDoc::parse(&xml)?;
     doc.register_ids()?;
-    sign_enveloped(&doc, doc.root(), SignedPart::ElementById(SET_DTE_ID), signer)?;
+    sign_enveloped(
+        &doc,
+        doc.root(),
+        SignedPart::ElementById(SET_DTE_ID),
+        signer,
+    )?;
     schemas.validate(SchemaKind::EnvioDte, &doc)?;
     doc.to_latin1()
 }

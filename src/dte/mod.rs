@@ -24,6 +24,7 @@
 //! per DTE:    DteRequest::from_json(json) → request.validate()   (before reserving a folio)
 //!             caf.check_belongs_to(..) / caf.contains_folio(f) / caf.is_usable_on(day)
 //!             build_signed_dte(&request, folio, &caf, &signer, &schemas, now) → SignedDte
+//!             (build_signed_dte_timed also returns the time spent per stage)
 //! envelope:   build_envio(&[SignedDte], &Caratula::for_sii(..), &signer, &schemas, now) → bytes
 //!             SignedDte::from_xml(stored_bytes) to rebuild envelopes from stored DTEs
 //! checking:   verify_document(bytes, &schemas, &trust) → VerificationReport
@@ -31,7 +32,23 @@
 //! ```
 //!
 //! Folio allocation belongs to the store: the engine only says whether a folio lies in a CAF's
-//! range ([`Caf::contains_folio`]) and refuses one that does not.
+//! range ([`Caf::contains_folio`]) and refuses one that does not. [`build_signed_dte`] is
+//! all-or-nothing, but a folio the caller reserved before a failed call is the caller's to
+//! release or void; validating the request first avoids most such failures.
+//!
+//! # Decisions
+//!
+//! - Schemas: the SII's 2026-02-06 revision, read at run time from a directory
+//!   ([`Schemas::from_dir`], vendored in `schemas/sii/`). Calling it at start-up also
+//!   initialises libxml2 and xmlsec on the main thread.
+//! - Text: ISO-8859-1 only; typographic punctuation mapped, anything else refused; over-long
+//!   values refused, never cut, except the TED's `RSR`/`IT1` (first 40 characters by SII rule).
+//! - CAF expiry: six months from `FA` for types 33, 56 and 61; 34 and 52 do not expire
+//!   ([`caf_expiry_date`], with its sources).
+//! - Verification takes the signing key from the signature's certificate, else from its
+//!   `KeyValue`; it does not judge the certificate chain (the SII does).
+//! - Parsing refuses DTDs, so no entity is ever expanded, and allows documents above 10 MB
+//!   (an EnvioDTE of 2000 DTEs is about 11 MB).
 
 mod caf;
 mod document;
@@ -47,16 +64,16 @@ mod verify;
 mod xml;
 mod xsd;
 
-pub use caf::{
-    caf_expiry_date, Caf, CafTrust, SiiEnvironment, IDK_CERTIFICATION, IDK_PRODUCTION,
+pub use caf::{caf_expiry_date, Caf, CafTrust, SiiEnvironment, IDK_CERTIFICATION, IDK_PRODUCTION};
+pub use document::{
+    build_signed_dte, build_signed_dte_timed, document_id, SignedDte, StageTimings,
 };
-pub use document::{build_signed_dte, build_signed_dte_timed, document_id, SignedDte, StageTimings};
 pub use envio::{build_envio, Caratula, MAX_DTES_PER_ENVELOPE, SET_DTE_ID, SII_RUT};
 pub use error::{DteError, DteResult};
 pub use gettoken::{sign_get_token_request, verify_get_token_request, VerifiedTokenRequest};
 pub use model::{
     AdjustmentKind, AdjustmentUnit, AppliesTo, ComputedTotals, Driver, DteRequest, DteType,
-    GlobalAdjustment, ItemCode, Issuer, Line, Receiver, Reference, Resolution, Totals, Transfer,
+    GlobalAdjustment, Issuer, ItemCode, Line, Receiver, Reference, Resolution, Totals, Transfer,
     Transport, IVA_RATE_PERCENT,
 };
 pub use rut::{check_digit, validate_rut, Rut, RutError};

@@ -408,7 +408,11 @@ impl DteRequest {
         let deserializer = &mut serde_json::Deserializer::from_slice(json);
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();
-            let field = if path == "." { "request".to_string() } else { path };
+            let field = if path == "." {
+                "request".to_string()
+            } else {
+                path
+            };
             DteError::input(field, error.into_inner())
         })
     }
@@ -477,7 +481,10 @@ fn check_date(field: &str, date: NaiveDate) -> DteResult<()> {
     if in_range {
         Ok(())
     } else {
-        Err(DteError::input(field, format!("{date} is outside 2000-01-01 – 2050-12-31")))
+        Err(DteError::input(
+            field,
+            format!("{date} is outside 2000-01-01 – 2050-12-31"),
+        ))
     }
 }
 
@@ -508,14 +515,20 @@ fn check_transfer(document_type: DteType, transfer: Option<&Transfer>) -> DteRes
             }
             if let Some(kind) = transfer.dispatch_type {
                 if !(1..=3).contains(&kind) {
-                    return Err(DteError::input("transfer.dispatch_type", "must be 1, 2 or 3"));
+                    return Err(DteError::input(
+                        "transfer.dispatch_type",
+                        "must be 1, 2 or 3",
+                    ));
                 }
             }
             Ok(())
         }
         (_, Some(_)) => Err(DteError::input(
             "transfer",
-            format!("only a dispatch guide (52) takes it, not a {}", document_type.description()),
+            format!(
+                "only a dispatch guide (52) takes it, not a {}",
+                document_type.description()
+            ),
         )),
         (_, None) => Ok(()),
     }
@@ -526,7 +539,10 @@ impl Issuer {
         clean_required("issuer.name", &mut self.name, 100)?;
         clean_required("issuer.giro", &mut self.giro, 80)?;
         if self.actecos.is_empty() || self.actecos.len() > MAX_ACTECOS {
-            return Err(DteError::input("issuer.actecos", "1 to 4 activity codes are required"));
+            return Err(DteError::input(
+                "issuer.actecos",
+                "1 to 4 activity codes are required",
+            ));
         }
         for (index, acteco) in self.actecos.iter().enumerate() {
             if *acteco == 0 || *acteco > 999_999 {
@@ -541,7 +557,10 @@ impl Issuer {
         clean_optional("issuer.branch", &mut self.branch, 20)?;
         if let Some(code) = self.sii_branch_code {
             if code == 0 || code > 999_999_999 {
-                return Err(DteError::input("issuer.sii_branch_code", "must have 1 to 9 digits"));
+                return Err(DteError::input(
+                    "issuer.sii_branch_code",
+                    "must have 1 to 9 digits",
+                ));
             }
         }
         clean_required("issuer.address", &mut self.address, 70)?;
@@ -551,7 +570,10 @@ impl Issuer {
         if let Some(resolution) = self.resolution {
             check_date("issuer.resolution.date", resolution.date)?;
             if resolution.number > 999_999 {
-                return Err(DteError::input("issuer.resolution.number", "has more than 6 digits"));
+                return Err(DteError::input(
+                    "issuer.resolution.number",
+                    "has more than 6 digits",
+                ));
             }
         }
         Ok(())
@@ -589,8 +611,16 @@ impl Transport {
             driver.rut = parse_rut("transport.driver.rut", &driver.rut)?.to_string();
             clean_required("transport.driver.name", &mut driver.name, 30)?;
         }
-        clean_optional("transport.destination_address", &mut self.destination_address, 70)?;
-        clean_optional("transport.destination_comuna", &mut self.destination_comuna, 20)?;
+        clean_optional(
+            "transport.destination_address",
+            &mut self.destination_address,
+            70,
+        )?;
+        clean_optional(
+            "transport.destination_comuna",
+            &mut self.destination_comuna,
+            20,
+        )?;
         clean_optional("transport.destination_city", &mut self.destination_city, 20)?;
         Ok(())
     }
@@ -600,14 +630,20 @@ fn check_amount(field: &str, amount: i64) -> DteResult<()> {
     if (0..=MAX_AMOUNT).contains(&amount) {
         Ok(())
     } else {
-        Err(DteError::input(field, format!("{amount} must be between 0 and 18 digits")))
+        Err(DteError::input(
+            field,
+            format!("{amount} must be between 0 and 18 digits"),
+        ))
     }
 }
 
 /// `Dec12_6Type`: > 0, at most 12 integer digits and 6 fraction digits.
 fn check_quantity_like(field: &str, value: &Decimal) -> DteResult<()> {
     if !value.is_positive() {
-        return Err(DteError::input(field, format!("{value} must be greater than 0")));
+        return Err(DteError::input(
+            field,
+            format!("{value} must be greater than 0"),
+        ));
     }
     if value.fraction_digits() > 6 || value.integer_digits() > 12 {
         return Err(DteError::input(
@@ -642,8 +678,16 @@ fn check_lines(document_type: DteType, lines: &mut [Line]) -> DteResult<()> {
             return Err(DteError::input(field("codes"), "at most 5 item codes"));
         }
         for (code_index, code) in line.codes.iter_mut().enumerate() {
-            clean_required(&field(&format!("codes[{code_index}].kind")), &mut code.kind, 10)?;
-            clean_required(&field(&format!("codes[{code_index}].value")), &mut code.value, 35)?;
+            clean_required(
+                &field(&format!("codes[{code_index}].kind")),
+                &mut code.kind,
+                10,
+            )?;
+            clean_required(
+                &field(&format!("codes[{code_index}].value")),
+                &mut code.value,
+                35,
+            )?;
         }
         if document_type == DteType::FacturaExenta && !line.exempt {
             return Err(DteError::input(
@@ -687,12 +731,18 @@ fn check_line_adjustment(
     if let Some(percent) = percent {
         check_percent(percent_field, percent)?;
         if amount.is_none() {
-            return Err(DteError::input(amount_field, format!("is required with {percent_field}")));
+            return Err(DteError::input(
+                amount_field,
+                format!("is required with {percent_field}"),
+            ));
         }
     }
     if let Some(amount) = amount {
         if amount <= 0 {
-            return Err(DteError::input(amount_field, "must be greater than 0 when given"));
+            return Err(DteError::input(
+                amount_field,
+                "must be greater than 0 when given",
+            ));
         }
         check_amount(amount_field, amount)?;
     }
@@ -710,8 +760,16 @@ fn check_line_arithmetic(index: usize, line: &Line) -> DteResult<()> {
         .mul_round(price)
         .ok_or_else(|| DteError::input(field("unit_price"), "quantity × price is too large"))?;
     for (percent, amount, name) in [
-        (&line.discount_percent, line.discount_amount, "discount_amount"),
-        (&line.surcharge_percent, line.surcharge_amount, "surcharge_amount"),
+        (
+            &line.discount_percent,
+            line.discount_amount,
+            "discount_amount",
+        ),
+        (
+            &line.surcharge_percent,
+            line.surcharge_amount,
+            "surcharge_amount",
+        ),
     ] {
         if let (Some(percent), Some(amount)) = (percent, amount) {
             let expected = percent
@@ -741,7 +799,10 @@ fn check_line_arithmetic(index: usize, line: &Line) -> DteResult<()> {
 
 fn check_adjustments(adjustments: &mut [GlobalAdjustment]) -> DteResult<()> {
     if adjustments.len() > MAX_GLOBAL_ADJUSTMENTS {
-        return Err(DteError::input("global_adjustments", "at most 20 adjustments"));
+        return Err(DteError::input(
+            "global_adjustments",
+            "at most 20 adjustments",
+        ));
     }
     for (index, adjustment) in adjustments.iter_mut().enumerate() {
         let field = |name: &str| format!("global_adjustments[{index}].{name}");
@@ -860,7 +921,11 @@ fn compute_totals(request: &DteRequest) -> DteResult<ComputedTotals> {
     })
 }
 
-fn compare_totals(document_type: DteType, given: &Totals, computed: &ComputedTotals) -> DteResult<()> {
+fn compare_totals(
+    document_type: DteType,
+    given: &Totals,
+    computed: &ComputedTotals,
+) -> DteResult<()> {
     if document_type == DteType::FacturaExenta && computed.net > 0 {
         return Err(DteError::input(
             "totals.net",
@@ -875,7 +940,10 @@ fn compare_totals(document_type: DteType, given: &Totals, computed: &ComputedTot
                 field,
                 format!("expected {expected}, got {value}"),
             )),
-            None => Err(DteError::input(field, format!("expected {expected}, missing"))),
+            None => Err(DteError::input(
+                field,
+                format!("expected {expected}, missing"),
+            )),
         }
     };
     compare("totals.net", given.net, computed.net)?;

@@ -161,8 +161,14 @@ mod tests {
 
     #[test]
     fn parse_normalises_dots_case_and_leading_zeros() {
-        assert_eq!(Rut::parse("76.000.001-9").unwrap().to_string(), "76000001-9");
-        assert_eq!(Rut::parse(" 60803000-k ").unwrap().to_string(), "60803000-K");
+        assert_eq!(
+            Rut::parse("76.000.001-9").unwrap().to_string(),
+            "76000001-9"
+        );
+        assert_eq!(
+            Rut::parse(" 60803000-k ").unwrap().to_string(),
+            "60803000-K"
+        );
         assert_eq!(Rut::parse("07880442-4").unwrap().to_string(), "7880442-4");
     }
 
@@ -176,10 +182,16 @@ mod tests {
                 expected: '9'
             })
         );
-        assert!(matches!(Rut::parse("76000001"), Err(RutError::Malformed(_))));
+        assert!(matches!(
+            Rut::parse("76000001"),
+            Err(RutError::Malformed(_))
+        ));
         assert!(matches!(Rut::parse("abc-1"), Err(RutError::Malformed(_))));
         assert!(matches!(Rut::parse("0-0"), Err(RutError::Malformed(_))));
-        assert!(matches!(Rut::parse("123456789-1"), Err(RutError::Malformed(_))));
+        assert!(matches!(
+            Rut::parse("123456789-1"),
+            Err(RutError::Malformed(_))
+        ));
         assert_eq!(Rut::parse(""), Err(RutError::Empty));
     }
 }

@@ -9,6 +9,7 @@
 //! keys are parsed once per thread, not once per document.
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::fmt;
@@ -18,6 +19,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use chrono::NaiveDateTime;
+use foreign_types::ForeignType;
 use libxml::bindings as lx;
 use openssl::bn::BigNum;
 use openssl::nid::Nid;
@@ -87,17 +89,15 @@ impl Signer {
                         .into(),
                 )
             } else {
-                DteError::Certificate(
-                    "the PKCS#12 file cannot be opened with this password".into(),
-                )
+                DteError::Certificate("the PKCS#12 file cannot be opened with this password".into())
             }
         })?;
-        let key = parsed.pkey.ok_or_else(|| {
-            DteError::Certificate("the PKCS#12 file holds no private key".into())
-        })?;
-        let certificate = parsed.cert.ok_or_else(|| {
-            DteError::Certificate("the PKCS#12 file holds no certificate".into())
-        })?;
+        let key = parsed
+            .pkey
+            .ok_or_else(|| DteError::Certificate("the PKCS#12 file holds no private key".into()))?;
+        let certificate = parsed
+            .cert
+            .ok_or_else(|| DteError::Certificate("the PKCS#12 file holds no certificate".into()))?;
         Signer::from_parts(certificate, key)
     }
 
@@ -108,15 +108,16 @@ impl Signer {
         key_pem: &[u8],
         key_password: Option<&str>,
     ) -> DteResult<Signer> {
-        let key = match key_password {
-            Some(password) => PKey::private_key_from_pem_passphrase(key_pem, password.as_bytes()),
-            None => PKey::private_key_from_pem(key_pem),
-        }
-        .map_err(|_| {
-            DteError::Certificate(
-                "the private key is not a PEM key, or its password is wrong".into(),
-            )
-        })?;
+        // An empty passphrase rather than none: with none, OpenSSL would prompt on a terminal
+        // for an encrypted key.
+        let passphrase = key_password.unwrap_or("");
+        let key = PKey::private_key_from_pem_passphrase(key_pem, passphrase.as_bytes()).map_err(
+            |_| {
+                DteError::Certificate(
+                    "the private key is not a PEM key, or its password is wrong".into(),
+                )
+            },
+        )?;
         let chain = X509::stack_from_pem(certificate_pem)
             .map_err(|_| DteError::Certificate("the certificate is not PEM".into()))?;
         let certificate = chain
@@ -232,7 +233,9 @@ pub(crate) fn rut_from_certificate(certificate: &X509) -> Option<Rut> {
     {
         return Some(rut);
     }
-    if let Some(rut) = subject_entry(certificate, Nid::SERIALNUMBER).and_then(|s| Rut::parse(&s).ok()) {
+    if let Some(rut) =
+        subject_entry(certificate, Nid::SERIALNUMBER).and_then(|s| Rut::parse(&s).ok())
+    {
         return Some(rut);
     }
     certificate.subject_name().entries().find_map(|entry| {
@@ -325,10 +328,11 @@ pub(crate) fn initialise_xmlsec() {
     unsafe { xmlSecErrorsSetCallback(Some(remember_xmlsec_error)) };
 }
 
-/// An xmlsec key owned by the current thread.
-struct ThreadKey(*mut xs::xmlSecKey);
+/// An xmlsec key, destroyed on drop; like every xmlsec object, used only by the thread that
+/// made it.
+struct OwnedKey(*mut xs::xmlSecKey);
 
-impl Drop for ThreadKey {
+impl Drop for OwnedKey {
     fn drop(&mut self) {
         // SAFETY: the key was created by xmlsec on this thread and is destroyed once.
         unsafe { xs::xmlSecKeyDestroy(self.0) }
@@ -339,13 +343,13 @@ impl Drop for ThreadKey {
 const MAX_KEYS_PER_THREAD: usize = 64;
 
 thread_local! {
-    static SIGNING_KEYS: RefCell<HashMap<u64, ThreadKey>> = RefCell::new(HashMap::new());
+    static SIGNING_KEYS: RefCell<HashMap<u64, OwnedKey>> = RefCell::new(HashMap::new());
 }
 
 /// Loads a key into xmlsec from PEM (private or public); adds a PEM certificate when given.
-fn load_xmlsec_key(key_pem: &[u8], certificate_pem: Option<&[u8]>) -> Result<ThreadKey, String> {
+fn load_xmlsec_key(key_pem: &[u8], certificate_pem: Option<&[u8]>) -> Result<OwnedKey, String> {
     let length = u32::try_from(key_pem.len()).map_err(|_| "key too large".to_string())?;
-    // SAFETY: buffers outlive the calls; the returned key is owned by `ThreadKey`.
+    // SAFETY: buffers outlive the calls; the returned key is owned by `OwnedKey`.
     unsafe {
         let key = xs::xmlSecOpenSSLAppKeyLoadMemory(
             key_pem.as_ptr(),
@@ -356,12 +360,15 @@ fn load_xmlsec_key(key_pem: &[u8], certificate_pem: Option<&[u8]>) -> Result<Thr
             ptr::null_mut(),
         );
         if key.is_null() {
-            return Err(format!("xmlsec cannot load the key ({})", take_xmlsec_error()));
+            return Err(format!(
+                "xmlsec cannot load the key ({})",
+                take_xmlsec_error()
+            ));
         }
-        let owned = ThreadKey(key);
+        let owned = OwnedKey(key);
         if let Some(certificate) = certificate_pem {
-            let length =
-                u32::try_from(certificate.len()).map_err(|_| "certificate too large".to_string())?;
+            let length = u32::try_from(certificate.len())
+                .map_err(|_| "certificate too large".to_string())?;
             let rc = xs::xmlSecOpenSSLAppKeyCertLoadMemory(
                 key,
                 certificate.as_ptr(),
@@ -379,21 +386,68 @@ fn load_xmlsec_key(key_pem: &[u8], certificate_pem: Option<&[u8]>) -> Result<Thr
     }
 }
 
+/// Hands an openssl public key to xmlsec without a PEM round trip (OpenSSL 3's PEM decoders
+/// cost more than the RSA verification itself).
+fn xmlsec_public_key(public_key: &PKey<Public>) -> Result<OwnedKey, String> {
+    if public_key.id() != Id::RSA {
+        return Err("the signature key is not RSA".into());
+    }
+    // SAFETY: the cloned PKey is one more reference to the EVP_PKEY; forgetting the clone hands
+    // that reference to xmlsec, which adopts it into the key data, which the key then owns.
+    unsafe {
+        let data = xs::xmlSecKeyDataCreate(xs::xmlSecOpenSSLKeyDataRsaGetKlass());
+        if data.is_null() {
+            return Err(format!(
+                "xmlsec cannot create key data ({})",
+                take_xmlsec_error()
+            ));
+        }
+        let reference = public_key.clone();
+        let evp = reference.as_ptr();
+        std::mem::forget(reference);
+        if xs::xmlSecOpenSSLKeyDataRsaAdoptEvp(data, evp.cast()) < 0 {
+            // Not adopted: release the reference taken above.
+            drop(PKey::<Public>::from_ptr(evp));
+            xs::xmlSecKeyDataDestroy(data);
+            return Err(format!(
+                "xmlsec cannot adopt the key ({})",
+                take_xmlsec_error()
+            ));
+        }
+        let key = xs::xmlSecKeyCreate();
+        if key.is_null() {
+            xs::xmlSecKeyDataDestroy(data);
+            return Err(format!(
+                "xmlsec cannot create a key ({})",
+                take_xmlsec_error()
+            ));
+        }
+        let owned = OwnedKey(key);
+        if xs::xmlSecKeySetValue(key, data) < 0 {
+            xs::xmlSecKeyDataDestroy(data);
+            return Err(format!(
+                "xmlsec cannot set the key ({})",
+                take_xmlsec_error()
+            ));
+        }
+        Ok(owned)
+    }
+}
+
 /// Runs `work` with this thread's xmlsec copy of the signer's key, loading it on first use.
 fn with_thread_key<R>(signer: &Signer, work: impl FnOnce(*mut xs::xmlSecKey) -> R) -> DteResult<R> {
     SIGNING_KEYS.with(|cell| {
         let mut keys = cell.borrow_mut();
-        if !keys.contains_key(&signer.id) {
-            if keys.len() >= MAX_KEYS_PER_THREAD {
-                keys.clear();
-            }
-            let key = load_xmlsec_key(&signer.key_pem, Some(&signer.certificate_pem))
-                .map_err(DteError::Signing)?;
-            keys.insert(signer.id, key);
+        if keys.len() >= MAX_KEYS_PER_THREAD && !keys.contains_key(&signer.id) {
+            keys.clear();
         }
-        let key = keys
-            .get(&signer.id)
-            .ok_or_else(|| DteError::Signing("signing key cache lost its entry".into()))?;
+        let key = match keys.entry(signer.id) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(
+                load_xmlsec_key(&signer.key_pem, Some(&signer.certificate_pem))
+                    .map_err(DteError::Signing)?,
+            ),
+        };
         Ok(work(key.0))
     })
 }
@@ -406,7 +460,9 @@ impl DsigContext {
         // SAFETY: no keys manager; the key is set explicitly before use.
         let context = unsafe { xs::xmlSecDSigCtxCreate(ptr::null_mut()) };
         if context.is_null() {
-            return Err(DteError::Signing("xmlsec cannot create a signature context".into()));
+            return Err(DteError::Signing(
+                "xmlsec cannot create a signature context".into(),
+            ));
         }
         Ok(DsigContext(context))
     }
@@ -562,10 +618,7 @@ pub(crate) fn verify_signature(
 }
 
 fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(), String> {
-    let public_pem = public_key
-        .public_key_to_pem()
-        .map_err(|_| "the public key cannot be exported")?;
-    let key = load_xmlsec_key(&public_pem, None)?;
+    let key = xmlsec_public_key(public_key)?;
     let context = DsigContext::new().map_err(|error| error.to_string())?;
     // SAFETY: the context owns the key once set (it destroys it); `key` is forgotten so it is
     // not destroyed twice.
@@ -578,7 +631,10 @@ fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(),
         (rc, (*context.0).status)
     };
     if rc < 0 {
-        return Err(format!("the signature cannot be processed ({})", take_xmlsec_error()));
+        return Err(format!(
+            "the signature cannot be processed ({})",
+            take_xmlsec_error()
+        ));
     }
     if status != xs::xmlSecDSigStatus_xmlSecDSigStatusSucceeded {
         take_xmlsec_error();
@@ -603,11 +659,75 @@ fn decode_base64_text(text: &str) -> Result<Vec<u8>, String> {
 
 fn rsa_key_value(rsa: Node<'_>) -> Result<PKey<Public>, String> {
     let component = |name: &str| -> Result<BigNum, String> {
-        let node = rsa.child(name).ok_or(format!("RSAKeyValue has no {name}"))?;
+        let node = rsa
+            .child(name)
+            .ok_or(format!("RSAKeyValue has no {name}"))?;
         let bytes = decode_base64_text(&node.text())?;
         BigNum::from_slice(&bytes).map_err(|_| format!("{name} is not a number"))
     };
     let key = Rsa::from_public_components(component("Modulus")?, component("Exponent")?)
         .map_err(|_| "RSAKeyValue is not an RSA key")?;
     PKey::from_rsa(key).map_err(|_| "RSAKeyValue is not an RSA key".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::x509::X509NameBuilder;
+
+    fn fixture(relative: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(relative);
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn rut_comes_from_the_sii_other_name_even_with_leading_zeros() {
+        // The SII example's certificate carries "07880442-4" in otherName 1.3.6.1.4.1.8321.1.
+        let example = String::from_utf8_lossy(&fixture("official/F60T33-ejemplo-oficial-SII.xml"))
+            .into_owned();
+        let start = example.find("<X509Certificate>").unwrap() + "<X509Certificate>".len();
+        let end = example.find("</X509Certificate>").unwrap();
+        let der = decode_base64_text(&example[start..end]).unwrap();
+        let certificate = X509::from_der(&der).unwrap();
+        assert_eq!(
+            rut_from_certificate(&certificate).unwrap().to_string(),
+            "7880442-4"
+        );
+
+        let synthetic = X509::from_pem(&fixture("keys/signer-11111111-1-cert.pem")).unwrap();
+        assert_eq!(
+            rut_from_certificate(&synthetic).unwrap().to_string(),
+            "11111111-1"
+        );
+    }
+
+    #[test]
+    fn without_other_name_the_rut_comes_from_the_subject() {
+        let key = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, "FIRMANTE SIN SAN")
+            .unwrap();
+        name.append_entry_by_nid(Nid::SERIALNUMBER, "60.803.000-k")
+            .unwrap();
+        let name = name.build();
+        let mut builder = X509::builder().unwrap();
+        builder.set_subject_name(&name).unwrap();
+        builder.set_issuer_name(&name).unwrap();
+        builder.set_pubkey(&key).unwrap();
+        builder
+            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        builder
+            .set_not_after(&Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        builder.sign(&key, MessageDigest::sha256()).unwrap();
+        let certificate = builder.build();
+        let expected = Rut::from_number(60_803_000).unwrap();
+        assert_eq!(rut_from_certificate(&certificate), Some(expected));
+        assert_eq!(expected.to_string(), "60803000-K");
+    }
 }

@@ -47,10 +47,7 @@ pub(crate) const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 
 /// Writes `<DD>…</DD>` under `ted` and returns its bytes as emitted.
 fn write_dd(doc: &XmlDoc, ted: Node<'_>, fields: &TedFields, caf: &Caf) -> DteResult<Vec<u8>> {
-    for (field, text) in [
-        ("RSR", &fields.receiver_name),
-        ("IT1", &fields.first_item),
-    ] {
+    for (field, text) in [("RSR", &fields.receiver_name), ("IT1", &fields.first_item)] {
         let length = text.chars().count();
         if length == 0 || length > TED_TEXT_MAX_CHARS {
             return Err(DteError::input(

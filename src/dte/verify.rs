@@ -13,8 +13,8 @@ use super::caf::CafTrust;
 use super::error::{DteError, DteResult};
 use super::rut::Rut;
 use super::sign::{signature_child, verify_signature};
-use super::text::{compact_between_tags, latin1_decode, latin1_encode};
 use super::ted::verify_frmt;
+use super::text::{compact_between_tags, latin1_decode, latin1_encode};
 use super::xml::{decode_document, Node, XmlDoc, SII_NS_STR};
 use super::xsd::{SchemaKind, Schemas};
 
@@ -149,7 +149,11 @@ pub fn verify_document(
     let set_dte = root.child("SetDTE");
     let dte_nodes: Vec<Node<'_>> = match kind {
         DocumentKind::Envelope => set_dte
-            .map(|set| set.children().filter(|child| child.name() == "DTE").collect())
+            .map(|set| {
+                set.children()
+                    .filter(|child| child.name() == "DTE")
+                    .collect()
+            })
             .unwrap_or_default(),
         DocumentKind::Dte => vec![root],
     };
@@ -219,7 +223,9 @@ fn check_cover(set: Node<'_>, documents: &[DocumentReport]) -> Result<(), String
         .filter_map(|document| document.issuer_rut.as_deref())
         .find(|rut| rut.trim() != issuer.trim())
     {
-        return Err(format!("RutEmisor is {issuer} but a DTE is issued by {other}"));
+        return Err(format!(
+            "RutEmisor is {issuer} but a DTE is issued by {other}"
+        ));
     }
     let mut declared: Vec<(u16, usize)> = cover
         .children()
@@ -232,7 +238,10 @@ fn check_cover(set: Node<'_>, documents: &[DocumentReport]) -> Result<(), String
         .collect();
     declared.sort_unstable();
     let mut actual: Vec<(u16, usize)> = Vec::new();
-    for kind in documents.iter().filter_map(|document| document.document_type) {
+    for kind in documents
+        .iter()
+        .filter_map(|document| document.document_type)
+    {
         match actual.iter_mut().find(|(known, _)| *known == kind) {
             Some((_, count)) => *count += 1,
             None => actual.push((kind, 1)),
@@ -308,7 +317,11 @@ fn check_dte(
             signer_rut: None,
         };
     };
-    let text = |path: &[&str]| documento.path_text(path).map(|value| value.trim().to_string());
+    let text = |path: &[&str]| {
+        documento
+            .path_text(path)
+            .map(|value| value.trim().to_string())
+    };
     let id = documento.attr("ID");
     let (signature, signer_rut) = match check_dte_signature(dte, id.as_deref()) {
         Ok(rut) => (Check::Passed, rut),
@@ -333,10 +346,11 @@ fn check_dte(
 fn check_dte_signature(dte: Node<'_>, id: Option<&str>) -> Result<Option<Rut>, String> {
     let id = id.ok_or("Documento has no ID")?;
     let standalone = XmlDoc::copy_of(dte).map_err(|error| error.to_string())?;
-    standalone.register_ids().map_err(|error| error.to_string())?;
+    standalone
+        .register_ids()
+        .map_err(|error| error.to_string())?;
     let signature = signature_child(standalone.root()).ok_or("DTE has no Signature")?;
-    verify_signature(signature, Some(&format!("#{id}")))
-        .map(|found| found.signer_rut)
+    verify_signature(signature, Some(&format!("#{id}"))).map(|found| found.signer_rut)
 }
 
 /// Returns (CAF check, TED check).
@@ -397,9 +411,7 @@ fn check_caf_signature(
     if !trust.knows(idk) {
         return Err(format!("no trusted SII key for IDK {idk}"));
     }
-    let frma = dd
-        .path_text(&["CAF", "FRMA"])
-        .ok_or("CAF has no FRMA")?;
+    let frma = dd.path_text(&["CAF", "FRMA"]).ok_or("CAF has no FRMA")?;
     let compact: String = frma.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let signature = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact)
         .map_err(|_| "FRMA is not base64")?;
@@ -409,7 +421,9 @@ fn check_caf_signature(
     if verified {
         Ok(())
     } else {
-        Err(format!("FRMA does not verify with the SII key for IDK {idk}"))
+        Err(format!(
+            "FRMA does not verify with the SII key for IDK {idk}"
+        ))
     }
 }
 
@@ -429,7 +443,11 @@ fn caf_public_key(da: Node<'_>) -> Result<openssl::pkey::PKey<openssl::pkey::Pub
 }
 
 /// `DD` must repeat the document's key values, and the folio must lie in the CAF's range.
-fn check_dd_matches_document(documento: Node<'_>, dd: Node<'_>, da: Node<'_>) -> Result<(), String> {
+fn check_dd_matches_document(
+    documento: Node<'_>,
+    dd: Node<'_>,
+    da: Node<'_>,
+) -> Result<(), String> {
     let document = |path: &[&str]| {
         documento
             .path_text(path)
@@ -442,12 +460,42 @@ fn check_dd_matches_document(documento: Node<'_>, dd: Node<'_>, da: Node<'_>) ->
             .unwrap_or_default()
     };
     let pairs = [
-        ("RE", "RUTEmisor", stamp("RE"), document(&["Encabezado", "Emisor", "RUTEmisor"])),
-        ("TD", "TipoDTE", stamp("TD"), document(&["Encabezado", "IdDoc", "TipoDTE"])),
-        ("F", "Folio", stamp("F"), document(&["Encabezado", "IdDoc", "Folio"])),
-        ("FE", "FchEmis", stamp("FE"), document(&["Encabezado", "IdDoc", "FchEmis"])),
-        ("RR", "RUTRecep", stamp("RR"), document(&["Encabezado", "Receptor", "RUTRecep"])),
-        ("MNT", "MntTotal", stamp("MNT"), document(&["Encabezado", "Totales", "MntTotal"])),
+        (
+            "RE",
+            "RUTEmisor",
+            stamp("RE"),
+            document(&["Encabezado", "Emisor", "RUTEmisor"]),
+        ),
+        (
+            "TD",
+            "TipoDTE",
+            stamp("TD"),
+            document(&["Encabezado", "IdDoc", "TipoDTE"]),
+        ),
+        (
+            "F",
+            "Folio",
+            stamp("F"),
+            document(&["Encabezado", "IdDoc", "Folio"]),
+        ),
+        (
+            "FE",
+            "FchEmis",
+            stamp("FE"),
+            document(&["Encabezado", "IdDoc", "FchEmis"]),
+        ),
+        (
+            "RR",
+            "RUTRecep",
+            stamp("RR"),
+            document(&["Encabezado", "Receptor", "RUTRecep"]),
+        ),
+        (
+            "MNT",
+            "MntTotal",
+            stamp("MNT"),
+            document(&["Encabezado", "Totales", "MntTotal"]),
+        ),
     ];
     for (stamp_name, document_name, stamped, written) in pairs {
         if stamped != written {
@@ -471,7 +519,9 @@ fn check_dd_matches_document(documento: Node<'_>, dd: Node<'_>, da: Node<'_>) ->
     };
     let (first, last) = (bound("D")?, bound("H")?);
     if !(first..=last).contains(&folio) {
-        return Err(format!("folio {folio} is outside the CAF range {first}–{last}"));
+        return Err(format!(
+            "folio {folio} is outside the CAF range {first}–{last}"
+        ));
     }
     Ok(())
 }

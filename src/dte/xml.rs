@@ -26,9 +26,15 @@ const LATIN1: &CStr = c"ISO-8859-1";
 /// Refuse network access while parsing, keep whitespace, stay quiet on stderr (errors are
 /// read back from libxml and returned). No entity substitution and no DTD loading: documents
 /// from anywhere must not reach files or hosts.
+///
+/// `XML_PARSE_HUGE` lifts libxml's 10 MB look-up limit, which an EnvioDTE of 2000 DTEs
+/// exceeds. It also relaxes the limits on entity expansion, so [`XmlDoc::parse`] refuses any
+/// document with a DTD (no SII document has one): without a DTD there are no entities to
+/// expand.
 const PARSE_OPTIONS: c_int = (lx::xmlParserOption_XML_PARSE_NONET
     | lx::xmlParserOption_XML_PARSE_NOERROR
-    | lx::xmlParserOption_XML_PARSE_NOWARNING) as c_int;
+    | lx::xmlParserOption_XML_PARSE_NOWARNING
+    | lx::xmlParserOption_XML_PARSE_HUGE) as c_int;
 
 /// One-time process set-up of libxml2 and xmlsec (both keep global state).
 pub(crate) fn ensure_initialised() {
@@ -95,9 +101,22 @@ impl XmlDoc {
         }
     }
 
-    /// Parses bytes (any encoding libxml knows from the XML declaration).
+    /// Parses bytes in an ASCII-compatible encoding named by the XML declaration (ISO-8859-1,
+    /// UTF-8). Documents with a DTD, and UTF-16/UTF-32 documents (where a DTD could not be
+    /// spotted byte-wise), are refused.
     pub(crate) fn parse(bytes: &[u8]) -> DteResult<XmlDoc> {
         ensure_initialised();
+        let head = bytes.get(..4).unwrap_or(bytes);
+        if head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xFF, 0xFE]) || head.contains(&0) {
+            return Err(DteError::MalformedXml(
+                "UTF-16/UTF-32 documents are not accepted; the SII uses ISO-8859-1".into(),
+            ));
+        }
+        if bytes.windows(9).any(|window| window == b"<!DOCTYPE") {
+            return Err(DteError::MalformedXml(
+                "documents with a DTD (<!DOCTYPE>) are not accepted".into(),
+            ));
+        }
         let length = c_int::try_from(bytes.len())
             .map_err(|_| DteError::MalformedXml("document larger than 2 GiB".into()))?;
         // SAFETY: the buffer outlives the call; libxml copies what it keeps.
@@ -115,7 +134,9 @@ impl XmlDoc {
             }
             let owned = XmlDoc { ptr: doc };
             if lx::xmlDocGetRootElement(doc).is_null() {
-                return Err(DteError::MalformedXml("document has no root element".into()));
+                return Err(DteError::MalformedXml(
+                    "document has no root element".into(),
+                ));
             }
             Ok(owned)
         }
@@ -253,7 +274,11 @@ impl<'doc> Node<'doc> {
     }
 
     /// Appends `<name>` + the decimal form of `value`.
-    pub(crate) fn add_number(&self, name: &CStr, value: impl std::fmt::Display) -> DteResult<Node<'doc>> {
+    pub(crate) fn add_number(
+        &self,
+        name: &CStr,
+        value: impl std::fmt::Display,
+    ) -> DteResult<Node<'doc>> {
         self.add_text(name, &value.to_string())
     }
 
@@ -261,12 +286,7 @@ impl<'doc> Node<'doc> {
     pub(crate) fn add_element(&self, name: &CStr) -> DteResult<Node<'doc>> {
         // SAFETY: as in `add_text`, with no content.
         let child = unsafe {
-            lx::xmlNewChild(
-                self.ptr,
-                ptr::null_mut(),
-                name.as_ptr().cast(),
-                ptr::null(),
-            )
+            lx::xmlNewChild(self.ptr, ptr::null_mut(), name.as_ptr().cast(), ptr::null())
         };
         self.wrap(child)
     }
@@ -296,21 +316,30 @@ impl<'doc> Node<'doc> {
     }
 
     /// Marks this element's attribute `name` (already set to `value`) as an XML ID.
-    pub(crate) fn register_id_attribute(&self, doc: &XmlDoc, name: &str, value: &str) -> DteResult<()> {
+    pub(crate) fn register_id_attribute(
+        &self,
+        doc: &XmlDoc,
+        name: &str,
+        value: &str,
+    ) -> DteResult<()> {
         let c_name = c_text(name)?;
         let c_value = c_text(value)?;
         // SAFETY: the attribute belongs to this element of `doc`.
         unsafe {
             let attribute = lx::xmlHasProp(self.ptr, c_name.as_ptr().cast());
             if attribute.is_null() {
-                return Err(DteError::MalformedXml(format!("element has no {name} attribute")));
+                return Err(DteError::MalformedXml(format!(
+                    "element has no {name} attribute"
+                )));
             }
             let existing = lx::xmlGetID(doc.ptr, c_value.as_ptr().cast());
             if existing.is_null() {
                 if lx::xmlAddID(ptr::null_mut(), doc.ptr, c_value.as_ptr().cast(), attribute)
                     .is_null()
                 {
-                    return Err(DteError::MalformedXml(format!("ID '{value}' cannot be registered")));
+                    return Err(DteError::MalformedXml(format!(
+                        "ID '{value}' cannot be registered"
+                    )));
                 }
             } else if existing != attribute {
                 return Err(DteError::MalformedXml(format!(
@@ -376,9 +405,7 @@ impl<'doc> Node<'doc> {
 
     /// Follows a path of local names: `node.path(&["Encabezado", "IdDoc", "Folio"])`.
     pub(crate) fn path(&self, names: &[&str]) -> Option<Node<'doc>> {
-        names
-            .iter()
-            .try_fold(*self, |node, name| node.child(name))
+        names.iter().try_fold(*self, |node, name| node.child(name))
     }
 
     /// Text of a child element found by [`path`](Self::path).
@@ -394,7 +421,9 @@ impl<'doc> Node<'doc> {
             if content.is_null() {
                 return String::new();
             }
-            let text = CStr::from_ptr(content.cast()).to_string_lossy().into_owned();
+            let text = CStr::from_ptr(content.cast())
+                .to_string_lossy()
+                .into_owned();
             free_libxml(content.cast());
             text
         }
@@ -424,7 +453,6 @@ impl<'doc> Node<'doc> {
             _doc: PhantomData,
         })
     }
-
 }
 
 /// Releases memory that libxml2 allocated for the caller.

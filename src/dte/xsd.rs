@@ -5,6 +5,7 @@
 //! its own validator the first time it needs one (≈ 6 ms) and keeps it.
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,7 +63,13 @@ impl Schemas {
     /// compile, on the calling thread, so a bad setting fails at start-up and not on the first
     /// document.
     pub fn from_dir(directory: impl AsRef<Path>) -> DteResult<Schemas> {
-        let directory = directory.as_ref().to_path_buf();
+        // Absolute, so a later change of working directory does not lose the schemas.
+        let directory = std::fs::canonicalize(directory.as_ref()).map_err(|error| {
+            DteError::Config(format!(
+                "SII schema directory {}: {error}",
+                directory.as_ref().display()
+            ))
+        })?;
         for file in REQUIRED_FILES {
             if !directory.join(file).is_file() {
                 return Err(DteError::Config(format!(
@@ -125,30 +132,30 @@ impl Schemas {
         ensure_initialised();
         VALIDATORS.with(|cell| {
             let mut validators = cell.borrow_mut();
-            let key = (self.id, kind);
-            if !validators.contains_key(&key) {
-                let path = self.directory.join(kind.file_name());
-                let path_text = path.to_str().ok_or_else(|| {
-                    DteError::Config(format!("schema path {} is not UTF-8", path.display()))
-                })?;
-                let mut parser = SchemaParserContext::from_file(path_text);
-                let validator = SchemaValidationContext::from_parser(&mut parser).map_err(|errors| {
-                    let detail = errors
-                        .iter()
-                        .find_map(|error| error.message.clone())
-                        .unwrap_or_default();
-                    DteError::Config(format!(
-                        "SII schema {} does not compile: {}",
-                        path.display(),
-                        detail.trim()
-                    ))
-                })?;
-                validators.insert(key, validator);
-            }
-            let validator = validators
-                .get_mut(&key)
-                .ok_or_else(|| DteError::Config("schema validator cache lost its entry".into()))?;
+            let validator = match validators.entry((self.id, kind)) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(self.compile(kind)?),
+            };
             work(validator)
+        })
+    }
+
+    fn compile(&self, kind: SchemaKind) -> DteResult<SchemaValidationContext> {
+        let path = self.directory.join(kind.file_name());
+        let path_text = path.to_str().ok_or_else(|| {
+            DteError::Config(format!("schema path {} is not UTF-8", path.display()))
+        })?;
+        let mut parser = SchemaParserContext::from_file(path_text);
+        SchemaValidationContext::from_parser(&mut parser).map_err(|errors| {
+            let detail = errors
+                .iter()
+                .find_map(|error| error.message.clone())
+                .unwrap_or_default();
+            DteError::Config(format!(
+                "SII schema {} does not compile: {}",
+                path.display(),
+                detail.trim()
+            ))
         })
     }
 }

@@ -21,6 +21,11 @@ impl DteType {
         self.0
     }
 
+    /// The engine's view of the type.
+    pub fn engine(self) -> crate::dte::DteType {
+        crate::dte::DteType::from_code(self.0).unwrap_or(crate::dte::DteType::Factura)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self.0 {
             33 => "33",
@@ -29,6 +34,12 @@ impl DteType {
             56 => "56",
             _ => "61",
         }
+    }
+}
+
+impl From<crate::dte::DteType> for DteType {
+    fn from(kind: crate::dte::DteType) -> Self {
+        Self(kind.code())
     }
 }
 

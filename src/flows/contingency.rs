@@ -245,6 +245,7 @@ pub async fn create_pending(ctx: &AppContext, values: Vec<PendingValues>) -> App
                             company_id: company.id,
                             move_id: v.move_id,
                             display_name: &display_name,
+                            document_id: None,
                         })
                         .on_conflict_do_nothing()
                         .returning(dte_contingency_pending::id)

@@ -138,6 +138,8 @@ pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -
             company_id: failure.company_id,
             move_id: failure.move_id,
             display_name: &format!("DTE {}-{}", failure.dte_type, folio),
+            document_id: None,
+            envelope_id: None,
         })
         .on_conflict_do_nothing()
         .returning(FailedEntry::as_returning())
@@ -164,4 +166,170 @@ mod tests {
         let hours: Vec<i64> = (0..5).map(|n| backoff(n).num_hours()).collect();
         assert_eq!(hours, [1, 2, 4, 8, 16]);
     }
+}
+
+/// One failed attempt to upload a document, as the queue records it.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    pub document_id: Option<i32>,
+    /// The queue entry itself, for entries queued over RPC without a document of ours.
+    pub entry_id: Option<i32>,
+    pub envelope_id: i32,
+    pub dte_type: &'a str,
+    pub folio: String,
+    pub rut_emisor: &'a str,
+    pub xml: &'a [u8],
+    pub company_id: i32,
+    pub move_id: i32,
+    pub error: &'a crate::sii::SiiError,
+}
+
+impl<'a> Attempt<'a> {
+    pub fn for_document(doc: &'a crate::store::models::DocumentRow, rut: &'a str, envelope_id: i32, error: &'a crate::sii::SiiError) -> Self {
+        Self {
+            document_id: Some(doc.id),
+            entry_id: None,
+            envelope_id,
+            dte_type: &doc.dte_type,
+            folio: doc.folio.to_string(),
+            rut_emisor: rut,
+            xml: &doc.xml_content,
+            company_id: doc.company_id,
+            move_id: doc.move_id,
+            error,
+        }
+    }
+
+    pub fn for_entry(entry: &'a FailedEntry, envelope_id: i32, error: &'a crate::sii::SiiError) -> Self {
+        Self {
+            document_id: None,
+            entry_id: Some(entry.id),
+            envelope_id,
+            dte_type: &entry.dte_type,
+            folio: entry.folio.clone(),
+            rut_emisor: &entry.rut_emisor,
+            xml: &entry.xml_content,
+            company_id: entry.company_id,
+            move_id: entry.move_id,
+            error,
+        }
+    }
+}
+
+/// Whose queue entry: one of our documents, or an entry queued over RPC.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject {
+    Document(i32),
+    Entry(i32),
+}
+
+fn open_entry(conn: &mut PgConnection, subject: Subject) -> AppResult<Option<FailedEntry>> {
+    let open = dte_failed_queue::table.filter(dte_failed_queue::state.eq_any(["pending", "retrying"]));
+    let found = match subject {
+        Subject::Document(id) => open.filter(dte_failed_queue::document_id.eq(id)).select(FailedEntry::as_select()).for_update().first(conn),
+        Subject::Entry(id) => open.filter(dte_failed_queue::id.eq(id)).select(FailedEntry::as_select()).for_update().first(conn),
+    };
+    Ok(found.optional()?)
+}
+
+/// The retry history with one more event.
+pub fn history_with(history: &str, event: serde_json::Value) -> String {
+    let mut list: Vec<serde_json::Value> = serde_json::from_str(history).unwrap_or_default();
+    list.push(event);
+    serde_json::Value::Array(list).to_string()
+}
+
+fn odoo_time(at: Timestamp) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Records a failed upload in the queue and returns the entry as it now stands:
+/// - first failure: a new entry, first retry in one hour;
+/// - a failed retry (entry claimed as `retrying`): one more retry counted, the next one
+///   after 2^n hours, or `abandoned` after `max_retries`;
+/// - a permanent refusal (schema, signature, authorisation): no automatic retry
+///   (`next_retry_date` empty) — a person must act.
+pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Timestamp) -> AppResult<FailedEntry> {
+    let permanent = attempt.error.class == crate::sii::ErrorClass::Permanent;
+    let subject = match (attempt.document_id, attempt.entry_id) {
+        (Some(id), _) => Subject::Document(id),
+        (None, Some(id)) => Subject::Entry(id),
+        (None, None) => return Err(AppError::internal(anyhow::anyhow!("a failure without a subject"))),
+    };
+    let message = attempt.error.to_string();
+    let error_type = attempt.error.error_type();
+    let Some(entry) = open_entry(conn, subject)? else {
+        let history = json!([{ "date": odoo_time(now), "event": "failed", "error_type": error_type, "error_message": message }]).to_string();
+        let entry = diesel::insert_into(dte_failed_queue::table)
+            .values(NewFailedEntry {
+                dte_type: attempt.dte_type,
+                folio: &attempt.folio,
+                rut_emisor: attempt.rut_emisor,
+                xml_content: attempt.xml,
+                error_type,
+                error_message: &message,
+                retry_count: 0,
+                max_retries: MAX_RETRIES,
+                failed_date: now,
+                next_retry_date: (!permanent).then(|| now + backoff(0)),
+                state: "pending",
+                retry_history: &history,
+                company_id: attempt.company_id,
+                move_id: attempt.move_id,
+                display_name: &format!("DTE {}-{}", attempt.dte_type, attempt.folio),
+                document_id: attempt.document_id,
+                envelope_id: Some(attempt.envelope_id),
+            })
+            .returning(FailedEntry::as_returning())
+            .get_result(conn)?;
+        return Ok(entry);
+    };
+    let was_retry = entry.state == "retrying";
+    let retry_count = entry.retry_count + i32::from(was_retry);
+    let (state, next) = if was_retry && retry_count >= entry.max_retries {
+        ("abandoned", None)
+    } else if permanent {
+        ("pending", None)
+    } else if was_retry {
+        ("pending", Some(now + backoff(retry_count)))
+    } else {
+        ("pending", entry.next_retry_date)
+    };
+    let event = json!({
+        "date": odoo_time(now),
+        "event": if was_retry { "retry_failed" } else { "failed" },
+        "retry": retry_count,
+        "error_type": error_type,
+        "error_message": message,
+    });
+    Ok(diesel::update(dte_failed_queue::table.find(entry.id))
+        .set((
+            dte_failed_queue::state.eq(state),
+            dte_failed_queue::retry_count.eq(retry_count),
+            dte_failed_queue::next_retry_date.eq(next),
+            dte_failed_queue::error_type.eq(error_type),
+            dte_failed_queue::error_message.eq(&message),
+            dte_failed_queue::envelope_id.eq(Some(attempt.envelope_id)),
+            dte_failed_queue::retry_history.eq(history_with(&entry.retry_history, event)),
+        ))
+        .returning(FailedEntry::as_returning())
+        .get_result(conn)?)
+}
+
+/// Closes the open entry of a subject whose upload succeeded.
+pub fn close_with_success(conn: &mut PgConnection, subject: Subject, track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
+    if let Some(entry) = open_entry(conn, subject)? {
+        let event = json!({"date": odoo_time(now), "event": "success", "track_id": track_id});
+        diesel::update(dte_failed_queue::table.find(entry.id))
+            .set((
+                dte_failed_queue::state.eq("success"),
+                dte_failed_queue::success_track_id.eq(track_id),
+                dte_failed_queue::success_date.eq(now),
+                dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
+                dte_failed_queue::last_retry_date.eq(if entry.state == "retrying" { Some(now) } else { entry.last_retry_date }),
+                dte_failed_queue::retry_history.eq(history_with(&entry.retry_history, event)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }

@@ -1,10 +1,24 @@
-//! Business flows of the specification: backups, the retry queue, contingency. Each
-//! flow checks its input, then does its store work in one blocking task.
+//! Business flows of the specification: sending (with its retry queue, status polling and
+//! the sweep), backups, contingency, companies with their certificates and folios, the
+//! audit log and alerts. Each flow checks its input, then does its store work in one
+//! blocking task; SII calls happen between transactions, never inside one.
 
+pub mod alerts;
 pub mod args;
 pub mod audit;
 pub mod backup;
 pub mod company;
 pub mod contingency;
+pub mod credentials;
+pub mod document;
 pub mod failed_queue;
+pub mod folios;
+pub mod health;
+pub mod keys;
+pub mod retry;
+pub mod send;
+pub mod status;
+pub mod status_view;
+pub mod sweep;
+pub mod upload;
 pub mod xml_content;

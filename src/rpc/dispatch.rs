@@ -9,7 +9,7 @@ use super::{orm, params};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::flows::audit::Actor;
-use crate::flows::{backup, company, contingency, failed_queue};
+use crate::flows::{backup, company, contingency, credentials, failed_queue, folios, retry, send, status_view};
 use crate::store::registry;
 
 /// One authenticated call, whichever door it came through.
@@ -100,6 +100,18 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             params!("company_id", "rut", "name", "resolution_number", "resolution_date"),
         )
         .await,
+        ("dte.company", "set_certificate") => {
+            credentials::set_certificate(ctx, actor, params!("company_id", "pkcs12", "password")).await
+        }
+        ("dte.caf", "load") => folios::load_caf(ctx, actor, params!("company_id", "caf_xml")).await,
+        ("dte.caf", "folios_left") => folios::folios_left(ctx, params!("company_id")).await,
+        ("account.move", "action_send_to_sii") => {
+            send::action_send_to_sii(ctx, actor, params!("move_id", "company_id", "document", "folio")).await
+        }
+        ("account.move", "get_dte_status") => status_view::get_dte_status(ctx, params!("move_ids")).await,
+        ("dte.failed.queue", "retry_send") => retry::retry_send(ctx, actor, params!("ids")).await,
+        ("dte.failed.queue", "abandon") => retry::abandon(ctx, actor, params!("ids", "reason")).await,
+        ("dte.failed.queue", "requeue") => retry::requeue(ctx, actor, params!("ids")).await,
         ("dte.backup", "backup_dte") => backup::backup_dte(
             ctx,
             params!("dte_type", "folio", "xml_content", "track_id", "move_id", "rut_emisor", "company_id"),
@@ -144,7 +156,7 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             let info = registry::model(&model).ok_or_else(|| unknown_model(&model))?;
             orm::call(ctx, info, &method, positional, kwargs, context.allowed_company_ids).await
         }
-        _ if registry::model(&model).is_none() => Err(unknown_model(&model)),
+        _ if registry::model(&model).is_none() && model != "account.move" => Err(unknown_model(&model)),
         _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
     }
 }

@@ -378,3 +378,20 @@ mod tests {
         ]);
     }
 }
+
+impl ClientConfig {
+    pub fn from_settings(settings: &crate::settings::SiiSettings) -> Self {
+        use crate::settings::SiiEnvironment;
+        let base_url = match settings.environment {
+            SiiEnvironment::Simulator => settings.simulator_url.clone(),
+            SiiEnvironment::Certification => super::CERTIFICATION_BASE.to_string(),
+            SiiEnvironment::Production => super::PRODUCTION_BASE.to_string(),
+        };
+        Self {
+            base_url,
+            connect_timeout: Duration::from_secs(settings.connect_timeout_secs),
+            request_timeout: Duration::from_secs(settings.request_timeout_secs),
+            token_ttl: Duration::from_secs(settings.token_ttl_secs),
+        }
+    }
+}

@@ -75,6 +75,8 @@ pub struct FailedEntry {
     pub company_id: i32,
     pub move_id: i32,
     pub display_name: Option<String>,
+    pub document_id: Option<i32>,
+    pub envelope_id: Option<i32>,
 }
 
 #[derive(Debug, Insertable)]
@@ -95,6 +97,8 @@ pub struct NewFailedEntry<'a> {
     pub company_id: i32,
     pub move_id: i32,
     pub display_name: &'a str,
+    pub document_id: Option<i32>,
+    pub envelope_id: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -127,6 +131,8 @@ pub struct PendingDte {
     pub company_id: i32,
     pub move_id: i32,
     pub display_name: Option<String>,
+    pub document_id: Option<i32>,
+    pub envelope_id: Option<i32>,
 }
 
 #[derive(Debug, Insertable)]
@@ -140,6 +146,7 @@ pub struct NewPendingDte<'a> {
     pub company_id: i32,
     pub move_id: i32,
     pub display_name: &'a str,
+    pub document_id: Option<i32>,
 }
 
 #[derive(Debug, Insertable)]
@@ -153,4 +160,79 @@ pub struct NewAuditEntry<'a> {
     pub target_model: Option<&'a str>,
     pub target_id: Option<i32>,
     pub details: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::dte_sidecar::dte_certificate, check_for_backend(diesel::pg::Pg))]
+pub struct CertificateRow {
+    pub id: i32,
+    pub company_id: i32,
+    pub subject_rut: String,
+    pub holder_name: String,
+    pub not_before: Option<Timestamp>,
+    pub not_after: Option<Timestamp>,
+    pub fingerprint: String,
+    pub sealed_pkcs12: Vec<u8>,
+    pub sealed_password: Vec<u8>,
+    pub active: bool,
+    pub loaded_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::dte_sidecar::dte_caf, check_for_backend(diesel::pg::Pg))]
+pub struct CafRow {
+    pub id: i32,
+    pub company_id: i32,
+    pub dte_type: String,
+    pub folio_from: i64,
+    pub folio_to: i64,
+    pub next_folio: i64,
+    pub authorized_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    pub idk: i32,
+    pub sealed_caf: Vec<u8>,
+    pub sha256: String,
+    pub loaded_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::dte_sidecar::dte_envelope, check_for_backend(diesel::pg::Pg))]
+pub struct EnvelopeRow {
+    pub id: i32,
+    pub company_id: i32,
+    pub xml_content: Vec<u8>,
+    pub sha256: String,
+    pub document_count: i32,
+    pub state: String,
+    pub track_id: Option<String>,
+    pub upload_attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub uploaded_at: Option<Timestamp>,
+    pub next_poll_at: Option<Timestamp>,
+    pub poll_count: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::dte_sidecar::dte_document, check_for_backend(diesel::pg::Pg))]
+pub struct DocumentRow {
+    pub id: i32,
+    pub company_id: i32,
+    pub move_id: i32,
+    pub dte_type: String,
+    pub folio: i64,
+    pub state: String,
+    pub request: String,
+    pub xml_content: Vec<u8>,
+    pub sha256: String,
+    pub issue_date: NaiveDate,
+    pub receiver_rut: String,
+    pub total: i64,
+    pub envelope_id: Option<i32>,
+    pub track_id: Option<String>,
+    pub sii_code: Option<String>,
+    pub message: Option<String>,
+    pub lease_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub state_changed_at: Timestamp,
 }

@@ -2,6 +2,20 @@
 
 pub mod dte_sidecar {
     diesel::table! {
+        dte_sidecar.dte_alert (id) {
+            id -> Int4,
+            company_id -> Int4,
+            #[max_length = 40]
+            rule -> Varchar,
+            message -> Text,
+            details -> Text,
+            raised_at -> Timestamp,
+            resolved_at -> Nullable<Timestamp>,
+            notified_at -> Nullable<Timestamp>,
+        }
+    }
+
+    diesel::table! {
         dte_sidecar.dte_audit_log (id) {
             id -> Int4,
             created_at -> Timestamp,
@@ -39,6 +53,44 @@ pub mod dte_sidecar {
             display_name -> Nullable<Varchar>,
             #[max_length = 255]
             xml_filename -> Nullable<Varchar>,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_caf (id) {
+            id -> Int4,
+            company_id -> Int4,
+            #[max_length = 2]
+            dte_type -> Varchar,
+            folio_from -> Int8,
+            folio_to -> Int8,
+            next_folio -> Int8,
+            authorized_on -> Date,
+            expires_on -> Nullable<Date>,
+            idk -> Int4,
+            sealed_caf -> Bytea,
+            #[max_length = 64]
+            sha256 -> Bpchar,
+            loaded_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_certificate (id) {
+            id -> Int4,
+            company_id -> Int4,
+            #[max_length = 12]
+            subject_rut -> Varchar,
+            #[max_length = 255]
+            holder_name -> Varchar,
+            not_before -> Nullable<Timestamp>,
+            not_after -> Nullable<Timestamp>,
+            #[max_length = 64]
+            fingerprint -> Bpchar,
+            sealed_pkcs12 -> Bytea,
+            sealed_password -> Bytea,
+            active -> Bool,
+            loaded_at -> Timestamp,
         }
     }
 
@@ -91,6 +143,83 @@ pub mod dte_sidecar {
             move_id -> Int4,
             #[max_length = 255]
             display_name -> Nullable<Varchar>,
+            document_id -> Nullable<Int4>,
+            envelope_id -> Nullable<Int4>,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_cron_tick (name, tick) {
+            #[max_length = 50]
+            name -> Varchar,
+            tick -> Timestamp,
+            ran_at -> Timestamp,
+            #[max_length = 100]
+            runner -> Varchar,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_document (id) {
+            id -> Int4,
+            company_id -> Int4,
+            move_id -> Int4,
+            #[max_length = 2]
+            dte_type -> Varchar,
+            folio -> Int8,
+            #[max_length = 30]
+            state -> Varchar,
+            request -> Text,
+            xml_content -> Bytea,
+            #[max_length = 64]
+            sha256 -> Bpchar,
+            issue_date -> Date,
+            #[max_length = 12]
+            receiver_rut -> Varchar,
+            total -> Int8,
+            envelope_id -> Nullable<Int4>,
+            #[max_length = 100]
+            track_id -> Nullable<Varchar>,
+            #[max_length = 20]
+            sii_code -> Nullable<Varchar>,
+            message -> Nullable<Text>,
+            lease_until -> Nullable<Timestamp>,
+            created_at -> Timestamp,
+            state_changed_at -> Timestamp,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_document_transition (id) {
+            id -> Int4,
+            document_id -> Int4,
+            #[max_length = 30]
+            from_state -> Nullable<Varchar>,
+            #[max_length = 30]
+            to_state -> Varchar,
+            at -> Timestamp,
+            reason -> Nullable<Text>,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_envelope (id) {
+            id -> Int4,
+            company_id -> Int4,
+            xml_content -> Bytea,
+            #[max_length = 64]
+            sha256 -> Bpchar,
+            document_count -> Int4,
+            #[max_length = 20]
+            state -> Varchar,
+            #[max_length = 100]
+            track_id -> Nullable<Varchar>,
+            upload_attempts -> Int4,
+            last_error -> Nullable<Text>,
+            created_at -> Timestamp,
+            uploaded_at -> Nullable<Timestamp>,
+            next_poll_at -> Nullable<Timestamp>,
+            poll_count -> Int4,
         }
     }
 
@@ -122,15 +251,42 @@ pub mod dte_sidecar {
             move_id -> Int4,
             #[max_length = 255]
             display_name -> Nullable<Varchar>,
+            document_id -> Nullable<Int4>,
+            envelope_id -> Nullable<Int4>,
         }
     }
 
+    diesel::table! {
+        dte_sidecar.dte_sii_health (company_id) {
+            company_id -> Int4,
+            consecutive_failures -> Int4,
+            last_failure_at -> Nullable<Timestamp>,
+            last_success_at -> Nullable<Timestamp>,
+            last_error -> Nullable<Text>,
+        }
+    }
+
+    diesel::joinable!(dte_contingency_pending -> dte_document (document_id));
+    diesel::joinable!(dte_contingency_pending -> dte_envelope (envelope_id));
+    diesel::joinable!(dte_document -> dte_envelope (envelope_id));
+    diesel::joinable!(dte_document_transition -> dte_document (document_id));
+    diesel::joinable!(dte_failed_queue -> dte_document (document_id));
+    diesel::joinable!(dte_failed_queue -> dte_envelope (envelope_id));
+
     diesel::allow_tables_to_appear_in_same_query!(
+        dte_alert,
         dte_audit_log,
         dte_backup,
+        dte_caf,
+        dte_certificate,
         dte_company,
         dte_contingency,
         dte_contingency_pending,
+        dte_cron_tick,
+        dte_document,
+        dte_document_transition,
+        dte_envelope,
         dte_failed_queue,
+        dte_sii_health,
     );
 }

@@ -46,7 +46,11 @@ pub fn caf(document_type: DteType) -> Caf {
 }
 
 pub fn request_json(document_type: DteType) -> Vec<u8> {
-    std::fs::read(manifest_path(&format!("docs/dte-json/{}.json", document_type.code()))).unwrap()
+    std::fs::read(manifest_path(&format!(
+        "docs/dte-json/{}.json",
+        document_type.code()
+    )))
+    .unwrap()
 }
 
 pub fn request(document_type: DteType) -> DteRequest {

@@ -12,12 +12,20 @@ use diesel::{Connection, RunQueryDsl};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use dte_sidecar::clock::{ManualClock, Timestamp};
+use dte_sidecar::clock::{Clock, ManualClock, Timestamp};
 use dte_sidecar::context::AppContext;
+use dte_sidecar::flows::keys::Keys;
+use dte_sidecar::secrets::Sealer;
 use dte_sidecar::settings::{Secret, Settings};
+use dte_sidecar::sii::client::{ClientConfig, SiiClient};
+use dte_sidecar::sii::simulator::caf_issuer::{issue_caf, CafRequest};
+use dte_sidecar::sii::simulator::{Simulator, SimulatorConfig};
 use dte_sidecar::store::{self, Db};
 
 pub const API_KEY: &str = "test-key-0123456789abcdef";
+pub const MASTER_KEY: &str = "5f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+/// The company of the synthetic keys (its CAFs, its signer's certificate).
+pub const COMPANY_RUT: &str = "76000001-9";
 
 /// Where tests may create databases: `DATABASE_URL` (a role with CREATEDB).
 pub fn admin_url() -> String {
@@ -118,12 +126,14 @@ pub fn start_time() -> Timestamp {
     NaiveDate::from_ymd_opt(2026, 3, 2).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("date")
 }
 
-/// The whole app on a random port.
+/// The whole app on a random port, with the simulated SII on two more.
 pub struct TestApp {
     pub db: TestDb,
     pub base: String,
     pub clock: ManualClock,
     pub ctx: AppContext,
+    pub sim: Simulator,
+    pub sim_base: String,
     client: awc::Client,
 }
 
@@ -133,22 +143,68 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_full(adjust, SimulatorConfig { processing_delay: chrono::TimeDelta::seconds(30), ..SimulatorConfig::default() }).await
+    }
+
+    pub async fn spawn_full(adjust: impl FnOnce(&mut Settings), sim_config: SimulatorConfig) -> Self {
         let db = TestDb::new();
+        let clock = ManualClock::new(start_time());
+        let schemas = engine::schemas();
+        let trust = engine::test_trust();
+        let sim = Simulator::new(sim_config, Arc::new(clock.clone()), Arc::new(schemas), Arc::new(trust));
+        let sii_listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let sim_admin = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let sim_base = format!("http://{}", sii_listener.local_addr().expect("addr"));
+        actix_rt::spawn(sim.clone().serve(sii_listener, sim_admin));
+
         let mut settings = Settings::default();
         settings.database.url = Secret::new(db.url.clone());
         settings.database.pool_size = 8;
         settings.auth.api_keys.insert("odoo".into(), Secret::new(API_KEY));
         settings.server.workers = 2;
+        settings.secrets.master_key = Secret::new(MASTER_KEY);
+        settings.sii.simulator_url = sim_base.clone();
+        settings.sii.request_timeout_secs = 2;
+        settings.sii.connect_timeout_secs = 2;
+        settings.jobs.enabled = false;
         adjust(&mut settings);
         let pool = Db::connect(&db.url, settings.database.pool_size, Duration::from_secs(10)).expect("pool");
-        let clock = ManualClock::new(start_time());
-        let ctx = AppContext::new(settings, pool, Arc::new(clock.clone()));
+        let keys = Keys::new(engine::schemas(), engine::test_trust(), Some(Sealer::from_hex(MASTER_KEY).expect("key")));
+        let sii = SiiClient::start(ClientConfig::from_settings(&settings.sii)).expect("sii client");
+        let ctx = AppContext::new(settings, pool, Arc::new(clock.clone()), keys, sii);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = dte_sidecar::server::start(ctx.clone(), listener).expect("start");
         actix_rt::spawn(server);
         let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
-        Self { db, base, clock, ctx, client }
+        wait_for_port(&sim_base).await;
+        Self { db, base, clock, ctx, sim, sim_base, client }
+    }
+
+    /// A company ready to issue: registered with its resolution, the synthetic signer's
+    /// certificate, and CAFs for every type (folios 1..=folios) issued by the simulated SII.
+    pub async fn setup_company(&self, id: i32, rut: &str, folios: i64) {
+        self.call("dte.company", "register", json!([]), json!({"company_id": id, "rut": rut, "name": format!("Empresa {id} SpA"),
+            "resolution_number": 0, "resolution_date": "2026-01-02"})).await;
+        let p12 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, engine::fixture("keys/signer-11111111-1.p12"));
+        self.call("dte.company", "set_certificate", json!([id, p12, engine::P12_PASSWORD]), json!({})).await;
+        for dte_type in [33u16, 34, 52, 56, 61] {
+            let caf = mint_caf(rut, dte_type, 1, folios, self.clock.now().date() - chrono::TimeDelta::days(1));
+            self.call("dte.caf", "load", json!([id, caf]), json!({})).await;
+        }
+    }
+
+    /// The example document of a type, issued by `rut` today.
+    pub fn document(&self, dte_type: u16, rut: &str) -> Value {
+        let mut doc: Value = serde_json::from_slice(&std::fs::read(engine::manifest_path(&format!("docs/dte-json/{dte_type}.json"))).expect("example")).expect("json");
+        doc["issuer"]["rut"] = json!(rut);
+        doc["issue_date"] = json!(self.clock.now().date().to_string());
+        doc
+    }
+
+    /// `account.move.action_send_to_sii` for a move; the answer or the error envelope.
+    pub async fn send(&self, move_id: i32, company_id: i32, dte_type: u16, rut: &str) -> Value {
+        self.execute_kw("account.move", "action_send_to_sii", json!([move_id, company_id, self.document(dte_type, rut)]), json!({})).await
     }
 
     /// `object.execute_kw` over `/jsonrpc`; the whole envelope.
@@ -199,6 +255,11 @@ impl TestApp {
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
+    /// Runs the sweep once (tests drive time by hand, so no job workers run).
+    pub async fn sweep(&self) -> dte_sidecar::flows::sweep::SweepReport {
+        dte_sidecar::flows::sweep::sweep(&self.ctx).await.expect("sweep")
+    }
+
     pub async fn register_company(&self, id: i32, rut: &str) {
         self.call("dte.company", "register", json!([id, rut, format!("Empresa {id} SpA")]), json!({})).await;
     }
@@ -229,6 +290,23 @@ pub fn error_of(answer: &Value) -> (String, String) {
     assert_eq!(answer["error"]["code"], 0, "{answer}");
     assert_eq!(answer["error"]["message"], "Odoo Server Error", "{answer}");
     (data["name"].as_str().unwrap_or_default().to_string(), data["message"].as_str().unwrap_or_default().to_string())
+}
+
+/// A CAF for any company, signed like the simulated SII signs them (the fake SII key).
+pub fn mint_caf(rut: &str, dte_type: u16, from: i64, to: i64, authorized_on: chrono::NaiveDate) -> String {
+    let key = openssl::pkey::PKey::private_key_from_pem(&engine::fixture("keys/FAKE-SII-IDK100-private.pem")).expect("fake SII key");
+    issue_caf(&key, 100, &CafRequest { rut: rut.into(), name: "EMPRESA DE PRUEBA SPA".into(), dte_type, folio_from: from, folio_to: to, authorized_on }).expect("caf")
+}
+
+async fn wait_for_port(base: &str) {
+    let address = base.trim_start_matches("http://").to_string();
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(&address).is_ok() {
+            return;
+        }
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{base} never listened");
 }
 
 /// A minimal signed-DTE-shaped XML for the store tests (the engine's own tests cover

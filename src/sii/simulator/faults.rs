@@ -35,6 +35,9 @@ pub enum FaultMode {
     UploadStatus9,
     /// Every token is treated as expired.
     TokenExpired,
+    /// The request is processed, then the answer never comes (the client times out):
+    /// the sender cannot know whether the SII has it.
+    AnswerLost,
 }
 
 /// The SII endpoints a fault may be limited to.

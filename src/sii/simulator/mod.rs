@@ -5,6 +5,7 @@
 //! no token STATUS 5. Faults are played on request (see [`faults`]); an admin listener of
 //! its own reports what arrived and switches faults at run time.
 
+pub mod caf_issuer;
 pub mod faults;
 pub mod state;
 
@@ -30,7 +31,7 @@ use crate::clock::SharedClock;
 use crate::dte::{self, CafTrust, DocumentKind, Rut, Schemas};
 
 /// How the simulated SII behaves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimulatorConfig {
     /// Time between an upload and its verdict in getEstUp (business time).
     pub processing_delay: TimeDelta,
@@ -38,6 +39,8 @@ pub struct SimulatorConfig {
     pub token_ttl: TimeDelta,
     pub seed_ttl: TimeDelta,
     pub faults: Faults,
+    /// The key the simulated SII signs CAFs with (and its IDK); none: it issues no CAFs.
+    pub caf_key: Option<(i64, openssl::pkey::PKey<openssl::pkey::Private>)>,
 }
 
 impl Default for SimulatorConfig {
@@ -48,6 +51,7 @@ impl Default for SimulatorConfig {
             token_ttl: TimeDelta::hours(1),
             seed_ttl: TimeDelta::minutes(2),
             faults: Faults::default(),
+            caf_key: None,
         }
     }
 }
@@ -142,6 +146,18 @@ impl Simulator {
 
     /// Plays the latency and the fault for a request; `Some` answers in its place.
     async fn fault(&self, endpoint: Endpoint) -> Option<HttpResponse> {
+        self.play(endpoint).await.err()
+    }
+
+    /// As [`Simulator::fault`], passing on the faults a handler plays itself.
+    async fn play(&self, endpoint: Endpoint) -> Result<FaultMode, HttpResponse> {
+        match self.fault_answer(endpoint).await {
+            (_, Some(answer)) => Err(answer),
+            (mode, None) => Ok(mode),
+        }
+    }
+
+    async fn fault_answer(&self, endpoint: Endpoint) -> (FaultMode, Option<HttpResponse>) {
         let (latency, hang, mode) = {
             let mut plan = lock(&self.shared.plan);
             let mode = plan.draw(endpoint, self.now());
@@ -150,8 +166,8 @@ impl Simulator {
         if !latency.is_zero() {
             actix_rt::time::sleep(latency).await;
         }
-        match mode {
-            FaultMode::None | FaultMode::TokenExpired => None,
+        let answer = match mode {
+            FaultMode::None | FaultMode::TokenExpired | FaultMode::AnswerLost => None,
             FaultMode::Hang => {
                 actix_rt::time::sleep(hang).await;
                 Some(HttpResponse::InternalServerError().content_type("text/html").body(ERROR_PAGE))
@@ -169,7 +185,8 @@ impl Simulator {
                 Some(xml(recepcion("", "", status, None, &[])))
             }
             _ => None,
-        }
+        };
+        (mode, answer)
     }
 
     fn token_owner(&self, token: &str) -> Option<String> {
@@ -343,9 +360,20 @@ async fn read_form(mut payload: Multipart) -> Result<UploadForm, String> {
 }
 
 async fn upload(sim: web::Data<Simulator>, request: HttpRequest, payload: Multipart) -> HttpResponse {
-    if let Some(faulty) = sim.fault(Endpoint::Upload).await {
-        return faulty;
+    let mode = match sim.play(Endpoint::Upload).await {
+        Ok(mode) => mode,
+        Err(faulty) => return faulty,
+    };
+    let answer = receive_upload(&sim, &request, payload).await;
+    if mode == FaultMode::AnswerLost {
+        let hang = lock(&sim.shared.plan).hang();
+        actix_rt::time::sleep(hang).await;
+        return HttpResponse::InternalServerError().content_type("text/html").body(ERROR_PAGE);
     }
+    answer
+}
+
+async fn receive_upload(sim: &Simulator, request: &HttpRequest, payload: Multipart) -> HttpResponse {
     let form = match read_form(payload).await {
         Ok(form) => form,
         Err(e) => return xml(recepcion("", "", "3", None, &[e])),
@@ -353,7 +381,7 @@ async fn upload(sim: web::Data<Simulator>, request: HttpRequest, payload: Multip
     let sender = format!("{}-{}", form.rut_sender, form.dv_sender);
     let company = format!("{}-{}", form.rut_company, form.dv_company);
     let answer = |status: &str, errors: &[String]| xml(recepcion(&sender, &company, status, None, errors));
-    let Some(owner) = cookie_token(&request).and_then(|t| sim.token_owner(&t)) else {
+    let Some(owner) = cookie_token(request).and_then(|t| sim.token_owner(&t)) else {
         return answer("5", &[]);
     };
     let (Ok(sender_rut), Ok(company_rut)) = (sender.parse::<Rut>(), company.parse::<Rut>()) else {
@@ -532,6 +560,7 @@ fn admin_routes(cfg: &mut web::ServiceConfig) {
         sim.set_faults(Faults::default());
         HttpResponse::NoContent().finish()
     }))
+    .route("/caf", web::post().to(issue_caf))
     .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }));
 }
 
@@ -559,4 +588,14 @@ struct ScriptRequest {
 async fn script(sim: web::Data<Simulator>, request: web::Json<ScriptRequest>) -> HttpResponse {
     sim.script(&request.issuer_rut, request.dte_type, request.folio, request.outcome);
     HttpResponse::NoContent().finish()
+}
+
+async fn issue_caf(sim: web::Data<Simulator>, request: web::Json<caf_issuer::CafRequest>) -> HttpResponse {
+    let Some((idk, key)) = &sim.shared.config.caf_key else {
+        return HttpResponse::NotFound().body("this simulator has no CAF signing key (simulator.caf_signing_key)");
+    };
+    match caf_issuer::issue_caf(key, *idk, &request) {
+        Ok(caf) => HttpResponse::Ok().content_type("text/xml; charset=ISO-8859-1").body(caf),
+        Err(e) => HttpResponse::BadRequest().body(e.to_string()),
+    }
 }

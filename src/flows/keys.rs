@@ -1,0 +1,116 @@
+//! Keys and schemas the engine works with, loaded once and shared: the compiled SII
+//! schemas, the keys trusted to sign CAFs, each company's signing certificate and its
+//! CAFs (opened from their sealed rows on first use, then kept by row id — a new
+//! certificate or CAF is a new row, so every replica notices).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use diesel::prelude::*;
+use diesel::PgConnection;
+
+use crate::dte::{Caf, CafTrust, DteError, Schemas, Signer};
+use crate::error::{AppError, AppResult};
+use crate::secrets::Sealer;
+use crate::settings::Settings;
+use crate::store::models::{CafRow, CertificateRow};
+use crate::store::schema::dte_sidecar::dte_certificate;
+
+/// Purposes bound into sealed values.
+pub const SEALED_PKCS12: &str = "certificate.pkcs12";
+pub const SEALED_PASSWORD: &str = "certificate.password";
+pub const SEALED_CAF: &str = "caf.xml";
+
+pub struct Keys {
+    pub schemas: Arc<Schemas>,
+    pub trust: Arc<CafTrust>,
+    sealer: Option<Sealer>,
+    signers: Mutex<HashMap<i32, Arc<Signer>>>,
+    cafs: Mutex<HashMap<i32, Arc<Caf>>>,
+}
+
+impl Keys {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let schemas = Schemas::from_dir(&settings.sii.schemas_dir)
+            .with_context(|| format!("sii.schemas_dir: cannot load the SII schemas from {}", settings.sii.schemas_dir.display()))?;
+        let mut trust = CafTrust::sii();
+        for extra in &settings.sii.extra_caf_keys {
+            let pem = std::fs::read(&extra.path)
+                .with_context(|| format!("sii.extra_caf_keys: cannot read {}", extra.path.display()))?;
+            trust = trust.with_extra_key(extra.idk, &pem).context("sii.extra_caf_keys")?;
+            tracing::warn!(idk = extra.idk, path = %extra.path.display(), "trusting an extra CAF key (test set-ups only)");
+        }
+        let sealer = match settings.secrets.master_key.is_empty() {
+            true => None,
+            false => Some(Sealer::from_hex(settings.secrets.master_key.expose()).context("secrets.master_key")?),
+        };
+        Ok(Self::new(schemas, trust, sealer))
+    }
+
+    pub fn new(schemas: Schemas, trust: CafTrust, sealer: Option<Sealer>) -> Self {
+        Self {
+            schemas: Arc::new(schemas),
+            trust: Arc::new(trust),
+            sealer,
+            signers: Mutex::default(),
+            cafs: Mutex::default(),
+        }
+    }
+
+    pub fn sealer(&self) -> AppResult<&Sealer> {
+        self.sealer.as_ref().ok_or_else(|| {
+            AppError::user("secrets.master_key is not set: certificates and CAFs cannot be stored safely")
+        })
+    }
+
+    /// The active signing certificate of a company.
+    pub fn signer(&self, conn: &mut PgConnection, company_id: i32) -> AppResult<Arc<Signer>> {
+        let row: CertificateRow = dte_certificate::table
+            .filter(dte_certificate::company_id.eq(company_id))
+            .filter(dte_certificate::active.eq(true))
+            .select(CertificateRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::user(format!("company {company_id} has no signing certificate; load one (dte.company.set_certificate)")))?;
+        if let Some(signer) = lock(&self.signers).get(&row.id) {
+            return Ok(Arc::clone(signer));
+        }
+        let sealer = self.sealer()?;
+        let pkcs12 = sealer.open(SEALED_PKCS12, &row.sealed_pkcs12).map_err(AppError::internal)?;
+        let password = sealer.open(SEALED_PASSWORD, &row.sealed_password).map_err(AppError::internal)?;
+        let password = std::str::from_utf8(&password).map_err(AppError::internal)?;
+        let signer = Arc::new(Signer::from_pkcs12(&pkcs12, password).map_err(|e| AppError::internal(anyhow::anyhow!("stored certificate: {e}")))?);
+        lock(&self.signers).insert(row.id, Arc::clone(&signer));
+        Ok(signer)
+    }
+
+    /// The opened CAF of a row.
+    pub fn caf(&self, row: &CafRow) -> AppResult<Arc<Caf>> {
+        if let Some(caf) = lock(&self.cafs).get(&row.id) {
+            return Ok(Arc::clone(caf));
+        }
+        let xml = self.sealer()?.open(SEALED_CAF, &row.sealed_caf).map_err(AppError::internal)?;
+        let caf = Arc::new(Caf::parse(&xml, &self.trust).map_err(|e| AppError::internal(anyhow::anyhow!("stored CAF {}: {e}", row.id)))?);
+        lock(&self.cafs).insert(row.id, Arc::clone(&caf));
+        Ok(caf)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An engine refusal as the caller sees it: a validation error naming the field, under
+/// `prefix` (`document.totals.iva`). Engine faults stay internal.
+pub fn engine_error(prefix: &str, error: DteError) -> AppError {
+    match &error {
+        DteError::Signing(_) | DteError::Config(_) => AppError::internal(anyhow::anyhow!(error.to_string())),
+        DteError::InvalidInput { field, message } | DteError::InvalidCaf { field, message } => {
+            let field = if prefix.is_empty() { field.clone() } else { format!("{prefix}.{field}") };
+            AppError::field(&field, message)
+        }
+        _ if prefix.is_empty() => AppError::validation(error.to_string()),
+        _ => AppError::validation(format!("{prefix}: {error}")),
+    }
+}

@@ -1,0 +1,237 @@
+//! Retries from the queue: due ones (a job at `next_retry_date`, or the sweep), and the
+//! manual actions — retry now, abandon, requeue — which are written to the audit log.
+//!
+//! A retry claims its entry (and every open entry travelling in the same envelope) by
+//! moving it to `retrying` in one statement, so two workers never retry the same entry.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use diesel::PgConnection;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::audit::{self, Actor, Entry};
+use super::document::{self, Change, DocState};
+use super::keys::{engine_error, Keys};
+use super::upload::{self, Uploaded};
+use super::{company, send};
+use crate::clock::Timestamp;
+use crate::context::AppContext;
+use crate::dte::SignedDte;
+use crate::error::{AppError, AppResult};
+use crate::store::models::FailedEntry;
+use crate::store::schema::dte_sidecar::{dte_document, dte_failed_queue};
+
+/// What a retry came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retried {
+    /// The entry was not waiting (already retried, succeeded, abandoned, or not due).
+    NotDue,
+    /// Its document had already reached the SII; the entry was closed.
+    AlreadyDone,
+    Uploaded(Uploaded),
+}
+
+/// Retries one entry: when due, or at once when `manual`.
+pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppResult<Retried> {
+    let now = ctx.clock.now();
+    let keys = Arc::clone(&ctx.keys);
+    let lease = chrono::TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
+    let claimed = ctx.db.run(move |conn| conn.transaction(|conn| claim(conn, &keys, entry_id, manual, now, lease))).await?;
+    match claimed {
+        Claim::Nothing => Ok(Retried::NotDue),
+        Claim::Done => Ok(Retried::AlreadyDone),
+        Claim::Envelope(envelope_id) => Ok(Retried::Uploaded(upload::upload_envelope(ctx, envelope_id, "retry").await?)),
+    }
+}
+
+enum Claim {
+    Nothing,
+    Done,
+    Envelope(i32),
+}
+
+fn claim(conn: &mut PgConnection, keys: &Keys, entry_id: i32, manual: bool, now: Timestamp, lease: chrono::TimeDelta) -> AppResult<Claim> {
+    let Some(entry) = dte_failed_queue::table.find(entry_id).select(FailedEntry::as_select()).for_update().first(conn).optional()? else {
+        return Ok(Claim::Nothing);
+    };
+    let due = entry.next_retry_date.is_some_and(|at| at <= now);
+    if entry.state != "pending" || !(manual || due) {
+        return Ok(Claim::Nothing);
+    }
+    if let Some(document_id) = entry.document_id {
+        let doc = document::get(conn, document_id)?;
+        if DocState::parse(&doc.state).is_some_and(DocState::reached_sii) {
+            super::failed_queue::close_with_success(conn, super::failed_queue::Subject::Document(doc.id), doc.track_id.as_deref(), now)?;
+            return Ok(Claim::Done);
+        }
+    }
+    let envelope_id = match entry.envelope_id {
+        Some(id) => id,
+        None => {
+            // Queued over RPC with only its signed XML: wrap it in an envelope once and
+            // keep it, so every retry sends the same bytes.
+            let signed = SignedDte::from_xml(entry.xml_content.clone()).map_err(|e| engine_error("xml_content", e))?;
+            let company = company::require(conn, entry.company_id)?;
+            let id = send::store_envelope(conn, keys, &company, &[signed], now)?;
+            diesel::update(dte_failed_queue::table.find(entry.id)).set(dte_failed_queue::envelope_id.eq(id)).execute(conn)?;
+            id
+        }
+    };
+    let claimed = diesel::update(
+        dte_failed_queue::table
+            .filter(dte_failed_queue::state.eq("pending"))
+            .filter(dte_failed_queue::envelope_id.eq(envelope_id).or(dte_failed_queue::id.eq(entry.id))),
+    )
+    .set((dte_failed_queue::state.eq("retrying"), dte_failed_queue::last_retry_date.eq(now)))
+    .execute(conn)?;
+    tracing::info!(entry = entry.id, envelope = envelope_id, claimed, manual, "retrying");
+    let riders: Vec<i32> = dte_document::table
+        .filter(dte_document::envelope_id.eq(envelope_id))
+        .filter(dte_document::state.eq(DocState::Failed.as_str()))
+        .select(dte_document::id)
+        .load(conn)?;
+    for doc in riders {
+        document::transition(conn, doc, DocState::Sending, if manual { "retry requested" } else { "scheduled retry" }, Change {
+            lease_until: Some(Some(now + lease)),
+            ..Change::default()
+        }, now)?;
+    }
+    Ok(Claim::Envelope(envelope_id))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdsParams {
+    pub ids: Vec<i32>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn entry_or_missing(conn: &mut PgConnection, id: i32) -> AppResult<FailedEntry> {
+    dte_failed_queue::table
+        .find(id)
+        .select(FailedEntry::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.failed.queue({id},))")))
+}
+
+/// `retry_send`: retries the entries now. One result per id.
+pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<Value> {
+    if p.ids.is_empty() {
+        return Err(AppError::field("ids", "no entries given"));
+    }
+    let ids = p.ids.clone();
+    let entries = ctx.db.run(move |conn| ids.iter().map(|id| entry_or_missing(conn, *id)).collect::<AppResult<Vec<_>>>()).await?;
+    let mut results = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.state != "pending" {
+            return Err(AppError::user(format!("entry {} is {}: only pending entries can be retried (requeue an abandoned one first)", entry.id, entry.state)));
+        }
+        let now = ctx.clock.now();
+        let (id, company_id) = (entry.id, entry.company_id);
+        let actor = actor.clone();
+        ctx.db
+            .run(move |conn| audit::record(conn, now, &actor, Entry {
+                action: "failed_queue.retry_now",
+                company_id: Some(company_id),
+                target_model: Some("dte.failed.queue"),
+                target_id: Some(id),
+                details: json!({}),
+            }))
+            .await?;
+        let outcome = retry_entry(ctx, entry.id, true).await?;
+        let after = ctx.db.run(move |conn| entry_or_missing(conn, id)).await?;
+        let success = matches!(outcome, Retried::AlreadyDone | Retried::Uploaded(Uploaded::Received { .. })) || after.state == "success";
+        results.push(json!({
+            "id": after.id,
+            "success": success,
+            "state": after.state,
+            "track_id": after.success_track_id.map_or(Value::Bool(false), Value::from),
+            "message": if success { "sent to the SII".to_string() } else { after.error_message },
+        }));
+    }
+    Ok(Value::Array(results))
+}
+
+/// `abandon`: a person gives up on entries; their documents are marked abandoned.
+pub async fn abandon(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<Value> {
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                for id in &p.ids {
+                    let entry = entry_or_missing(conn, *id)?;
+                    if entry.state != "pending" {
+                        return Err(AppError::user(format!("entry {id} is {}: only pending entries can be abandoned", entry.state)));
+                    }
+                    let history = super::failed_queue::history_with(&entry.retry_history, json!({"date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "abandoned", "by": actor.name, "reason": p.reason}));
+                    diesel::update(dte_failed_queue::table.find(*id))
+                        .set((dte_failed_queue::state.eq("abandoned"), dte_failed_queue::next_retry_date.eq(None::<Timestamp>), dte_failed_queue::retry_history.eq(history)))
+                        .execute(conn)?;
+                    if let Some(doc) = entry.document_id {
+                        document::transition(conn, doc, DocState::Abandoned, "abandoned by a person", Change::default(), now)?;
+                    }
+                    audit::record(conn, now, &actor, Entry {
+                        action: "failed_queue.abandon",
+                        company_id: Some(entry.company_id),
+                        target_model: Some("dte.failed.queue"),
+                        target_id: Some(*id),
+                        details: json!({"reason": p.reason}),
+                    })?;
+                }
+                Ok(json!(true))
+            })
+        })
+        .await
+}
+
+/// `requeue`: an abandoned entry gets a fresh set of retries, the first one now.
+pub async fn requeue(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<Value> {
+    let now = ctx.clock.now();
+    let due = ctx
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let mut due = Vec::new();
+                for id in &p.ids {
+                    let entry = entry_or_missing(conn, *id)?;
+                    if entry.state != "abandoned" {
+                        return Err(AppError::user(format!("entry {id} is {}: only abandoned entries can be requeued", entry.state)));
+                    }
+                    let history = super::failed_queue::history_with(&entry.retry_history, json!({"date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "requeued", "by": actor.name}));
+                    let updated = diesel::update(dte_failed_queue::table.find(*id))
+                        .set((
+                            dte_failed_queue::state.eq("pending"),
+                            dte_failed_queue::retry_count.eq(0),
+                            dte_failed_queue::next_retry_date.eq(now),
+                            dte_failed_queue::retry_history.eq(history),
+                        ))
+                        .execute(conn);
+                    match updated {
+                        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                            return Err(AppError::user(format!("DTE {}-{} already has an open entry in the queue", entry.dte_type, entry.folio)));
+                        }
+                        other => other?,
+                    };
+                    if let Some(doc) = entry.document_id {
+                        document::transition(conn, doc, DocState::Failed, "requeued by a person", Change::default(), now)?;
+                    }
+                    audit::record(conn, now, &actor, Entry {
+                        action: "failed_queue.requeue",
+                        company_id: Some(entry.company_id),
+                        target_model: Some("dte.failed.queue"),
+                        target_id: Some(*id),
+                        details: json!({}),
+                    })?;
+                    due.push((*id, now));
+                }
+                Ok(due)
+            })
+        })
+        .await?;
+    ctx.follow_up_retries(&due).await;
+    Ok(json!(true))
+}

@@ -1,0 +1,100 @@
+//! The safety net (the specification's hourly cron, now run often): whatever is due and
+//! was not done by its own job gets done here.
+//! 1. Retries that a crashed worker left `retrying` go back to `pending`.
+//! 2. Uploads whose outcome is unknown (a `sending` document past its lease: the process
+//!    died between the upload and its record) are reconciled: the same envelope is sent
+//!    again, and the SII either recognises it (STATUS 99, first track id) or takes it for
+//!    the first time. A folio is never received twice.
+//! 3. Due retries run.
+//! 4. Due status queries run.
+
+use chrono::TimeDelta;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::document::DocState;
+use super::{retry, status, upload};
+use crate::context::AppContext;
+use crate::error::AppResult;
+use crate::store::schema::dte_sidecar::{dte_document, dte_envelope, dte_failed_queue};
+
+/// Work items handled per sweep and kind (the specification's cron takes 100).
+const BATCH: i64 = 100;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub released: usize,
+    pub reconciled: usize,
+    pub retried: usize,
+    pub polled: usize,
+}
+
+pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
+    let now = ctx.clock.now();
+    let lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
+    let (released, stale_envelopes) = ctx
+        .db
+        .run(move |conn| {
+            let released = diesel::update(
+                dte_failed_queue::table
+                    .filter(dte_failed_queue::state.eq("retrying"))
+                    .filter(dte_failed_queue::last_retry_date.lt(now - lease)),
+            )
+            .set(dte_failed_queue::state.eq("pending"))
+            .execute(conn)?;
+            // Claim each stale upload by extending its lease, so one replica reconciles it.
+            let stale: Vec<Option<i32>> = diesel::update(
+                dte_document::table
+                    .filter(dte_document::state.eq(DocState::Sending.as_str()))
+                    .filter(dte_document::lease_until.lt(now)),
+            )
+            .set(dte_document::lease_until.eq(now + lease))
+            .returning(dte_document::envelope_id)
+            .get_results(conn)?;
+            let mut envelopes: Vec<i32> = stale.into_iter().flatten().collect();
+            envelopes.sort_unstable();
+            envelopes.dedup();
+            Ok((released, envelopes))
+        })
+        .await?;
+    let mut report = SweepReport { released, ..SweepReport::default() };
+    for envelope in stale_envelopes {
+        tracing::warn!(envelope, "upload outcome unknown: reconciling with the SII");
+        upload::upload_envelope(ctx, envelope, "reconcile").await?;
+        report.reconciled += 1;
+    }
+    let (due_entries, due_polls) = ctx
+        .db
+        .run(move |conn| {
+            let entries: Vec<i32> = dte_failed_queue::table
+                .filter(dte_failed_queue::state.eq("pending"))
+                .filter(dte_failed_queue::next_retry_date.le(now))
+                .order(dte_failed_queue::next_retry_date.asc())
+                .limit(BATCH)
+                .select(dte_failed_queue::id)
+                .load(conn)?;
+            let polls: Vec<i32> = dte_envelope::table
+                .filter(dte_envelope::state.eq("uploaded"))
+                .filter(dte_envelope::next_poll_at.le(now))
+                .order(dte_envelope::next_poll_at.asc())
+                .limit(BATCH)
+                .select(dte_envelope::id)
+                .load(conn)?;
+            Ok((entries, polls))
+        })
+        .await?;
+    for entry in due_entries {
+        if retry::retry_entry(ctx, entry, false).await? != retry::Retried::NotDue {
+            report.retried += 1;
+        }
+    }
+    for envelope in due_polls {
+        if status::poll_envelope(ctx, envelope).await? != status::Polled::NotDue {
+            report.polled += 1;
+        }
+    }
+    if report != SweepReport::default() {
+        tracing::info!(?report, "sweep");
+    }
+    Ok(report)
+}

@@ -1,0 +1,241 @@
+//! Uploads an envelope and records what happened to every document in it. First sends,
+//! retries, contingency drains and reconciliations all come through here, so there is one
+//! place that decides what an SII answer means for a document, its backup, its queue entry
+//! and its company.
+//!
+//! The envelope is uploaded byte for byte as it was stored. If an earlier attempt reached
+//! the SII but its answer was lost, the SII recognises the file (STATUS 99) and gives its
+//! first track id: the folio is reconciled, never received twice.
+
+use actix_web::web::Bytes;
+use chrono::TimeDelta;
+use diesel::prelude::*;
+use diesel::PgConnection;
+
+use super::args::{DteType, Folio};
+use super::document::{self, Change, DocState};
+use super::failed_queue::{self, Attempt};
+use super::{backup, health};
+use crate::clock::Timestamp;
+use crate::context::AppContext;
+use crate::dte::Rut;
+use crate::error::{AppError, AppResult};
+use crate::sii::client::Receipt;
+use crate::sii::{ErrorClass, SiiError};
+use crate::store::models::{DocumentRow, EnvelopeRow, FailedEntry};
+use crate::store::schema::dte_sidecar::{dte_company, dte_contingency_pending, dte_document, dte_envelope, dte_failed_queue};
+
+/// What an upload came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uploaded {
+    /// The SII has the envelope under this track id.
+    Received { track_id: String },
+    /// It failed; the documents are in the retry queue (or need a person).
+    Failed(SiiError),
+    /// Nothing to do: every document in it had already reached the SII.
+    AlreadyDone,
+}
+
+/// Jobs to push once the outcome is committed.
+#[derive(Debug, Default)]
+struct FollowUp {
+    retries: Vec<(i32, Timestamp)>,
+    poll: Option<(i32, Timestamp)>,
+}
+
+pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static str) -> AppResult<Uploaded> {
+    let keys = ctx.keys.clone();
+    let loaded = ctx
+        .db
+        .run(move |conn| {
+            let envelope: EnvelopeRow = dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(conn)?;
+            let documents = members(conn, envelope_id)?;
+            let company_rut: String = dte_company::table.find(envelope.company_id).select(dte_company::rut).first(conn)?;
+            let signer = keys.signer(conn, envelope.company_id)?;
+            Ok((envelope, documents, company_rut, signer))
+        })
+        .await?;
+    let (envelope, documents, company_rut, signer) = loaded;
+    if !documents.is_empty() && documents.iter().all(|d| DocState::parse(&d.state).is_some_and(DocState::reached_sii)) {
+        return Ok(Uploaded::AlreadyDone);
+    }
+    let company: Rut = company_rut.parse().map_err(AppError::internal)?;
+    tracing::info!(envelope = envelope_id, documents = envelope.document_count, why, "uploading to the SII");
+    let answer = ctx.sii.upload(&signer, company, Bytes::from(envelope.xml_content)).await;
+    let now = ctx.clock.now();
+    let first_poll = TimeDelta::seconds(ctx.settings.jobs.first_poll_secs);
+    let threshold = ctx.settings.sii.contingency_after_failures;
+    let (outcome, follow_up) = ctx
+        .db
+        .run(move |conn| conn.transaction(|conn| record(conn, envelope_id, answer, now, first_poll, threshold)))
+        .await?;
+    ctx.follow_up_retries(&follow_up.retries).await;
+    if let Some((envelope, at)) = follow_up.poll {
+        ctx.follow_up_poll(envelope, at).await;
+    }
+    Ok(outcome)
+}
+
+/// The documents travelling in an envelope.
+fn members(conn: &mut PgConnection, envelope_id: i32) -> AppResult<Vec<DocumentRow>> {
+    Ok(dte_document::table.filter(dte_document::envelope_id.eq(envelope_id)).order(dte_document::id).select(DocumentRow::as_select()).load(conn)?)
+}
+
+/// Queue entries riding on the envelope without a document of ours (queued over RPC).
+fn loose_entries(conn: &mut PgConnection, envelope_id: i32) -> AppResult<Vec<FailedEntry>> {
+    Ok(dte_failed_queue::table
+        .filter(dte_failed_queue::envelope_id.eq(envelope_id))
+        .filter(dte_failed_queue::document_id.is_null())
+        .filter(dte_failed_queue::state.eq_any(["pending", "retrying"]))
+        .select(FailedEntry::as_select())
+        .load(conn)?)
+}
+
+fn record(
+    conn: &mut PgConnection,
+    envelope_id: i32,
+    answer: Result<Receipt, SiiError>,
+    now: Timestamp,
+    first_poll: TimeDelta,
+    contingency_threshold: u32,
+) -> AppResult<(Uploaded, FollowUp)> {
+    let envelope: EnvelopeRow = dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).for_update().first(conn)?;
+    let received = match answer {
+        Ok(receipt) => Ok((receipt.track_id, None)),
+        // The SII already has this very file: reconcile with its first track id.
+        Err(e) if e.class == ErrorClass::Duplicate => Ok((e.earlier_track_id.clone().unwrap_or_default(), Some(e))),
+        Err(e) => Err(e),
+    };
+    let mut follow_up = FollowUp::default();
+    let documents = members(conn, envelope_id)?;
+    let loose = loose_entries(conn, envelope_id)?;
+    health::record_outcome(conn, envelope.company_id, received.as_ref().err(), contingency_threshold, now)?;
+    match received {
+        Ok((track_id, duplicate)) => {
+            let track = (!track_id.is_empty()).then_some(track_id.as_str());
+            let poll_at = now + first_poll;
+            diesel::update(dte_envelope::table.find(envelope_id))
+                .set((
+                    dte_envelope::state.eq("uploaded"),
+                    dte_envelope::track_id.eq(track),
+                    dte_envelope::uploaded_at.eq(now),
+                    dte_envelope::upload_attempts.eq(envelope.upload_attempts + 1),
+                    dte_envelope::next_poll_at.eq(poll_at),
+                    dte_envelope::last_error.eq(duplicate.as_ref().map(ToString::to_string)),
+                ))
+                .execute(conn)?;
+            let message = match &duplicate {
+                Some(_) => "received by the SII (an earlier upload of this envelope had reached it)".to_string(),
+                None => "received by the SII; waiting for its verdict".to_string(),
+            };
+            for doc in &documents {
+                let rut = issuer_rut(conn, doc.company_id)?;
+                let moved = document::transition(conn, doc.id, DocState::Sent, "uploaded", Change {
+                    track_id: track,
+                    sii_code: Some(if duplicate.is_some() { "STATUS 99" } else { "STATUS 0" }),
+                    message: Some(&message),
+                    lease_until: Some(None),
+                    ..Change::default()
+                }, now)?;
+                if !moved {
+                    continue;
+                }
+                backup::store(conn, &backup::Document {
+                    dte_type: dte_type(&doc.dte_type)?,
+                    folio: folio(doc.folio)?,
+                    rut_emisor: &rut,
+                    xml: &doc.xml_content,
+                    track_id: track,
+                    company_id: doc.company_id,
+                    move_id: doc.move_id,
+                }, now)?;
+                failed_queue::close_with_success(conn, failed_queue::Subject::Document(doc.id), track, now)?;
+                diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq(doc.id)))
+                    .set((
+                        dte_contingency_pending::uploaded.eq(true),
+                        dte_contingency_pending::uploaded_date.eq(now),
+                        dte_contingency_pending::track_id.eq(track),
+                        dte_contingency_pending::upload_error.eq(None::<String>),
+                    ))
+                    .execute(conn)?;
+            }
+            for entry in &loose {
+                backup::store(conn, &backup::Document {
+                    dte_type: dte_type(&entry.dte_type)?,
+                    folio: entry.folio.parse().map_err(|_| AppError::internal(anyhow::anyhow!("queue entry {} has folio {}", entry.id, entry.folio)))?,
+                    rut_emisor: &entry.rut_emisor,
+                    xml: &entry.xml_content,
+                    track_id: track,
+                    company_id: entry.company_id,
+                    move_id: entry.move_id,
+                }, now)?;
+                failed_queue::close_with_success(conn, failed_queue::Subject::Entry(entry.id), track, now)?;
+            }
+            follow_up.poll = Some((envelope_id, poll_at));
+            Ok((Uploaded::Received { track_id }, follow_up))
+        }
+        Err(error) => {
+            diesel::update(dte_envelope::table.find(envelope_id))
+                .set((
+                    dte_envelope::state.eq(if error.class == ErrorClass::Permanent { "failed" } else { "created" }),
+                    dte_envelope::upload_attempts.eq(envelope.upload_attempts + 1),
+                    dte_envelope::last_error.eq(error.to_string()),
+                ))
+                .execute(conn)?;
+            for doc in &documents {
+                let from = DocState::parse(&doc.state);
+                if from.is_some_and(DocState::reached_sii) {
+                    continue;
+                }
+                let rut = issuer_rut(conn, doc.company_id)?;
+                let attempt = Attempt::for_document(doc, &rut, envelope_id, &error);
+                let entry = failed_queue::record_failure(conn, &attempt, now)?;
+                let to = if entry.state == "abandoned" { DocState::Abandoned } else { DocState::Failed };
+                if to == DocState::Abandoned && from == Some(DocState::Sending) {
+                    document::transition(conn, doc.id, DocState::Failed, "upload failed", Change::default(), now)?;
+                }
+                document::transition(conn, doc.id, to, "upload failed", Change {
+                    sii_code: Some(&error.code),
+                    message: Some(&failure_message(&error, &entry)),
+                    lease_until: Some(None),
+                    ..Change::default()
+                }, now)?;
+                diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq(doc.id)))
+                    .set(dte_contingency_pending::upload_error.eq(error.to_string()))
+                    .execute(conn)?;
+                if let Some(at) = entry.next_retry_date {
+                    follow_up.retries.push((entry.id, at));
+                }
+            }
+            for entry in &loose {
+                let attempt = Attempt::for_entry(entry, envelope_id, &error);
+                let entry = failed_queue::record_failure(conn, &attempt, now)?;
+                if let Some(at) = entry.next_retry_date {
+                    follow_up.retries.push((entry.id, at));
+                }
+            }
+            Ok((Uploaded::Failed(error), follow_up))
+        }
+    }
+}
+
+/// What the accountant reads about a failed upload.
+fn failure_message(error: &SiiError, entry: &FailedEntry) -> String {
+    match (entry.state.as_str(), entry.next_retry_date) {
+        ("abandoned", _) => format!("abandoned after {} retries: {error}", entry.retry_count),
+        (_, Some(at)) => format!("{error}; next retry at {} UTC", at.format("%Y-%m-%d %H:%M")),
+        (_, None) => format!("{error}; the SII refuses it as it is: a person must act"),
+    }
+}
+
+fn dte_type(code: &str) -> AppResult<DteType> {
+    code.parse().map_err(|_| AppError::internal(anyhow::anyhow!("stored DTE type {code}")))
+}
+
+fn folio(value: i64) -> AppResult<Folio> {
+    Folio::new(value).ok_or_else(|| AppError::internal(anyhow::anyhow!("stored folio {value}")))
+}
+
+fn issuer_rut(conn: &mut PgConnection, company_id: i32) -> AppResult<String> {
+    Ok(dte_company::table.find(company_id).select(dte_company::rut).first(conn)?)
+}

@@ -1,0 +1,47 @@
+//! The periodic sweep, an apalis-cron schedule piped into its own queue. Every replica's
+//! schedule pushes each tick; the first replica to record the tick in `dte_cron_tick`
+//! runs it, so each tick runs once.
+
+use apalis::prelude::*;
+use apalis_cron::Tick;
+use diesel::prelude::*;
+
+use crate::clock::Timestamp;
+use crate::context::AppContext;
+use crate::flows::sweep;
+use crate::store::schema::dte_sidecar::dte_cron_tick;
+
+/// Records a tick; true when this caller is the one to run it.
+pub fn claim_tick(conn: &mut PgConnection, name: &str, tick: Timestamp, runner: &str, now: Timestamp) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(dte_cron_tick::table)
+        .values((dte_cron_tick::name.eq(name), dte_cron_tick::tick.eq(tick), dte_cron_tick::ran_at.eq(now), dte_cron_tick::runner.eq(runner)))
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+/// The cron expression (with seconds) for a sweep every `secs` seconds.
+pub fn schedule(secs: u64) -> Option<String> {
+    match secs {
+        s if s > 0 && s < 60 && 60 % s == 0 => Some(format!("*/{s} * * * * *")),
+        s if s >= 60 && s % 60 == 0 && 60 % (s / 60) == 0 => Some(format!("0 */{} * * * *", s / 60)),
+        3600 => Some("0 0 * * * *".into()),
+        _ => None,
+    }
+}
+
+pub async fn run(tick: Tick, ctx: Data<AppContext>) -> Result<(), BoxDynError> {
+    let at = i64::try_from(tick.get_timestamp()).ok().and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(|d| d.naive_utc());
+    let Some(tick_at) = at else { return Ok(()) };
+    let runner = ctx.instance.clone();
+    let now = ctx.clock.now();
+    let mine = ctx
+        .db
+        .run(move |conn| claim_tick(conn, "sweep", tick_at, &runner, now).map_err(Into::into))
+        .await
+        .map_err(|e| e.to_string())?;
+    if mine {
+        sweep::sweep(&ctx).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! `account.move.action_send_to_sii` against the simulated SII: the happy path to a
+//! verdict, the retry schedule (1, 2, 4, 8, 16 h on a clock the test moves), recovery,
+//! permanent errors, unknown outcomes, and the manual actions.
+
+mod common;
+
+use chrono::TimeDelta;
+use common::{error_of, TestApp, COMPANY_RUT};
+use diesel::connection::SimpleConnection;
+use serde_json::{json, Value};
+
+use dte_sidecar::clock::Clock;
+use dte_sidecar::sii::simulator::faults::{Endpoint, FaultMode, Faults};
+use dte_sidecar::sii::simulator::state::Outcome;
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.setup_company(1, COMPANY_RUT, 100).await;
+    app
+}
+
+fn upload_fault(mode: FaultMode) -> Faults {
+    Faults { mode, only: vec![Endpoint::Upload], hang_secs: 5, ..Faults::default() }
+}
+
+async fn entry_of(app: &TestApp, move_id: i32) -> Value {
+    let rows = app.call("dte.failed.queue", "search_read", json!([[["move_id", "=", move_id]]]), json!({"order": "id desc"})).await;
+    rows[0].clone()
+}
+
+async fn document_of(app: &TestApp, move_id: i32) -> Value {
+    app.call("account.move", "get_dte_status", json!([[move_id]]), json!({})).await[0].clone()
+}
+
+#[actix_rt::test]
+async fn happy_path_sent_backed_up_then_accepted() {
+    let app = app().await;
+    let answer = app.send(10, 1, 33, COMPANY_RUT).await;
+    let result = &answer["result"];
+    assert_eq!(result["state"], "sent", "{answer}");
+    assert_eq!(result["folio"], 1);
+    assert_eq!(result["dte_type"], "33");
+    let track_id = result["track_id"].as_str().expect("track id").to_string();
+
+    let backups = app.call("dte.backup", "search_read", json!([[["move_id", "=", 10]]]), json!({})).await;
+    assert_eq!(backups.as_array().unwrap().len(), 1);
+    assert_eq!(backups[0]["track_id"], track_id.as_str());
+    assert_eq!(backups[0]["folio"], "1");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1);
+
+    // The SII decides later: the status poll finds the verdict.
+    app.clock.advance(TimeDelta::seconds(61));
+    let report = app.sweep().await;
+    assert_eq!(report.polled, 1);
+    let document = document_of(&app, 10).await;
+    assert_eq!(document["state"], "accepted", "{document}");
+
+    // Every state the document went through, with its time.
+    let transitions = app.call("dte.document.transition", "search_read",
+        json!([[["document_id", "=", result["document_id"]]]]), json!({"fields": ["from_state", "to_state", "at"], "order": "id"})).await;
+    let path: Vec<&str> = transitions.as_array().unwrap().iter().map(|t| t["to_state"].as_str().unwrap()).collect();
+    assert_eq!(path, ["generated", "sending", "sent", "accepted"]);
+    assert_eq!(transitions[3]["at"], "2026-03-02 12:01:01");
+}
+
+#[actix_rt::test]
+async fn the_same_move_gets_the_same_document_and_each_type_its_own_folios() {
+    let app = app().await;
+    let first = app.send(20, 1, 33, COMPANY_RUT).await["result"].clone();
+    let again = app.send(20, 1, 33, COMPANY_RUT).await["result"].clone();
+    assert_eq!(first["document_id"], again["document_id"]);
+    assert_eq!(first["folio"], again["folio"]);
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1, "never uploaded twice");
+    for (move_id, dte_type) in [(21, 34), (22, 52), (23, 56), (24, 61), (25, 33)] {
+        let answer = app.send(move_id, 1, dte_type, COMPANY_RUT).await;
+        assert_eq!(answer["result"]["state"], "sent", "{dte_type}: {answer}");
+        let expected_folio = if dte_type == 33 { 2 } else { 1 };
+        assert_eq!(answer["result"]["folio"], expected_folio, "{dte_type}");
+    }
+    // Twenty parallel sends of new moves: twenty distinct folios.
+    let sends = (100..120).map(|m| app.send(m, 1, 61, COMPANY_RUT));
+    let answers = futures::future::join_all(sends).await;
+    let mut folios: Vec<i64> = answers.iter().map(|a| a["result"]["folio"].as_i64().expect("folio")).collect();
+    folios.sort_unstable();
+    folios.dedup();
+    assert_eq!(folios.len(), 20);
+}
+
+#[actix_rt::test]
+async fn bad_documents_are_refused_before_any_folio_is_used() {
+    let app = app().await;
+    let mut doc = app.document(33, COMPANY_RUT);
+    doc["totals"]["iva"] = json!(1);
+    let answer = app.execute_kw("account.move", "action_send_to_sii", json!([30, 1, doc]), json!({})).await;
+    let (name, message) = error_of(&answer);
+    assert_eq!(name, "odoo.exceptions.ValidationError");
+    assert!(message.starts_with("document.totals.iva"), "{message}");
+    let mut other_company = app.document(33, COMPANY_RUT);
+    other_company["issuer"]["rut"] = json!("11111111-1");
+    let (_, message) = error_of(&app.execute_kw("account.move", "action_send_to_sii", json!([30, 1, other_company]), json!({})).await);
+    assert!(message.contains("document.issuer.rut"), "{message}");
+    let (_, message) = error_of(&app.execute_kw("account.move", "action_send_to_sii", json!([30, 1, app.document(33, COMPANY_RUT), 500]), json!({})).await);
+    assert!(message.contains("folio: 500 is not in any CAF"), "{message}");
+    // Nothing was consumed: the next document gets folio 1.
+    let answer = app.send(30, 1, 33, COMPANY_RUT).await;
+    assert_eq!(answer["result"]["folio"], 1, "{answer}");
+    // A folio chosen by the caller is checked and then skipped by the allocator.
+    let answer = app.execute_kw("account.move", "action_send_to_sii", json!([31, 1, app.document(33, COMPANY_RUT), 2]), json!({})).await;
+    assert_eq!(answer["result"]["folio"], 2, "{answer}");
+    let (_, message) = error_of(&app.execute_kw("account.move", "action_send_to_sii", json!([32, 1, app.document(33, COMPANY_RUT), 2]), json!({})).await);
+    assert!(message.contains("folio 2 of DTE 33 is already used"), "{message}");
+    assert_eq!(app.send(33, 1, 33, COMPANY_RUT).await["result"]["folio"], 3);
+}
+
+#[actix_rt::test]
+async fn an_outage_queues_the_document_with_its_error_type() {
+    let app = app().await;
+    for (move_id, mode, error_type) in [
+        (40, FaultMode::Http500, "unavailable"),
+        (41, FaultMode::Refuse, "connection"),
+        (42, FaultMode::Hang, "timeout"),
+    ] {
+        app.sim.set_faults(upload_fault(mode));
+        if mode == FaultMode::Refuse {
+            // Refusing applies to the whole listener.
+            app.sim.set_faults(Faults { mode, ..Faults::default() });
+            while std::net::TcpStream::connect(app.sim_base.trim_start_matches("http://")).is_ok() {
+                actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+        let answer = app.send(move_id, 1, 33, COMPANY_RUT).await;
+        assert_eq!(answer["result"]["state"], "failed", "{mode:?}: {answer}");
+        let entry = entry_of(&app, move_id).await;
+        assert_eq!(entry["error_type"], error_type, "{mode:?}");
+        assert_eq!(entry["state"], "pending");
+        assert_eq!(entry["next_retry_date"], "2026-03-02 13:00:00");
+        app.sim.set_faults(Faults::default());
+        while std::net::TcpStream::connect(app.sim_base.trim_start_matches("http://")).is_err() {
+            actix_rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn retries_run_at_1_2_4_8_16_hours_then_the_entry_is_abandoned() {
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(50, 1, 33, COMPANY_RUT).await;
+    let mut expected_next = app.clock.now() + TimeDelta::hours(1);
+    for (retry, hours) in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 16)] {
+        // Not a minute early.
+        app.clock.advance(TimeDelta::hours(hours) - TimeDelta::minutes(1));
+        assert_eq!(app.sweep().await.retried, 0, "retry {retry} ran early");
+        app.clock.advance(TimeDelta::minutes(1));
+        assert_eq!(app.clock.now(), expected_next);
+        assert_eq!(app.sweep().await.retried, 1, "retry {retry}");
+        let entry = entry_of(&app, 50).await;
+        assert_eq!(entry["retry_count"], retry);
+        assert_eq!(entry["last_retry_date"], expected_next.format("%Y-%m-%d %H:%M:%S").to_string());
+        if retry < 5 {
+            expected_next += TimeDelta::hours(1 << retry);
+            assert_eq!(entry["state"], "pending");
+            assert_eq!(entry["next_retry_date"], expected_next.format("%Y-%m-%d %H:%M:%S").to_string());
+        } else {
+            assert_eq!(entry["state"], "abandoned");
+            assert_eq!(entry["next_retry_date"], false);
+        }
+    }
+    assert_eq!(document_of(&app, 50).await["state"], "abandoned");
+    let history: Vec<Value> = serde_json::from_str(entry_of(&app, 50).await["retry_history"].as_str().unwrap()).unwrap();
+    assert_eq!(history.len(), 6, "the first failure and five retries: {history:?}");
+    // Abandoned stays abandoned.
+    app.clock.advance(TimeDelta::days(3));
+    assert_eq!(app.sweep().await.retried, 0);
+    assert_eq!(app.sim.upload_count(), 0, "the SII never got it");
+}
+
+#[actix_rt::test]
+async fn recovery_half_way_succeeds_and_backs_up() {
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(60, 1, 61, COMPANY_RUT).await;
+    app.clock.advance(TimeDelta::hours(1));
+    app.sweep().await;
+    assert_eq!(entry_of(&app, 60).await["retry_count"], 1);
+    app.sim.set_faults(Faults::default());
+    app.clock.advance(TimeDelta::hours(2));
+    assert_eq!(app.sweep().await.retried, 1);
+    let entry = entry_of(&app, 60).await;
+    assert_eq!(entry["state"], "success");
+    assert!(entry["success_track_id"].is_string());
+    assert_eq!(entry["success_date"], app.clock.now().format("%Y-%m-%d %H:%M:%S").to_string());
+    assert_eq!(document_of(&app, 60).await["state"], "sent");
+    let backups = app.call("dte.backup", "search_count", json!([[["move_id", "=", 60], ["track_id", "=", entry["success_track_id"]]]]), json!({})).await;
+    assert_eq!(backups, 1);
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 61, 1), 1);
+}
+
+#[actix_rt::test]
+async fn a_permanent_error_is_not_retried_until_a_person_acts() {
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    let document_id = app.send(70, 1, 33, COMPANY_RUT).await["result"]["document_id"].as_i64().unwrap();
+    // The stored envelope gets damaged: its signature no longer holds (STATUS 8).
+    app.db.conn().batch_execute(&format!(
+        "UPDATE dte_sidecar.dte_envelope SET xml_content = convert_to(replace(convert_from(xml_content, 'LATIN1'), '<MntTotal>', '<MntTotal>1'), 'LATIN1') \
+         WHERE id = (SELECT envelope_id FROM dte_sidecar.dte_document WHERE id = {document_id})")).unwrap();
+    app.sim.set_faults(Faults::default());
+    app.clock.advance(TimeDelta::hours(1));
+    app.sweep().await;
+    let entry = entry_of(&app, 70).await;
+    assert_eq!(entry["error_type"], "validation", "{entry}");
+    assert_eq!(entry["state"], "pending");
+    assert_eq!(entry["next_retry_date"], false, "no automatic retry");
+    let document = document_of(&app, 70).await;
+    assert_eq!(document["state"], "failed");
+    assert_eq!(document["sii_code"], "STATUS 8");
+    assert!(document["message"].as_str().unwrap().contains("a person must act"));
+    app.clock.advance(TimeDelta::days(2));
+    assert_eq!(app.sweep().await.retried, 0);
+}
+
+#[actix_rt::test]
+async fn a_lost_answer_is_reconciled_and_the_folio_reaches_the_sii_once() {
+    let app = app().await;
+    // The SII takes the upload but its answer never comes.
+    app.sim.set_faults(Faults { mode: FaultMode::AnswerLost, only: vec![Endpoint::Upload], hang_secs: 4, ..Faults::default() });
+    let answer = app.send(80, 1, 33, COMPANY_RUT).await;
+    assert_eq!(answer["result"]["state"], "failed", "{answer}");
+    assert_eq!(entry_of(&app, 80).await["error_type"], "timeout");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1, "the SII has it");
+    app.sim.set_faults(Faults::default());
+    app.clock.advance(TimeDelta::hours(1));
+    app.sweep().await;
+    let document = document_of(&app, 80).await;
+    assert_eq!(document["state"], "sent", "{document}");
+    assert_eq!(document["sii_code"], "STATUS 99", "reconciled with the first upload");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1, "received exactly once");
+    assert_eq!(entry_of(&app, 80).await["state"], "success");
+}
+
+#[actix_rt::test]
+async fn an_upload_cut_by_a_crash_is_reconciled_by_the_sweep() {
+    let app = app().await;
+    let sent = app.send(90, 1, 33, COMPANY_RUT).await["result"].clone();
+    // As if the process died after the upload reached the SII and before its record:
+    // the document is back in `sending` with its lease.
+    app.db.conn().batch_execute(&format!(
+        "UPDATE dte_sidecar.dte_document SET state = 'sending', track_id = NULL, lease_until = '2026-03-02 12:05:00' WHERE id = {}; \
+         UPDATE dte_sidecar.dte_envelope SET state = 'created', track_id = NULL WHERE id = (SELECT envelope_id FROM dte_sidecar.dte_document WHERE id = {0})",
+        sent["document_id"])).unwrap();
+    assert_eq!(app.sweep().await.reconciled, 0, "still within its lease");
+    app.clock.advance(TimeDelta::minutes(6));
+    assert_eq!(app.sweep().await.reconciled, 1);
+    let document = document_of(&app, 90).await;
+    assert_eq!((document["state"].as_str(), document["track_id"].clone()), (Some("sent"), sent["track_id"].clone()));
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1);
+}
+
+#[actix_rt::test]
+async fn rejected_and_objected_verdicts_reach_the_document() {
+    let app = app().await;
+    app.sim.script(COMPANY_RUT, 33, 1, Outcome::Reject);
+    app.sim.script(COMPANY_RUT, 33, 2, Outcome::Objected);
+    app.send(110, 1, 33, COMPANY_RUT).await;
+    app.send(111, 1, 33, COMPANY_RUT).await;
+    app.clock.advance(TimeDelta::minutes(2));
+    app.sweep().await;
+    assert_eq!(document_of(&app, 110).await["state"], "rejected");
+    assert_eq!(document_of(&app, 111).await["state"], "accepted_with_objections");
+}
+
+#[actix_rt::test]
+async fn manual_retry_abandon_and_requeue_are_audited() {
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(120, 1, 33, COMPANY_RUT).await;
+    app.send(121, 1, 34, COMPANY_RUT).await;
+    let first = entry_of(&app, 120).await["id"].as_i64().unwrap();
+    let second = entry_of(&app, 121).await["id"].as_i64().unwrap();
+
+    let ctx = json!({"context": {"uid": 9}});
+    let results = app.call("dte.failed.queue", "retry_send", json!([[first]]), ctx.clone()).await;
+    assert_eq!(results[0]["success"], false);
+    assert_eq!(entry_of(&app, 120).await["retry_count"], 1);
+
+    app.call("dte.failed.queue", "abandon", json!([[second], "cliente anuló la venta"]), ctx.clone()).await;
+    assert_eq!(document_of(&app, 121).await["state"], "abandoned");
+    let answer = app.execute_kw("dte.failed.queue", "retry_send", json!([[second]]), ctx.clone()).await;
+    assert_eq!(error_of(&answer).0, "odoo.exceptions.UserError", "an abandoned entry is requeued first");
+
+    app.sim.set_faults(Faults::default());
+    app.call("dte.failed.queue", "requeue", json!([[second]]), ctx.clone()).await;
+    let requeued = entry_of(&app, 121).await;
+    assert_eq!((requeued["state"].as_str(), requeued["retry_count"].as_i64()), (Some("pending"), Some(0)));
+    assert_eq!(document_of(&app, 121).await["state"], "failed");
+    let results = app.call("dte.failed.queue", "retry_send", json!([[second, first]]), ctx.clone()).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    assert_eq!(results[1]["success"], true, "{results}");
+    assert_eq!(document_of(&app, 121).await["state"], "sent");
+
+    let log = app.call("dte.audit.log", "search_read", json!([[["action", "ilike", "failed_queue"]]]), json!({"order": "id", "fields": ["action", "actor_uid", "target_id"]})).await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["failed_queue.retry_now", "failed_queue.abandon", "failed_queue.requeue", "failed_queue.retry_now", "failed_queue.retry_now"]);
+    assert!(log.as_array().unwrap().iter().all(|r| r["actor_uid"] == 9));
+    let missing = app.execute_kw("dte.failed.queue", "retry_send", json!([[999999]]), json!({})).await;
+    assert_eq!(error_of(&missing).0, "odoo.exceptions.MissingError");
+}
