@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::archive::Archive;
 use crate::clock::{SharedClock, Timestamp};
+use crate::mail::Mailer;
 use crate::flows::keys::Keys;
 use crate::jobs::Scheduler;
 use crate::settings::Settings;
@@ -20,17 +22,30 @@ pub struct AppContext {
     pub jobs: Option<Scheduler>,
     /// Names this process in job and cron records (several replicas share one database).
     pub instance: String,
+    /// Where the second copy of every backup goes.
+    pub archive: Archive,
+    /// Alert mail, when SMTP is configured.
+    pub mailer: Option<Mailer>,
 }
 
 impl AppContext {
-    pub fn new(settings: Settings, db: Db, clock: SharedClock, keys: Keys, sii: SiiClient) -> Self {
+    /// Everything the settings describe: keys, SII client, backup archive, mail.
+    pub fn from_settings(settings: Settings, db: Db, clock: SharedClock) -> anyhow::Result<Self> {
+        let keys = Keys::from_settings(&settings)?;
+        let sii = SiiClient::start(crate::sii::client::ClientConfig::from_settings(&settings.sii))?;
+        let archive = Archive::from_settings(&settings.backup)?;
+        let mailer = Mailer::from_settings(&settings.smtp)?;
+        Ok(Self::new(settings, db, clock, keys, sii, archive, mailer))
+    }
+
+    pub fn new(settings: Settings, db: Db, clock: SharedClock, keys: Keys, sii: SiiClient, archive: Archive, mailer: Option<Mailer>) -> Self {
         let instance = format!(
             "{}-{}-{:04x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "sidecar".into()),
             std::process::id(),
             rand::random::<u16>()
         );
-        Self { settings: Arc::new(settings), db, clock, keys: Arc::new(keys), sii, jobs: None, instance }
+        Self { settings: Arc::new(settings), db, clock, keys: Arc::new(keys), sii, jobs: None, instance, archive, mailer }
     }
 
     pub fn with_jobs(mut self, jobs: Scheduler) -> Self {

@@ -4,12 +4,14 @@
 //! Layers: `rpc` (the Odoo-compatible face) → `flows` (business flows) → `dte` (the
 //! engine) and `store` (PostgreSQL); `settings`, `clock` and `context` hold them together.
 
+pub mod archive;
 pub mod clock;
 pub mod context;
 pub mod dte;
 pub mod error;
 pub mod flows;
 pub mod jobs;
+pub mod mail;
 pub mod rpc;
 pub mod server;
 pub mod secrets;

@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 use dte_sidecar::context::AppContext;
 use dte_sidecar::flows::keys::Keys;
 use dte_sidecar::settings::Settings;
-use dte_sidecar::sii::client::{ClientConfig, SiiClient};
 use dte_sidecar::sii::simulator::{state::Outcome, Simulator, SimulatorConfig};
 use dte_sidecar::{clock, jobs, server, store, telemetry};
 
@@ -34,6 +33,11 @@ enum Command {
     Migrate,
     /// Run the SII simulator (simulator.bind, admin face on simulator.admin_bind).
     SiiSim,
+    /// Rebuild missing backup rows from the second copies (backup.*), byte for byte.
+    Restore,
+    /// Check every backup row against its second copy (hash and signatures); exits 1 on
+    /// any difference.
+    Verify,
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,8 @@ fn main() -> ExitCode {
         Command::Serve => serve(settings),
         Command::Migrate => migrate(&settings),
         Command::SiiSim => sii_sim(settings),
+        Command::Restore => restore(settings),
+        Command::Verify => verify(settings),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,13 +91,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         bind => Some(TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?),
     };
     let clock = clock::from_speedup(settings.clock.speedup);
-    let keys = Keys::from_settings(&settings)?;
-    let sii = SiiClient::start(ClientConfig::from_settings(&settings.sii))?;
-    tracing::info!(sii = sii.base_url(), "SII endpoint");
     actix_web::rt::System::new().block_on(async move {
         let pool = jobs::connect(&url).await?;
         let scheduler = jobs::Scheduler::new(&pool, Arc::clone(&clock));
-        let ctx = AppContext::new(settings, db, clock, keys, sii).with_jobs(scheduler);
+        let ctx = AppContext::from_settings(settings, db, clock)?.with_jobs(scheduler);
+        tracing::info!(sii = ctx.sii.base_url(), "SII endpoint");
         let (stop_workers, stopped) = tokio::sync::oneshot::channel::<()>();
         let workers = ctx.settings.jobs.enabled.then(|| {
             let (ctx, pool) = (ctx.clone(), pool.clone());
@@ -120,6 +124,30 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         served.context("server stopped with an error")
     })
+}
+
+/// A context for a one-off command.
+fn command_context(settings: Settings) -> anyhow::Result<AppContext> {
+    let db = store::Db::connect(settings.database_url()?, 2, Duration::from_secs(settings.database.pool_timeout_secs))?;
+    let clock = clock::from_speedup(settings.clock.speedup);
+    AppContext::from_settings(settings, db, clock)
+}
+
+fn restore(settings: Settings) -> anyhow::Result<()> {
+    let ctx = command_context(settings)?;
+    let report = actix_web::rt::System::new().block_on(dte_sidecar::flows::backup::restore(&ctx))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn verify(settings: Settings) -> anyhow::Result<()> {
+    let ctx = command_context(settings)?;
+    let report = actix_web::rt::System::new().block_on(dte_sidecar::flows::backup::verify(&ctx))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.problems.is_empty() {
+        anyhow::bail!("{} backup(s) differ from their copy", report.problems.len());
+    }
+    Ok(())
 }
 
 fn sii_sim(settings: Settings) -> anyhow::Result<()> {

@@ -29,6 +29,8 @@ pub struct Settings {
     pub secrets: SecretSettings,
     pub jobs: JobSettings,
     pub admin: AdminSettings,
+    pub backup: BackupSettings,
+    pub smtp: SmtpSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -188,6 +190,79 @@ pub struct AdminSettings {
     pub board_password: Secret,
 }
 
+/// Where the second copy of every backup goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupStore {
+    /// A directory (`backup.dir`): a mounted volume, another disk.
+    Dir,
+    /// S3-compatible object storage (`backup.s3_*`).
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    pub store: BackupStore,
+    pub dir: PathBuf,
+    pub s3_bucket: String,
+    /// Endpoint of an S3-compatible service; empty for AWS.
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    pub s3_access_key_id: Secret,
+    pub s3_secret_access_key: Secret,
+    /// Allow a plain-HTTP endpoint (a store on the local network).
+    pub s3_allow_http: bool,
+    /// Years a backup is kept before the weekly cleanup may remove it (Chilean tax law
+    /// requires books and documents to be kept six years).
+    pub retention_years: u32,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            store: BackupStore::Dir,
+            dir: PathBuf::from("dte-backups"),
+            s3_bucket: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: Secret::default(),
+            s3_secret_access_key: Secret::default(),
+            s3_allow_http: false,
+            retention_years: 6,
+        }
+    }
+}
+
+/// Alert mail. No host: alerts are only shown in Odoo and over RPC.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// `starttls`, `tls` or `none` (a relay on the local machine).
+    pub security: String,
+    pub user: String,
+    pub password: Secret,
+    pub from: String,
+    /// Recipients, separated by commas.
+    pub to: String,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            security: "starttls".into(),
+            user: String::new(),
+            password: Secret::default(),
+            from: "dte-sidecar@localhost".into(),
+            to: String::new(),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -202,6 +277,8 @@ impl Default for Settings {
             secrets: SecretSettings::default(),
             jobs: JobSettings::default(),
             admin: AdminSettings::default(),
+            backup: BackupSettings::default(),
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -417,6 +494,21 @@ impl Settings {
             if self.admin.board_user.is_empty() || self.admin.board_password.expose().len() < 12 {
                 return bad("admin.board_password", "the admin face needs admin.board_user and a password of at least 12 characters");
             }
+        }
+        if self.backup.store == BackupStore::S3 && self.backup.s3_bucket.is_empty() {
+            return bad("backup.s3_bucket", "required when backup.store = \"s3\"");
+        }
+        if self.backup.retention_years < 6 {
+            return bad("backup.retention_years", "Chilean tax law requires at least 6 years");
+        }
+        if !["starttls", "tls", "none"].contains(&self.smtp.security.as_str()) {
+            return bad("smtp.security", "expected starttls, tls or none");
+        }
+        if !self.smtp.host.is_empty() && self.smtp.to.trim().is_empty() {
+            return bad("smtp.to", "alert mail needs at least one recipient");
+        }
+        if crate::jobs::sweep_tick::schedule(self.jobs.sweep_interval_secs).is_none() {
+            return bad("jobs.sweep_interval_secs", "must divide a minute (1-30) or an hour (60-1800, whole minutes), or be 3600");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return bad("log.level", "expected a filter such as info or dte_sidecar=debug");

@@ -50,3 +50,86 @@ pub fn resolve(conn: &mut PgConnection, company_id: i32, rule: &str, now: Timest
         .execute(conn)?;
     Ok(())
 }
+
+/// The hourly check of the specification's alert rules, for every company, then mail for
+/// alerts not yet sent. Rules: more than 10 entries waiting in the retry queue; retry
+/// success rate under 80 %; contingency on for more than 24 hours; folios running low
+/// (types with a CAF loaded).
+pub async fn check(ctx: &crate::context::AppContext) -> AppResult<usize> {
+    use crate::store::schema::dte_sidecar::{dte_caf, dte_company, dte_contingency};
+    let now = ctx.clock.now();
+    let today = now.date();
+    let raised = ctx
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let companies: Vec<i32> = dte_company::table.select(dte_company::id).load(conn)?;
+                let mut raised = 0;
+                let mut rule = |conn: &mut PgConnection, company: i32, name: &str, holds: bool, details: Value| -> AppResult<()> {
+                    if holds {
+                        raised += usize::from(raise(conn, company, name, &details, now)?.is_some());
+                    } else {
+                        resolve(conn, company, name, now)?;
+                    }
+                    Ok(())
+                };
+                for company in companies {
+                    let waiting = super::dashboard::open_queue_count(conn, company)?;
+                    rule(conn, company, "queue_backlog", waiting > 10, serde_json::json!({"count": waiting}))?;
+                    let (total, _, rate) = super::dashboard::retry_success_rate(conn, company)?;
+                    rule(conn, company, "retry_success_low", total > 0 && rate < 80.0, serde_json::json!({"rate": rate, "total": total}))?;
+                    let since: Option<Option<Timestamp>> = dte_contingency::table
+                        .filter(dte_contingency::company_id.eq(company))
+                        .filter(dte_contingency::enabled.eq(true))
+                        .select(dte_contingency::enabled_date)
+                        .first(conn)
+                        .optional()?;
+                    let hours = since.flatten().map(|at| (now - at).num_hours());
+                    rule(conn, company, "contingency_long", hours.is_some_and(|h| h > 24), serde_json::json!({"hours": hours}))?;
+                    let used_types: Vec<String> = dte_caf::table.filter(dte_caf::company_id.eq(company)).select(dte_caf::dte_type).distinct().load(conn)?;
+                    let low: Vec<(String, i64)> = super::folios::stock(conn, company, today)?
+                        .into_iter()
+                        .filter(|(t, left)| used_types.contains(t) && *left < super::folios::LOW_STOCK)
+                        .collect();
+                    let worst = low.iter().min_by_key(|(_, left)| *left);
+                    rule(conn, company, "folios_low", worst.is_some(), serde_json::json!({
+                        "dte_type": worst.map(|(t, _)| t.clone()),
+                        "left": worst.map(|(_, n)| *n),
+                        "types": low.iter().map(|(t, n)| serde_json::json!({"dte_type": t, "left": n})).collect::<Vec<_>>(),
+                    }))?;
+                }
+                Ok(raised)
+            })
+        })
+        .await?;
+    notify(ctx).await?;
+    Ok(raised)
+}
+
+/// Mails every open alert not mailed yet (when SMTP is configured).
+pub async fn notify(ctx: &crate::context::AppContext) -> AppResult<usize> {
+    let Some(mailer) = &ctx.mailer else { return Ok(0) };
+    let pending: Vec<(i32, i32, String, String)> = ctx
+        .db
+        .run(|conn| {
+            Ok(dte_alert::table
+                .filter(dte_alert::notified_at.is_null())
+                .filter(dte_alert::resolved_at.is_null())
+                .order(dte_alert::id)
+                .select((dte_alert::id, dte_alert::company_id, dte_alert::rule, dte_alert::message))
+                .load(conn)?)
+        })
+        .await?;
+    let mut sent = 0;
+    for (id, company, rule, message) in pending {
+        let subject = format!("[dte-sidecar] Alerta DTE empresa {company}: {rule}");
+        if let Err(e) = mailer.send(&subject, &format!("{message}\n\nCompany {company}, rule {rule}.\n")).await {
+            tracing::warn!(alert = id, error = %e, "alert mail not sent; will try again");
+            continue;
+        }
+        let now = ctx.clock.now();
+        ctx.db.run(move |conn| Ok(diesel::update(dte_alert::table.find(id)).set(dte_alert::notified_at.eq(now)).execute(conn)?)).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}

@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 use super::args::{DteType, Folio};
 use crate::dte::Rut;
 use super::{company, xml_content};
+use chrono::Datelike;
+
+use crate::archive::{CopyKey, CopyMeta};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
@@ -51,7 +54,8 @@ pub async fn backup_dte(ctx: &AppContext, p: BackupDteParams) -> AppResult<Value
     }
     let max = ctx.settings.limits.max_xml_bytes;
     let now = ctx.clock.now();
-    ctx.db
+    let id = ctx
+        .db
         .run(move |conn| {
             let xml = xml_content::accept_text("xml_content", &p.xml_content, max)?;
             xml_content::check_identity("xml_content", &xml, p.dte_type.as_str(), &p.folio.to_string())?;
@@ -67,9 +71,11 @@ pub async fn backup_dte(ctx: &AppContext, p: BackupDteParams) -> AppResult<Value
                 move_id: p.move_id,
             };
             let backup = store(conn, &document, now)?;
-            Ok(json!(backup.id))
+            Ok(backup.id)
         })
-        .await
+        .await?;
+    copy_out(ctx, Some(vec![id])).await?;
+    Ok(json!(id))
 }
 
 /// Keeps `document`; returns the backup, new or already there with the same XML.
@@ -127,4 +133,204 @@ pub fn check_track_id(track_id: &str) -> AppResult<()> {
         return Err(AppError::field("track_id", "expected the SII's track id (letters, digits, at most 100)"));
     }
     Ok(())
+}
+
+/// The copy facts of a backup row.
+fn copy_meta(row: &Backup) -> CopyMeta {
+    CopyMeta {
+        company_id: row.company_id,
+        dte_type: row.dte_type.clone(),
+        folio: row.folio.clone(),
+        rut_emisor: row.rut_emisor.clone(),
+        sha256: row.sha256.clone(),
+        track_id: row.track_id.clone(),
+        sent_date: row.sent_date,
+        move_id: row.move_id,
+        display_name: row.display_name.clone(),
+        xml_filename: row.xml_filename.clone(),
+    }
+}
+
+fn copy_key(row: &Backup) -> CopyKey {
+    CopyKey { company_id: row.company_id, dte_type: row.dte_type.clone(), folio: row.folio.clone() }
+}
+
+/// Writes the second copy of the given backups (or of every backup still without one)
+/// and records it. A copy that cannot be written now is left for the next sweep.
+pub async fn copy_out(ctx: &AppContext, ids: Option<Vec<i32>>) -> AppResult<usize> {
+    let rows: Vec<Backup> = ctx
+        .db
+        .run(move |conn| {
+            let query = dte_backup::table.filter(dte_backup::copied_at.is_null()).order(dte_backup::id).limit(500).into_boxed();
+            let query = match ids {
+                Some(ids) => query.filter(dte_backup::id.eq_any(ids)),
+                None => query,
+            };
+            Ok(query.select(Backup::as_select()).load(conn)?)
+        })
+        .await?;
+    let mut copied = 0;
+    for row in rows {
+        if let Err(e) = ctx.archive.put(&copy_meta(&row), &row.xml_content).await {
+            tracing::warn!(backup = row.id, error = %format!("{e:#}"), "second copy not written; the sweep will try again");
+            continue;
+        }
+        let (id, now) = (row.id, ctx.clock.now());
+        ctx.db.run(move |conn| Ok(diesel::update(dte_backup::table.find(id)).set(dte_backup::copied_at.eq(now)).execute(conn)?)).await?;
+        copied += 1;
+    }
+    Ok(copied)
+}
+
+#[derive(Debug, Default, serde::Serialize, PartialEq, Eq)]
+pub struct RestoreReport {
+    pub copies: usize,
+    pub already_present: usize,
+    pub restored: usize,
+    /// Copies that could not be restored (unreadable, or XML not matching its SHA-256).
+    pub refused: Vec<String>,
+}
+
+/// Rebuilds missing backup rows from the second copies, byte for byte.
+pub async fn restore(ctx: &AppContext) -> anyhow::Result<RestoreReport> {
+    let mut report = RestoreReport::default();
+    for key in ctx.archive.list().await? {
+        report.copies += 1;
+        let Some((meta, xml)) = ctx.archive.get(&key).await? else {
+            report.refused.push(format!("{}/{}/{}: facts missing", key.company_id, key.dte_type, key.folio));
+            continue;
+        };
+        if hex::encode(Sha256::digest(&xml)) != meta.sha256 {
+            report.refused.push(format!("{}/{}/{}: XML does not match its SHA-256", key.company_id, key.dte_type, key.folio));
+            continue;
+        }
+        let inserted = ctx
+            .db
+            .run(move |conn| {
+                Ok(diesel::insert_into(dte_backup::table)
+                    .values((
+                        dte_backup::dte_type.eq(&meta.dte_type),
+                        dte_backup::folio.eq(&meta.folio),
+                        dte_backup::rut_emisor.eq(&meta.rut_emisor),
+                        dte_backup::xml_content.eq(&xml),
+                        dte_backup::sha256.eq(&meta.sha256),
+                        dte_backup::track_id.eq(&meta.track_id),
+                        dte_backup::sent_date.eq(meta.sent_date),
+                        dte_backup::company_id.eq(meta.company_id),
+                        dte_backup::move_id.eq(meta.move_id),
+                        dte_backup::display_name.eq(&meta.display_name),
+                        dte_backup::xml_filename.eq(&meta.xml_filename),
+                        dte_backup::copied_at.eq(meta.sent_date),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(conn)?)
+            })
+            .await?;
+        if inserted == 1 {
+            report.restored += 1;
+        } else {
+            report.already_present += 1;
+        }
+    }
+    Ok(report)
+}
+
+#[derive(Debug, Default, serde::Serialize, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub rows: usize,
+    pub copies: usize,
+    pub matching: usize,
+    pub problems: Vec<String>,
+}
+
+/// Checks every backup row against its copy: both present, the same bytes (SHA-256), and
+/// the copy's signatures, TED and CAF valid.
+pub async fn verify(ctx: &AppContext) -> anyhow::Result<VerifyReport> {
+    let rows: Vec<Backup> = ctx.db.run(|conn| Ok(dte_backup::table.order(dte_backup::id).select(Backup::as_select()).load(conn)?)).await?;
+    let mut copies: std::collections::BTreeSet<CopyKey> = ctx.archive.list().await?.into_iter().collect();
+    let mut report = VerifyReport { rows: rows.len(), copies: copies.len(), ..VerifyReport::default() };
+    for row in rows {
+        let key = copy_key(&row);
+        let name = format!("backup {} (DTE {} folio {} company {})", row.id, row.dte_type, row.folio, row.company_id);
+        copies.remove(&key);
+        if hex::encode(Sha256::digest(&row.xml_content)) != row.sha256 {
+            report.problems.push(format!("{name}: the row's XML does not match its SHA-256"));
+            continue;
+        }
+        let Some((meta, xml)) = ctx.archive.get(&key).await? else {
+            report.problems.push(format!("{name}: no second copy"));
+            continue;
+        };
+        let copy_hash = hex::encode(Sha256::digest(&xml));
+        if copy_hash != row.sha256 || meta.sha256 != row.sha256 {
+            report.problems.push(format!("{name}: the copy differs from the row (SHA-256 {copy_hash})"));
+            continue;
+        }
+        let keys = ctx.keys.clone();
+        let checked = tokio::task::spawn_blocking(move || crate::dte::verify_document(&xml, &keys.schemas, &keys.trust)).await?;
+        match checked {
+            Ok(verification) if verification.is_valid() => report.matching += 1,
+            Ok(verification) => report.problems.push(format!("{name}: {}", verification.problems().join("; "))),
+            Err(e) => report.problems.push(format!("{name}: {e}")),
+        }
+    }
+    for orphan in copies {
+        report.problems.push(format!("copy {}/{}/{} has no backup row (run restore)", orphan.company_id, orphan.dte_type, orphan.folio));
+    }
+    Ok(report)
+}
+
+/// The weekly cleanup: removes backups sent more than `backup.retention_years` ago, the
+/// copy first and then the row, and only where the copy is there and matches — never
+/// a copy whose row stays, nor a row that is the only copy left.
+pub async fn apply_retention(ctx: &AppContext) -> AppResult<usize> {
+    let years = i32::try_from(ctx.settings.backup.retention_years).unwrap_or(i32::MAX);
+    let now = ctx.clock.now();
+    let cutoff = now.date().with_year(now.date().year() - years).unwrap_or(now.date()).and_time(now.time());
+    let expired: Vec<Backup> = ctx
+        .db
+        .run(move |conn| Ok(dte_backup::table.filter(dte_backup::sent_date.lt(cutoff)).limit(1000).select(Backup::as_select()).load(conn)?))
+        .await?;
+    let mut removed = 0;
+    for row in expired {
+        let key = copy_key(&row);
+        let copy = ctx.archive.get(&key).await.map_err(AppError::internal)?;
+        if !copy.is_some_and(|(_, xml)| hex::encode(Sha256::digest(&xml)) == row.sha256) {
+            tracing::warn!(backup = row.id, "past retention but its copy is missing or differs: kept");
+            continue;
+        }
+        ctx.archive.delete(&key).await.map_err(AppError::internal)?;
+        let id = row.id;
+        ctx.db.run(move |conn| Ok(diesel::delete(dte_backup::table.find(id)).execute(conn)?)).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadParams {
+    pub ids: Vec<i32>,
+}
+
+/// `download_xml`: the signed XML of a backup, as Odoo offers a file.
+pub async fn download_xml(ctx: &AppContext, p: DownloadParams) -> AppResult<Value> {
+    let [id] = p.ids.as_slice() else {
+        return Err(AppError::field("ids", "download one backup at a time"));
+    };
+    let id = *id;
+    let row: Backup = ctx
+        .db
+        .run(move |conn| {
+            dte_backup::table.find(id).select(Backup::as_select()).first(conn).optional()?.ok_or_else(|| {
+                AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.backup({id},))"))
+            })
+        })
+        .await?;
+    use base64::Engine as _;
+    Ok(json!({
+        "filename": row.xml_filename.unwrap_or_else(|| format!("DTE_{}_{}.xml", row.dte_type, row.folio)),
+        "xml_base64": base64::engine::general_purpose::STANDARD.encode(&row.xml_content),
+        "sha256": row.sha256,
+    }))
 }

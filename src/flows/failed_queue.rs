@@ -251,16 +251,22 @@ fn odoo_time(at: Timestamp) -> String {
 ///   (`next_retry_date` empty) — a person must act.
 pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Timestamp) -> AppResult<FailedEntry> {
     let permanent = attempt.error.class == crate::sii::ErrorClass::Permanent;
-    let subject = match (attempt.document_id, attempt.entry_id) {
-        (Some(id), _) => Subject::Document(id),
-        (None, Some(id)) => Subject::Entry(id),
-        (None, None) => return Err(AppError::internal(anyhow::anyhow!("a failure without a subject"))),
-    };
     let message = attempt.error.to_string();
     let error_type = attempt.error.error_type();
-    let Some(entry) = open_entry(conn, subject)? else {
+    let subject = match (attempt.document_id, attempt.entry_id) {
+        (Some(id), _) => Some(Subject::Document(id)),
+        (None, Some(id)) => Some(Subject::Entry(id)),
+        (None, None) => None,
+    };
+    let open = match subject {
+        Some(subject) => open_entry(conn, subject)?,
+        None => None,
+    };
+    let Some(entry) = open else {
         let history = json!([{ "date": odoo_time(now), "event": "failed", "error_type": error_type, "error_message": message }]).to_string();
-        let entry = diesel::insert_into(dte_failed_queue::table)
+        // A document may already wait in the queue (one open entry per type, folio and
+        // company): then that entry stands.
+        let inserted = diesel::insert_into(dte_failed_queue::table)
             .values(NewFailedEntry {
                 dte_type: attempt.dte_type,
                 folio: &attempt.folio,
@@ -280,9 +286,20 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
                 document_id: attempt.document_id,
                 envelope_id: Some(attempt.envelope_id),
             })
+            .on_conflict_do_nothing()
             .returning(FailedEntry::as_returning())
-            .get_result(conn)?;
-        return Ok(entry);
+            .get_result(conn)
+            .optional()?;
+        return match inserted {
+            Some(entry) => Ok(entry),
+            None => Ok(dte_failed_queue::table
+                .filter(dte_failed_queue::dte_type.eq(attempt.dte_type))
+                .filter(dte_failed_queue::folio.eq(&attempt.folio))
+                .filter(dte_failed_queue::company_id.eq(attempt.company_id))
+                .filter(dte_failed_queue::state.eq_any(["pending", "retrying"]))
+                .select(FailedEntry::as_select())
+                .first(conn)?),
+        };
     };
     let was_retry = entry.state == "retrying";
     let retry_count = entry.retry_count + i32::from(was_retry);

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod company;
 pub mod contingency;
 pub mod credentials;
+pub mod dashboard;
 pub mod document;
 pub mod failed_queue;
 pub mod folios;

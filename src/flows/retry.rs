@@ -72,7 +72,24 @@ fn claim(conn: &mut PgConnection, keys: &Keys, entry_id: i32, manual: bool, now:
         None => {
             // Queued over RPC with only its signed XML: wrap it in an envelope once and
             // keep it, so every retry sends the same bytes.
-            let signed = SignedDte::from_xml(entry.xml_content.clone()).map_err(|e| engine_error("xml_content", e))?;
+            let signed = match SignedDte::from_xml(entry.xml_content.clone()) {
+                Ok(signed) => signed,
+                Err(e) => {
+                    // Nothing to send as it is: keep it for a person, retry no more.
+                    let message = format!("the stored XML cannot be sent: {}", engine_error("xml_content", e));
+                    diesel::update(dte_failed_queue::table.find(entry.id))
+                        .set((
+                            dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
+                            dte_failed_queue::error_type.eq("validation"),
+                            dte_failed_queue::error_message.eq(&message),
+                            dte_failed_queue::retry_history.eq(super::failed_queue::history_with(&entry.retry_history, json!({
+                                "date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "unsendable", "error_message": message,
+                            }))),
+                        ))
+                        .execute(conn)?;
+                    return Ok(Claim::Nothing);
+                }
+            };
             let company = company::require(conn, entry.company_id)?;
             let id = send::store_envelope(conn, keys, &company, &[signed], now)?;
             diesel::update(dte_failed_queue::table.find(entry.id)).set(dte_failed_queue::envelope_id.eq(id)).execute(conn)?;

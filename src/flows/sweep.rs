@@ -7,8 +7,11 @@
 //!    the first time. A folio is never received twice.
 //! 3. Due retries run.
 //! 4. Due status queries run.
+//! 5. Backups still without their second copy are copied.
+//! 6. A company the sidecar put in contingency leaves it once the SII answers again.
+//! 7. Once per business hour: the alert rules. Once per business week: retention.
 
-use chrono::TimeDelta;
+use chrono::{Datelike, TimeDelta, Timelike};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -27,6 +30,10 @@ pub struct SweepReport {
     pub reconciled: usize,
     pub retried: usize,
     pub polled: usize,
+    pub copied: usize,
+    pub recovered: usize,
+    pub alerts: usize,
+    pub expired: usize,
 }
 
 pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
@@ -60,8 +67,9 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
     let mut report = SweepReport { released, ..SweepReport::default() };
     for envelope in stale_envelopes {
         tracing::warn!(envelope, "upload outcome unknown: reconciling with the SII");
-        upload::upload_envelope(ctx, envelope, "reconcile").await?;
-        report.reconciled += 1;
+        if carry_on("reconcile", upload::upload_envelope(ctx, envelope, "reconcile").await).is_some() {
+            report.reconciled += 1;
+        }
     }
     let (due_entries, due_polls) = ctx
         .db
@@ -84,17 +92,38 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
         })
         .await?;
     for entry in due_entries {
-        if retry::retry_entry(ctx, entry, false).await? != retry::Retried::NotDue {
+        if carry_on("retry", retry::retry_entry(ctx, entry, false).await).is_some_and(|r| r != retry::Retried::NotDue) {
             report.retried += 1;
         }
     }
     for envelope in due_polls {
-        if status::poll_envelope(ctx, envelope).await? != status::Polled::NotDue {
+        if carry_on("status", status::poll_envelope(ctx, envelope).await).is_some_and(|p| p != status::Polled::NotDue) {
             report.polled += 1;
         }
+    }
+    report.copied = carry_on("copies", super::backup::copy_out(ctx, None).await).unwrap_or(0);
+    report.recovered = carry_on("recovery", super::contingency::probe_and_recover(ctx).await).unwrap_or(0);
+    let hour = now.date().and_hms_opt(now.time().hour(), 0, 0).unwrap_or(now);
+    if claim(ctx, "alerts", hour).await? {
+        report.alerts = carry_on("alerts", super::alerts::check(ctx).await).unwrap_or(0);
+    }
+    let week = (now.date() - TimeDelta::days(i64::from(now.date().weekday().num_days_from_monday()))).and_hms_opt(0, 0, 0).unwrap_or(now);
+    if claim(ctx, "retention", week).await? {
+        report.expired = carry_on("retention", super::backup::apply_retention(ctx).await).unwrap_or(0);
     }
     if report != SweepReport::default() {
         tracing::info!(?report, "sweep");
     }
     Ok(report)
+}
+
+/// Runs a periodic task once per period across every replica.
+async fn claim(ctx: &AppContext, name: &'static str, tick: crate::clock::Timestamp) -> AppResult<bool> {
+    let (runner, now) = (ctx.instance.clone(), ctx.clock.now());
+    ctx.db.run(move |conn| Ok(crate::jobs::sweep_tick::claim_tick(conn, name, tick, &runner, now)?)).await
+}
+
+/// One failed item is logged and the sweep goes on with the rest.
+fn carry_on<T>(what: &str, result: AppResult<T>) -> Option<T> {
+    result.map_err(|e| tracing::error!(task = what, error = %e, "sweep item failed")).ok()
 }

@@ -22,7 +22,7 @@ use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
 use crate::sii::client::Receipt;
 use crate::sii::{ErrorClass, SiiError};
-use crate::store::models::{DocumentRow, EnvelopeRow, FailedEntry};
+use crate::store::models::{DocumentRow, EnvelopeRow, FailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::{dte_company, dte_contingency_pending, dte_document, dte_envelope, dte_failed_queue};
 
 /// What an upload came to.
@@ -41,6 +41,7 @@ pub enum Uploaded {
 struct FollowUp {
     retries: Vec<(i32, Timestamp)>,
     poll: Option<(i32, Timestamp)>,
+    backups: Vec<i32>,
 }
 
 pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static str) -> AppResult<Uploaded> {
@@ -69,6 +70,9 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
         .db
         .run(move |conn| conn.transaction(|conn| record(conn, envelope_id, answer, now, first_poll, threshold)))
         .await?;
+    if !follow_up.backups.is_empty() {
+        backup::copy_out(ctx, Some(follow_up.backups)).await?;
+    }
     ctx.follow_up_retries(&follow_up.retries).await;
     if let Some((envelope, at)) = follow_up.poll {
         ctx.follow_up_poll(envelope, at).await;
@@ -79,6 +83,16 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
 /// The documents travelling in an envelope.
 fn members(conn: &mut PgConnection, envelope_id: i32) -> AppResult<Vec<DocumentRow>> {
     Ok(dte_document::table.filter(dte_document::envelope_id.eq(envelope_id)).order(dte_document::id).select(DocumentRow::as_select()).load(conn)?)
+}
+
+/// Pending documents riding on the envelope without a document of ours (stored over RPC).
+fn loose_pending(conn: &mut PgConnection, envelope_id: i32) -> AppResult<Vec<PendingDte>> {
+    Ok(dte_contingency_pending::table
+        .filter(dte_contingency_pending::envelope_id.eq(envelope_id))
+        .filter(dte_contingency_pending::document_id.is_null())
+        .filter(dte_contingency_pending::uploaded.eq(false))
+        .select(PendingDte::as_select())
+        .load(conn)?)
 }
 
 /// Queue entries riding on the envelope without a document of ours (queued over RPC).
@@ -109,6 +123,7 @@ fn record(
     let mut follow_up = FollowUp::default();
     let documents = members(conn, envelope_id)?;
     let loose = loose_entries(conn, envelope_id)?;
+    let pending = loose_pending(conn, envelope_id)?;
     health::record_outcome(conn, envelope.company_id, received.as_ref().err(), contingency_threshold, now)?;
     match received {
         Ok((track_id, duplicate)) => {
@@ -140,7 +155,7 @@ fn record(
                 if !moved {
                     continue;
                 }
-                backup::store(conn, &backup::Document {
+                follow_up.backups.push(backup::store(conn, &backup::Document {
                     dte_type: dte_type(&doc.dte_type)?,
                     folio: folio(doc.folio)?,
                     rut_emisor: &rut,
@@ -148,7 +163,7 @@ fn record(
                     track_id: track,
                     company_id: doc.company_id,
                     move_id: doc.move_id,
-                }, now)?;
+                }, now)?.id);
                 failed_queue::close_with_success(conn, failed_queue::Subject::Document(doc.id), track, now)?;
                 diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq(doc.id)))
                     .set((
@@ -160,7 +175,7 @@ fn record(
                     .execute(conn)?;
             }
             for entry in &loose {
-                backup::store(conn, &backup::Document {
+                follow_up.backups.push(backup::store(conn, &backup::Document {
                     dte_type: dte_type(&entry.dte_type)?,
                     folio: entry.folio.parse().map_err(|_| AppError::internal(anyhow::anyhow!("queue entry {} has folio {}", entry.id, entry.folio)))?,
                     rut_emisor: &entry.rut_emisor,
@@ -168,8 +183,27 @@ fn record(
                     track_id: track,
                     company_id: entry.company_id,
                     move_id: entry.move_id,
-                }, now)?;
+                }, now)?.id);
                 failed_queue::close_with_success(conn, failed_queue::Subject::Entry(entry.id), track, now)?;
+            }
+            for row in &pending {
+                follow_up.backups.push(backup::store(conn, &backup::Document {
+                    dte_type: dte_type(&row.dte_type)?,
+                    folio: row.folio.parse().map_err(|_| AppError::internal(anyhow::anyhow!("pending {} has folio {}", row.id, row.folio)))?,
+                    rut_emisor: &row.rut_emisor,
+                    xml: &row.xml_content,
+                    track_id: track,
+                    company_id: row.company_id,
+                    move_id: row.move_id,
+                }, now)?.id);
+                diesel::update(dte_contingency_pending::table.find(row.id))
+                    .set((
+                        dte_contingency_pending::uploaded.eq(true),
+                        dte_contingency_pending::uploaded_date.eq(now),
+                        dte_contingency_pending::track_id.eq(track),
+                        dte_contingency_pending::upload_error.eq(None::<String>),
+                    ))
+                    .execute(conn)?;
             }
             follow_up.poll = Some((envelope_id, poll_at));
             Ok((Uploaded::Received { track_id }, follow_up))
@@ -212,6 +246,29 @@ fn record(
                 let entry = failed_queue::record_failure(conn, &attempt, now)?;
                 if let Some(at) = entry.next_retry_date {
                     follow_up.retries.push((entry.id, at));
+                }
+            }
+            for row in &pending {
+                diesel::update(dte_contingency_pending::table.find(row.id))
+                    .set(dte_contingency_pending::upload_error.eq(error.to_string()))
+                    .execute(conn)?;
+                let attempt = Attempt {
+                    document_id: None,
+                    entry_id: None,
+                    envelope_id,
+                    dte_type: &row.dte_type,
+                    folio: row.folio.clone(),
+                    rut_emisor: &row.rut_emisor,
+                    xml: &row.xml_content,
+                    company_id: row.company_id,
+                    move_id: row.move_id,
+                    error: &error,
+                };
+                let entry = failed_queue::record_failure(conn, &attempt, now)?;
+                if entry.state == "pending" && entry.retry_count == 0 {
+                    if let Some(at) = entry.next_retry_date {
+                        follow_up.retries.push((entry.id, at));
+                    }
                 }
             }
             Ok((Uploaded::Failed(error), follow_up))

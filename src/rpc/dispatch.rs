@@ -9,7 +9,7 @@ use super::{orm, params};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::flows::audit::Actor;
-use crate::flows::{backup, company, contingency, credentials, failed_queue, folios, retry, send, status_view};
+use crate::flows::{backup, company, contingency, credentials, dashboard, failed_queue, folios, retry, send, status_view};
 use crate::store::registry;
 
 /// One authenticated call, whichever door it came through.
@@ -112,6 +112,7 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         ("dte.failed.queue", "retry_send") => retry::retry_send(ctx, actor, params!("ids")).await,
         ("dte.failed.queue", "abandon") => retry::abandon(ctx, actor, params!("ids", "reason")).await,
         ("dte.failed.queue", "requeue") => retry::requeue(ctx, actor, params!("ids")).await,
+        ("dte.backup", "download_xml") => backup::download_xml(ctx, params!("ids")).await,
         ("dte.backup", "backup_dte") => backup::backup_dte(
             ctx,
             params!("dte_type", "folio", "xml_content", "track_id", "move_id", "rut_emisor", "company_id"),
@@ -132,6 +133,10 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         ("dte.contingency", "disable_contingency") => {
             contingency::disable_contingency(ctx, actor, params!("company_id", "comment")).await
         }
+        ("dte.contingency", "upload_pending_batch") => {
+            contingency::upload_pending_batch(ctx, actor, params!("company_id", "batch_size")).await
+        }
+        ("dte.dashboard", "get_kpis") => dashboard::get_kpis(ctx, params!("company_id")).await,
         ("dte.contingency.pending", "create") => {
             let p: CreateParams = params!("vals_list");
             let single = p.vals_list.is_object();
@@ -156,7 +161,9 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             let info = registry::model(&model).ok_or_else(|| unknown_model(&model))?;
             orm::call(ctx, info, &method, positional, kwargs, context.allowed_company_ids).await
         }
-        _ if registry::model(&model).is_none() && model != "account.move" => Err(unknown_model(&model)),
+        _ if registry::model(&model).is_none() && !["account.move", "dte.dashboard"].contains(&model.as_str()) => {
+            Err(unknown_model(&model))
+        }
         _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
     }
 }

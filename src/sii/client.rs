@@ -130,6 +130,11 @@ impl SiiClient {
         Respuesta::parse(&soap::parse_return(&answer.body)?)
     }
 
+    /// Whether the SII answers right now: asks for a seed (never served from a cache).
+    pub async fn probe(&self) -> Result<(), SiiError> {
+        soap::expect_field(&self.soap(PATH_SEED, "getSeed", &[]).await?, "SEMILLA", "seed").map(drop)
+    }
+
     /// A token for `signer`: the cached one, or a new one from seed + signed getToken.
     pub async fn token(&self, signer: &Arc<Signer>) -> Result<String, SiiError> {
         let key = certificate_key(signer);

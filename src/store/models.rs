@@ -35,6 +35,7 @@ pub struct Backup {
     pub move_id: i32,
     pub display_name: Option<String>,
     pub xml_filename: Option<String>,
+    pub copied_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Insertable)]

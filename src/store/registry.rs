@@ -66,7 +66,8 @@ pub static MODELS: &[ModelInfo] = &[
         hidden: &[],
         fields: fields!(id: Integer, dte_type: Char, folio: Char, rut_emisor: Char,
             xml_content: Binary, sha256: Char, track_id: Char, sent_date: Datetime,
-            company_id: Integer, move_id: Integer, display_name: Char, xml_filename: Char),
+            company_id: Integer, move_id: Integer, display_name: Char, xml_filename: Char,
+            copied_at: Datetime),
     },
     ModelInfo {
         name: "dte.failed.queue",

@@ -53,6 +53,7 @@ pub mod dte_sidecar {
             display_name -> Nullable<Varchar>,
             #[max_length = 255]
             xml_filename -> Nullable<Varchar>,
+            copied_at -> Nullable<Timestamp>,
         }
     }
 

@@ -14,10 +14,7 @@ use sha2::{Digest, Sha256};
 
 use dte_sidecar::clock::{Clock, ManualClock, Timestamp};
 use dte_sidecar::context::AppContext;
-use dte_sidecar::flows::keys::Keys;
-use dte_sidecar::secrets::Sealer;
-use dte_sidecar::settings::{Secret, Settings};
-use dte_sidecar::sii::client::{ClientConfig, SiiClient};
+use dte_sidecar::settings::{Secret, Settings, TrustedKeySetting};
 use dte_sidecar::sii::simulator::caf_issuer::{issue_caf, CafRequest};
 use dte_sidecar::sii::simulator::{Simulator, SimulatorConfig};
 use dte_sidecar::store::{self, Db};
@@ -167,11 +164,12 @@ impl TestApp {
         settings.sii.request_timeout_secs = 2;
         settings.sii.connect_timeout_secs = 2;
         settings.jobs.enabled = false;
+        settings.sii.schemas_dir = engine::manifest_path("schemas/sii");
+        settings.sii.extra_caf_keys = vec![TrustedKeySetting { idk: 100, path: engine::manifest_path("tests/fixtures/keys/FAKE-SII-IDK100-public.pem") }];
+        settings.backup.dir = engine::scratch_dir("backups");
         adjust(&mut settings);
         let pool = Db::connect(&db.url, settings.database.pool_size, Duration::from_secs(10)).expect("pool");
-        let keys = Keys::new(engine::schemas(), engine::test_trust(), Some(Sealer::from_hex(MASTER_KEY).expect("key")));
-        let sii = SiiClient::start(ClientConfig::from_settings(&settings.sii)).expect("sii client");
-        let ctx = AppContext::new(settings, pool, Arc::new(clock.clone()), keys, sii);
+        let ctx = AppContext::from_settings(settings, pool, Arc::new(clock.clone())).expect("context");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = dte_sidecar::server::start(ctx.clone(), listener).expect("start");
@@ -319,3 +317,4 @@ pub fn dte_xml(dte_type: &str, folio: &str) -> String {
     )
 }
 pub mod engine;
+pub mod smtp;

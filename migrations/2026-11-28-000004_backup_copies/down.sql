@@ -1,0 +1,1 @@
+ALTER TABLE dte_sidecar.dte_backup DROP COLUMN copied_at;
