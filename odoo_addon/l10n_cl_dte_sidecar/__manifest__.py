@@ -1,0 +1,37 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "Chile - DTE through dte-sidecar",
+    "summary": "Send Chilean tax documents (DTE 33, 34, 52, 56, 61) to the SII through the "
+    "dte-sidecar service; read its backups, retry queue, contingency and audit log",
+    "version": "19.0.1.0.0",
+    "category": "Accounting/Localizations/EDI",
+    "website": "https://github.com/dte-sidecar/dte-sidecar",
+    "author": "dte-sidecar authors",
+    "license": "LGPL-3",
+    "countries": ["cl"],
+    "depends": ["account", "l10n_cl"],
+    "external_dependencies": {"python": ["requests"]},
+    "data": [
+        "security/l10n_cl_dte_sidecar_security.xml",
+        "security/ir.model.access.csv",
+        "wizard/dte_contingency_wizard_views.xml",
+        "wizard/dte_company_upload_wizard_views.xml",
+        "views/dte_document_views.xml",
+        "views/dte_backup_views.xml",
+        "views/dte_failed_queue_views.xml",
+        "views/dte_contingency_views.xml",
+        "views/dte_contingency_pending_views.xml",
+        "views/dte_audit_log_views.xml",
+        "views/dte_alert_views.xml",
+        "views/dte_caf_views.xml",
+        "views/dte_dashboard_views.xml",
+        "views/account_move_views.xml",
+        "views/res_company_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/l10n_cl_dte_sidecar_menus.xml",
+        "data/ir_cron_data.xml",
+    ],
+    "installable": True,
+    "application": False,
+}

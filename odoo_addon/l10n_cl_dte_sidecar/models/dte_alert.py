@@ -1,0 +1,101 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo import _, api, fields, models
+
+_logger = logging.getLogger(__name__)
+
+ALERT_RULES = [
+    ("failed_queue_high", "More than 10 documents waiting for a retry"),
+    ("retry_success_low", "Retry success rate under 80 %"),
+    ("contingency_long", "Contingency on for more than 24 h"),
+    ("folios_low", "Folios running low"),
+]
+
+
+class DteAlert(models.Model):
+    """Critical alerts raised by the sidecar (view ``dte_alert``).
+
+    A cron turns every unresolved alert into a warning activity for each DTE manager of
+    its company, and removes those activities once the sidecar resolves the alert.
+    """
+
+    _name = "dte.alert"
+    _inherit = ["dte.sidecar.view.mixin", "mail.thread", "mail.activity.mixin"]
+    _description = "DTE alert"
+    _auto = False
+    _log_access = False
+    _table = "dte_alert"
+    _order = "raised_at desc, id desc"
+    _rec_name = "message"
+
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    rule = fields.Char(readonly=True)
+    rule_kind = fields.Selection(ALERT_RULES, string="Alert", compute="_compute_rule_kind")
+    message = fields.Text(readonly=True)
+    details = fields.Text(readonly=True)
+    raised_at = fields.Datetime(string="Raised on", readonly=True)
+    resolved_at = fields.Datetime(string="Resolved on", readonly=True)
+    resolved = fields.Boolean(compute="_compute_resolved", search="_search_resolved")
+
+    @api.depends("rule")
+    def _compute_rule_kind(self):
+        known = dict(ALERT_RULES)
+        for alert in self:
+            alert.rule_kind = alert.rule if alert.rule in known else False
+
+    def _rule_text(self):
+        self.ensure_one()
+        labels = dict(self._fields["rule_kind"]._description_selection(self.env))
+        return labels.get(self.rule_kind) or self.rule or ""
+
+    @api.depends("resolved_at")
+    def _compute_resolved(self):
+        for alert in self:
+            alert.resolved = bool(alert.resolved_at)
+
+    def _search_resolved(self, operator, value):
+        if operator not in ("=", "!="):
+            return NotImplemented
+        resolved = (operator == "=") == bool(value)
+        return [("resolved_at", "!=" if resolved else "=", False)]
+
+    def _compute_display_name(self):
+        for alert in self:
+            text = (alert.message or alert.rule or "").strip()
+            alert.display_name = text.splitlines()[0][:80] if text else str(alert.id)
+
+    @api.model
+    def _cron_sync_activities(self):
+        """Schedule a warning activity per unresolved alert and DTE manager of its company;
+        drop the activities of resolved alerts."""
+        alerts = self.sudo().search([])
+        activity_type = self.env.ref("mail.mail_activity_data_warning", raise_if_not_found=False)
+        managers = self.env["res.users"].sudo().search([
+            ("all_group_ids", "in", self.env.ref("l10n_cl_dte_sidecar.group_dte_manager").ids),
+            ("share", "=", False),
+        ])
+        Activity = self.env["mail.activity"].sudo()
+        existing = Activity.search([("res_model", "=", self._name), ("res_id", "in", alerts.ids)])
+        seen = {(activity.res_id, activity.user_id.id) for activity in existing}
+        resolved_ids = set(alerts.filtered("resolved_at").ids)
+        stale = existing.filtered(lambda activity: activity.res_id in resolved_ids)
+        if stale:
+            stale.unlink()
+        created = 0
+        for alert in alerts.filtered(lambda a: not a.resolved_at):
+            for user in managers:
+                if alert.company_id and alert.company_id not in user.company_ids:
+                    continue
+                if (alert.id, user.id) in seen:
+                    continue
+                alert.activity_schedule(
+                    activity_type_id=activity_type.id if activity_type else False,
+                    summary=_("DTE alert: %(rule)s", rule=alert._rule_text()),
+                    note=alert.message or "",
+                    user_id=user.id,
+                )
+                created += 1
+        _logger.info("DTE alerts: %s activities scheduled, %s removed", created, len(stale))
+        return created

@@ -1,0 +1,115 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from markupsafe import Markup, escape
+
+from odoo import _, api, fields, models
+
+
+class DteDashboard(models.TransientModel):
+    """KPIs of one company as the sidecar computes them (``dte.dashboard.get_kpis``)."""
+
+    _name = "dte.dashboard"
+    _description = "DTE dashboard"
+
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, default=lambda self: self.env.company
+    )
+    failed_queue_count = fields.Integer(string="Documents waiting for a retry", readonly=True)
+    retry_success_rate = fields.Float(string="Retry success rate (%)", digits=(5, 1), readonly=True)
+    contingency_active = fields.Boolean(string="Contingency active", readonly=True)
+    pending_contingency_count = fields.Integer(string="Pending from contingency", readonly=True)
+    backup_storage_mb = fields.Float(string="Backup storage (MB)", digits=(12, 2), readonly=True)
+    documents_by_state = fields.Html(string="Documents by state", readonly=True, sanitize=True)
+    folios_left = fields.Html(string="Folios left", readonly=True, sanitize=True)
+    alert_count = fields.Integer(string="Open alerts", readonly=True)
+    refreshed_at = fields.Datetime(string="Refreshed on", readonly=True)
+
+    @api.model
+    def _kpi_values(self, company):
+        kpis = self.env["dte.sidecar.client"]._call("dte.dashboard", "get_kpis", company_id=company.id) or {}
+        labels = dict(self.env["dte.document"]._fields["state"]._description_selection(self.env))
+        states_table = self._html_table(
+            [(labels.get(state, state), count) for state, count in sorted(
+                (kpis.get("documents_by_state") or {}).items(), key=lambda item: -int(item[1] or 0))],
+            _("State"), _("Documents"), _("No documents yet."),
+        )
+        types = dict(self.env["dte.document"]._fields["dte_type"]._description_selection(self.env))
+        folios_table = self._html_table(
+            [(types.get(str(code), code), left) for code, left in sorted((kpis.get("folios_left") or {}).items())],
+            _("DTE type"), _("Folios left"), _("No CAF file loaded"),
+        )
+        alert_count = self.env["dte.alert"].search_count(
+            [("company_id", "=", company.id), ("resolved_at", "=", False)]
+        )
+        return {
+            "company_id": company.id,
+            "failed_queue_count": int(kpis.get("failed_queue_count") or 0),
+            "retry_success_rate": float(kpis.get("retry_success_rate") or 0.0),
+            "contingency_active": bool(kpis.get("contingency_active")),
+            "pending_contingency_count": int(kpis.get("pending_contingency_count") or 0),
+            "backup_storage_mb": float(kpis.get("backup_storage_mb") or 0.0),
+            "documents_by_state": states_table,
+            "folios_left": folios_table,
+            "alert_count": alert_count,
+            "refreshed_at": fields.Datetime.now(),
+        }
+
+    @api.model
+    def _html_table(self, rows, head_label, head_value, empty):
+        if not rows:
+            return escape(empty)
+        body = Markup("").join(
+            Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>") % (label, value) for label, value in rows
+        )
+        return Markup(
+            "<table class='table table-sm'><thead><tr><th>%s</th><th class='text-end'>%s</th></tr></thead>"
+            "<tbody>%s</tbody></table>"
+        ) % (head_label, head_value, body)
+
+    @api.model
+    def action_open(self):
+        """Menu entry: a fresh dashboard of the current company."""
+        dashboard = self.create(self._kpi_values(self.env.company))
+        return dashboard._action_view()
+
+    def action_refresh(self):
+        self.ensure_one()
+        self.write(self._kpi_values(self.company_id))
+        return self._action_view()
+
+    def _action_view(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("DTE dashboard"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _open(self, xmlid, domain):
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action["domain"] = domain
+        return action
+
+    def action_open_failed_queue(self):
+        return self._open(
+            "l10n_cl_dte_sidecar.action_dte_failed_queue",
+            [("company_id", "=", self.company_id.id), ("state", "in", ("pending", "retrying"))],
+        )
+
+    def action_open_pending(self):
+        return self._open(
+            "l10n_cl_dte_sidecar.action_dte_contingency_pending",
+            [("company_id", "=", self.company_id.id), ("uploaded", "=", False)],
+        )
+
+    def action_open_alerts(self):
+        return self._open(
+            "l10n_cl_dte_sidecar.action_dte_alert",
+            [("company_id", "=", self.company_id.id), ("resolved_at", "=", False)],
+        )
+
+    def action_open_contingency_wizard(self):
+        return self.env["dte.contingency.wizard"].action_open(self.company_id)

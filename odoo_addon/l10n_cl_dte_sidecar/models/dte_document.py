@@ -1,0 +1,51 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
+
+DOCUMENT_STATES = [
+    ("generated", "Generated"),
+    ("sending", "Sending"),
+    ("sent", "Sent"),
+    ("accepted", "Accepted"),
+    ("accepted_with_objections", "Accepted with objections"),
+    ("rejected", "Rejected"),
+    ("failed", "Failed, will retry"),
+    ("abandoned", "Abandoned"),
+    ("contingency", "Contingency"),
+]
+
+
+class DteDocument(models.Model):
+    """The sidecar's document state machine, one row per invoice (view ``dte_document``)."""
+
+    _name = "dte.document"
+    _inherit = ["dte.sidecar.view.mixin"]
+    _description = "DTE document"
+    _auto = False
+    _log_access = False
+    _table = "dte_document"
+    _order = "created_at desc, id desc"
+
+    move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
+    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    dte_type = fields.Selection(DTE_TYPE_SELECTION, string="DTE type", readonly=True)
+    folio = fields.Integer(readonly=True, aggregator=False)
+    state = fields.Selection(DOCUMENT_STATES, readonly=True)
+    track_id = fields.Char(string="SII track ID", readonly=True)
+    sii_code = fields.Char(string="SII status code", readonly=True)
+    message = fields.Text(readonly=True)
+    issue_date = fields.Date(string="Issue date", readonly=True)
+    receiver_rut = fields.Char(string="Receiver RUT", readonly=True)
+    total = fields.Integer(string="Total (CLP)", readonly=True, aggregator="sum")
+    state_changed_at = fields.Datetime(string="State changed on", readonly=True)
+    created_at = fields.Datetime(string="Created on", readonly=True)
+
+    def _compute_display_name(self):
+        for document in self:
+            document.display_name = f"DTE {document.dte_type or ''} N° {document.folio or ''}"
+
+    def action_open_move(self):
+        self.ensure_one()
+        return self.move_id.get_formview_action()

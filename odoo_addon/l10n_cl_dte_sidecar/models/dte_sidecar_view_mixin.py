@@ -1,0 +1,118 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo import _, api, models
+from odoo.exceptions import AccessError, UserError
+
+_logger = logging.getLogger(__name__)
+
+PUBLISH_FUNCTION = "dte_sidecar.publish_odoo_views"
+
+DTE_TYPE_SELECTION = [
+    ("33", "33 - Electronic Invoice"),
+    ("34", "34 - Exempt Electronic Invoice"),
+    ("52", "52 - Electronic Dispatch Guide"),
+    ("56", "56 - Electronic Debit Note"),
+    ("61", "61 - Electronic Credit Note"),
+]
+
+
+class DteSidecarViewMixin(models.AbstractModel):
+    """Read-only model over a view that the sidecar publishes in Odoo's schema.
+
+    The sidecar keeps its real tables in its own schema ``dte_sidecar`` and publishes plain
+    views named like the models' tables (``dte_backup`` …) through the SQL function
+    ``dte_sidecar.publish_odoo_views(schema)``. Uninstalling this addon drops those views
+    only, never the data behind them. Nothing is written through the ORM: every change goes
+    through the sidecar's RPC, which keeps the audit trail.
+    """
+
+    _name = "dte.sidecar.view.mixin"
+    _description = "DTE sidecar read-only view"
+    _auto = False
+    _log_access = False
+
+    def init(self):
+        if self._abstract:
+            return
+        self._dte_publish_views()
+
+    @api.model
+    def _dte_publish_views(self):
+        """Ask the sidecar's SQL function to (re)create its views in Odoo's schema.
+
+        Odoo calls ``init()`` of every model at install and update, and again whenever a
+        table is missing. Installing without a migrated sidecar stops with a message that
+        says what to run; a later reload only logs it, so that Odoo keeps starting.
+        """
+        cr = self.env.cr
+        cr.execute("SELECT to_regprocedure(%s) IS NOT NULL", [PUBLISH_FUNCTION + "(text)"])
+        if cr.fetchone()[0]:
+            cr.execute("SELECT dte_sidecar.publish_odoo_views(current_schema())")
+            return
+        message = _(
+            "The DTE sidecar has not prepared this database (%(db)s): the function "
+            "%(function)s is missing. Run `dte-sidecar migrate` (or start `dte-sidecar serve`) "
+            "with DATABASE_URL pointing at this database, then install or update this module again.",
+            db=cr.dbname,
+            function=PUBLISH_FUNCTION + "(text)",
+        )
+        module = self.env["ir.module.module"].sudo().search([("name", "=", "l10n_cl_dte_sidecar")], limit=1)
+        if module.state in ("to install", "uninstalled"):
+            raise UserError(message)
+        _logger.error("%s (model %s)", message, self._name)
+
+    def _check_removed_columns(self, log=False):
+        """Nothing to do on a view, and Odoo's version is wrong here.
+
+        At the end of every install or update Odoo calls this on every model. Its query
+        finds columns by table name in *any* schema, so it sees the NOT NULL columns of the
+        sidecar's real table ``dte_sidecar.<name>`` (e.g. ``xml_content``) and then runs
+        ``ALTER TABLE <name> ... DROP NOT NULL`` on our view, which PostgreSQL refuses and
+        the install fails (seen on 19.0 f1e68e16). A view has no constraint to drop.
+        """
+        return
+
+    # Read-only through the ORM --------------------------------------------------------
+
+    def _dte_readonly_error(self):
+        return UserError(_(
+            "%(model)s records belong to the DTE sidecar and cannot be changed in Odoo. "
+            "Use the buttons, which ask the sidecar to act.",
+            model=self._description,
+        ))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        raise self._dte_readonly_error()
+
+    def write(self, vals):
+        raise self._dte_readonly_error()
+
+    def unlink(self):
+        raise self._dte_readonly_error()
+
+    def copy(self, default=None):
+        raise self._dte_readonly_error()
+
+    # Helpers for the buttons ----------------------------------------------------------
+
+    @api.model
+    def _dte_check_manager(self):
+        if not self.env.user.has_group("l10n_cl_dte_sidecar.group_dte_manager"):
+            raise AccessError(_("Only DTE managers can do this."))
+
+    @api.model
+    def _dte_client(self):
+        return self.env["dte.sidecar.client"]
+
+    @api.model
+    def _dte_notify(self, message, kind="success", title=None, reload=True):
+        """A notification, then a reload of the current view (the sidecar changed rows)."""
+        params = {"message": message, "type": kind, "sticky": kind != "success"}
+        if title:
+            params["title"] = title
+        if reload:
+            params["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}

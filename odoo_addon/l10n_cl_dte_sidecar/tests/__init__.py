@@ -1,0 +1,8 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from . import test_account_move_dte
+from . import test_sidecar_records
+from . import test_multi_company
+from . import test_i18n
+from . import test_smoke_backup
+from . import test_smoke_failed_queue
+from . import test_smoke_contingency

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Tests of the Odoo addon (odoo_addon/l10n_cl_dte_sidecar).
+#
+# 1. Always: the addon's RPC client and document JSON, in plain Python (no Odoo).
+# 2. With ODOO_PATH (an Odoo 19 CE tree, e.g. from `git archive 19.0`): a venv with Odoo's
+#    requirements (cached under .cache/), a fresh database with account + l10n_cl for a
+#    Chilean company, the SII simulator and the sidecar on 127.0.0.1, the addon installed
+#    with its tests (`--test-enable --test-tags /l10n_cl_dte_sidecar`), then an uninstall
+#    that must leave every row of the sidecar's data in place.
+#    Without ODOO_PATH it says "SKIPPED: ODOO_PATH not set" and stops there.
+#
+# Environment (all optional except ODOO_PATH for step 2):
+#   ODOO_PATH            Odoo 19 tree (has odoo-bin and requirements.txt)
+#   PGHOST/PGPORT        PostgreSQL (127.0.0.1:5432); PG_SUPERUSER (postgres) creates the role
+#   ODOO_DB_USER         role Odoo and the sidecar use (odoo; Odoo refuses "postgres")
+#   ODOO_TEST_DB         database to create, dropped first (l10n_cl_dte_sidecar_test)
+#   KEEP_DB=1            keep the database (and its rows) after the run
+#   DTE_SIDECAR_BIN      sidecar binary (target/release/dte-sidecar, built if missing)
+#   SIDECAR_PORT, SII_SIM_PORT, SII_SIM_ADMIN_PORT, ODOO_HTTP_PORT (18070, 18080, 18081, 18069)
+#   ODOO_CACHE           where the venv and Odoo's data dir live (.cache/odoo)
+#
+# Exit status: 0 when every test that ran passed; non-zero otherwise.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ADDONS_DIR="$ROOT/odoo_addon"
+CACHE="${ODOO_CACHE:-$ROOT/.cache/odoo}"
+PYTHON="${PYTHON:-python3}"
+status=0
+
+say() { printf '\n== %s\n' "$*"; }
+now() { date +%s; }
+
+# --- 1. Plain Python tests of the client -------------------------------------------------
+say "addon client tests (plain Python, no Odoo)"
+client_py="$PYTHON"
+if ! "$client_py" -c 'import requests' 2>/dev/null; then
+    mkdir -p "$CACHE"
+    [ -x "$CACHE/client-venv/bin/python" ] || "$PYTHON" -m venv "$CACHE/client-venv"
+    "$CACHE/client-venv/bin/pip" install -q requests
+    client_py="$CACHE/client-venv/bin/python"
+fi
+client_log="$(mktemp)"
+if "$client_py" -m unittest discover -s "$ADDONS_DIR/tests" -t "$ADDONS_DIR/tests" -v >"$client_log" 2>&1; then
+    client_rc=0
+else
+    client_rc=1
+    status=1
+fi
+grep -E '(ok|FAIL|ERROR|skipped.*)$' "$client_log" | sed 's/^/  /' || true
+ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$client_log" | tail -1)
+bad=$(grep -cE '^(FAIL|ERROR): ' "$client_log" || true)
+if [ "$client_rc" -ne 0 ]; then
+    sed -n '/^=\{20,\}/,$p' "$client_log"
+fi
+echo "addon-client: $(( ${ran:-0} - bad )) passed, $bad failed"
+rm -f "$client_log"
+
+# --- 2. Odoo ------------------------------------------------------------------------------
+if [ -z "${ODOO_PATH:-}" ]; then
+    echo "SKIPPED: ODOO_PATH not set (Odoo addon tests need an Odoo 19 tree; see odoo_addon/README.md)"
+    exit "$status"
+fi
+ODOO_PATH="$(cd "$ODOO_PATH" && pwd)"
+[ -x "$ODOO_PATH/odoo-bin" ] || { echo "ODOO_PATH=$ODOO_PATH has no odoo-bin"; exit 2; }
+grep -q "version_info = (19" "$ODOO_PATH/odoo/release.py" || { echo "ODOO_PATH is not Odoo 19"; exit 2; }
+
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}"
+PG_SUPERUSER="${PG_SUPERUSER:-postgres}"
+DB_USER="${ODOO_DB_USER:-odoo}"
+DB="${ODOO_TEST_DB:-l10n_cl_dte_sidecar_test}"
+SIDECAR_PORT="${SIDECAR_PORT:-18070}"
+SII_SIM_PORT="${SII_SIM_PORT:-18080}"
+SII_SIM_ADMIN_PORT="${SII_SIM_ADMIN_PORT:-18081}"
+ODOO_HTTP_PORT="${ODOO_HTTP_PORT:-18069}"
+RUN_DIR="$CACHE/run"
+mkdir -p "$CACHE" "$RUN_DIR"
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${KEEP_DB:-0}" != 1 ] && [ -n "${ODOO_BIN_READY:-}" ]; then
+        "$VENV/bin/python" "$ODOO_PATH/odoo-bin" db -c "$CONF" drop "$DB" >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+# Odoo's Python requirements, in a venv keyed by the requirements file.
+say "Odoo venv"
+t0=$(now)
+req_hash=$( (cat "$ODOO_PATH/requirements.txt"; "$PYTHON" --version) | sha256sum | cut -c1-12)
+VENV="$CACHE/venv-$req_hash"
+if [ ! -f "$VENV/.complete" ]; then
+    if ! command -v pg_config >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -q >/dev/null && apt-get install -y -q libpq-dev python3-dev build-essential >/dev/null
+    fi
+    rm -rf "$VENV"
+    "$PYTHON" -m venv "$VENV"
+    # python-ldap is left out: only auth_ldap uses it and it needs libldap2-dev libsasl2-dev.
+    grep -v '^python-ldap' "$ODOO_PATH/requirements.txt" >"$VENV/requirements.txt"
+    # cbor2 builds from source and needs setuptools<80.
+    echo 'setuptools<80' >"$VENV/constraints.txt"
+    PIP_CONSTRAINT="$VENV/constraints.txt" "$VENV/bin/pip" install -q --disable-pip-version-check \
+        -r "$VENV/requirements.txt"
+    touch "$VENV/.complete"
+fi
+echo "venv ready in $(( $(now) - t0 )) s: $VENV"
+
+# The database role (Odoo refuses to run as postgres).
+psql -U "$PG_SUPERUSER" -d postgres -qtAc "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'" | grep -q 1 \
+    || psql -U "$PG_SUPERUSER" -d postgres -qc "CREATE ROLE \"$DB_USER\" LOGIN CREATEDB"
+
+CONF="$RUN_DIR/odoo.conf"
+cat >"$CONF" <<EOF
+[options]
+addons_path = $ODOO_PATH/addons,$ODOO_PATH/odoo/addons,$ADDONS_DIR
+data_dir = $CACHE/data
+db_host = $PGHOST
+db_port = $PGPORT
+db_user = $DB_USER
+http_interface = 127.0.0.1
+http_port = $ODOO_HTTP_PORT
+without_demo = True
+EOF
+ODOO=("$VENV/bin/python" "$ODOO_PATH/odoo-bin")
+ODOO_BIN_READY=1
+
+say "fresh database $DB (Chile, account + l10n_cl)"
+t0=$(now)
+"${ODOO[@]}" db -c "$CONF" drop "$DB" >/dev/null 2>&1 || true
+"${ODOO[@]}" db -c "$CONF" init "$DB" --country CL --force >"$RUN_DIR/db-init.log" 2>&1 \
+    || { tail -40 "$RUN_DIR/db-init.log"; exit 1; }
+"${ODOO[@]}" -c "$CONF" -d "$DB" -i account,l10n_cl --stop-after-init >"$RUN_DIR/db-base.log" 2>&1 \
+    || { tail -40 "$RUN_DIR/db-base.log"; exit 1; }
+echo "database ready in $(( $(now) - t0 )) s"
+
+# The sidecar and its SII simulator, on loopback.
+say "sidecar"
+SIDECAR="${DTE_SIDECAR_BIN:-$ROOT/target/release/dte-sidecar}"
+if [ ! -x "$SIDECAR" ]; then
+    (cd "$ROOT" && cargo build --release --bin dte-sidecar)
+fi
+API_KEY="odoo-test-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+MASTER_KEY="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
+SIDECAR_CONF="$RUN_DIR/dte-sidecar.toml"
+# The addon's tests use CAF files signed by a fake "SII IDK 100" key: the simulator signs
+# fresh ones with it, and this sidecar (only this test one) trusts it.
+cat >"$SIDECAR_CONF" <<EOF
+[server]
+bind = "127.0.0.1:$SIDECAR_PORT"
+
+[sii]
+environment = "simulator"
+simulator_url = "http://127.0.0.1:$SII_SIM_PORT"
+schemas_dir = "$ROOT/schemas/sii"
+
+[[sii.extra_caf_keys]]
+idk = 100
+path = "$ADDONS_DIR/l10n_cl_dte_sidecar/tests/data/FAKE-SII-IDK100-public.pem"
+
+[simulator]
+bind = "127.0.0.1:$SII_SIM_PORT"
+admin_bind = "127.0.0.1:$SII_SIM_ADMIN_PORT"
+caf_signing_key = "$ADDONS_DIR/l10n_cl_dte_sidecar/tests/data/FAKE-SII-IDK100-private.pem"
+EOF
+export DTE_CONFIG="$SIDECAR_CONF"
+export DATABASE_URL="postgres://$DB_USER@$PGHOST:$PGPORT/$DB"
+export DTE__AUTH__API_KEYS__ODOO="$API_KEY"
+export DTE__SECRETS__MASTER_KEY="$MASTER_KEY"
+cd "$ROOT"
+"$SIDECAR" migrate >"$RUN_DIR/sidecar-migrate.log" 2>&1 || { cat "$RUN_DIR/sidecar-migrate.log"; exit 1; }
+"$SIDECAR" sii-sim >"$RUN_DIR/sii-sim.log" 2>&1 &
+pids+=("$!")
+"$SIDECAR" serve >"$RUN_DIR/sidecar.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 60); do
+    curl -fsS "http://127.0.0.1:$SIDECAR_PORT/healthz" >/dev/null 2>&1 && break
+    sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$SIDECAR_PORT/healthz" >/dev/null \
+    || { echo "the sidecar does not answer"; tail -40 "$RUN_DIR/sidecar.log"; exit 1; }
+for _ in $(seq 1 20); do
+    curl -fsS "http://127.0.0.1:$SII_SIM_ADMIN_PORT/healthz" >/dev/null 2>&1 && break
+    sleep 0.5
+done
+echo "sidecar on 127.0.0.1:$SIDECAR_PORT, SII simulator on 127.0.0.1:$SII_SIM_PORT (admin $SII_SIM_ADMIN_PORT)"
+
+# Install the addon and run its tests.
+say "install l10n_cl_dte_sidecar and run its tests"
+t0=$(now)
+test_log="$RUN_DIR/odoo-test.log"
+set +e
+DTE_SIDECAR_URL="http://127.0.0.1:$SIDECAR_PORT" DTE_SIDECAR_API_KEY="$API_KEY" \
+DTE_SII_SIM_ADMIN_URL="http://127.0.0.1:$SII_SIM_ADMIN_PORT" \
+    "${ODOO[@]}" -c "$CONF" -d "$DB" -i l10n_cl_dte_sidecar --test-enable \
+    --test-tags /l10n_cl_dte_sidecar --stop-after-init >"$test_log" 2>&1
+odoo_rc=$?
+set -e
+echo "odoo-bin exited $odoo_rc after $(( $(now) - t0 )) s (log: $test_log)"
+grep -E "(Starting|skipped) |: (FAIL|ERROR): " "$test_log" | sed -E 's/^.* (odoo\.addons\.|odoo\.tests\.)/  /' || true
+result_line=$(grep -E "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$test_log" | tail -1 || true)
+if [ -z "$result_line" ]; then
+    echo "no test result line from Odoo"
+    tail -60 "$test_log"
+    status=1
+else
+    read -r failed errors total < <(echo "$result_line" \
+        | sed -E 's/.* ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests.*/\1 \2 \3/')
+    skipped=$(grep -c "skipped setUpClass\|: skipped " "$test_log" || true)
+    echo "$result_line" | sed -E 's/^.* (odoo\.tests\.result: )/  /'
+    echo "odoo: $(( total - failed - errors )) passed, $(( failed + errors )) failed, $skipped skipped"
+    if [ "$failed" != 0 ] || [ "$errors" != 0 ]; then status=1; fi
+fi
+[ "$odoo_rc" = 0 ] || status=1
+# The install must log no warning and no error of its own.
+problems=$(grep -E " (WARNING|ERROR|CRITICAL) " "$test_log" | grep -vE "odoo\.tests\.result|: (FAIL|ERROR): " || true)
+if [ -n "$problems" ]; then
+    echo "warnings or errors in the log:"
+    echo "$problems" | head -40
+    status=1
+fi
+
+# Uninstall: Odoo drops its views, never the sidecar's rows.
+say "uninstall leaves every row"
+count_rows() {
+    psql -U "$DB_USER" -d "$DB" -qtA -c "
+        SELECT string_agg(t.relname || '=' || (xpath('/row/n/text()',
+               query_to_xml(format('SELECT count(*) AS n FROM dte_sidecar.%I', t.relname), false, true, '')))[1]::text,
+               ' ' ORDER BY t.relname)
+          FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+         WHERE n.nspname = 'dte_sidecar' AND t.relkind = 'r' AND t.relname LIKE 'dte\_%'"
+}
+before=$(count_rows)
+echo "before: $before"
+"${ODOO[@]}" shell -c "$CONF" -d "$DB" --no-http >"$RUN_DIR/uninstall.log" 2>&1 <<'EOF'
+module = env["ir.module.module"].search([("name", "=", "l10n_cl_dte_sidecar")])
+module.button_immediate_uninstall()
+env.cr.commit()
+EOF
+after=$(count_rows)
+echo "after:  $after"
+state=$(psql -U "$DB_USER" -d "$DB" -qtAc "SELECT state FROM ir_module_module WHERE name = 'l10n_cl_dte_sidecar'")
+views_left=$(psql -U "$DB_USER" -d "$DB" -qtAc "SELECT count(*) FROM pg_views WHERE schemaname = current_schema() AND viewname LIKE 'dte\_%'")
+nonzero=$(echo "$before" | tr ' ' '\n' | grep -cv '=0$' || true)
+if [ "$state" = uninstalled ] && [ -n "$before" ] && [ "$before" = "$after" ] && [ "$nonzero" -gt 0 ]; then
+    echo "uninstall: 1 passed, 0 failed (module $state, $views_left views left in Odoo's schema, rows unchanged)"
+else
+    echo "uninstall: 0 passed, 1 failed (module '$state', rows before [$before] after [$after])"
+    grep -E "ERROR|Traceback" -A10 "$RUN_DIR/uninstall.log" | head -40 || true
+    status=1
+fi
+
+exit "$status"
