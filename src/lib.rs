@@ -12,6 +12,7 @@ pub mod error;
 pub mod flows;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod rpc;
 pub mod server;
 pub mod secrets;

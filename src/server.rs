@@ -12,7 +12,10 @@ use crate::rpc;
 
 /// Routes of the service; shared by `serve` and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz)).configure(rpc::config);
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(crate::metrics::render))
+        .configure(rpc::config);
 }
 
 /// Starts serving on `listener`; the returned server runs until stopped.
@@ -22,6 +25,7 @@ pub fn start(ctx: AppContext, listener: TcpListener) -> std::io::Result<Server> 
         n => n,
     };
     let shutdown = ctx.settings.server.shutdown_timeout_secs;
+    crate::telemetry::metrics();
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
         App::new().app_data(data.clone()).wrap(tracing_actix_web::TracingLogger::default()).configure(configure)

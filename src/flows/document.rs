@@ -138,6 +138,7 @@ pub fn transition(
             dte_document_transition::reason.eq(reason),
         ))
         .execute(conn)?;
+    crate::metrics::transition(to.as_str());
     tracing::info!(
         document = document_id,
         company = current.company_id,
@@ -161,6 +162,7 @@ pub fn record_birth(conn: &mut PgConnection, document_id: i32, state: DocState, 
             dte_document_transition::reason.eq(reason),
         ))
         .execute(conn)?;
+    crate::metrics::transition(state.as_str());
     tracing::info!(document = document_id, to = state.as_str(), reason, "document transition");
     Ok(())
 }

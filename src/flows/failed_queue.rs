@@ -253,6 +253,7 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
     let permanent = attempt.error.class == crate::sii::ErrorClass::Permanent;
     let message = attempt.error.to_string();
     let error_type = attempt.error.error_type();
+    crate::metrics::upload_failure(error_type, attempt.error.class.as_str());
     let subject = match (attempt.document_id, attempt.entry_id) {
         (Some(id), _) => Some(Subject::Document(id)),
         (None, Some(id)) => Some(Subject::Entry(id)),
@@ -302,6 +303,9 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
         };
     };
     let was_retry = entry.state == "retrying";
+    if was_retry {
+        crate::metrics::retry("failed");
+    }
     let retry_count = entry.retry_count + i32::from(was_retry);
     let (state, next) = if was_retry && retry_count >= entry.max_retries {
         ("abandoned", None)
@@ -336,6 +340,9 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
 /// Closes the open entry of a subject whose upload succeeded.
 pub fn close_with_success(conn: &mut PgConnection, subject: Subject, track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
     if let Some(entry) = open_entry(conn, subject)? {
+        if entry.state == "retrying" {
+            crate::metrics::retry("success");
+        }
         let event = json!({"date": odoo_time(now), "event": "success", "track_id": track_id});
         diesel::update(dte_failed_queue::table.find(entry.id))
             .set((

@@ -46,6 +46,21 @@ pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppRe
     }
 }
 
+/// When a pending entry is due, if it is.
+pub async fn pending_due_date(ctx: &AppContext, entry_id: i32) -> AppResult<Option<Timestamp>> {
+    ctx.db
+        .run(move |conn| {
+            Ok(dte_failed_queue::table
+                .find(entry_id)
+                .filter(dte_failed_queue::state.eq("pending"))
+                .select(dte_failed_queue::next_retry_date)
+                .first::<Option<Timestamp>>(conn)
+                .optional()?
+                .flatten())
+        })
+        .await
+}
+
 enum Claim {
     Nothing,
     Done,

@@ -50,8 +50,11 @@ impl Scheduler {
         }
     }
 
+    /// apalis keeps run times in whole seconds, rounded down: a second more keeps a job
+    /// from running before its business time.
     fn delay(&self, at: Timestamp) -> Duration {
-        self.clock.real_wait_until(at)
+        let wait = self.clock.real_wait_until(at);
+        if wait.is_zero() { wait } else { wait + Duration::from_secs(1) }
     }
 
     pub async fn retry_at(&self, entry_id: i32, at: Timestamp) -> anyhow::Result<()> {

@@ -14,5 +14,13 @@ pub struct RetryUpload {
 pub async fn run(job: RetryUpload, ctx: Data<AppContext>) -> Result<(), BoxDynError> {
     let outcome = retry::retry_entry(&ctx, job.entry_id, false).await.map_err(|e| e.to_string())?;
     tracing::debug!(entry = job.entry_id, ?outcome, "retry job");
+    if outcome == retry::Retried::NotDue {
+        // Woken before its time (clocks drift): wait for it again.
+        if let Some(at) = retry::pending_due_date(&ctx, job.entry_id).await.map_err(|e| e.to_string())? {
+            if at > ctx.clock.now() {
+                ctx.follow_up_retries(&[(job.entry_id, at)]).await;
+            }
+        }
+    }
     Ok(())
 }

@@ -109,6 +109,26 @@ impl SiiClient {
     }
 
     async fn exchange(&self, path: &str, headers: Vec<(&'static str, String)>, body: Bytes) -> Result<HttpAnswer, SiiError> {
+        let started = Instant::now();
+        let answer = self.exchange_untimed(path, headers, body).await;
+        let operation = match path {
+            PATH_SEED => "seed",
+            PATH_TOKEN => "token",
+            PATH_UPLOAD => "upload",
+            PATH_EST_UP => "upload_state",
+            _ => "document_state",
+        };
+        let outcome = match &answer {
+            Ok(a) if a.status < 400 => "ok",
+            Ok(_) => "http_error",
+            Err(e) if e.code == "timeout" => "timeout",
+            Err(_) => "connection",
+        };
+        crate::metrics::sii_call(operation, outcome, started.elapsed().as_secs_f64());
+        answer
+    }
+
+    async fn exchange_untimed(&self, path: &str, headers: Vec<(&'static str, String)>, body: Bytes) -> Result<HttpAnswer, SiiError> {
         let (reply, answer) = oneshot::channel();
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         self.exchanges

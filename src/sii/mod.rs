@@ -40,6 +40,18 @@ pub enum ErrorClass {
     Pending,
 }
 
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Transient => "transient",
+            Self::Auth => "auth",
+            Self::Permanent => "permanent",
+            Self::Duplicate => "duplicate",
+            Self::Pending => "pending",
+        }
+    }
+}
+
 /// A failed SII exchange, with the SII's own code and text when it gave them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{code}: {message}")]

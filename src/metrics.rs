@@ -1,0 +1,84 @@
+//! `/metrics` in Prometheus' text format. Counters and the SII latency histogram are kept
+//! as things happen; the gauges (documents by state, queue depth, contingency) are read
+//! from the database at scrape time, so every replica reports the same shared truth.
+
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Int4, Text};
+
+use crate::context::AppContext;
+
+#[derive(QueryableByName)]
+struct Labelled {
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct CompanyFlag {
+    #[diesel(sql_type = Int4)]
+    company_id: i32,
+    #[diesel(sql_type = Bool)]
+    enabled: bool,
+}
+
+/// Counts one document transition.
+pub fn transition(to: &'static str) {
+    metrics::counter!("dte_document_transitions_total", "to" => to).increment(1);
+}
+
+/// Counts one failed upload by the retry queue's error type and the SII error class.
+pub fn upload_failure(error_type: &'static str, class: &'static str) {
+    metrics::counter!("dte_upload_failures_total", "error_type" => error_type, "class" => class).increment(1);
+}
+
+/// Counts one retry and how it went.
+pub fn retry(outcome: &'static str) {
+    metrics::counter!("dte_retries_total", "outcome" => outcome).increment(1);
+}
+
+/// Times one SII call.
+pub fn sii_call(operation: &'static str, outcome: &'static str, seconds: f64) {
+    metrics::histogram!("dte_sii_call_seconds", "operation" => operation, "outcome" => outcome).record(seconds);
+}
+
+pub async fn render(ctx: web::Data<AppContext>) -> HttpResponse {
+    let Some(handle) = crate::telemetry::metrics() else {
+        return HttpResponse::ServiceUnavailable().body("metrics are not available");
+    };
+    let read = ctx
+        .db
+        .run(|conn| {
+            let states: Vec<Labelled> = diesel::sql_query("SELECT state AS label, count(*) AS n FROM dte_sidecar.dte_document GROUP BY state").load(conn)?;
+            let queue: Vec<Labelled> = diesel::sql_query(
+                "SELECT state AS label, count(*) AS n FROM dte_sidecar.dte_failed_queue GROUP BY state",
+            )
+            .load(conn)?;
+            let contingency: Vec<CompanyFlag> = diesel::sql_query("SELECT company_id, enabled FROM dte_sidecar.dte_contingency").load(conn)?;
+            let pending: Vec<Labelled> = diesel::sql_query(
+                "SELECT company_id::text AS label, count(*) AS n FROM dte_sidecar.dte_contingency_pending WHERE NOT uploaded GROUP BY company_id",
+            )
+            .load(conn)?;
+            Ok((states, queue, contingency, pending))
+        })
+        .await;
+    if let Ok((states, queue, contingency, pending)) = read {
+        for state in crate::flows::document::DocState::ALL {
+            let n = states.iter().find(|s| s.label == state.as_str()).map_or(0, |s| s.n);
+            metrics::gauge!("dte_documents", "state" => state.as_str()).set(n as f64);
+        }
+        for state in ["pending", "retrying", "success", "abandoned"] {
+            let n = queue.iter().find(|s| s.label == state).map_or(0, |s| s.n);
+            metrics::gauge!("dte_failed_queue_entries", "state" => state).set(n as f64);
+        }
+        for flag in contingency {
+            metrics::gauge!("dte_contingency_active", "company_id" => flag.company_id.to_string()).set(if flag.enabled { 1.0 } else { 0.0 });
+        }
+        for company in pending {
+            metrics::gauge!("dte_contingency_pending", "company_id" => company.label).set(company.n as f64);
+        }
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(handle.render())
+}
