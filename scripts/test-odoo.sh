@@ -17,7 +17,11 @@
 #   KEEP_DB=1            keep the database (and its rows) after the run
 #   DTE_SIDECAR_BIN      sidecar binary (target/release/dte-sidecar, built if missing)
 #   SIDECAR_PORT, SII_SIM_PORT, SII_SIM_ADMIN_PORT, ODOO_HTTP_PORT (18070, 18080, 18081, 18069)
-#   ODOO_CACHE           where the venv and Odoo's data dir live (.cache/odoo)
+#   ODOO_CACHE           where the venv, Odoo's data dir and the logs live (.cache/odoo)
+#   ODOO_VENV            an existing venv with Odoo's requirements, used as it is
+#                        (default: one made under ODOO_CACHE, keyed by requirements.txt)
+#   The sidecar's second backup copies (backup.dir) go to a temporary directory, removed
+#   at the end (kept with KEEP_DB=1).
 #
 # Exit status: 0 when every test that ran passed; non-zero otherwise.
 set -euo pipefail
@@ -75,17 +79,27 @@ SII_SIM_ADMIN_PORT="${SII_SIM_ADMIN_PORT:-18081}"
 ODOO_HTTP_PORT="${ODOO_HTTP_PORT:-18069}"
 RUN_DIR="$CACHE/run"
 mkdir -p "$CACHE" "$RUN_DIR"
+# The sidecar's second copy of every backup (backup.dir): a throwaway directory, never the
+# default ./dte-backups under the working directory.
+BACKUP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/dte-sidecar-backups.XXXXXX")"
 
 pids=()
-cleanup() {
+stop_services() {
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
     for pid in "${pids[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
+    pids=()
+}
+cleanup() {
+    stop_services
     if [ "${KEEP_DB:-0}" != 1 ] && [ -n "${ODOO_BIN_READY:-}" ]; then
         "$VENV/bin/python" "$ODOO_PATH/odoo-bin" db -c "$CONF" drop "$DB" >/dev/null 2>&1 || true
+    fi
+    if [ "${KEEP_DB:-0}" != 1 ]; then
+        rm -rf "$BACKUP_DIR"
     fi
 }
 trap cleanup EXIT
@@ -94,8 +108,10 @@ trap cleanup EXIT
 say "Odoo venv"
 t0=$(now)
 req_hash=$( (cat "$ODOO_PATH/requirements.txt"; "$PYTHON" --version) | sha256sum | cut -c1-12)
-VENV="$CACHE/venv-$req_hash"
-if [ ! -f "$VENV/.complete" ]; then
+VENV="${ODOO_VENV:-$CACHE/venv-$req_hash}"
+if [ -n "${ODOO_VENV:-}" ]; then
+    [ -x "$VENV/bin/python" ] || { echo "ODOO_VENV=$VENV has no bin/python"; exit 2; }
+elif [ ! -f "$VENV/.complete" ]; then
     if ! command -v pg_config >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -q >/dev/null && apt-get install -y -q libpq-dev python3-dev build-essential >/dev/null
     fi
@@ -167,16 +183,21 @@ path = "$ADDONS_DIR/l10n_cl_dte_sidecar/tests/data/FAKE-SII-IDK100-public.pem"
 bind = "127.0.0.1:$SII_SIM_PORT"
 admin_bind = "127.0.0.1:$SII_SIM_ADMIN_PORT"
 caf_signing_key = "$ADDONS_DIR/l10n_cl_dte_sidecar/tests/data/FAKE-SII-IDK100-private.pem"
+
+[backup]
+store = "dir"
+dir = "$BACKUP_DIR"
 EOF
 export DTE_CONFIG="$SIDECAR_CONF"
 export DATABASE_URL="postgres://$DB_USER@$PGHOST:$PGPORT/$DB"
 export DTE__AUTH__API_KEYS__ODOO="$API_KEY"
 export DTE__SECRETS__MASTER_KEY="$MASTER_KEY"
 cd "$ROOT"
-"$SIDECAR" migrate >"$RUN_DIR/sidecar-migrate.log" 2>&1 || { cat "$RUN_DIR/sidecar-migrate.log"; exit 1; }
-"$SIDECAR" sii-sim >"$RUN_DIR/sii-sim.log" 2>&1 &
+NO_COLOR=1 "$SIDECAR" migrate >"$RUN_DIR/sidecar-migrate.log" 2>&1 || { cat "$RUN_DIR/sidecar-migrate.log"; exit 1; }
+# NO_COLOR: plain text in the log files.
+NO_COLOR=1 "$SIDECAR" sii-sim >"$RUN_DIR/sii-sim.log" 2>&1 &
 pids+=("$!")
-"$SIDECAR" serve >"$RUN_DIR/sidecar.log" 2>&1 &
+NO_COLOR=1 "$SIDECAR" serve >"$RUN_DIR/sidecar.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 60); do
     curl -fsS "http://127.0.0.1:$SIDECAR_PORT/healthz" >/dev/null 2>&1 && break
@@ -202,7 +223,7 @@ DTE_SII_SIM_ADMIN_URL="http://127.0.0.1:$SII_SIM_ADMIN_PORT" \
 odoo_rc=$?
 set -e
 echo "odoo-bin exited $odoo_rc after $(( $(now) - t0 )) s (log: $test_log)"
-grep -E "(Starting|skipped) |: (FAIL|ERROR): " "$test_log" | sed -E 's/^.* (odoo\.addons\.|odoo\.tests\.)/  /' || true
+grep -E ": Starting [A-Za-z0-9_]+\.test|skipped |: (FAIL|ERROR): " "$test_log" | sed -E 's/^.* (odoo\.addons\.|odoo\.tests\.)/  /' || true
 result_line=$(grep -E "[0-9]+ failed, [0-9]+ error\(s\) of [0-9]+ tests" "$test_log" | tail -1 || true)
 if [ -z "$result_line" ]; then
     echo "no test result line from Odoo"
@@ -214,7 +235,10 @@ else
     skipped=$(grep -c "skipped setUpClass\|: skipped " "$test_log" || true)
     echo "$result_line" | sed -E 's/^.* (odoo\.tests\.result: )/  /'
     echo "odoo: $(( total - failed - errors )) passed, $(( failed + errors )) failed, $skipped skipped"
-    if [ "$failed" != 0 ] || [ "$errors" != 0 ]; then status=1; fi
+    if [ "$failed" != 0 ] || [ "$errors" != 0 ]; then
+        status=1
+        echo "  (sidecar log: $RUN_DIR/sidecar.log, SII simulator log: $RUN_DIR/sii-sim.log)"
+    fi
 fi
 [ "$odoo_rc" = 0 ] || status=1
 # The install must log no warning and no error of its own.
@@ -225,8 +249,10 @@ if [ -n "$problems" ]; then
     status=1
 fi
 
-# Uninstall: Odoo drops its views, never the sidecar's rows.
+# Uninstall: Odoo drops its views, never the sidecar's rows. The sidecar is stopped first:
+# its own jobs (cron ticks, status polls) would change the counts meanwhile.
 say "uninstall leaves every row"
+stop_services
 count_rows() {
     psql -U "$DB_USER" -d "$DB" -qtA -c "
         SELECT string_agg(t.relname || '=' || (xpath('/row/n/text()',

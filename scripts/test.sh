@@ -13,7 +13,7 @@ log "schema drift check"
 scripts/schema.sh --check
 log "cargo test"
 cargo test --all-targets --locked
-for extra in scripts/test-addon-client.sh scripts/check-helm.sh scripts/test-odoo.sh; do
+for extra in scripts/check-helm.sh scripts/test-odoo.sh; do
     if [ -x "$extra" ]; then
         log "$extra"
         "$extra"

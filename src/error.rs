@@ -56,6 +56,9 @@ pub enum AppError {
     /// Wrong or missing API key. Says nothing more on purpose.
     #[error("Access Denied")]
     AccessDenied,
+    /// A record of a company the caller may not act for.
+    #[error("{0}")]
+    Forbidden(String),
     /// A record that does not exist.
     #[error("{0}")]
     Missing(String),
@@ -103,6 +106,7 @@ impl AppError {
             Self::Validation(_) => OdooErrorName::ValidationError,
             Self::AccessDenied => OdooErrorName::AccessDenied,
             Self::Missing(_) => OdooErrorName::MissingError,
+            Self::Forbidden(_) => OdooErrorName::AccessError,
             Self::NotFound(_) => OdooErrorName::NotFound,
             Self::BadRequest(_) => OdooErrorName::BadRequest,
             Self::Internal(_) => OdooErrorName::ServerError,

@@ -71,7 +71,12 @@ async fn apalis_jobs_play_the_whole_schedule_on_a_fast_clock() {
             #[diesel(sql_type = diesel::sql_types::Text)]
             line: String,
         }
-        let jobs: Vec<Job> = diesel::sql_query("SELECT concat_ws(' ', job_type, status, attempts, run_at, last_result) AS line FROM apalis.jobs").load(&mut conn).unwrap();
+        let jobs: Vec<String> = diesel::sql_query("SELECT concat_ws(' ', job_type, status, attempts, run_at, last_result) AS line FROM apalis.jobs")
+            .load::<Job>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.line)
+            .collect();
         let entry: Row = diesel::sql_query("SELECT state, retry_count, retry_history FROM dte_sidecar.dte_failed_queue WHERE move_id = 7").get_result(&mut conn).unwrap();
         panic!("not abandoned: {entry:?}\njobs: {jobs:?}");
     }

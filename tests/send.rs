@@ -306,3 +306,46 @@ async fn manual_retry_abandon_and_requeue_are_audited() {
     let missing = app.execute_kw("dte.failed.queue", "retry_send", json!([[999999]]), json!({})).await;
     assert_eq!(error_of(&missing).0, "odoo.exceptions.MissingError");
 }
+
+#[actix_rt::test]
+async fn a_call_acts_only_for_the_companies_of_its_context() {
+    let app = app().await;
+    app.send(130, 1, 33, COMPANY_RUT).await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(131, 1, 33, COMPANY_RUT).await;
+    let entry = entry_of(&app, 131).await["id"].clone();
+    let backup = app.call("dte.backup", "search", json!([[["move_id", "=", 130]]]), json!({})).await[0].clone();
+    let elsewhere = json!({"context": {"allowed_company_ids": [2]}});
+    let forbidden = app.execute_kw("dte.contingency", "enable_contingency", json!([1]), elsewhere.clone()).await;
+    assert_eq!(error_of(&forbidden).0, "odoo.exceptions.AccessError");
+    let (status, _) = app.json2("dte.contingency", "get_status", json!({"company_id": 1, "context": {"allowed_company_ids": [2]}})).await;
+    assert_eq!(status, 403);
+    for (model, method, args) in [
+        ("dte.backup", "download_xml", json!([[backup]])),
+        ("dte.failed.queue", "retry_send", json!([[entry]])),
+        ("dte.failed.queue", "abandon", json!([[entry]])),
+    ] {
+        let answer = app.execute_kw(model, method, args, elsewhere.clone()).await;
+        assert_eq!(error_of(&answer).0, "odoo.exceptions.MissingError", "{model}.{method}");
+    }
+    let statuses = app.call("account.move", "get_dte_status", json!([[130, 131]]), elsewhere).await;
+    assert_eq!(statuses, json!([]));
+    assert_eq!(entry_of(&app, 131).await["state"], "pending", "nothing happened");
+    // Every send is in the audit log with who sent it.
+    let sends = app.call("dte.audit.log", "search_count", json!([[["action", "=", "document.send"]]]), json!({})).await;
+    assert_eq!(sends, 2);
+}
+
+#[actix_rt::test]
+async fn folios_chosen_by_the_caller_count_against_the_stock() {
+    let app = app().await;
+    for (move_id, folio) in [(140, 1), (141, 2), (142, 5)] {
+        let answer = app.execute_kw("account.move", "action_send_to_sii", json!([move_id, 1, app.document(33, COMPANY_RUT), folio]), json!({})).await;
+        assert_eq!(answer["result"]["folio"], folio, "{answer}");
+    }
+    let stock = app.call("dte.caf", "folios_left", json!([1]), json!({})).await;
+    assert_eq!(stock[0], json!({"dte_type": "33", "folios_left": 97, "low": false}));
+    assert_eq!(app.send(143, 1, 33, COMPANY_RUT).await["result"]["folio"], 3);
+    let kpis = app.call("dte.dashboard", "get_kpis", json!([1]), json!({})).await;
+    assert_eq!(kpis["folios_left"]["33"], 96);
+}

@@ -17,11 +17,18 @@ pub struct Actor {
     pub name: String,
     /// The Odoo user id from the call's context.
     pub uid: Option<i32>,
+    /// The companies the caller acts for (Odoo's `allowed_company_ids`); all when none.
+    pub companies: Option<Vec<i64>>,
 }
 
 impl Actor {
     pub fn system() -> Self {
-        Self { name: "system".into(), uid: None }
+        Self { name: "system".into(), uid: None, companies: None }
+    }
+
+    /// Whether the caller may see and act on records of `company_id`.
+    pub fn may_act_for(&self, company_id: i32) -> bool {
+        self.companies.as_ref().is_none_or(|ids| ids.contains(&i64::from(company_id)))
     }
 }
 

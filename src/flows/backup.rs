@@ -314,7 +314,7 @@ pub struct DownloadParams {
 }
 
 /// `download_xml`: the signed XML of a backup, as Odoo offers a file.
-pub async fn download_xml(ctx: &AppContext, p: DownloadParams) -> AppResult<Value> {
+pub async fn download_xml(ctx: &AppContext, actor: super::audit::Actor, p: DownloadParams) -> AppResult<Value> {
     let [id] = p.ids.as_slice() else {
         return Err(AppError::field("ids", "download one backup at a time"));
     };
@@ -322,9 +322,13 @@ pub async fn download_xml(ctx: &AppContext, p: DownloadParams) -> AppResult<Valu
     let row: Backup = ctx
         .db
         .run(move |conn| {
-            dte_backup::table.find(id).select(Backup::as_select()).first(conn).optional()?.ok_or_else(|| {
-                AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.backup({id},))"))
-            })
+            dte_backup::table
+                .find(id)
+                .select(Backup::as_select())
+                .first(conn)
+                .optional()?
+                .filter(|row| actor.may_act_for(row.company_id))
+                .ok_or_else(|| AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.backup({id},))")))
         })
         .await?;
     use base64::Engine as _;

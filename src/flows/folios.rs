@@ -119,9 +119,12 @@ struct Stock {
 
 /// Folios left per type in CAFs usable on `today`.
 pub fn stock(conn: &mut PgConnection, company_id: i32, today: NaiveDate) -> AppResult<Vec<(String, i64)>> {
+    // Folios a caller chose are used without moving `next_folio`: count what is really free.
     let rows: Vec<Stock> = diesel::sql_query(
-        "SELECT t.dte_type, COALESCE(sum(c.folio_to - c.next_folio + 1) FILTER \
-           (WHERE c.expires_on IS NULL OR c.expires_on > $2), 0)::bigint AS left \
+        "SELECT t.dte_type, COALESCE(sum(c.folio_to - c.next_folio + 1 - ( \
+             SELECT count(*) FROM dte_sidecar.dte_document d WHERE d.company_id = c.company_id \
+               AND d.dte_type = c.dte_type AND d.folio BETWEEN c.next_folio AND c.folio_to)) \
+           FILTER (WHERE c.expires_on IS NULL OR c.expires_on > $2), 0)::bigint AS left \
          FROM unnest(ARRAY['33','34','52','56','61']) AS t(dte_type) \
          LEFT JOIN dte_sidecar.dte_caf c ON c.dte_type = t.dte_type AND c.company_id = $1 \
          GROUP BY t.dte_type ORDER BY t.dte_type",

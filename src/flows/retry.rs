@@ -141,12 +141,13 @@ pub struct IdsParams {
     pub reason: Option<String>,
 }
 
-fn entry_or_missing(conn: &mut PgConnection, id: i32) -> AppResult<FailedEntry> {
+fn entry_or_missing(conn: &mut PgConnection, id: i32, actor: &Actor) -> AppResult<FailedEntry> {
     dte_failed_queue::table
         .find(id)
         .select(FailedEntry::as_select())
         .first(conn)
         .optional()?
+        .filter(|entry| actor.may_act_for(entry.company_id))
         .ok_or_else(|| AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.failed.queue({id},))")))
 }
 
@@ -156,7 +157,8 @@ pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResu
         return Err(AppError::field("ids", "no entries given"));
     }
     let ids = p.ids.clone();
-    let entries = ctx.db.run(move |conn| ids.iter().map(|id| entry_or_missing(conn, *id)).collect::<AppResult<Vec<_>>>()).await?;
+    let reader = actor.clone();
+    let entries = ctx.db.run(move |conn| ids.iter().map(|id| entry_or_missing(conn, *id, &reader)).collect::<AppResult<Vec<_>>>()).await?;
     let mut results = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.state != "pending" {
@@ -175,7 +177,7 @@ pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResu
             }))
             .await?;
         let outcome = retry_entry(ctx, entry.id, true).await?;
-        let after = ctx.db.run(move |conn| entry_or_missing(conn, id)).await?;
+        let after = ctx.db.run(move |conn| entry_or_missing(conn, id, &Actor::system())).await?;
         let success = matches!(outcome, Retried::AlreadyDone | Retried::Uploaded(Uploaded::Received { .. })) || after.state == "success";
         results.push(json!({
             "id": after.id,
@@ -195,7 +197,7 @@ pub async fn abandon(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
         .run(move |conn| {
             conn.transaction(|conn| {
                 for id in &p.ids {
-                    let entry = entry_or_missing(conn, *id)?;
+                    let entry = entry_or_missing(conn, *id, &actor)?;
                     if entry.state != "pending" {
                         return Err(AppError::user(format!("entry {id} is {}: only pending entries can be abandoned", entry.state)));
                     }
@@ -229,7 +231,7 @@ pub async fn requeue(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
             conn.transaction(|conn| {
                 let mut due = Vec::new();
                 for id in &p.ids {
-                    let entry = entry_or_missing(conn, *id)?;
+                    let entry = entry_or_missing(conn, *id, &actor)?;
                     if entry.state != "abandoned" {
                         return Err(AppError::user(format!("entry {id} is {}: only abandoned entries can be requeued", entry.state)));
                     }

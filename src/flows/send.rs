@@ -50,7 +50,7 @@ enum Prepared {
     ToUpload { document_id: i32, envelope_id: i32 },
 }
 
-pub async fn action_send_to_sii(ctx: &AppContext, _actor: Actor, p: SendParams) -> AppResult<Value> {
+pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -> AppResult<Value> {
     if p.move_id <= 0 {
         return Err(AppError::field("move_id", "must be a positive Odoo record id"));
     }
@@ -64,7 +64,7 @@ pub async fn action_send_to_sii(ctx: &AppContext, _actor: Actor, p: SendParams) 
     let prepared = ctx
         .db
         .run(move |conn| {
-            conn.transaction(|conn| prepare(conn, &keys, &p, &request, &request_json, dte_type, now, lease))
+            conn.transaction(|conn| prepare(conn, &keys, &actor, &p, &request, &request_json, dte_type, now, lease))
         })
         .await?;
     let document_id = match prepared {
@@ -81,6 +81,7 @@ pub async fn action_send_to_sii(ctx: &AppContext, _actor: Actor, p: SendParams) 
 fn prepare(
     conn: &mut PgConnection,
     keys: &Keys,
+    actor: &Actor,
     p: &SendParams,
     request: &DteRequest,
     request_json: &[u8],
@@ -114,6 +115,13 @@ fn prepare(
         .map_err(|e| engine_error("document", e))?;
     let held = contingency::is_enabled(conn, company.id)?;
     let document_id = insert_document(conn, &company, p.move_id, &signed, request_json, if held { DocState::Contingency } else { DocState::Sending }, now)?;
+    super::audit::record(conn, now, actor, super::audit::Entry {
+        action: "document.send",
+        company_id: Some(company.id),
+        target_model: Some("dte.document"),
+        target_id: Some(document_id),
+        details: serde_json::json!({"move_id": p.move_id, "dte_type": dte_type.as_str(), "folio": signed.folio, "held": held}),
+    })?;
     if held {
         diesel::insert_into(dte_contingency_pending::table)
             .values(NewPendingDte {

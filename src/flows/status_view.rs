@@ -18,7 +18,7 @@ pub struct MovesParams {
 }
 
 /// One entry per move that has a document; moves without one are left out.
-pub async fn get_dte_status(ctx: &AppContext, p: MovesParams) -> AppResult<Value> {
+pub async fn get_dte_status(ctx: &AppContext, actor: super::audit::Actor, p: MovesParams) -> AppResult<Value> {
     ctx.db
         .run(move |conn| {
             let rows: Vec<DocumentRow> = dte_document::table
@@ -26,7 +26,7 @@ pub async fn get_dte_status(ctx: &AppContext, p: MovesParams) -> AppResult<Value
                 .order(dte_document::move_id)
                 .select(DocumentRow::as_select())
                 .load(conn)?;
-            Ok(Value::Array(rows.iter().map(document::view).collect()))
+            Ok(Value::Array(rows.iter().filter(|d| actor.may_act_for(d.company_id)).map(document::view).collect()))
         })
         .await
 }

@@ -79,6 +79,13 @@ fn args<P: DeserializeOwned>(
         if let (false, Some(company)) = (given, context.company()) {
             kwargs.insert("company_id".into(), Value::from(company));
         }
+        // Odoo's record rules: a call acts only for the companies of its context.
+        let company = args.get(position).or_else(|| kwargs.get("company_id")).and_then(Value::as_i64);
+        if let (Some(company), Some(allowed)) = (company, &context.allowed_company_ids) {
+            if !allowed.contains(&company) {
+                return Err(AppError::Forbidden(format!("company {company} is not among the companies of this request")));
+            }
+        }
     }
     params::bind(qualified, names, args, kwargs)
 }
@@ -86,7 +93,7 @@ fn args<P: DeserializeOwned>(
 pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
     let Call { model, method, args: positional, mut kwargs, client } = call;
     let context = CallContext::take(&mut kwargs)?;
-    let actor = Actor { name: client, uid: context.uid };
+    let actor = Actor { name: client, uid: context.uid, companies: context.allowed_company_ids.clone() };
     let qualified = format!("{model}.{method}");
     macro_rules! params {
         ($($name:literal),* $(,)?) => {
@@ -108,11 +115,11 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         ("account.move", "action_send_to_sii") => {
             send::action_send_to_sii(ctx, actor, params!("move_id", "company_id", "document", "folio")).await
         }
-        ("account.move", "get_dte_status") => status_view::get_dte_status(ctx, params!("move_ids")).await,
+        ("account.move", "get_dte_status") => status_view::get_dte_status(ctx, actor, params!("move_ids")).await,
         ("dte.failed.queue", "retry_send") => retry::retry_send(ctx, actor, params!("ids")).await,
         ("dte.failed.queue", "abandon") => retry::abandon(ctx, actor, params!("ids", "reason")).await,
         ("dte.failed.queue", "requeue") => retry::requeue(ctx, actor, params!("ids")).await,
-        ("dte.backup", "download_xml") => backup::download_xml(ctx, params!("ids")).await,
+        ("dte.backup", "download_xml") => backup::download_xml(ctx, actor, params!("ids")).await,
         ("dte.backup", "backup_dte") => backup::backup_dte(
             ctx,
             params!("dte_type", "folio", "xml_content", "track_id", "move_id", "rut_emisor", "company_id"),

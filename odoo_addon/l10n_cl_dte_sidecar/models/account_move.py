@@ -5,7 +5,7 @@ import logging
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.fields import Domain
 
 from ..tools import dte_json
@@ -76,10 +76,12 @@ class AccountMove(models.Model):
             move.dte_code = code if move.country_code == "CL" and code in dte_json.DTE_TYPES else False
 
     @api.depends("dte_code", "state")
+    @api.depends_context("uid")
     def _compute_dte_status(self):
         """Read the DTE's state from the sidecar's ``dte_document`` view each time: no copy
         of it is kept on the move, so it cannot drift."""
         move_ids = [move._origin.id for move in self if move._origin.id]
+        may_send = self._dte_user_may_send()
         documents = {}
         if move_ids:
             # sudo: whoever may see the invoice may see the state of its DTE.
@@ -97,7 +99,7 @@ class AccountMove(models.Model):
             move.dte_state_changed_at = document.state_changed_at if document else False
             # Once the sidecar has the document, sending again only returns it (the sidecar
             # retries, polls and reconciles on its own): the button is for the first time.
-            move.dte_can_send = bool(move.state == "posted" and move.dte_code and not document)
+            move.dte_can_send = bool(may_send and move.state == "posted" and move.dte_code and not document)
 
     def _search_dte_state(self, operator, value):
         if operator in ("=", "!="):
@@ -128,10 +130,26 @@ class AccountMove(models.Model):
 
     # Sending --------------------------------------------------------------------------
 
+    @api.model
+    def _dte_user_may_send(self):
+        """DTE users who may issue invoices (``account.group_account_invoice``) send them;
+        retrying, abandoning, contingency and the company's keys stay with DTE managers."""
+        user = self.env.user
+        return self.env.su or (
+            user.has_group("l10n_cl_dte_sidecar.group_dte_user")
+            and user.has_group("account.group_account_invoice")
+        )
+
     def action_send_to_sii(self):
         """"Send to SII": the sidecar stamps, signs, stores and uploads the document (or keeps
         it for later during contingency) and answers its state, folio and track id."""
-        self.env["dte.sidecar.view.mixin"]._dte_check_manager()
+        if not self._dte_user_may_send():
+            raise AccessError(_(
+                "Only DTE users who may issue invoices can send documents to the SII."
+            ))
+        # Sending gives the invoice its legal existence: the user must be allowed to change
+        # these invoices (which also applies the multi-company rules).
+        self.check_access("write")
         client = self.env["dte.sidecar.client"]
         lines, kind = [], "success"
         for move in self:

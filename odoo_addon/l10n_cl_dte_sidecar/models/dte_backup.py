@@ -46,6 +46,9 @@ class DteBackup(models.Model):
 
     def _dte_fetch_xml(self):
         self.ensure_one()
+        # The sidecar hands out any backup it is asked for: only ask for one this user may
+        # see (multi-company rules).
+        self.check_access("read")
         result = self._dte_client()._call("dte.backup", "download_xml", ids=[self.id]) or {}
         if isinstance(result, list):
             result = result[0] if result else {}

@@ -78,6 +78,9 @@ class DteFailedQueue(models.Model):
         self._dte_check_manager()
         if not self:
             return False
+        # The sidecar acts on any id it is given: only forward the entries this user may
+        # see (multi-company rules).
+        self.check_access("read")
         result = self._dte_client()._call("dte.failed.queue", method, ids=self.ids)
         detail = summarize_result(result)
         message = f"{done_message} {detail}".strip() if detail else done_message

@@ -237,6 +237,10 @@ class DteLiveCommon:
     sidecar_key = os.environ.get("DTE_SIDECAR_API_KEY")
     sim_admin_url = os.environ.get("DTE_SII_SIM_ADMIN_URL")
     _company_ready = False
+    #: Who acts in the smoke tests: an accountant who is a DTE user sends invoices; a DTE
+    #: manager registers the company, retries and switches contingency.
+    live_accountant_login = "dte_live_accountant"
+    live_manager_login = "dte_live_manager"
 
     @classmethod
     def setUpClass(cls):
@@ -259,14 +263,35 @@ class DteLiveCommon:
                 partner = env["res.partner"].create(customer_values(env))
             cls.live_company_id = company.id
             cls.live_partner_id = partner.id
+            invoicing = env.ref("account.group_account_invoice")
+            cls.live_accountant_uid = cls._live_user(
+                env, cls.live_accountant_login, "DTE accountant",
+                env.ref("l10n_cl_dte_sidecar.group_dte_user") | invoicing, company,
+            )
+            cls.live_manager_uid = cls._live_user(
+                env, cls.live_manager_login, "DTE manager",
+                env.ref("l10n_cl_dte_sidecar.group_dte_manager") | invoicing, company,
+            )
         if not DteLiveCommon._company_ready:
             cls._register_company()
             DteLiveCommon._company_ready = True
 
     @classmethod
+    def _live_user(cls, env, login, name, groups, company):
+        """A user of ``company`` with ``groups``, made once per database; returns its id."""
+        user = env["res.users"].with_context(active_test=False).search([("login", "=", login)], limit=1)
+        if not user:
+            user = new_test_user(
+                env, login=login, name=name, group_ids=groups.ids,
+                company_id=company.id, company_ids=company.ids,
+            )
+        return user.id
+
+    @classmethod
     @contextlib.contextmanager
     def step(cls, uid=None):
-        """A new, real transaction (as one request of the web client), committed at the end."""
+        """A new, real transaction (as one request of the web client) of user ``uid``
+        (the superuser by default), committed at the end."""
         with db_connect(cls.env.cr.dbname).cursor() as cr:
             env = api.Environment(cr, uid or api.SUPERUSER_ID, {"lang": "en_US"})
             yield env
@@ -276,10 +301,10 @@ class DteLiveCommon:
     @classmethod
     def _register_company(cls):
         """Register the company, hand over the certificate and the five CAF files through
-        the addon's own buttons and wizard."""
-        with cls.step() as env:
+        the addon's own buttons and wizard, as a DTE manager."""
+        with cls.step(cls.live_manager_uid) as env:
             env["res.company"].browse(cls.live_company_id).action_dte_register()
-        with cls.step() as env:
+        with cls.step(cls.live_manager_uid) as env:
             wizard = env["dte.company.upload.wizard"].create({
                 "company_id": cls.live_company_id,
                 "certificate_file": base64.b64encode((DATA_DIR / "signer-11111111-1.p12").read_bytes()),
@@ -288,7 +313,7 @@ class DteLiveCommon:
             })
             wizard.action_upload()
         for code in ("33", "34", "52", "56", "61"):
-            with cls.step() as env:
+            with cls.step(cls.live_manager_uid) as env:
                 env["dte.company.upload.wizard"].create({
                     "company_id": cls.live_company_id,
                     "caf_file": base64.b64encode(cls._caf_file(code)),
@@ -311,8 +336,9 @@ class DteLiveCommon:
 
     @classmethod
     def live_invoice(cls, amount=5000.0, quantity=2):
-        """Create and post a type 33 invoice in its own transaction; return its id."""
-        with cls.step() as env:
+        """Create and post a type 33 invoice in its own transaction, as the accountant;
+        return its id."""
+        with cls.step(cls.live_accountant_uid) as env:
             company = env["res.company"].browse(cls.live_company_id)
             tax = env["account.tax"].search([
                 ("company_id", "=", company.id), ("type_tax_use", "=", "sale"),
@@ -351,7 +377,8 @@ class DteLiveCommon:
 
     @classmethod
     def send(cls, move_id):
-        with cls.step() as env:
+        """"Send to SII" on the invoice, as the accountant (a DTE user, not a manager)."""
+        with cls.step(cls.live_accountant_uid) as env:
             return env["account.move"].browse(move_id).action_send_to_sii()
 
     # The simulator's control face -----------------------------------------------------

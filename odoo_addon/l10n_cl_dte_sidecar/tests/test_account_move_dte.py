@@ -1,7 +1,7 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import COMPANY_RUT, CUSTOMER_RUT, DteCommon
 
@@ -113,14 +113,48 @@ class TestAccountMoveDte(DteCommon):
         self.assertIn("customer activity description", message)
         self.assertIn("Acteco", message)
 
-    def test_only_dte_managers_send(self):
+    def test_dte_users_with_invoicing_rights_send(self):
+        """Accountants who are DTE users send; neither invoicing rights alone nor the DTE
+        group alone (a reader) is enough."""
+        invoicing = self.env.ref("account.group_account_invoice")
+        readonly = self.env.ref("account.group_account_readonly")
+        accountant_only = new_test_user(
+            self.env, login="accountant_no_dte", group_ids=invoicing.ids,
+            company_id=self.company.id, company_ids=self.company.ids,
+        )
+        dte_reader = new_test_user(
+            self.env, login="dte_reader", group_ids=(self.group_user | readonly).ids,
+            company_id=self.company.id, company_ids=self.company.ids,
+        )
+        sent = {"state": "sent", "folio": 1, "track_id": "42"}
+        for user in (accountant_only, dte_reader):
+            move = self._create_invoice()
+            with self.subTest(user=user.login):
+                self.assertFalse(move.with_user(user).dte_can_send)
+                with self.assertRaises(AccessError), self.patch_sidecar() as sidecar:
+                    move.with_user(user).action_send_to_sii()
+                sidecar.assert_not_called()
+        for user in (self.dte_user, self.dte_manager):
+            move = self._create_invoice()
+            with self.subTest(user=user.login):
+                self.assertTrue(move.with_user(user).dte_can_send)
+                with self.patch_sidecar({"account.move.action_send_to_sii": sent}) as sidecar:
+                    action = move.with_user(user).action_send_to_sii()
+                sidecar.assert_called_once()
+                self.assertEqual(sidecar.call_args.kwargs["move_id"], move.id)
+                self.assertEqual(action["params"]["type"], "success")
+
+    def test_send_follows_the_multi_company_rules(self):
+        other = self.env["res.company"].create({"name": "Otra Empresa"})
+        user = new_test_user(
+            self.env, login="dte_user_other", group_ids=(self.group_user | self.env.ref(
+                "account.group_account_invoice")).ids,
+            company_id=other.id, company_ids=other.ids,
+        )
         move = self._create_invoice()
         with self.assertRaises(AccessError), self.patch_sidecar() as sidecar:
-            move.with_user(self.dte_user).action_send_to_sii()
+            move.with_user(user).action_send_to_sii()
         sidecar.assert_not_called()
-        with self.patch_sidecar({"account.move.action_send_to_sii": {"state": "sent"}}) as sidecar:
-            move.with_user(self.dte_manager).action_send_to_sii()
-        sidecar.assert_called_once()
 
     def test_state_is_read_from_the_sidecar_view(self):
         move = self._create_invoice()

@@ -63,3 +63,16 @@ class TestMultiCompany(DteCommon):
         self.assertTrue(all(rule["global"] for rule in rules))
         data = self.env["ir.model.data"].search([("model", "=", "ir.rule"), ("res_id", "in", rules.ids)])
         self.assertTrue(data and all(data.mapped("noupdate")))
+
+    def test_buttons_only_reach_the_sidecar_for_visible_records(self):
+        """The sidecar acts on any id it is given: the addon forwards only ids the user may
+        see, so a manager of company B cannot retry, abandon or download company A's."""
+        rows_a = self.insert_sample_rows(self.company_a, move_id=910031, folio="31")
+        entry = self.env["dte.failed.queue"].with_user(self.user_b).browse(rows_a["dte.failed.queue"])
+        backup = self.env["dte.backup"].with_user(self.user_b).browse(rows_a["dte.backup"])
+        for action in (entry.action_retry_now, entry.action_abandon, entry.action_requeue,
+                       backup.action_download_xml):
+            with self.subTest(action=action.__name__), self.patch_sidecar() as sidecar:
+                with self.assertRaises(AccessError):
+                    action()
+                sidecar.assert_not_called()

@@ -17,7 +17,7 @@ class TestSmokeContingency(DteLiveCommon, TransactionCase):
         return env["dte.contingency.wizard"].browse(action["res_id"])
 
     def test_checklist_7_contingency(self):
-        with self.step() as env:
+        with self.step(self.live_manager_uid) as env:
             wizard = self._wizard(env)
             self.assertFalse(wizard.enabled)
             wizard.write({"reason": "manual", "comment": "Prueba de contingencia"})
@@ -41,12 +41,12 @@ class TestSmokeContingency(DteLiveCommon, TransactionCase):
                 self.assertFalse(env["dte.backup"].search([("move_id", "in", move_ids)]))
                 self.assertGreaterEqual(self._wizard(env).pending_count, 2)
         finally:
-            with self.step() as env:
+            with self.step(self.live_manager_uid) as env:
                 wizard = self._wizard(env)
                 if wizard.enabled:
                     wizard.write({"comment": "SII disponible"})
                     wizard.action_disable()
-        with self.step() as env:
+        with self.step(self.live_manager_uid) as env:
             wizard = self._wizard(env)
             self.assertFalse(wizard.enabled)
             wizard.write({"batch_size": 50})
@@ -65,7 +65,11 @@ class TestSmokeContingency(DteLiveCommon, TransactionCase):
             self.assertEqual(env["dte.backup"].search_count([("move_id", "in", move_ids)]), 2)
             self.assertFalse(moves[0].dte_contingency_active)
             self.assertEqual(self._wizard(env).pending_count, 0)
-            audit = env["dte.audit.log"].search([("company_id", "=", self.live_company_id)])
-            actions = " ".join(audit.mapped("action"))
-            self.assertIn("enable", actions)
-            self.assertIn("disable", actions)
+            # Every switch is in the audit log, with the manager who made it.
+            audit = env["dte.audit.log"].search([
+                ("company_id", "=", self.live_company_id), ("target_model", "=", "dte.contingency"),
+            ], order="id desc", limit=2)
+            self.assertEqual(audit.mapped("action"), ["contingency.disable", "contingency.enable"])
+            self.assertEqual(audit.actor_uid.ids, [self.live_manager_uid])
+            status = self._wizard(env)
+            self.assertEqual(status.enabled_by, "DTE manager")

@@ -1,5 +1,7 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+
 from odoo.tests import TransactionCase, tagged
 
 from .common import DteLiveCommon
@@ -24,7 +26,8 @@ class TestSmokeFailedQueue(DteLiveCommon, TransactionCase):
                 entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
                 self.assertEqual(len(entry), 1)
                 self.assertEqual(entry.state, "pending")
-                self.assertIn(entry.error_type, ("unavailable", "timeout", "connection"))
+                # HTTP 500 from the SII: the SII is unavailable, a transient error.
+                self.assertEqual(entry.error_type, "unavailable")
                 self.assertEqual(entry.folio, move.dte_folio)
                 self.assertTrue(entry.error_message)
                 self.assertGreater(entry.next_retry_date, entry.failed_date)
@@ -33,8 +36,11 @@ class TestSmokeFailedQueue(DteLiveCommon, TransactionCase):
         finally:
             self.sim_fault(None)
 
-        with self.step() as env:
-            env["dte.failed.queue"].browse(entry_id).action_retry_now()
+        # Checklist step 6 says "run the cron now": the sidecar retries on its own one hour
+        # later; "Retry now" (a DTE manager) is the same retry, at once.
+        with self.step(self.live_manager_uid) as env:
+            action = env["dte.failed.queue"].browse(entry_id).action_retry_now()
+        self.assertIn("sent to the SII", action["params"]["message"])
 
         def retried(env):
             entry = env["dte.failed.queue"].browse(entry_id)
@@ -45,8 +51,12 @@ class TestSmokeFailedQueue(DteLiveCommon, TransactionCase):
             entry = env["dte.failed.queue"].browse(entry_id)
             self.assertTrue(entry.success_track_id)
             self.assertTrue(entry.success_date)
-            self.assertGreaterEqual(entry.retry_count, 1)
-            self.assertTrue(entry.retry_history)
+            self.assertTrue(entry.last_retry_date)
+            # The retry is in the entry's history (retry_count counts failed retries only,
+            # as in the specification's flow 2).
+            history = json.loads(entry.retry_history)
+            self.assertEqual([event.get("event") for event in history], ["failed", "success"])
+            self.assertEqual(history[-1].get("track_id"), entry.success_track_id)
             move = env["account.move"].browse(move_id)
             self.assertIn(move.dte_state, SENT)
             self.assertEqual(move.dte_track_id, entry.success_track_id)
@@ -57,4 +67,5 @@ class TestSmokeFailedQueue(DteLiveCommon, TransactionCase):
             audit = env["dte.audit.log"].search([
                 ("target_model", "=", "dte.failed.queue"), ("target_id", "=", entry_id),
             ])
-            self.assertTrue(audit, "the retry is in the audit log")
+            self.assertEqual(audit.mapped("action"), ["failed_queue.retry_now"])
+            self.assertEqual(audit.actor_uid.id, self.live_manager_uid)

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Drills with real processes: the simulated SII, one or two sidecars, a driver.
+
+  crash     200 sends against a flaky SII while the sidecar is killed with SIGKILL at
+            random moments and restarted; at the end every document must be in exactly
+            one final place and the SII must have received each accepted folio once.
+  replicas  two sidecars on one database share 1,000 sends: no folio twice, each retry
+            ran once, each cron tick ran once.
+
+Run through scripts/drill.sh, which builds the binary and provides a PostgreSQL.
+"""
+
+import argparse
+import base64
+import concurrent.futures
+import datetime
+import json
+import os
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release" / "dte-sidecar"
+KEY = "drill-key-0123456789abcdef"
+MASTER = "a1" * 32
+RUT = "76000001-9"
+FINAL = {"accepted", "accepted_with_objections", "rejected", "abandoned"}
+
+
+def log(*parts):
+    print(time.strftime("%H:%M:%S"), *parts, flush=True)
+
+
+def http(method, url, body=None, headers=None, timeout=30):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+class RpcError(Exception):
+    """The sidecar answered with an Odoo error."""
+
+
+def rpc(port, model, method, **kwargs):
+    try:
+        return http("POST", f"http://127.0.0.1:{port}/json/2/{model}/{method}", kwargs, {"Authorization": f"bearer {KEY}"})
+    except urllib.error.HTTPError as error:
+        raise RpcError(f"{model}.{method}: {error.code} {error.read().decode(errors='replace')}") from None
+
+
+def psql(url, sql):
+    out = subprocess.run(["psql", url, "-Atqc", sql], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+class Drill:
+    def __init__(self, args):
+        self.args = args
+        self.work = ROOT / ".local" / f"drill-{args.mode}"
+        self.work.mkdir(parents=True, exist_ok=True)
+        admin = os.environ["DATABASE_URL"]
+        self.db_name = f"dte_drill_{args.mode}"
+        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)"], check=True)
+        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {self.db_name}"], check=True)
+        self.db_url = admin.rsplit("/", 1)[0] + "/" + self.db_name
+        self.sim_port, self.sim_admin = 28071, 28072
+        self.processes = []
+
+    def config(self, port, extra=""):
+        path = self.work / f"sidecar-{port}.toml"
+        path.write_text(f"""
+[server]
+bind = "127.0.0.1:{port}"
+workers = 2
+[database]
+url = "{self.db_url}"
+pool_size = 8
+[auth.api_keys]
+odoo = "{KEY}"
+[secrets]
+master_key = "{MASTER}"
+[sii]
+environment = "simulator"
+simulator_url = "http://127.0.0.1:{self.sim_port}"
+request_timeout_secs = 2
+connect_timeout_secs = 2
+schemas_dir = "{ROOT / 'schemas' / 'sii'}"
+extra_caf_keys = [{{ idk = 100, path = "{ROOT / 'tests/fixtures/keys/FAKE-SII-IDK100-public.pem'}" }}]
+contingency_after_failures = 1000000
+[simulator]
+bind = "127.0.0.1:{self.sim_port}"
+admin_bind = "127.0.0.1:{self.sim_admin}"
+processing_delay_secs = 1
+caf_signing_key = "{ROOT / 'tests/fixtures/keys/FAKE-SII-IDK100-private.pem'}"
+[simulator.faults]
+hang_secs = 3
+[jobs]
+sweep_interval_secs = 10
+poll_interval_millis = 200
+first_poll_secs = 3600
+upload_lease_secs = 72000
+[clock]
+speedup = 3600.0
+[backup]
+dir = "{self.work / 'backups'}"
+[log]
+level = "warn"
+{extra}
+""")
+        return path
+
+    @staticmethod
+    def env():
+        """The environment of the sidecars: their database comes from their own settings."""
+        return {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("DTE__")}
+
+    def start(self, args, config, name):
+        logfile = open(self.work / f"{name}.log", "ab")
+        process = subprocess.Popen([str(BIN), "--config", str(config), *args], stdout=logfile, stderr=subprocess.STDOUT, cwd=ROOT, env=self.env())
+        self.processes.append(process)
+        return process
+
+    def wait_port(self, port, timeout=30):
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                http("GET", f"http://127.0.0.1:{port}/healthz", timeout=2)
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError(f"port {port} never answered")
+
+    def set_faults(self, faults):
+        http("PUT", f"http://127.0.0.1:{self.sim_admin}/faults", faults)
+
+    def prepare(self, port):
+        config = self.config(port)
+        subprocess.run([str(BIN), "--config", str(config), "migrate"], check=True, cwd=ROOT, capture_output=True, env=self.env())
+        self.start(["sii-sim"], config, "simulator")
+        self.wait_sim()
+        return config
+
+    def wait_sim(self):
+        end = time.time() + 30
+        while time.time() < end:
+            try:
+                http("GET", f"http://127.0.0.1:{self.sim_admin}/healthz", timeout=2)
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("the simulator never answered")
+
+    def setup_company(self, port, folios):
+        rpc(port, "dte.company", "register", company_id=1, rut=RUT, name="Empresa Drill SpA", resolution_number=0, resolution_date="2026-01-02")
+        p12 = base64.b64encode((ROOT / "tests/fixtures/keys/signer-11111111-1.p12").read_bytes()).decode()
+        rpc(port, "dte.company", "set_certificate", company_id=1, pkcs12=p12, password="1234")
+        today = datetime.date.today().isoformat()
+        caf = urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{self.sim_admin}/caf", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"rut": RUT, "name": "EMPRESA DRILL SPA", "dte_type": 33, "folio_from": 1, "folio_to": folios, "authorized_on": today}).encode(),
+        ), timeout=30).read().decode("latin-1")
+        rpc(port, "dte.caf", "load", company_id=1, caf_xml=caf)
+
+    def document(self):
+        doc = json.loads((ROOT / "docs/dte-json/33.json").read_text())
+        doc["issue_date"] = datetime.date.today().isoformat()
+        return doc
+
+    def send_until_answered(self, ports, move_id, stop):
+        """Sends a move until a sidecar answers (a killed one answers nothing)."""
+        while not stop.is_set():
+            port = random.choice(ports)
+            try:
+                return rpc(port, "account.move", "action_send_to_sii", move_id=move_id, company_id=1, document=self.document())
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                time.sleep(0.2)
+        return None
+
+    def documents(self):
+        rows = psql(self.db_url, "SELECT move_id, folio, state FROM dte_sidecar.dte_document ORDER BY move_id")
+        return [tuple(r.split("|")) for r in rows.splitlines() if r]
+
+    def received(self):
+        return http("GET", f"http://127.0.0.1:{self.sim_admin}/received")
+
+    def stop_all(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def wait_final(self, count, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            docs = self.documents()
+            if len(docs) == count and all(state in FINAL for _, _, state in docs):
+                return docs
+            time.sleep(1)
+        return self.documents()
+
+    def check(self, docs, moves):
+        problems = []
+        by_move = {int(m): (int(f), s) for m, f, s in docs}
+        if sorted(by_move) != sorted(moves):
+            problems.append(f"{len(moves) - len(by_move)} moves without a document")
+        folios = [f for f, _ in by_move.values()]
+        if len(folios) != len(set(folios)):
+            problems.append("a folio was used twice")
+        unfinished = {m: s for m, (_, s) in by_move.items() if s not in FINAL}
+        if unfinished:
+            problems.append(f"{len(unfinished)} documents not in a final place: {dict(list(unfinished.items())[:5])}")
+        received = {r["folio"]: r for r in self.received() if r["dte_type"] == 33}
+        twice = [f for f, r in received.items() if r["standing"] and r["count"] != 1]
+        if twice:
+            problems.append(f"accepted folios received more than once: {twice[:10]}")
+        accepted_here = {f for f, s in by_move.values() if s in ("accepted", "accepted_with_objections")}
+        accepted_there = {f for f, r in received.items() if r["standing"]}
+        if accepted_here != accepted_there:
+            problems.append(f"accepted here and at the SII differ: {sorted(accepted_here ^ accepted_there)[:10]}")
+        states = {}
+        for _, s in by_move.values():
+            states[s] = states.get(s, 0) + 1
+        return problems, states, received
+
+    def crash(self):
+        config = self.prepare(28070)
+        server = self.start(["serve"], config, "sidecar")
+        self.wait_port(28070)
+        self.setup_company(28070, 1000)
+        # A flaky SII: a quarter of uploads are taken but their answer is lost.
+        self.set_faults({"failure_rate": 0.25, "random_mode": "answer_lost", "only": ["upload"], "seed": self.args.seed, "hang_secs": 3})
+        moves = list(range(1, self.args.sends + 1))
+        stop = threading.Event()
+        kills = 0
+
+        def killer():
+            nonlocal server, kills
+            rng = random.Random(self.args.seed)
+            while not stop.is_set():
+                time.sleep(rng.uniform(0.5, 3.0))
+                if stop.is_set():
+                    break
+                server.send_signal(signal.SIGKILL)
+                server.wait()
+                kills += 1
+                time.sleep(rng.uniform(0.1, 1.0))
+                server = self.start(["serve"], config, "sidecar")
+
+        killing = threading.Thread(target=killer)
+        killing.start()
+        started = time.time()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda m: self.send_until_answered([28070], m, threading.Event()), moves))
+        stop.set()
+        killing.join()
+        log(f"all {len(moves)} sends answered in {time.time() - started:.1f}s with {kills} SIGKILLs; letting retries and polls finish")
+        self.wait_port(28070)
+        self.set_faults({})
+        docs = self.wait_final(len(moves), self.args.settle)
+        problems, states, received = self.check(docs, moves)
+        log(f"documents by state: {states}")
+        reconciled = psql(self.db_url, "SELECT count(DISTINCT document_id) FROM dte_sidecar.dte_document_transition WHERE from_state = 'sending' AND to_state = 'sent' AND at > (SELECT min(at) FROM dte_sidecar.dte_document_transition t2 WHERE t2.document_id = dte_document_transition.document_id) + interval '1 hour'")
+        queued = psql(self.db_url, "SELECT count(*) FROM dte_sidecar.dte_failed_queue")
+        log(f"documents whose upload outcome was lost and later reconciled: {reconciled}; retry queue entries: {queued}")
+        log(f"uploads at the SII: {len(http('GET', f'http://127.0.0.1:{self.sim_admin}/uploads'))}, "
+            f"folios received: {len(received)}, received twice or more: {sum(1 for r in received.values() if r['count'] > 1)} "
+            f"(only ever as STATUS 99 repeats of the same envelope, which the SII does not count)")
+        return problems
+
+    def replicas(self):
+        config_a = self.prepare(28070)
+        config_b = self.config(28080)
+        self.start(["serve"], config_a, "sidecar-a")
+        self.start(["serve"], config_b, "sidecar-b")
+        self.wait_port(28070)
+        self.wait_port(28080)
+        self.setup_company(28070, 5000)
+        self.set_faults({"failure_rate": 0.2, "random_mode": "http500", "only": ["upload"], "seed": self.args.seed})
+        moves = list(range(1, self.args.sends + 1))
+        started = time.time()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda m: self.send_until_answered([28070 if m % 2 else 28080], m, threading.Event()), moves))
+        log(f"{len(moves)} sends split between two sidecars in {time.time() - started:.1f}s")
+        self.set_faults({})
+        docs = self.wait_final(len(moves), self.args.settle)
+        problems, states, _ = self.check(docs, moves)
+        log(f"documents by state: {states}")
+        histories = psql(self.db_url, "SELECT retry_count, retry_history FROM dte_sidecar.dte_failed_queue")
+        entries = retried = 0
+        for line in histories.splitlines():
+            count, history = line.split("|", 1)
+            events = [e.get("retry") for e in json.loads(history) if e.get("event") in ("retry_failed",)]
+            successes = [e for e in json.loads(history) if e.get("event") == "success"]
+            entries += 1
+            retried += int(count)
+            if events != list(range(1, len(events) + 1)) or int(count) != len(events):
+                problems.append(f"retry history out of order or repeated: {history[:200]}")
+            if len(successes) > 1:
+                problems.append(f"an entry succeeded twice: {history[:200]}")
+        ticks = psql(self.db_url, "SELECT runner, count(*) FROM dte_sidecar.dte_cron_tick WHERE name = 'sweep' GROUP BY runner")
+        double = psql(self.db_url, "SELECT count(*) FROM (SELECT name, tick FROM dte_sidecar.dte_cron_tick GROUP BY name, tick HAVING count(*) > 1) t")
+        if double != "0":
+            problems.append(f"{double} cron ticks ran twice")
+        runners = [l.split("|") for l in ticks.splitlines() if l]
+        log(f"retry queue: {entries} entries, {retried} failed retries, every retry recorded once")
+        log(f"sweep ticks by replica: {dict((r, int(n)) for r, n in runners)}; ticks run twice: {double}")
+        jobs = psql(self.db_url, "SELECT job_type, status, count(*) FROM apalis.jobs GROUP BY 1, 2 ORDER BY 1, 2")
+        log("apalis jobs: " + "; ".join(jobs.splitlines()))
+        return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["crash", "replicas"])
+    parser.add_argument("--sends", type=int)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--settle", type=int, default=240, help="seconds to wait for final states")
+    args = parser.parse_args()
+    args.sends = args.sends or (200 if args.mode == "crash" else 1000)
+    drill = Drill(args)
+    try:
+        problems = drill.crash() if args.mode == "crash" else drill.replicas()
+    finally:
+        drill.stop_all()
+    if problems:
+        for problem in problems:
+            log("PROBLEM:", problem)
+        sys.exit(1)
+    log(f"{args.mode} drill passed")
+
+
+if __name__ == "__main__":
+    main()
