@@ -34,9 +34,9 @@ pub fn upload_failure(error_type: &'static str, class: &'static str) {
     metrics::counter!("dte_upload_failures_total", "error_type" => error_type, "class" => class).increment(1);
 }
 
-/// Counts one retry and how it went.
-pub fn retry(outcome: &'static str) {
-    metrics::counter!("dte_retries_total", "outcome" => outcome).increment(1);
+/// Counts retries and how they went.
+pub fn retries(outcome: &'static str, count: usize) {
+    metrics::counter!("dte_retries_total", "outcome" => outcome).increment(count as u64);
 }
 
 /// Times one SII call.

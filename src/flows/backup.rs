@@ -127,6 +127,51 @@ pub fn store(conn: &mut PgConnection, document: &Document<'_>, now: Timestamp) -
     Ok(existing)
 }
 
+/// Keeps many documents at once (an envelope's worth); returns their backup ids. Any
+/// document already backed up goes through [`store`], which returns or refuses it.
+pub fn store_many(conn: &mut PgConnection, documents: &[Document<'_>], now: Timestamp) -> AppResult<Vec<i32>> {
+    if documents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let folios: Vec<String> = documents.iter().map(|d| d.folio.to_string()).collect();
+    let hashes: Vec<String> = documents.iter().map(|d| hex::encode(Sha256::digest(d.xml))).collect();
+    let names: Vec<(String, String)> = documents
+        .iter()
+        .zip(&folios)
+        .map(|(d, folio)| (format!("DTE {}-{folio}", d.dte_type), format!("DTE_{}_{}_{folio}.xml", d.rut_emisor, d.dte_type)))
+        .collect();
+    let rows: Vec<NewBackup<'_>> = documents
+        .iter()
+        .zip(folios.iter().zip(hashes.iter().zip(&names)))
+        .map(|(d, (folio, (sha256, (display_name, filename))))| NewBackup {
+            dte_type: d.dte_type.as_str(),
+            folio,
+            rut_emisor: d.rut_emisor,
+            xml_content: d.xml,
+            sha256,
+            track_id: d.track_id,
+            sent_date: now,
+            company_id: d.company_id,
+            move_id: d.move_id,
+            display_name,
+            xml_filename: filename,
+        })
+        .collect();
+    let inserted: Vec<(i32, String, String)> = diesel::insert_into(dte_backup::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .returning((dte_backup::id, dte_backup::dte_type, dte_backup::folio))
+        .get_results(conn)?;
+    let mut ids: Vec<i32> = inserted.iter().map(|r| r.0).collect();
+    for (document, folio) in documents.iter().zip(&folios) {
+        let done = inserted.iter().any(|(_, t, f)| t == document.dte_type.as_str() && f == folio);
+        if !done {
+            ids.push(store(conn, document, now)?.id);
+        }
+    }
+    Ok(ids)
+}
+
 /// Track ids are the SII's digits; kept as text because they may start with zeros.
 pub fn check_track_id(track_id: &str) -> AppResult<()> {
     if track_id.is_empty() || track_id.len() > 100 || !track_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
@@ -158,28 +203,39 @@ fn copy_key(row: &Backup) -> CopyKey {
 /// Writes the second copy of the given backups (or of every backup still without one)
 /// and records it. A copy that cannot be written now is left for the next sweep.
 pub async fn copy_out(ctx: &AppContext, ids: Option<Vec<i32>>) -> AppResult<usize> {
+    use futures::stream::{self, StreamExt};
     let rows: Vec<Backup> = ctx
         .db
         .run(move |conn| {
-            let query = dte_backup::table.filter(dte_backup::copied_at.is_null()).order(dte_backup::id).limit(500).into_boxed();
+            let query = dte_backup::table.filter(dte_backup::copied_at.is_null()).order(dte_backup::id).into_boxed();
             let query = match ids {
                 Some(ids) => query.filter(dte_backup::id.eq_any(ids)),
-                None => query,
+                None => query.limit(2000),
             };
             Ok(query.select(Backup::as_select()).load(conn)?)
         })
         .await?;
-    let mut copied = 0;
-    for row in rows {
-        if let Err(e) = ctx.archive.put(&copy_meta(&row), &row.xml_content).await {
-            tracing::warn!(backup = row.id, error = %format!("{e:#}"), "second copy not written; the sweep will try again");
-            continue;
-        }
-        let (id, now) = (row.id, ctx.clock.now());
-        ctx.db.run(move |conn| Ok(diesel::update(dte_backup::table.find(id)).set(dte_backup::copied_at.eq(now)).execute(conn)?)).await?;
-        copied += 1;
-    }
-    Ok(copied)
+    let archive = &ctx.archive;
+    let copied: Vec<i32> = stream::iter(rows)
+        .map(|row| async move {
+            match archive.put(&copy_meta(&row), &row.xml_content).await {
+                Ok(()) => Some(row.id),
+                Err(e) => {
+                    tracing::warn!(backup = row.id, error = %format!("{e:#}"), "second copy not written; the sweep will try again");
+                    None
+                }
+            }
+        })
+        .buffer_unordered(16)
+        .filter_map(|id| async move { id })
+        .collect()
+        .await;
+    let count = copied.len();
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |conn| Ok(diesel::update(dte_backup::table.filter(dte_backup::id.eq_any(&copied))).set(dte_backup::copied_at.eq(now)).execute(conn)?))
+        .await?;
+    Ok(count)
 }
 
 #[derive(Debug, Default, serde::Serialize, PartialEq, Eq)]

@@ -370,7 +370,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
     ctx.db
         .run(move |conn| {
             conn.transaction(|conn| {
-                use crate::store::schema::dte_sidecar::{dte_document, dte_envelope};
+                use crate::store::schema::dte_sidecar::dte_envelope;
                 let company = company::require(conn, company_id)?;
                 let interrupted: Vec<i32> = dte_envelope::table
                     .filter(dte_envelope::company_id.eq(company_id))
@@ -402,13 +402,12 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                     diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&ids)))
                         .set(dte_contingency_pending::envelope_id.eq(envelope))
                         .execute(conn)?;
-                    for document in chunk.iter().filter_map(|r| r.document_id) {
-                        diesel::update(dte_document::table.find(document)).set(dte_document::envelope_id.eq(envelope)).execute(conn)?;
-                        super::document::transition(conn, document, super::document::DocState::Sending, "contingency drain", super::document::Change {
-                            lease_until: Some(Some(now + lease)),
-                            ..super::document::Change::default()
-                        }, now)?;
-                    }
+                    let documents: Vec<i32> = chunk.iter().filter_map(|r| r.document_id).collect();
+                    super::document::transition_many(conn, &documents, super::document::DocState::Sending, "contingency drain", super::document::Change {
+                        envelope_id: Some(envelope),
+                        lease_until: Some(Some(now + lease)),
+                        ..super::document::Change::default()
+                    }, now)?;
                     envelopes.push(envelope);
                 }
                 Ok(envelopes)

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::clock::Timestamp;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::store::models::DocumentRow;
 use crate::store::schema::dte_sidecar::{dte_document, dte_document_transition};
 
@@ -112,44 +112,69 @@ pub fn transition(
     change: Change<'_>,
     now: Timestamp,
 ) -> AppResult<bool> {
-    let current: DocumentRow = dte_document::table.find(document_id).select(DocumentRow::as_select()).for_update().first(conn)?;
-    let from = DocState::parse(&current.state)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("document {document_id} in unknown state {}", current.state)))?;
-    if !from.may_become(to) {
-        return Ok(false);
+    Ok(!transition_many(conn, &[document_id], to, reason, change, now)?.is_empty())
+}
+
+/// Moves every document of `ids` whose state may become `to`, in one statement, and
+/// returns the ones that moved. Each move is recorded and logged on its own.
+pub fn transition_many(
+    conn: &mut PgConnection,
+    ids: &[i32],
+    to: DocState,
+    reason: &str,
+    change: Change<'_>,
+    now: Timestamp,
+) -> AppResult<Vec<i32>> {
+    use diesel::sql_types::{Array, Bool, Int4, Nullable, Text, Timestamp as SqlTimestamp};
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    diesel::update(dte_document::table.find(document_id))
-        .set((
-            dte_document::state.eq(to.as_str()),
-            dte_document::state_changed_at.eq(now),
-            dte_document::track_id.eq(change.track_id.or(current.track_id.as_deref())),
-            dte_document::sii_code.eq(change.sii_code.or(current.sii_code.as_deref())),
-            dte_document::message.eq(change.message.or(current.message.as_deref())),
-            dte_document::envelope_id.eq(change.envelope_id.or(current.envelope_id)),
-            dte_document::lease_until.eq(change.lease_until.unwrap_or(current.lease_until)),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(dte_document_transition::table)
-        .values((
-            dte_document_transition::document_id.eq(document_id),
-            dte_document_transition::from_state.eq(from.as_str()),
-            dte_document_transition::to_state.eq(to.as_str()),
-            dte_document_transition::at.eq(now),
-            dte_document_transition::reason.eq(reason),
-        ))
-        .execute(conn)?;
-    crate::metrics::transition(to.as_str());
-    tracing::info!(
-        document = document_id,
-        company = current.company_id,
-        dte_type = %current.dte_type,
-        folio = current.folio,
-        from = from.as_str(),
-        to = to.as_str(),
-        reason,
-        "document transition"
-    );
-    Ok(true)
+    let allowed: Vec<&str> = DocState::ALL.iter().filter(|s| s.may_become(to)).map(|s| s.as_str()).collect();
+    let current: Vec<(i32, String, i32, String, i64)> = dte_document::table
+        .filter(dte_document::id.eq_any(ids))
+        .filter(dte_document::state.eq_any(&allowed))
+        .select((dte_document::id, dte_document::state, dte_document::company_id, dte_document::dte_type, dte_document::folio))
+        .order(dte_document::id)
+        .for_update()
+        .load(conn)?;
+    if current.is_empty() {
+        return Ok(Vec::new());
+    }
+    let moving: Vec<i32> = current.iter().map(|c| c.0).collect();
+    diesel::sql_query(
+        "UPDATE dte_sidecar.dte_document SET state = $1, state_changed_at = $2, \
+           track_id = COALESCE($3, track_id), sii_code = COALESCE($4, sii_code), message = COALESCE($5, message), \
+           envelope_id = COALESCE($6, envelope_id), lease_until = CASE WHEN $7 THEN $8 ELSE lease_until END \
+         WHERE id = ANY($9)",
+    )
+    .bind::<Text, _>(to.as_str())
+    .bind::<SqlTimestamp, _>(now)
+    .bind::<Nullable<Text>, _>(change.track_id)
+    .bind::<Nullable<Text>, _>(change.sii_code)
+    .bind::<Nullable<Text>, _>(change.message)
+    .bind::<Nullable<Int4>, _>(change.envelope_id)
+    .bind::<Bool, _>(change.lease_until.is_some())
+    .bind::<Nullable<SqlTimestamp>, _>(change.lease_until.flatten())
+    .bind::<Array<Int4>, _>(&moving)
+    .execute(conn)?;
+    let rows: Vec<_> = current
+        .iter()
+        .map(|(id, from, ..)| {
+            (
+                dte_document_transition::document_id.eq(*id),
+                dte_document_transition::from_state.eq(from.as_str()),
+                dte_document_transition::to_state.eq(to.as_str()),
+                dte_document_transition::at.eq(now),
+                dte_document_transition::reason.eq(reason),
+            )
+        })
+        .collect();
+    diesel::insert_into(dte_document_transition::table).values(&rows).execute(conn)?;
+    for (id, from, company, dte_type, folio) in &current {
+        crate::metrics::transition(to.as_str());
+        tracing::info!(document = id, company, dte_type = %dte_type, folio, from = from.as_str(), to = to.as_str(), reason, "document transition");
+    }
+    Ok(moving)
 }
 
 /// Records the first state of a new document.

@@ -304,7 +304,7 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
     };
     let was_retry = entry.state == "retrying";
     if was_retry {
-        crate::metrics::retry("failed");
+        crate::metrics::retries("failed", 1);
     }
     let retry_count = entry.retry_count + i32::from(was_retry);
     let (state, next) = if was_retry && retry_count >= entry.max_retries {
@@ -341,7 +341,7 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
 pub fn close_with_success(conn: &mut PgConnection, subject: Subject, track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
     if let Some(entry) = open_entry(conn, subject)? {
         if entry.state == "retrying" {
-            crate::metrics::retry("success");
+            crate::metrics::retries("success", 1);
         }
         let event = json!({"date": odoo_time(now), "event": "success", "track_id": track_id});
         diesel::update(dte_failed_queue::table.find(entry.id))
@@ -355,5 +355,30 @@ pub fn close_with_success(conn: &mut PgConnection, subject: Subject, track_id: O
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// Closes the open entries of documents whose upload succeeded, in one statement.
+pub fn close_documents_with_success(conn: &mut PgConnection, document_ids: &[i32], track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
+    use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamp as SqlTimestamp};
+    #[derive(diesel::QueryableByName)]
+    struct Closed {
+        #[diesel(sql_type = Text)]
+        was: String,
+    }
+    let closed: Vec<Closed> = diesel::sql_query(
+        "WITH open AS (SELECT id, state FROM dte_sidecar.dte_failed_queue \
+                       WHERE document_id = ANY($1) AND state IN ('pending', 'retrying') FOR UPDATE) \
+         UPDATE dte_sidecar.dte_failed_queue q SET state = 'success', success_track_id = $2, success_date = $3, \
+           next_retry_date = NULL, last_retry_date = CASE WHEN open.state = 'retrying' THEN $3 ELSE q.last_retry_date END, \
+           retry_history = (q.retry_history::jsonb || jsonb_build_array(jsonb_build_object( \
+             'date', to_char($3, 'YYYY-MM-DD HH24:MI:SS'), 'event', 'success', 'track_id', $2)))::text \
+         FROM open WHERE q.id = open.id RETURNING open.state AS was",
+    )
+    .bind::<Array<Int4>, _>(document_ids)
+    .bind::<Nullable<Text>, _>(track_id)
+    .bind::<SqlTimestamp, _>(now)
+    .load(conn)?;
+    crate::metrics::retries("success", closed.iter().filter(|c| c.was == "retrying").count());
     Ok(())
 }

@@ -143,29 +143,34 @@ fn record(
                 Some(_) => "received by the SII (an earlier upload of this envelope had reached it)".to_string(),
                 None => "received by the SII; waiting for its verdict".to_string(),
             };
-            for doc in &documents {
-                let rut = issuer_rut(conn, doc.company_id)?;
-                let moved = document::transition(conn, doc.id, DocState::Sent, "uploaded", Change {
-                    track_id: track,
-                    sii_code: Some(if duplicate.is_some() { "STATUS 99" } else { "STATUS 0" }),
-                    message: Some(&message),
-                    lease_until: Some(None),
-                    ..Change::default()
-                }, now)?;
-                if !moved {
-                    continue;
-                }
-                follow_up.backups.push(backup::store(conn, &backup::Document {
-                    dte_type: dte_type(&doc.dte_type)?,
-                    folio: folio(doc.folio)?,
-                    rut_emisor: &rut,
-                    xml: &doc.xml_content,
-                    track_id: track,
-                    company_id: doc.company_id,
-                    move_id: doc.move_id,
-                }, now)?.id);
-                failed_queue::close_with_success(conn, failed_queue::Subject::Document(doc.id), track, now)?;
-                diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq(doc.id)))
+            let ids: Vec<i32> = documents.iter().map(|d| d.id).collect();
+            let moved = document::transition_many(conn, &ids, DocState::Sent, "uploaded", Change {
+                track_id: track,
+                sii_code: Some(if duplicate.is_some() { "STATUS 99" } else { "STATUS 0" }),
+                message: Some(&message),
+                lease_until: Some(None),
+                ..Change::default()
+            }, now)?;
+            if !moved.is_empty() {
+                let rut = issuer_rut(conn, envelope.company_id)?;
+                let sent: Vec<backup::Document<'_>> = documents
+                    .iter()
+                    .filter(|d| moved.contains(&d.id))
+                    .map(|d| {
+                        Ok(backup::Document {
+                            dte_type: dte_type(&d.dte_type)?,
+                            folio: folio(d.folio)?,
+                            rut_emisor: &rut,
+                            xml: &d.xml_content,
+                            track_id: track,
+                            company_id: d.company_id,
+                            move_id: d.move_id,
+                        })
+                    })
+                    .collect::<AppResult<_>>()?;
+                follow_up.backups.extend(backup::store_many(conn, &sent, now)?);
+                failed_queue::close_documents_with_success(conn, &moved, track, now)?;
+                diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq_any(&moved)))
                     .set((
                         dte_contingency_pending::uploaded.eq(true),
                         dte_contingency_pending::uploaded_date.eq(now),

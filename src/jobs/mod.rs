@@ -76,8 +76,12 @@ pub async fn run_workers(ctx: crate::context::AppContext, pool: PgPool, shutdown
         .ok_or_else(|| anyhow::anyhow!("jobs.sweep_interval_secs must divide a minute or an hour"))?;
     let schedule = cron::Schedule::from_str(&expression).map_err(|e| anyhow::anyhow!("sweep schedule {expression}: {e}"))?;
     let instance = ctx.instance.clone();
-    let retry_backend = PostgresStorage::<RetryUpload>::new(&pool).with_config(config(RETRY_QUEUE)).poll_with_strategy(apalis_core::backend::ext::poll_strategy::Strategy::new().interval(every));
-    let poll_backend = PostgresStorage::<PollStatus>::new(&pool).with_config(config(POLL_QUEUE)).poll_with_strategy(apalis_core::backend::ext::poll_strategy::Strategy::new().interval(every));
+    // A worker that fetches only on its polling strategy was seen to sleep until its next
+    // heartbeat: the heartbeat runs at the polling interval too.
+    let worker_config = |queue: &str| config(queue).heartbeat_interval(every);
+    let strategy = || apalis_core::backend::ext::poll_strategy::Strategy::new().interval(every);
+    let retry_backend = PostgresStorage::<RetryUpload>::new(&pool).with_config(worker_config(RETRY_QUEUE)).poll_with_strategy(strategy());
+    let poll_backend = PostgresStorage::<PollStatus>::new(&pool).with_config(worker_config(POLL_QUEUE)).poll_with_strategy(strategy());
     let sweep_backend = apalis_cron::CronScheduler::new(schedule).pipe_to(PostgresStorage::<apalis_cron::Tick>::new(&pool).with_config(config(SWEEP_QUEUE)));
     let (retry_ctx, poll_ctx, sweep_ctx) = (ctx.clone(), ctx.clone(), ctx);
     let (retry_name, poll_name, sweep_name) = (format!("{instance}-retry"), format!("{instance}-status"), format!("{instance}-sweep"));

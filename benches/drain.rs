@@ -1,0 +1,49 @@
+//! Contingency drain: 10,000 documents issued in contingency, then uploaded to the
+//! simulated SII in EnvioDTE envelopes. Prints the time and the number of envelopes.
+//! Run: `cargo bench --bench drain` (needs DATABASE_URL, as the tests do).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use common::{TestApp, COMPANY_RUT};
+use futures::stream::{self, StreamExt};
+use serde_json::json;
+
+const DOCUMENTS: i32 = 10_000;
+
+fn main() {
+    actix_rt::System::new().block_on(async {
+        let app = TestApp::spawn_with(|s| s.database.pool_size = 16).await;
+        app.setup_company(1, COMPANY_RUT, i64::from(DOCUMENTS)).await;
+        app.call("dte.contingency", "enable_contingency", json!([1, "sii_unavailable"]), json!({})).await;
+        let started = Instant::now();
+        stream::iter(1..=DOCUMENTS)
+            .for_each_concurrent(16, |move_id| {
+                let app = &app;
+                async move {
+                    let answer = app.send(move_id, 1, 33, COMPANY_RUT).await;
+                    assert_eq!(answer["result"]["state"], "contingency", "{answer}");
+                }
+            })
+            .await;
+        println!("issued {DOCUMENTS} documents in contingency in {:.1}s", started.elapsed().as_secs_f64());
+        app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
+
+        let started = Instant::now();
+        let report = app.call("dte.contingency", "upload_pending_batch", json!([1, DOCUMENTS]), json!({})).await;
+        let elapsed = started.elapsed();
+        assert_eq!(report["uploaded"], DOCUMENTS, "{report}");
+        assert_eq!(report["remaining"], 0);
+        println!(
+            "drained {} documents in {} envelopes ({} documents each at most) in {:.1}s — {:.0} documents/s",
+            report["uploaded"],
+            report["envelopes"],
+            app.ctx.settings.sii.max_documents_per_envelope,
+            elapsed.as_secs_f64(),
+            f64::from(DOCUMENTS) / elapsed.as_secs_f64()
+        );
+        assert_eq!(app.sim.upload_count(), report["envelopes"].as_u64().unwrap_or(0) as usize);
+    });
+}
