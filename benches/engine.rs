@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use dte_sidecar::dte::{
-    build_envio, build_signed_dte, build_signed_dte_timed, compact_between_tags, verify_document,
-    Caf, CafTrust, Caratula, DteRequest, Resolution, Rut, Schemas, SignedDte, Signer, StageTimings,
+    build_envio, build_signed_dte, build_signed_dte_timed, compact_between_tags, verify_document, Caf, CafTrust,
+    Caratula, DteRequest, Resolution, Rut, Schemas, SignedDte, Signer, StageTimings,
 };
 
 fn manifest(relative: &str) -> PathBuf {
@@ -33,13 +33,8 @@ fn setup() -> Setup {
         .expect("fake SII key");
     Setup {
         request: DteRequest::from_json(&read("docs/dte-json/33.json")).expect("request"),
-        caf: Caf::parse(
-            &read("tests/fixtures/keys/CAF-SYNTHETIC-76000001-9-T33-F1-100.xml"),
-            &trust,
-        )
-        .expect("CAF"),
-        signer: Signer::from_pkcs12(&read("tests/fixtures/keys/signer-11111111-1.p12"), "1234")
-            .expect("signer"),
+        caf: Caf::parse(&read("tests/fixtures/keys/CAF-SYNTHETIC-76000001-9-T33-F1-100.xml"), &trust).expect("CAF"),
+        signer: Signer::from_pkcs12(&read("tests/fixtures/keys/signer-11111111-1.p12"), "1234").expect("signer"),
         schemas: Schemas::from_dir(manifest("schemas/sii")).expect("schemas"),
         trust,
     }
@@ -47,25 +42,17 @@ fn setup() -> Setup {
 
 /// The synthetic T33 CAF widened to `last_folio` folios and re-signed with the fake SII key.
 fn wide_caf(last_folio: i64) -> Vec<u8> {
-    let original = String::from_utf8(read(
-        "tests/fixtures/keys/CAF-SYNTHETIC-76000001-9-T33-F1-100.xml",
-    ))
-    .expect("CAF text");
+    let original =
+        String::from_utf8(read("tests/fixtures/keys/CAF-SYNTHETIC-76000001-9-T33-F1-100.xml")).expect("CAF text");
     let widened = original.replacen("<H>100</H>", &format!("<H>{last_folio}</H>"), 1);
     let da_start = widened.find("<DA>").expect("DA");
     let da_end = widened.find("</DA>").expect("DA end") + "</DA>".len();
     let da = compact_between_tags(&widened[da_start..da_end]);
-    let key = openssl::pkey::PKey::private_key_from_pem(&read(
-        "tests/fixtures/keys/FAKE-SII-IDK100-private.pem",
-    ))
-    .expect("fake SII key");
-    let mut signer =
-        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).expect("signer");
+    let key = openssl::pkey::PKey::private_key_from_pem(&read("tests/fixtures/keys/FAKE-SII-IDK100-private.pem"))
+        .expect("fake SII key");
+    let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).expect("signer");
     signer.update(da.as_bytes()).expect("update");
-    let frma = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        signer.sign_to_vec().expect("sign"),
-    );
+    let frma = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, signer.sign_to_vec().expect("sign"));
     let open_tag = "<FRMA algoritmo=\"SHA1withRSA\">";
     let frma_start = widened.find(open_tag).expect("FRMA") + open_tag.len();
     let frma_end = widened.find("</FRMA>").expect("FRMA end");
@@ -73,9 +60,7 @@ fn wide_caf(last_folio: i64) -> Vec<u8> {
 }
 
 fn stamped_at() -> chrono::NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 1, 5)
-        .and_then(|date| date.and_hms_opt(10, 0, 0))
-        .expect("timestamp")
+    NaiveDate::from_ymd_opt(2026, 1, 5).and_then(|date| date.and_hms_opt(10, 0, 0)).expect("timestamp")
 }
 
 fn add(total: &mut StageTimings, one: &StageTimings) {
@@ -97,15 +82,9 @@ fn run(setup: &Setup, count: usize) -> (Duration, StageTimings) {
     let started = Instant::now();
     for index in 0..count {
         let folio = (index % 100 + 1) as i64;
-        let (_, timings) = build_signed_dte_timed(
-            &setup.request,
-            folio,
-            &setup.caf,
-            &setup.signer,
-            &setup.schemas,
-            stamped_at(),
-        )
-        .expect("document");
+        let (_, timings) =
+            build_signed_dte_timed(&setup.request, folio, &setup.caf, &setup.signer, &setup.schemas, stamped_at())
+                .expect("document");
         add(&mut stages, &timings);
     }
     (started.elapsed(), stages)
@@ -115,8 +94,7 @@ fn rsa_sign_micros(key_pem: &[u8], rounds: usize) -> f64 {
     let key = openssl::pkey::PKey::private_key_from_pem(key_pem).expect("key");
     let started = Instant::now();
     for _ in 0..rounds {
-        let mut signer =
-            openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).expect("signer");
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).expect("signer");
         signer.update(b"benchmark").expect("update");
         signer.sign_to_vec().expect("sign");
     }
@@ -124,10 +102,7 @@ fn rsa_sign_micros(key_pem: &[u8], rounds: usize) -> f64 {
 }
 
 fn main() {
-    let count: usize = std::env::var("DTE_BENCH_DOCS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(2000);
+    let count: usize = std::env::var("DTE_BENCH_DOCS").ok().and_then(|value| value.parse().ok()).unwrap_or(2000);
     let setup = setup();
     println!("DTE engine benchmark — generate + TED + sign + schema-validate, keys preloaded");
     println!(
@@ -166,17 +141,11 @@ fn main() {
     println!("  {:<32} {:>9.1}", "sum of stages", micros(total, count));
 
     let signer_key = read("tests/fixtures/keys/signer-11111111-1-key.pem");
-    let caf_text = String::from_utf8(read(
-        "tests/fixtures/keys/CAF-SYNTHETIC-76000001-9-T33-F1-100.xml",
-    ))
-    .expect("CAF text");
-    let caf_key_start = caf_text
-        .find("-----BEGIN RSA PRIVATE KEY-----")
-        .expect("RSASK");
-    let caf_key_end = caf_text
-        .find("-----END RSA PRIVATE KEY-----")
-        .expect("RSASK end")
-        + "-----END RSA PRIVATE KEY-----".len();
+    let caf_text =
+        String::from_utf8(read("tests/fixtures/keys/CAF-SYNTHETIC-76000001-9-T33-F1-100.xml")).expect("CAF text");
+    let caf_key_start = caf_text.find("-----BEGIN RSA PRIVATE KEY-----").expect("RSASK");
+    let caf_key_end =
+        caf_text.find("-----END RSA PRIVATE KEY-----").expect("RSASK end") + "-----END RSA PRIVATE KEY-----".len();
     println!(
         "  for reference, bare openssl here: RSA-2048 sign {:.0} µs, RSA-512 sign {:.0} µs",
         rsa_sign_micros(&signer_key, 500),
@@ -218,10 +187,7 @@ fn main() {
     let big_caf = Caf::parse(&wide_caf(2000), &setup.trust).expect("wide CAF");
     let caratula = Caratula::for_sii(
         Rut::parse("76000001-9").expect("RUT"),
-        Resolution {
-            number: 0,
-            date: NaiveDate::from_ymd_opt(2026, 1, 2).expect("date"),
-        },
+        Resolution { number: 0, date: NaiveDate::from_ymd_opt(2026, 1, 2).expect("date") },
     )
     .expect("caratula");
     let mut documents: Vec<SignedDte> = Vec::new();
@@ -230,26 +196,13 @@ fn main() {
         while documents.len() < size {
             let folio = documents.len() as i64 + 1;
             documents.push(
-                build_signed_dte(
-                    &setup.request,
-                    folio,
-                    &big_caf,
-                    &setup.signer,
-                    &setup.schemas,
-                    stamped_at(),
-                )
-                .expect("document"),
+                build_signed_dte(&setup.request, folio, &big_caf, &setup.signer, &setup.schemas, stamped_at())
+                    .expect("document"),
             );
         }
         let started = Instant::now();
-        let envelope = build_envio(
-            &documents,
-            &caratula,
-            &setup.signer,
-            &setup.schemas,
-            stamped_at(),
-        )
-        .expect("envelope");
+        let envelope =
+            build_envio(&documents, &caratula, &setup.signer, &setup.schemas, stamped_at()).expect("envelope");
         let envelope_time = started.elapsed();
         let started = Instant::now();
         let report = verify_document(&envelope, &setup.schemas, &setup.trust).expect("report");
@@ -270,8 +223,5 @@ fn main() {
     for _ in 0..rounds {
         verify_document(single, &setup.schemas, &setup.trust).expect("report");
     }
-    println!(
-        "verify one DTE (schema, CAF, TED, signature): {:.0} µs",
-        micros(started.elapsed(), rounds)
-    );
+    println!("verify one DTE (schema, CAF, TED, signature): {:.0} µs", micros(started.elapsed(), rounds));
 }

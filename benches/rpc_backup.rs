@@ -24,14 +24,23 @@ fn main() {
             async move {
                 let started = Instant::now();
                 let answer = app
-                    .execute_kw("dte.backup", "backup_dte", json!(["33", folio.to_string(), xml, "123", folio]), json!({"company_id": 1}))
+                    .execute_kw(
+                        "dte.backup",
+                        "backup_dte",
+                        json!(["33", folio.to_string(), xml, "123", folio]),
+                        json!({"company_id": 1}),
+                    )
                     .await;
                 assert!(answer.get("result").is_some(), "{answer}");
                 started.elapsed()
             }
         };
         // Warm the pool and the caches.
-        stream::iter(REQUESTS + 1..=REQUESTS + 200).for_each_concurrent(CONCURRENCY, |f| async move { send(f).await; }).await;
+        stream::iter(REQUESTS + 1..=REQUESTS + 200)
+            .for_each_concurrent(CONCURRENCY, |f| async move {
+                send(f).await;
+            })
+            .await;
 
         let started = Instant::now();
         let mut latencies: Vec<Duration> =
@@ -41,7 +50,11 @@ fn main() {
         let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
         println!("backup_dte over /jsonrpc: {REQUESTS} calls, {CONCURRENCY} in flight, 2 HTTP workers");
         println!("  throughput: {:.0} calls/s", REQUESTS as f64 / elapsed.as_secs_f64());
-        println!("  latency p50: {:.2} ms, p99: {:.2} ms, max: {:.2} ms",
-            pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3, pct(1.0).as_secs_f64() * 1e3);
+        println!(
+            "  latency p50: {:.2} ms, p99: {:.2} ms, max: {:.2} ms",
+            pct(0.50).as_secs_f64() * 1e3,
+            pct(0.99).as_secs_f64() * 1e3,
+            pct(1.0).as_secs_f64() * 1e3
+        );
     });
 }

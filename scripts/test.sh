@@ -11,6 +11,9 @@ ensure_system_packages
 ensure_database
 log "schema drift check"
 scripts/schema.sh --check
+log "formatting and lints"
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --all-targets --locked
 for extra in scripts/check-helm.sh scripts/test-odoo.sh; do

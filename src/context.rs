@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crate::archive::Archive;
 use crate::clock::{SharedClock, Timestamp};
-use crate::mail::Mailer;
 use crate::flows::keys::Keys;
 use crate::jobs::Scheduler;
+use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::sii::client::SiiClient;
 use crate::store::Db;
@@ -38,14 +38,32 @@ impl AppContext {
         Ok(Self::new(settings, db, clock, keys, sii, archive, mailer))
     }
 
-    pub fn new(settings: Settings, db: Db, clock: SharedClock, keys: Keys, sii: SiiClient, archive: Archive, mailer: Option<Mailer>) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        clock: SharedClock,
+        keys: Keys,
+        sii: SiiClient,
+        archive: Archive,
+        mailer: Option<Mailer>,
+    ) -> Self {
         let instance = format!(
             "{}-{}-{:04x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "sidecar".into()),
             std::process::id(),
             rand::random::<u16>()
         );
-        Self { settings: Arc::new(settings), db, clock, keys: Arc::new(keys), sii, jobs: None, instance, archive, mailer }
+        Self {
+            settings: Arc::new(settings),
+            db,
+            clock,
+            keys: Arc::new(keys),
+            sii,
+            jobs: None,
+            instance,
+            archive,
+            mailer,
+        }
     }
 
     pub fn with_jobs(mut self, jobs: Scheduler) -> Self {

@@ -32,7 +32,8 @@ impl Mailer {
         };
         let mut builder = builder.port(settings.port);
         if !settings.user.is_empty() {
-            builder = builder.credentials(Credentials::new(settings.user.clone(), settings.password.expose().to_string()));
+            builder =
+                builder.credentials(Credentials::new(settings.user.clone(), settings.password.expose().to_string()));
         }
         let from: Mailbox = settings.from.parse().map_err(|e| anyhow::anyhow!("smtp.from: {e}"))?;
         let to = settings

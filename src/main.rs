@@ -84,8 +84,13 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::warn!("no API keys configured (auth.api_keys): every RPC call will be refused");
     }
     let url = settings.database_url()?.to_string();
-    let db = store::Db::connect(&url, settings.database.pool_size, Duration::from_secs(settings.database.pool_timeout_secs))?;
-    let listener = TcpListener::bind(&settings.server.bind).with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+    let db = store::Db::connect(
+        &url,
+        settings.database.pool_size,
+        Duration::from_secs(settings.database.pool_timeout_secs),
+    )?;
+    let listener = TcpListener::bind(&settings.server.bind)
+        .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let admin_listener = match settings.admin.bind.as_str() {
         "" => None,
         bind => Some(TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?),
@@ -100,7 +105,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let workers = ctx.settings.jobs.enabled.then(|| {
             let (ctx, pool) = (ctx.clone(), pool.clone());
             actix_web::rt::spawn(async move {
-                if let Err(e) = jobs::run_workers(ctx, pool, async move { let _ = stopped.await; }).await {
+                if let Err(e) = jobs::run_workers(ctx, pool, async move {
+                    let _ = stopped.await;
+                })
+                .await
+                {
                     tracing::error!("{e:#}");
                 }
             })
@@ -165,15 +174,21 @@ fn sii_sim(settings: Settings) -> anyhow::Result<()> {
         faults: sim.faults.clone(),
         caf_key: match &sim.caf_signing_key {
             Some(path) => {
-                let pem = std::fs::read(path).with_context(|| format!("simulator.caf_signing_key: cannot read {}", path.display()))?;
-                Some((100, openssl::pkey::PKey::private_key_from_pem(&pem).context("simulator.caf_signing_key: not a PEM private key")?))
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("simulator.caf_signing_key: cannot read {}", path.display()))?;
+                Some((
+                    100,
+                    openssl::pkey::PKey::private_key_from_pem(&pem)
+                        .context("simulator.caf_signing_key: not a PEM private key")?,
+                ))
             }
             None => None,
         },
     };
     let keys = Keys::from_settings(&settings)?;
     let sii = TcpListener::bind(&sim.bind).with_context(|| format!("simulator.bind: cannot listen on {}", sim.bind))?;
-    let admin = TcpListener::bind(&sim.admin_bind).with_context(|| format!("simulator.admin_bind: cannot listen on {}", sim.admin_bind))?;
+    let admin = TcpListener::bind(&sim.admin_bind)
+        .with_context(|| format!("simulator.admin_bind: cannot listen on {}", sim.admin_bind))?;
     tracing::info!(bind = %sim.bind, admin = %sim.admin_bind, "SII simulator");
     let clock = clock::from_speedup(settings.clock.speedup);
     let simulator = Simulator::new(config, clock, Arc::clone(&keys.schemas), Arc::clone(&keys.trust));

@@ -74,7 +74,8 @@ pub async fn render(ctx: web::Data<AppContext>) -> HttpResponse {
             metrics::gauge!("dte_failed_queue_entries", "state" => state).set(n as f64);
         }
         for flag in contingency {
-            metrics::gauge!("dte_contingency_active", "company_id" => flag.company_id.to_string()).set(if flag.enabled { 1.0 } else { 0.0 });
+            metrics::gauge!("dte_contingency_active", "company_id" => flag.company_id.to_string())
+                .set(if flag.enabled { 1.0 } else { 0.0 });
         }
         for company in pending {
             metrics::gauge!("dte_contingency_pending", "company_id" => company.label).set(company.n as f64);

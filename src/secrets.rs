@@ -43,8 +43,9 @@ impl Sealer {
         let mut nonce = [0u8; NONCE];
         rand_bytes(&mut nonce).map_err(|_| SealError::Seal)?;
         let mut tag = [0u8; TAG];
-        let cipher = encrypt_aead(Cipher::aes_256_gcm(), self.key.as_slice(), Some(&nonce), purpose.as_bytes(), plain, &mut tag)
-            .map_err(|_| SealError::Seal)?;
+        let cipher =
+            encrypt_aead(Cipher::aes_256_gcm(), self.key.as_slice(), Some(&nonce), purpose.as_bytes(), plain, &mut tag)
+                .map_err(|_| SealError::Seal)?;
         let mut sealed = Vec::with_capacity(NONCE + TAG + cipher.len());
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&tag);

@@ -15,7 +15,7 @@ use serde::Deserialize;
 pub const ENV_PREFIX: &str = "DTE";
 const ENV_SEPARATOR: &str = "__";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -263,26 +263,6 @@ impl Default for SmtpSettings {
     }
 }
 
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            auth: AuthSettings::default(),
-            limits: LimitSettings::default(),
-            log: LogSettings::default(),
-            clock: ClockSettings::default(),
-            sii: SiiSettings::default(),
-            simulator: SimulatorSettings::default(),
-            secrets: SecretSettings::default(),
-            jobs: JobSettings::default(),
-            admin: AdminSettings::default(),
-            backup: BackupSettings::default(),
-            smtp: SmtpSettings::default(),
-        }
-    }
-}
-
 impl Default for SiiSettings {
     fn default() -> Self {
         Self {
@@ -397,10 +377,7 @@ impl Settings {
     }
 
     /// As [`Settings::load`], reading the environment from `env` when given (tests).
-    pub fn load_from(
-        file: Option<&Path>,
-        env: Option<BTreeMap<String, String>>,
-    ) -> Result<Self, SettingsError> {
+    pub fn load_from(file: Option<&Path>, env: Option<BTreeMap<String, String>>) -> Result<Self, SettingsError> {
         let database_url = match &env {
             Some(vars) => vars.get("DATABASE_URL").cloned(),
             None => std::env::var("DATABASE_URL").ok(),
@@ -413,13 +390,10 @@ impl Settings {
             builder = builder.add_source(::config::File::from(path).format(::config::FileFormat::Toml));
         }
         if let Some(url) = database_url.filter(|url| !url.is_empty()) {
-            builder = builder
-                .set_override("database.url", url)
-                .map_err(|e| SettingsError(e.to_string()))?;
+            builder = builder.set_override("database.url", url).map_err(|e| SettingsError(e.to_string()))?;
         }
-        let mut environment = ::config::Environment::with_prefix(ENV_PREFIX)
-            .prefix_separator(ENV_SEPARATOR)
-            .separator(ENV_SEPARATOR);
+        let mut environment =
+            ::config::Environment::with_prefix(ENV_PREFIX).prefix_separator(ENV_SEPARATOR).separator(ENV_SEPARATOR);
         if let Some(vars) = env {
             environment = environment.source(Some(vars.into_iter().collect()));
         }
@@ -472,7 +446,9 @@ impl Settings {
         if !(self.clock.speedup.is_finite() && self.clock.speedup >= 1.0) {
             return bad("clock.speedup", "must be a number >= 1");
         }
-        if !self.secrets.master_key.is_empty() && crate::secrets::Sealer::from_hex(self.secrets.master_key.expose()).is_err() {
+        if !self.secrets.master_key.is_empty()
+            && crate::secrets::Sealer::from_hex(self.secrets.master_key.expose()).is_err()
+        {
             return bad("secrets.master_key", "expected 64 hexadecimal characters (32 bytes)");
         }
         if !(1..=2000).contains(&self.sii.max_documents_per_envelope) {
@@ -492,7 +468,10 @@ impl Settings {
                 return bad("admin.bind", "expected an address like 127.0.0.1:8073");
             }
             if self.admin.board_user.is_empty() || self.admin.board_password.expose().len() < 12 {
-                return bad("admin.board_password", "the admin face needs admin.board_user and a password of at least 12 characters");
+                return bad(
+                    "admin.board_password",
+                    "the admin face needs admin.board_user and a password of at least 12 characters",
+                );
             }
         }
         if self.backup.store == BackupStore::S3 && self.backup.s3_bucket.is_empty() {
@@ -508,7 +487,10 @@ impl Settings {
             return bad("smtp.to", "alert mail needs at least one recipient");
         }
         if crate::jobs::sweep_tick::schedule(self.jobs.sweep_interval_secs).is_none() {
-            return bad("jobs.sweep_interval_secs", "must divide a minute (1-30) or an hour (60-1800, whole minutes), or be 3600");
+            return bad(
+                "jobs.sweep_interval_secs",
+                "must divide a minute (1-30) or an hour (60-1800, whole minutes), or be 3600",
+            );
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return bad("log.level", "expected a filter such as info or dte_sidecar=debug");

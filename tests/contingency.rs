@@ -28,21 +28,33 @@ async fn state_of(app: &TestApp, move_id: i32) -> String {
 #[actix_rt::test]
 async fn checklist_step_7_contingency_two_invoices_then_batch_upload() {
     let app = app().await;
-    let on = app.call("dte.contingency", "enable_contingency", json!([1, "sii_unavailable", "SII caído"]), json!({})).await;
+    let on =
+        app.call("dte.contingency", "enable_contingency", json!([1, "sii_unavailable", "SII caído"]), json!({})).await;
     assert_eq!(on["enabled"], true);
     for move_id in [1, 2] {
         let answer = app.send(move_id, 1, 33, COMPANY_RUT).await;
         assert_eq!(answer["result"]["state"], "contingency", "{answer}");
     }
     assert_eq!(app.sim.upload_count(), 0, "nothing is sent while in contingency");
-    let pending = app.call("dte.contingency.pending", "search_read", json!([[["uploaded", "=", false]]]), json!({"fields": ["folio", "move_id"]})).await;
+    let pending = app
+        .call(
+            "dte.contingency.pending",
+            "search_read",
+            json!([[["uploaded", "=", false]]]),
+            json!({"fields": ["folio", "move_id"]}),
+        )
+        .await;
     assert_eq!(pending.as_array().unwrap().len(), 2);
     let status = app.call("dte.contingency", "get_status", json!([1]), json!({})).await;
     assert_eq!(status["pending_count"], 2);
 
     app.call("dte.contingency", "disable_contingency", json!([1, "SII de vuelta"]), json!({})).await;
     let report = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;
-    assert_eq!((report["envelopes"].as_i64(), report["uploaded"].as_i64(), report["remaining"].as_i64()), (Some(1), Some(2), Some(0)), "{report}");
+    assert_eq!(
+        (report["envelopes"].as_i64(), report["uploaded"].as_i64(), report["remaining"].as_i64()),
+        (Some(1), Some(2), Some(0)),
+        "{report}"
+    );
     assert_eq!(app.sim.upload_count(), 1, "both documents in one EnvioDTE");
     for move_id in [1, 2] {
         assert_eq!(state_of(&app, move_id).await, "sent");
@@ -50,7 +62,14 @@ async fn checklist_step_7_contingency_two_invoices_then_batch_upload() {
     for folio in [1, 2] {
         assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, folio), 1);
     }
-    let uploaded = app.call("dte.contingency.pending", "search_count", json!([[["uploaded", "=", true], ["track_id", "!=", false]]]), json!({})).await;
+    let uploaded = app
+        .call(
+            "dte.contingency.pending",
+            "search_count",
+            json!([[["uploaded", "=", true], ["track_id", "!=", false]]]),
+            json!({}),
+        )
+        .await;
     assert_eq!(uploaded, 2);
     assert_eq!(app.call("dte.backup", "search_count", json!([[]]), json!({})).await, 2);
 }
@@ -86,10 +105,15 @@ async fn an_outage_switches_to_contingency_and_the_sii_return_drains_it() {
         assert_eq!(app.send(move_id, 1, 33, COMPANY_RUT).await["result"]["state"], "failed");
     }
     let status = app.call("dte.contingency", "get_status", json!([1]), json!({})).await;
-    assert_eq!((status["enabled"].as_bool(), status["reason"].as_str()), (Some(true), Some("sii_unavailable")), "{status}");
+    assert_eq!(
+        (status["enabled"].as_bool(), status["reason"].as_str()),
+        (Some(true), Some("sii_unavailable")),
+        "{status}"
+    );
     let alerts = app.call("dte.alert", "search_read", json!([[["rule", "=", "contingency_auto"]]]), json!({})).await;
     assert_eq!(alerts.as_array().unwrap().len(), 1);
-    let log = app.call("dte.audit.log", "search_read", json!([[["action", "=", "contingency.enable"]]]), json!({})).await;
+    let log =
+        app.call("dte.audit.log", "search_read", json!([[["action", "=", "contingency.enable"]]]), json!({})).await;
     assert_eq!(log[0]["actor"], "system");
     // While the SII is down, new invoices are kept locally.
     for move_id in 4..=5 {
@@ -149,7 +173,15 @@ async fn restore_rebuilds_deleted_backups_byte_for_byte_and_verify_flags_tamperi
     assert_eq!((restored.copies, restored.restored, restored.already_present), (3, 3, 0), "{restored:?}");
     let after = app.call("dte.backup", "search_read", json!([[]]), fields).await;
     let without_ids = |rows: &Value| -> Vec<Value> {
-        rows.as_array().unwrap().iter().map(|r| { let mut r = r.clone(); r.as_object_mut().unwrap().remove("id"); r }).collect()
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("id");
+                r
+            })
+            .collect()
     };
     assert_eq!(without_ids(&after), without_ids(&before), "rebuilt byte for byte");
     assert_eq!(dte_sidecar::flows::backup::restore(&app.ctx).await.unwrap().restored, 0);
@@ -179,7 +211,13 @@ async fn retention_removes_only_old_backups_whose_copy_is_there() {
     let left = app.call("dte.backup", "search_read", json!([[]]), json!({"fields": ["dte_type"]})).await;
     assert_eq!(left.as_array().unwrap().len(), 1);
     assert_eq!(left[0]["dte_type"], "34", "kept: its copy is gone, the row is the only one left");
-    assert!(app.ctx.archive.get(&CopyKey { company_id: 1, dte_type: "33".into(), folio: "1".into() }).await.unwrap().is_none());
+    assert!(app
+        .ctx
+        .archive
+        .get(&CopyKey { company_id: 1, dte_type: "33".into(), folio: "1".into() })
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[actix_rt::test]
@@ -194,15 +232,37 @@ async fn every_alert_rule_fires_and_is_mailed() {
     })
     .await;
     app.register_company(1, COMPANY_RUT).await;
-    app.call("dte.company", "register", json!([]), json!({"company_id": 1, "rut": COMPANY_RUT, "name": "Empresa 1", "resolution_date": "2026-01-02"})).await;
+    app.call(
+        "dte.company",
+        "register",
+        json!([]),
+        json!({"company_id": 1, "rut": COMPANY_RUT, "name": "Empresa 1", "resolution_date": "2026-01-02"}),
+    )
+    .await;
     // 11 documents waiting in the queue, none retried successfully.
     for folio in 1..=11 {
-        app.call("dte.failed.queue", "add_failed_dte", json!(["33", folio.to_string(), common::dte_xml("33", &folio.to_string()), "timeout", "SII timeout", folio]), json!({"company_id": 1})).await;
+        app.call(
+            "dte.failed.queue",
+            "add_failed_dte",
+            json!([
+                "33",
+                folio.to_string(),
+                common::dte_xml("33", &folio.to_string()),
+                "timeout",
+                "SII timeout",
+                folio
+            ]),
+            json!({"company_id": 1}),
+        )
+        .await;
     }
     // Contingency for more than a day.
     app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
     // A CAF with only 10 folios.
-    let p12 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, common::engine::fixture("keys/signer-11111111-1.p12"));
+    let p12 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        common::engine::fixture("keys/signer-11111111-1.p12"),
+    );
     app.call("dte.company", "set_certificate", json!([1, p12, "1234"]), json!({})).await;
     let caf = common::mint_caf(COMPANY_RUT, 52, 1, 10, app.clock.now().date());
     app.call("dte.caf", "load", json!([1, caf]), json!({})).await;
@@ -210,7 +270,14 @@ async fn every_alert_rule_fires_and_is_mailed() {
 
     let report = app.sweep().await;
     assert_eq!(report.alerts, 4, "{report:?}");
-    let alerts = app.call("dte.alert", "search_read", json!([[["resolved_at", "=", false]]]), json!({"order": "rule", "fields": ["rule", "message", "notified_at"]})).await;
+    let alerts = app
+        .call(
+            "dte.alert",
+            "search_read",
+            json!([[["resolved_at", "=", false]]]),
+            json!({"order": "rule", "fields": ["rule", "message", "notified_at"]}),
+        )
+        .await;
     let rules: Vec<&str> = alerts.as_array().unwrap().iter().map(|a| a["rule"].as_str().unwrap()).collect();
     assert_eq!(rules, ["contingency_long", "folios_low", "queue_backlog", "retry_success_low"]);
     assert!(alerts.as_array().unwrap().iter().all(|a| a["notified_at"].is_string()));
@@ -226,7 +293,14 @@ async fn every_alert_rule_fires_and_is_mailed() {
     app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
     app.clock.advance(TimeDelta::hours(1));
     app.sweep().await;
-    let open: Value = app.call("dte.alert", "search_count", json!([[["rule", "=", "contingency_long"], ["resolved_at", "=", false]]]), json!({})).await;
+    let open: Value = app
+        .call(
+            "dte.alert",
+            "search_count",
+            json!([[["rule", "=", "contingency_long"], ["resolved_at", "=", false]]]),
+            json!({}),
+        )
+        .await;
     assert_eq!(open, 0);
     assert_eq!(sink.messages().len(), 4);
 }

@@ -8,31 +8,21 @@ use base64::Engine as _;
 use chrono::{NaiveDate, NaiveDateTime};
 use common::engine::*;
 use dte_sidecar::dte::{
-    build_envio, build_signed_dte, dd_bytes, latin1_encode, sign_dd, verify_document, Caf,
-    CafTrust, Caratula, Check, DocumentKind, DteType, Resolution, Rut, SignedDte, TedFields,
+    build_envio, build_signed_dte, dd_bytes, latin1_encode, sign_dd, verify_document, Caf, CafTrust, Caratula, Check,
+    DocumentKind, DteType, Resolution, Rut, SignedDte, TedFields,
 };
 
 fn synthetic_caratula() -> Caratula {
     Caratula::for_sii(
         Rut::parse("76000001-9").unwrap(),
-        Resolution {
-            number: 0,
-            date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-        },
+        Resolution { number: 0, date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap() },
     )
     .unwrap()
 }
 
 fn build(document_type: DteType, folio: i64) -> SignedDte {
-    build_signed_dte(
-        &request(document_type),
-        folio,
-        &caf(document_type),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_or_else(|error| panic!("type {}: {error}", document_type.code()))
+    build_signed_dte(&request(document_type), folio, &caf(document_type), &signer(), &schemas(), stamped_at())
+        .unwrap_or_else(|error| panic!("type {}: {error}", document_type.code()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -40,14 +30,11 @@ fn build(document_type: DteType, folio: i64) -> SignedDte {
 
 #[test]
 fn both_ted_test_vectors_are_reproduced_byte_for_byte() {
-    let vectors: serde_json::Value =
-        serde_json::from_slice(&fixture("official/ted-test-vectors.json")).unwrap();
+    let vectors: serde_json::Value = serde_json::from_slice(&fixture("official/ted-test-vectors.json")).unwrap();
     // The SII manual's CAF verifies with the SII's real IDK 100 key: no test key needed.
-    let caf = Caf::parse(
-        &fixture("official/CAF-97975000-5-T33-F1-200-IDK100_SII-manual-example.xml"),
-        &CafTrust::sii(),
-    )
-    .unwrap();
+    let caf =
+        Caf::parse(&fixture("official/CAF-97975000-5-T33-F1-200-IDK100_SII-manual-example.xml"), &CafTrust::sii())
+            .unwrap();
     let timestamp = |text: &str| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").unwrap();
     let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
     let cases = [
@@ -75,22 +62,11 @@ fn both_ted_test_vectors_are_reproduced_byte_for_byte() {
         },
     ];
     for (vector, fields) in vectors.as_array().unwrap().iter().zip(cases) {
-        let expected_bytes =
-            latin1_encode(vector["dd_signed_bytes_iso8859_1"].as_str().unwrap()).unwrap();
+        let expected_bytes = latin1_encode(vector["dd_signed_bytes_iso8859_1"].as_str().unwrap()).unwrap();
         let produced = dd_bytes(&fields, &caf).unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&produced),
-            String::from_utf8_lossy(&expected_bytes),
-            "{}",
-            vector["name"]
-        );
+        assert_eq!(String::from_utf8_lossy(&produced), String::from_utf8_lossy(&expected_bytes), "{}", vector["name"]);
         assert_eq!(produced, expected_bytes);
-        assert_eq!(
-            sign_dd(&produced, &caf).unwrap(),
-            vector["frmt_expected"].as_str().unwrap(),
-            "{}",
-            vector["name"]
-        );
+        assert_eq!(sign_dd(&produced, &caf).unwrap(), vector["frmt_expected"].as_str().unwrap(), "{}", vector["name"]);
     }
 }
 
@@ -101,16 +77,9 @@ fn both_ted_test_vectors_are_reproduced_byte_for_byte() {
 fn assert_ted_verifies_with_openssl(dte: &[u8], caf_xml: &[u8], directory: &std::path::Path) {
     let dd = slice_between(dte, b"<DD>", b"</DD>");
     let frmt_element = slice_between(dte, b"<FRMT algoritmo=\"SHA1withRSA\">", b"</FRMT>");
-    let frmt_text = &frmt_element
-        [b"<FRMT algoritmo=\"SHA1withRSA\">".len()..frmt_element.len() - b"</FRMT>".len()];
-    let signature = base64::engine::general_purpose::STANDARD
-        .decode(frmt_text)
-        .unwrap();
-    let public_pem = slice_between(
-        caf_xml,
-        b"-----BEGIN PUBLIC KEY-----",
-        b"-----END PUBLIC KEY-----",
-    );
+    let frmt_text = &frmt_element[b"<FRMT algoritmo=\"SHA1withRSA\">".len()..frmt_element.len() - b"</FRMT>".len()];
+    let signature = base64::engine::general_purpose::STANDARD.decode(frmt_text).unwrap();
+    let public_pem = slice_between(caf_xml, b"-----BEGIN PUBLIC KEY-----", b"-----END PUBLIC KEY-----");
     let dd_path = directory.join("dd.bin");
     let signature_path = directory.join("frmt.bin");
     let key_path = directory.join("caf-public.pem");
@@ -119,15 +88,7 @@ fn assert_ted_verifies_with_openssl(dte: &[u8], caf_xml: &[u8], directory: &std:
     std::fs::write(&key_path, [public_pem, b"\n"].concat()).unwrap();
     let (ok, output) = run_tool(
         "openssl",
-        &[
-            "dgst",
-            "-sha1",
-            "-verify",
-            path_str(&key_path),
-            "-signature",
-            path_str(&signature_path),
-            path_str(&dd_path),
-        ],
+        &["dgst", "-sha1", "-verify", path_str(&key_path), "-signature", path_str(&signature_path), path_str(&dd_path)],
     );
     assert!(ok && output.contains("Verified OK"), "openssl: {output}");
 }
@@ -138,43 +99,23 @@ fn every_type_passes_xmllint_xmlsec1_and_openssl() {
     for document_type in DteType::ALL {
         let signed = build(document_type, 7);
         assert_eq!(signed.document_id, format!("F7T{}", document_type.code()));
-        assert!(signed
-            .xml
-            .starts_with(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"));
+        assert!(signed.xml.starts_with(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"));
         let directory = scratch_dir(&format!("dte-{}", document_type.code()));
         let file = directory.join("dte.xml");
         std::fs::write(&file, &signed.xml).unwrap();
 
-        let (ok, output) = run_tool(
-            "xmllint",
-            &["--noout", "--schema", path_str(&schema), path_str(&file)],
-        );
+        let (ok, output) = run_tool("xmllint", &["--noout", "--schema", path_str(&schema), path_str(&file)]);
         assert!(ok, "xmllint, type {}: {output}", document_type.code());
 
-        let (ok, output) = run_tool(
-            "xmlsec1",
-            &["--verify", "--id-attr:ID", "Documento", path_str(&file)],
-        );
-        assert!(
-            ok && output.contains("OK"),
-            "xmlsec1, type {}: {output}",
-            document_type.code()
-        );
+        let (ok, output) = run_tool("xmlsec1", &["--verify", "--id-attr:ID", "Documento", path_str(&file)]);
+        assert!(ok && output.contains("OK"), "xmlsec1, type {}: {output}", document_type.code());
 
         assert_ted_verifies_with_openssl(&signed.xml, &caf_xml(document_type), &directory);
 
         let report = verify_document(&signed.xml, &schemas(), &test_trust()).unwrap();
-        assert!(
-            report.is_valid(),
-            "type {}: {:?}",
-            document_type.code(),
-            report.problems()
-        );
+        assert!(report.is_valid(), "type {}: {:?}", document_type.code(), report.problems());
         assert_eq!(report.kind, DocumentKind::Dte);
-        assert_eq!(
-            report.documents[0].signer_rut,
-            Some(Rut::parse("11111111-1").unwrap())
-        );
+        assert_eq!(report.documents[0].signer_rut, Some(Rut::parse("11111111-1").unwrap()));
     }
 }
 
@@ -200,11 +141,7 @@ fn signed_dte_carries_the_values_the_store_needs() {
         b"<TSTED>2026-01-05T10:00:00</TSTED>",
         b"<MNT>36392</MNT>",
     ] {
-        assert!(
-            contains(&signed.xml, element),
-            "{}",
-            String::from_utf8_lossy(element)
-        );
+        assert!(contains(&signed.xml, element), "{}", String::from_utf8_lossy(element));
     }
 }
 
@@ -213,27 +150,14 @@ fn signed_dte_carries_the_values_the_store_needs() {
 
 #[test]
 fn envelope_with_all_five_types_passes_xmllint_and_xmlsec1() {
-    let documents: Vec<SignedDte> = DteType::ALL
-        .into_iter()
-        .map(|document_type| build(document_type, 3))
-        .collect();
-    let envelope = build_envio(
-        &documents,
-        &synthetic_caratula(),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap();
+    let documents: Vec<SignedDte> = DteType::ALL.into_iter().map(|document_type| build(document_type, 3)).collect();
+    let envelope = build_envio(&documents, &synthetic_caratula(), &signer(), &schemas(), stamped_at()).unwrap();
     let directory = scratch_dir("envio");
     let file = directory.join("envio.xml");
     std::fs::write(&file, &envelope).unwrap();
 
     let schema = manifest_path("schemas/sii/EnvioDTE_v10.xsd");
-    let (ok, output) = run_tool(
-        "xmllint",
-        &["--noout", "--schema", path_str(&schema), path_str(&file)],
-    );
+    let (ok, output) = run_tool("xmllint", &["--noout", "--schema", path_str(&schema), path_str(&file)]);
     assert!(ok, "xmllint: {output}");
 
     let (ok, output) = run_tool(
@@ -253,34 +177,15 @@ fn envelope_with_all_five_types_passes_xmllint_and_xmlsec1() {
     for document in &documents {
         let start = format!("<Documento ID=\"{}\">", document.document_id);
         let at = find(&envelope, start.as_bytes(), 0).unwrap();
-        let dte_start = envelope[..at]
-            .windows(4)
-            .rposition(|window| window == b"<DTE")
-            .unwrap();
+        let dte_start = envelope[..at].windows(4).rposition(|window| window == b"<DTE").unwrap();
         let dte_end = find(&envelope, b"</DTE>", at).unwrap() + b"</DTE>".len();
         let inner = &envelope[dte_start..dte_end];
         let original_body = slice_between(&document.xml, b"<DTE", b"</DTE>");
-        assert_eq!(
-            inner, original_body,
-            "{} changed inside the envelope",
-            document.document_id
-        );
-        let standalone = [
-            &b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"[..],
-            inner,
-        ]
-        .concat();
+        assert_eq!(inner, original_body, "{} changed inside the envelope", document.document_id);
+        let standalone = [&b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n"[..], inner].concat();
         let standalone_file = directory.join(format!("{}.xml", document.document_id));
         std::fs::write(&standalone_file, standalone).unwrap();
-        let (ok, output) = run_tool(
-            "xmlsec1",
-            &[
-                "--verify",
-                "--id-attr:ID",
-                "Documento",
-                path_str(&standalone_file),
-            ],
-        );
+        let (ok, output) = run_tool("xmlsec1", &["--verify", "--id-attr:ID", "Documento", path_str(&standalone_file)]);
         assert!(ok, "xmlsec1 {}: {output}", document.document_id);
     }
 
@@ -289,34 +194,16 @@ fn envelope_with_all_five_types_passes_xmllint_and_xmlsec1() {
     assert_eq!(report.kind, DocumentKind::Envelope);
     assert_eq!(report.documents.len(), 5);
     assert!(contains(&envelope, b"<RutEnvia>11111111-1</RutEnvia>"));
-    assert!(contains(
-        &envelope,
-        b"<TmstFirmaEnv>2026-01-05T10:00:00</TmstFirmaEnv>"
-    ));
-    assert!(contains(
-        &envelope,
-        b"<SubTotDTE>\n<TpoDTE>61</TpoDTE>\n<NroDTE>1</NroDTE>\n</SubTotDTE>"
-    ));
+    assert!(contains(&envelope, b"<TmstFirmaEnv>2026-01-05T10:00:00</TmstFirmaEnv>"));
+    assert!(contains(&envelope, b"<SubTotDTE>\n<TpoDTE>61</TpoDTE>\n<NroDTE>1</NroDTE>\n</SubTotDTE>"));
 }
 
 #[test]
 fn envelope_can_be_rebuilt_from_stored_bytes() {
-    let stored: Vec<Vec<u8>> = [DteType::Factura, DteType::NotaCredito]
-        .into_iter()
-        .map(|document_type| build(document_type, 9).xml)
-        .collect();
-    let documents: Vec<SignedDte> = stored
-        .into_iter()
-        .map(|xml| SignedDte::from_xml(xml).unwrap())
-        .collect();
-    let envelope = build_envio(
-        &documents,
-        &synthetic_caratula(),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap();
+    let stored: Vec<Vec<u8>> =
+        [DteType::Factura, DteType::NotaCredito].into_iter().map(|document_type| build(document_type, 9).xml).collect();
+    let documents: Vec<SignedDte> = stored.into_iter().map(|xml| SignedDte::from_xml(xml).unwrap()).collect();
+    let envelope = build_envio(&documents, &synthetic_caratula(), &signer(), &schemas(), stamped_at()).unwrap();
     let report = verify_document(&envelope, &schemas(), &test_trust()).unwrap();
     assert!(report.is_valid(), "{:?}", report.problems());
 }
@@ -325,48 +212,21 @@ fn envelope_can_be_rebuilt_from_stored_bytes() {
 fn envelope_refuses_documents_of_another_issuer_and_duplicates() {
     let mut foreign = build(DteType::Factura, 4);
     foreign.issuer_rut = Rut::parse("77777777-7").unwrap();
-    let error = build_envio(
-        &[foreign],
-        &synthetic_caratula(),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_err();
+    let error = build_envio(&[foreign], &synthetic_caratula(), &signer(), &schemas(), stamped_at()).unwrap_err();
     assert_eq!(error.field(), Some("documents[0]"));
 
     let document = build(DteType::Factura, 4);
-    let error = build_envio(
-        &[document.clone(), document],
-        &synthetic_caratula(),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_err();
+    let error = build_envio(&[document.clone(), document], &synthetic_caratula(), &signer(), &schemas(), stamped_at())
+        .unwrap_err();
     assert_eq!(error.field(), Some("documents[1]"));
     assert!(error.to_string().contains("appears twice"));
 
-    let error = build_envio(
-        &[],
-        &synthetic_caratula(),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_err();
+    let error = build_envio(&[], &synthetic_caratula(), &signer(), &schemas(), stamped_at()).unwrap_err();
     assert_eq!(error.field(), Some("documents"));
 
     let one = build(DteType::Factura, 5);
     let too_many = vec![one; dte_sidecar::dte::MAX_DTES_PER_ENVELOPE + 1];
-    let error = build_envio(
-        &too_many,
-        &synthetic_caratula(),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_err();
+    let error = build_envio(&too_many, &synthetic_caratula(), &signer(), &schemas(), stamped_at()).unwrap_err();
     assert_eq!(error.field(), Some("documents"));
     assert!(error.to_string().contains("2001"));
 }
@@ -392,11 +252,7 @@ fn official_sii_example_verifies_and_a_changed_amount_does_not() {
     assert!(!document.signature.passed());
 
     // MntTotal changed: the SetDTE digest and the TED's MNT no longer agree with it.
-    let changed_total = replace_once(
-        &official,
-        b"<MntTotal>119000</MntTotal>",
-        b"<MntTotal>119001</MntTotal>",
-    );
+    let changed_total = replace_once(&official, b"<MntTotal>119000</MntTotal>", b"<MntTotal>119001</MntTotal>");
     let report = verify_document(&changed_total, &schemas(), &CafTrust::sii()).unwrap();
     assert!(!report.envelope_signature.as_ref().unwrap().passed());
     assert!(matches!(&report.documents[0].ted, Check::Failed(reason) if reason.contains("MNT")));
@@ -418,14 +274,8 @@ fn peer_envelope_verifies_only_when_the_fake_sii_key_is_trusted() {
     assert_eq!(report.documents.len(), 5);
 
     let report = verify_document(&peer, &schemas(), &CafTrust::sii()).unwrap();
-    assert!(report
-        .documents
-        .iter()
-        .all(|document| !document.caf.passed()));
-    assert!(report
-        .documents
-        .iter()
-        .all(|document| document.ted.passed()));
+    assert!(report.documents.iter().all(|document| !document.caf.passed()));
+    assert!(report.documents.iter().all(|document| document.ted.passed()));
 }
 
 #[test]
@@ -495,8 +345,7 @@ fn notes_without_a_reference_are_refused() {
         let error = request_from_value(&value).validate().unwrap_err();
         assert_eq!(error.field(), Some("references"));
         // A reference without CodRef (e.g. a purchase order) is not enough either.
-        value["references"] =
-            serde_json::json!([{ "document_type": "801", "folio": "9", "date": "2026-01-01" }]);
+        value["references"] = serde_json::json!([{ "document_type": "801", "folio": "9", "date": "2026-01-01" }]);
         let error = request_from_value(&value).validate().unwrap_err();
         assert_eq!(error.field(), Some("references"));
     }
@@ -546,15 +395,9 @@ fn over_long_text_is_refused_not_cut() {
     let mut value = request_value(DteType::Factura);
     let long_name = format!("{}{}", "A".repeat(40), "B".repeat(60));
     value["receiver"]["name"] = long_name.into();
-    let signed = build_signed_dte(
-        &request_from_value(&value),
-        1,
-        &caf(DteType::Factura),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap();
+    let signed =
+        build_signed_dte(&request_from_value(&value), 1, &caf(DteType::Factura), &signer(), &schemas(), stamped_at())
+            .unwrap();
     let expected_rsr = format!("<RSR>{}</RSR>", "A".repeat(40));
     assert!(contains(&signed.xml, expected_rsr.as_bytes()));
 }
@@ -572,12 +415,7 @@ fn bad_ruts_are_refused() {
     let error = request_from_value(&value).validate().unwrap_err();
     assert_eq!(error.field(), Some("issuer.rut"));
 
-    assert_eq!(
-        dte_sidecar::dte::validate_rut("76.000.001-9")
-            .unwrap()
-            .to_string(),
-        "76000001-9"
-    );
+    assert_eq!(dte_sidecar::dte::validate_rut("76.000.001-9").unwrap().to_string(), "76000001-9");
     assert!(dte_sidecar::dte::validate_rut("76000001-0").is_err());
 }
 
@@ -585,14 +423,12 @@ fn bad_ruts_are_refused() {
 fn json_errors_name_the_path() {
     let mut value = request_value(DteType::Factura);
     value["lines"][0]["quantity"] = "two".into();
-    let error =
-        dte_sidecar::dte::DteRequest::from_json(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+    let error = dte_sidecar::dte::DteRequest::from_json(&serde_json::to_vec(&value).unwrap()).unwrap_err();
     assert_eq!(error.field(), Some("lines[0].quantity"));
 
     let mut value = request_value(DteType::Factura);
     value["receiver"]["nmae"] = "typo".into();
-    let error =
-        dte_sidecar::dte::DteRequest::from_json(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+    let error = dte_sidecar::dte::DteRequest::from_json(&serde_json::to_vec(&value).unwrap()).unwrap_err();
     assert_eq!(error.field(), Some("receiver.nmae"));
     assert!(error.to_string().contains("unknown field"));
 }
@@ -600,39 +436,17 @@ fn json_errors_name_the_path() {
 #[test]
 fn caf_of_another_type_or_company_or_range_is_refused() {
     let request = request(DteType::Factura);
-    let error = build_signed_dte(
-        &request,
-        1,
-        &caf(DteType::FacturaExenta),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_err();
+    let error =
+        build_signed_dte(&request, 1, &caf(DteType::FacturaExenta), &signer(), &schemas(), stamped_at()).unwrap_err();
     assert_eq!(error.field(), Some("caf.TD"));
 
     let other_company = Caf::parse(&caf_for_other_company(), &test_trust()).unwrap();
     assert_eq!(other_company.issuer_rut().to_string(), "76000002-7");
-    let error = build_signed_dte(
-        &request,
-        1,
-        &other_company,
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_err();
+    let error = build_signed_dte(&request, 1, &other_company, &signer(), &schemas(), stamped_at()).unwrap_err();
     assert_eq!(error.field(), Some("caf.RE"));
 
-    let error = build_signed_dte(
-        &request,
-        101,
-        &caf(DteType::Factura),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap_err();
+    let error =
+        build_signed_dte(&request, 101, &caf(DteType::Factura), &signer(), &schemas(), stamped_at()).unwrap_err();
     assert_eq!(error.field(), Some("folio"));
     assert!(error.to_string().contains("1–100"));
 }
@@ -640,36 +454,12 @@ fn caf_of_another_type_or_company_or_range_is_refused() {
 #[test]
 fn expired_caf_is_refused_on_its_expiry_day() {
     let factura_caf = caf(DteType::Factura);
-    assert_eq!(
-        factura_caf.expires_on(),
-        NaiveDate::from_ymd_opt(2026, 7, 2)
-    );
-    let last_day = NaiveDate::from_ymd_opt(2026, 7, 1)
-        .unwrap()
-        .and_hms_opt(23, 59, 59)
-        .unwrap();
-    assert!(build_signed_dte(
-        &request(DteType::Factura),
-        2,
-        &factura_caf,
-        &signer(),
-        &schemas(),
-        last_day
-    )
-    .is_ok());
-    let expiry_day = NaiveDate::from_ymd_opt(2026, 7, 2)
-        .unwrap()
-        .and_hms_opt(0, 0, 0)
-        .unwrap();
-    let error = build_signed_dte(
-        &request(DteType::Factura),
-        2,
-        &factura_caf,
-        &signer(),
-        &schemas(),
-        expiry_day,
-    )
-    .unwrap_err();
+    assert_eq!(factura_caf.expires_on(), NaiveDate::from_ymd_opt(2026, 7, 2));
+    let last_day = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap().and_hms_opt(23, 59, 59).unwrap();
+    assert!(build_signed_dte(&request(DteType::Factura), 2, &factura_caf, &signer(), &schemas(), last_day).is_ok());
+    let expiry_day = NaiveDate::from_ymd_opt(2026, 7, 2).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let error =
+        build_signed_dte(&request(DteType::Factura), 2, &factura_caf, &signer(), &schemas(), expiry_day).unwrap_err();
     assert_eq!(error.field(), Some("caf.FA"));
     assert!(!factura_caf.is_usable_on(expiry_day.date()));
     // Guías (52) and exempt invoices (34) do not expire.
@@ -684,15 +474,12 @@ fn caf_for_other_company() -> Vec<u8> {
     let da_start = renamed.find("<DA>").unwrap();
     let da_end = renamed.find("</DA>").unwrap() + "</DA>".len();
     let da = dte_sidecar::dte::compact_between_tags(&renamed[da_start..da_end]);
-    let key =
-        openssl::pkey::PKey::private_key_from_pem(&fixture("keys/FAKE-SII-IDK100-private.pem"))
-            .unwrap();
-    let mut rsa_signer =
-        openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(&fixture("keys/FAKE-SII-IDK100-private.pem")).unwrap();
+    let mut rsa_signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha1(), &key).unwrap();
     rsa_signer.update(da.as_bytes()).unwrap();
     let frma = base64::engine::general_purpose::STANDARD.encode(rsa_signer.sign_to_vec().unwrap());
-    let frma_start = renamed.find("<FRMA algoritmo=\"SHA1withRSA\">").unwrap()
-        + "<FRMA algoritmo=\"SHA1withRSA\">".len();
+    let frma_start =
+        renamed.find("<FRMA algoritmo=\"SHA1withRSA\">").unwrap() + "<FRMA algoritmo=\"SHA1withRSA\">".len();
     let frma_end = renamed.find("</FRMA>").unwrap();
     format!("{}{}{}", &renamed[..frma_start], frma, &renamed[frma_end..]).into_bytes()
 }
@@ -728,21 +515,14 @@ fn caf_exposes_its_grant_and_hides_its_key() {
     assert_eq!(caf.issuer_rut().to_string(), "76000001-9");
     assert_eq!(caf.document_type(), DteType::NotaCredito);
     assert_eq!((caf.first_folio(), caf.last_folio()), (1, 100));
-    assert_eq!(
-        caf.authorized_on(),
-        NaiveDate::from_ymd_opt(2026, 1, 2).unwrap()
-    );
+    assert_eq!(caf.authorized_on(), NaiveDate::from_ymd_opt(2026, 1, 2).unwrap());
     assert_eq!(caf.idk(), 100);
     assert!(caf.contains_folio(1) && caf.contains_folio(100));
     assert!(!caf.contains_folio(0) && !caf.contains_folio(101));
     let debug = format!("{caf:?}");
     assert!(debug.contains("76000001-9"));
     let private_pem = String::from_utf8(caf_xml(DteType::NotaCredito)).unwrap();
-    let key_line = private_pem
-        .lines()
-        .skip_while(|line| !line.contains("BEGIN RSA PRIVATE KEY"))
-        .nth(1)
-        .unwrap();
+    let key_line = private_pem.lines().skip_while(|line| !line.contains("BEGIN RSA PRIVATE KEY")).nth(1).unwrap();
     assert!(!debug.contains(key_line) && !debug.contains("PRIVATE"));
 }
 
@@ -753,63 +533,33 @@ fn caf_exposes_its_grant_and_hides_its_key() {
 fn special_characters_round_trip_through_iso_8859_1() {
     let signed = build(DteType::Factura, 5);
     // Escaped where XML needs it, raw ISO-8859-1 bytes for Ñ and accents.
+    assert!(contains(&signed.xml, b"<RznSocRecep>CLIENTE &amp; HIJOS LTDA</RznSocRecep>"));
+    assert!(contains(&signed.xml, &latin1_encode("<CmnaRecep>ÑUÑOA</CmnaRecep>").unwrap()));
     assert!(contains(
         &signed.xml,
-        b"<RznSocRecep>CLIENTE &amp; HIJOS LTDA</RznSocRecep>"
-    ));
-    assert!(contains(
-        &signed.xml,
-        &latin1_encode("<CmnaRecep>ÑUÑOA</CmnaRecep>").unwrap()
-    ));
-    assert!(contains(
-        &signed.xml,
-        &latin1_encode(
-            "<NmbItem>Servicio de soporte \"Ñandú\" &lt;nivel 1&gt; &amp; más</NmbItem>"
-        )
-        .unwrap()
+        &latin1_encode("<NmbItem>Servicio de soporte \"Ñandú\" &lt;nivel 1&gt; &amp; más</NmbItem>").unwrap()
     ));
     // Read back with libxml: the text is what the request said.
-    let parsed = libxml::parser::Parser::default()
-        .parse_string(&signed.xml)
-        .unwrap();
+    let parsed = libxml::parser::Parser::default().parse_string(&signed.xml).unwrap();
     let context = libxml::xpath::Context::new(&parsed).unwrap();
-    let text_of =
-        |xpath: &str| context.evaluate(xpath).unwrap().get_nodes_as_vec()[0].get_content();
-    assert_eq!(
-        text_of("//*[local-name()='NmbItem']"),
-        "Servicio de soporte \"Ñandú\" <nivel 1> & más"
-    );
+    let text_of = |xpath: &str| context.evaluate(xpath).unwrap().get_nodes_as_vec()[0].get_content();
+    assert_eq!(text_of("//*[local-name()='NmbItem']"), "Servicio de soporte \"Ñandú\" <nivel 1> & más");
     assert_eq!(text_of("//*[local-name()='CmnaRecep']"), "ÑUÑOA");
-    assert_eq!(
-        text_of("//*[local-name()='DirRecep']"),
-        "AV. PRUEBA 456, DEPTO \"B\""
-    );
+    assert_eq!(text_of("//*[local-name()='DirRecep']"), "AV. PRUEBA 456, DEPTO \"B\"");
     assert_eq!(text_of("//*[local-name()='Contacto']"), "José Muñoz");
     assert_eq!(text_of("//*[local-name()='RSR']"), "CLIENTE & HIJOS LTDA");
     // IT1 is the item's first 40 characters, trailing blank included.
-    assert_eq!(
-        text_of("//*[local-name()='IT1']"),
-        "Servicio de soporte \"Ñandú\" <nivel 1> & "
-    );
+    assert_eq!(text_of("//*[local-name()='IT1']"), "Servicio de soporte \"Ñandú\" <nivel 1> & ");
 }
 
 #[test]
 fn characters_outside_iso_8859_1_are_mapped_or_refused() {
     let mut value = request_value(DteType::Factura);
     value["lines"][0]["description"] = "Plan “Premium” – anual…".into();
-    let signed = build_signed_dte(
-        &request_from_value(&value),
-        6,
-        &caf(DteType::Factura),
-        &signer(),
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap();
-    assert!(contains(
-        &signed.xml,
-        b"<DscItem>Plan \"Premium\" - anual...</DscItem>"
-    ));
+    let signed =
+        build_signed_dte(&request_from_value(&value), 6, &caf(DteType::Factura), &signer(), &schemas(), stamped_at())
+            .unwrap();
+    assert!(contains(&signed.xml, b"<DscItem>Plan \"Premium\" - anual...</DscItem>"));
 
     let mut value = request_value(DteType::Factura);
     value["lines"][0]["description"] = "Precio en €".into();
@@ -835,11 +585,9 @@ fn pkcs12_pem_and_legacy_rc2_40_pfx_all_load() {
     .unwrap();
     assert_eq!(from_pem.rut(), from_p12.rut());
 
-    let committed = dte_sidecar::dte::Signer::from_pkcs12(
-        &fixture("keys/signer-11111111-1-legacy-rc2-40.pfx"),
-        P12_PASSWORD,
-    )
-    .unwrap();
+    let committed =
+        dte_sidecar::dte::Signer::from_pkcs12(&fixture("keys/signer-11111111-1-legacy-rc2-40.pfx"), P12_PASSWORD)
+            .unwrap();
     assert_eq!(committed.rut().to_string(), "11111111-1");
 }
 
@@ -871,31 +619,14 @@ fn a_legacy_pfx_made_by_openssl_now_loads_and_signs() {
     );
     assert!(ok, "openssl pkcs12: {output}");
     // The file really is RC2-40: without the legacy provider the CLI cannot read it.
-    let (ok, _) = run_tool(
-        "openssl",
-        &[
-            "pkcs12",
-            "-info",
-            "-noout",
-            "-in",
-            path_str(&pfx),
-            "-passin",
-            "pass:s3cr3t-Ñ",
-        ],
-    );
+    let (ok, _) =
+        run_tool("openssl", &["pkcs12", "-info", "-noout", "-in", path_str(&pfx), "-passin", "pass:s3cr3t-Ñ"]);
     assert!(!ok);
 
-    let signer =
-        dte_sidecar::dte::Signer::from_pkcs12(&std::fs::read(&pfx).unwrap(), "s3cr3t-Ñ").unwrap();
-    let signed = build_signed_dte(
-        &request(DteType::Factura),
-        8,
-        &caf(DteType::Factura),
-        &signer,
-        &schemas(),
-        stamped_at(),
-    )
-    .unwrap();
+    let signer = dte_sidecar::dte::Signer::from_pkcs12(&std::fs::read(&pfx).unwrap(), "s3cr3t-Ñ").unwrap();
+    let signed =
+        build_signed_dte(&request(DteType::Factura), 8, &caf(DteType::Factura), &signer, &schemas(), stamped_at())
+            .unwrap();
     let report = verify_document(&signed.xml, &schemas(), &test_trust()).unwrap();
     assert!(report.is_valid(), "{:?}", report.problems());
 }
@@ -903,20 +634,15 @@ fn a_legacy_pfx_made_by_openssl_now_loads_and_signs() {
 #[test]
 fn wrong_password_is_a_clear_error_without_the_password() {
     let password = "hunter2-wrong";
-    let error =
-        dte_sidecar::dte::Signer::from_pkcs12(&fixture("keys/signer-11111111-1.p12"), password)
-            .unwrap_err();
+    let error = dte_sidecar::dte::Signer::from_pkcs12(&fixture("keys/signer-11111111-1.p12"), password).unwrap_err();
     assert_eq!(error.field(), Some("certificate"));
     assert_eq!(error.code(), "certificate");
     let message = error.to_string();
     assert!(message.contains("wrong password"), "{message}");
     assert!(!message.contains(password) && !format!("{error:?}").contains(password));
 
-    let error = dte_sidecar::dte::Signer::from_pkcs12(
-        &fixture("keys/signer-11111111-1-legacy-rc2-40.pfx"),
-        password,
-    )
-    .unwrap_err();
+    let error = dte_sidecar::dte::Signer::from_pkcs12(&fixture("keys/signer-11111111-1-legacy-rc2-40.pfx"), password)
+        .unwrap_err();
     assert!(error.to_string().contains("wrong password"), "{error}");
 
     let error = dte_sidecar::dte::Signer::from_pkcs12(b"not a certificate", "1234").unwrap_err();
@@ -936,10 +662,7 @@ fn signer_debug_shows_no_key() {
 #[test]
 fn get_token_request_is_signed_and_verifiable() {
     let signed = dte_sidecar::dte::sign_get_token_request("012345678901", &signer()).unwrap();
-    assert!(contains(
-        &signed,
-        b"<getToken><item><Semilla>012345678901</Semilla></item><Signature"
-    ));
+    assert!(contains(&signed, b"<getToken><item><Semilla>012345678901</Semilla></item><Signature"));
     assert!(contains(&signed, b"<Reference URI=\"\">"));
     let directory = scratch_dir("gettoken");
     let file = directory.join("gettoken.xml");
@@ -953,12 +676,7 @@ fn get_token_request_is_signed_and_verifiable() {
 
     // The sample made with xmlsec1 verifies too; a changed seed does not.
     let sample = fixture("getToken-signed-SYNTHETIC.xml");
-    assert_eq!(
-        dte_sidecar::dte::verify_get_token_request(&sample)
-            .unwrap()
-            .seed,
-        "012345678901"
-    );
+    assert_eq!(dte_sidecar::dte::verify_get_token_request(&sample).unwrap().seed, "012345678901");
     let forged = replace_once(&sample, b"012345678901", b"012345678902");
     let error = dte_sidecar::dte::verify_get_token_request(&forged).unwrap_err();
     assert_eq!(error.field(), Some("signature"));
@@ -978,21 +696,14 @@ fn shared_keys_sign_on_many_threads_at_once() {
     let trust = Arc::new(test_trust());
     let workers: Vec<_> = (0..6)
         .map(|worker| {
-            let (signer, cafs, schemas, trust) =
-                (signer.clone(), cafs.clone(), schemas.clone(), trust.clone());
+            let (signer, cafs, schemas, trust) = (signer.clone(), cafs.clone(), schemas.clone(), trust.clone());
             std::thread::spawn(move || {
                 for round in 0..10 {
                     let caf = &cafs[(worker + round) % cafs.len()];
                     let folio = (worker * 10 + round + 1) as i64;
-                    let signed = build_signed_dte(
-                        &request(caf.document_type()),
-                        folio,
-                        caf,
-                        &signer,
-                        &schemas,
-                        stamped_at(),
-                    )
-                    .unwrap();
+                    let signed =
+                        build_signed_dte(&request(caf.document_type()), folio, caf, &signer, &schemas, stamped_at())
+                            .unwrap();
                     let report = verify_document(&signed.xml, &schemas, &trust).unwrap();
                     assert!(report.is_valid(), "{:?}", report.problems());
                 }

@@ -45,20 +45,28 @@ async fn apalis_jobs_play_the_whole_schedule_on_a_fast_clock() {
         .unwrap()
         .with_jobs(jobs::Scheduler::new(&pool, Arc::clone(&clock)));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let workers = actix_rt::spawn(jobs::run_workers(ctx.clone(), pool, async move { let _ = stopped.await; }));
+    let workers = actix_rt::spawn(jobs::run_workers(ctx.clone(), pool, async move {
+        let _ = stopped.await;
+    }));
 
     app.sim.set_faults(Faults { mode: FaultMode::Http500, only: vec![Endpoint::Upload], ..Faults::default() });
-    let sent = action_send_to_sii(&ctx, Actor::system(), SendParams { move_id: 7, company_id: 1, document: app.document(33, COMPANY_RUT), folio: None })
-        .await
-        .unwrap();
+    let sent = action_send_to_sii(
+        &ctx,
+        Actor::system(),
+        SendParams { move_id: 7, company_id: 1, document: app.document(33, COMPANY_RUT), folio: None },
+    )
+    .await
+    .unwrap();
     assert_eq!(sent["state"], "failed");
 
     let mut conn = app.db.conn();
     let mut row = None;
     for _ in 0..600 {
-        let found: Row = diesel::sql_query("SELECT state, retry_count, retry_history FROM dte_sidecar.dte_failed_queue WHERE move_id = 7")
-            .get_result(&mut conn)
-            .unwrap();
+        let found: Row = diesel::sql_query(
+            "SELECT state, retry_count, retry_history FROM dte_sidecar.dte_failed_queue WHERE move_id = 7",
+        )
+        .get_result(&mut conn)
+        .unwrap();
         if found.state == "abandoned" {
             row = Some(found);
             break;
@@ -71,13 +79,19 @@ async fn apalis_jobs_play_the_whole_schedule_on_a_fast_clock() {
             #[diesel(sql_type = diesel::sql_types::Text)]
             line: String,
         }
-        let jobs: Vec<String> = diesel::sql_query("SELECT concat_ws(' ', job_type, status, attempts, run_at, last_result) AS line FROM apalis.jobs")
-            .load::<Job>(&mut conn)
-            .unwrap()
-            .into_iter()
-            .map(|j| j.line)
-            .collect();
-        let entry: Row = diesel::sql_query("SELECT state, retry_count, retry_history FROM dte_sidecar.dte_failed_queue WHERE move_id = 7").get_result(&mut conn).unwrap();
+        let jobs: Vec<String> = diesel::sql_query(
+            "SELECT concat_ws(' ', job_type, status, attempts, run_at, last_result) AS line FROM apalis.jobs",
+        )
+        .load::<Job>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|j| j.line)
+        .collect();
+        let entry: Row = diesel::sql_query(
+            "SELECT state, retry_count, retry_history FROM dte_sidecar.dte_failed_queue WHERE move_id = 7",
+        )
+        .get_result(&mut conn)
+        .unwrap();
         panic!("not abandoned: {entry:?}\njobs: {jobs:?}");
     }
     let row = row.expect("the entry is abandoned after five retries");
@@ -97,9 +111,10 @@ async fn apalis_jobs_play_the_whole_schedule_on_a_fast_clock() {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let done: Count = diesel::sql_query("SELECT count(*) AS n FROM apalis.jobs WHERE job_type = 'dte-retry' AND status = 'Done'")
-        .get_result(&mut conn)
-        .unwrap();
+    let done: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM apalis.jobs WHERE job_type = 'dte-retry' AND status = 'Done'")
+            .get_result(&mut conn)
+            .unwrap();
     assert!(done.n >= 1, "the retries ran as apalis jobs");
     let _ = stop.send(());
     let _ = workers.await;
@@ -109,9 +124,11 @@ async fn apalis_jobs_play_the_whole_schedule_on_a_fast_clock() {
 async fn the_job_board_answers_only_with_credentials() {
     let app = TestApp::spawn().await;
     let pool = jobs::connect(&app.db.url).await.unwrap();
-    let mut admin = dte_sidecar::settings::AdminSettings::default();
-    admin.board_user = "ops".into();
-    admin.board_password = Secret::new("board-password-123");
+    let admin = dte_sidecar::settings::AdminSettings {
+        board_user: "ops".into(),
+        board_password: Secret::new("board-password-123"),
+        ..Default::default()
+    };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     actix_rt::spawn(jobs::board::start(&admin, pool, listener).unwrap());
@@ -128,11 +145,8 @@ async fn the_job_board_answers_only_with_credentials() {
     assert_eq!(get(None, "/api/v1/queues").await.unwrap().status().as_u16(), 401);
     assert_eq!(get(Some(("ops", "wrong")), "/api/v1/queues").await.unwrap().status().as_u16(), 401);
     assert_eq!(get(None, "/").await.unwrap().status().as_u16(), 401);
-    let push = client
-        .put(format!("{base}/api/v1/queues/dte-retry/tasks"))
-        .send_json(&json!({"entry_id": 1}))
-        .await
-        .unwrap();
+    let push =
+        client.put(format!("{base}/api/v1/queues/dte-retry/tasks")).send_json(&json!({"entry_id": 1})).await.unwrap();
     assert_eq!(push.status().as_u16(), 401, "nobody queues jobs without credentials");
 }
 

@@ -12,7 +12,12 @@ async fn backup_dte_keeps_the_signed_xml_byte_for_byte() {
     app.register_company(1, "76000001-9").await;
     let xml = dte_xml("33", "12345");
     let id = app
-        .call("dte.backup", "backup_dte", json!(["33", "12345", xml, "0001234", 42]), json!({"context": {"allowed_company_ids": [1]}}))
+        .call(
+            "dte.backup",
+            "backup_dte",
+            json!(["33", "12345", xml, "0001234", 42]),
+            json!({"context": {"allowed_company_ids": [1]}}),
+        )
         .await;
     let rows = app.call("dte.backup", "read", json!([[id]]), json!({})).await;
     let row = &rows[0];
@@ -35,8 +40,10 @@ async fn backup_dte_keeps_the_signed_xml_byte_for_byte() {
 async fn a_second_backup_of_a_folio_returns_the_first_or_is_refused() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
-    let kwargs = |xml: String, track: &str| json!({"dte_type": 33, "folio": 7, "xml_content": xml,
-        "track_id": track, "move_id": 9, "company_id": 1});
+    let kwargs = |xml: String, track: &str| {
+        json!({"dte_type": 33, "folio": 7, "xml_content": xml,
+        "track_id": track, "move_id": 9, "company_id": 1})
+    };
     let first = app.call("dte.backup", "backup_dte", json!([]), kwargs(dte_xml("33", "7"), "100")).await;
     let again = app.call("dte.backup", "backup_dte", json!([]), kwargs(dte_xml("33", "7"), "100")).await;
     assert_eq!(first, again, "same XML: the existing backup is returned");
@@ -67,8 +74,10 @@ async fn bad_backup_input_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
     let before = app.table_counts();
-    let good = || json!({"dte_type": "33", "folio": "10", "xml_content": dte_xml("33", "10"),
-        "track_id": "1", "move_id": 3, "company_id": 1});
+    let good = || {
+        json!({"dte_type": "33", "folio": "10", "xml_content": dte_xml("33", "10"),
+        "track_id": "1", "move_id": 3, "company_id": 1})
+    };
     let with = |key: &str, value: Value| {
         let mut args = good();
         args[key] = value;
@@ -87,7 +96,10 @@ async fn bad_backup_input_is_refused_and_changes_nothing() {
         (with("move_id", json!("x")), "move_id: invalid type"),
         (with("xml_content", json!("<DTE><open></DTE>")), "xml_content: not well-formed XML"),
         (with("xml_content", json!(12)), "xml_content: invalid type"),
-        (with("xml_content", json!("<!DOCTYPE x SYSTEM \"file:///etc/passwd\"><x/>")), "xml_content: a DTD or entity declaration is not accepted"),
+        (
+            with("xml_content", json!("<!DOCTYPE x SYSTEM \"file:///etc/passwd\"><x/>")),
+            "xml_content: a DTD or entity declaration is not accepted",
+        ),
         (with("xml_content", json!(dte_xml("33", "11"))), "xml_content: holds DTE 33 folio 11, not DTE 33 folio 10"),
         (with("track_id", json!("1; drop")), "track_id: expected the SII's track id"),
         (with("extra", json!(1)), "unexpected keyword argument 'extra'"),
@@ -104,7 +116,10 @@ async fn bad_backup_input_is_refused_and_changes_nothing() {
     let mut missing = good();
     missing.as_object_mut().unwrap().remove("folio");
     let (name, message) = error_of(&app.execute_kw("dte.backup", "backup_dte", json!([]), missing).await);
-    assert_eq!((name.as_str(), message.as_str()), ("odoo.exceptions.ValidationError", "dte.backup.backup_dte() missing a required argument: 'folio'"));
+    assert_eq!(
+        (name.as_str(), message.as_str()),
+        ("odoo.exceptions.ValidationError", "dte.backup.backup_dte() missing a required argument: 'folio'")
+    );
     let huge = with("xml_content", json!(format!("<x>{}</x>", "a".repeat(5 * 1024 * 1024))));
     let (_, message) = error_of(&app.execute_kw("dte.backup", "backup_dte", json!([]), huge).await);
     assert!(message.contains("xml_content: larger than"), "{message}");
@@ -135,8 +150,14 @@ async fn add_failed_dte_queues_the_first_retry_in_one_hour_once() {
         ("meteor", "x", "error_type: unknown variant `meteor`"),
         ("timeout", "  ", "error_message: must say what went wrong"),
     ] {
-        let answer = app.execute_kw("dte.failed.queue", "add_failed_dte",
-            json!(["33", "1", dte_xml("33", "1"), error_type, message, 1]), json!({"company_id": 1})).await;
+        let answer = app
+            .execute_kw(
+                "dte.failed.queue",
+                "add_failed_dte",
+                json!(["33", "1", dte_xml("33", "1"), error_type, message, 1]),
+                json!({"company_id": 1}),
+            )
+            .await;
         assert!(error_of(&answer).1.contains(expected), "{answer}");
     }
     assert_eq!(app.table_counts(), before);
@@ -147,7 +168,9 @@ async fn contingency_switches_are_audited_with_who_and_when() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
     let ctx = json!({"context": {"uid": 7, "allowed_company_ids": [1]}});
-    let on = app.call("dte.contingency", "enable_contingency", json!([1, "sii_unavailable", "SII caído"]), ctx.clone()).await;
+    let on = app
+        .call("dte.contingency", "enable_contingency", json!([1, "sii_unavailable", "SII caído"]), ctx.clone())
+        .await;
     assert_eq!(on["enabled"], true);
     assert_eq!(on["reason"], "sii_unavailable");
     assert_eq!(on["comment"], "SII caído");
@@ -200,7 +223,9 @@ async fn search_read_speaks_odoo_domains_fields_limit_offset_and_order() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
     app.register_company(2, "11111111-1").await;
-    for (folio, dte_type, company, track) in [(1, "33", 1, Some("10")), (2, "61", 1, None), (3, "33", 1, Some("30")), (4, "34", 2, Some("40"))] {
+    for (folio, dte_type, company, track) in
+        [(1, "33", 1, Some("10")), (2, "61", 1, None), (3, "33", 1, Some("30")), (4, "34", 2, Some("40"))]
+    {
         let mut kwargs = json!({"dte_type": dte_type, "folio": folio, "xml_content": dte_xml(dte_type, &folio.to_string()), "move_id": folio, "company_id": company});
         if let Some(track) = track {
             kwargs["track_id"] = json!(track);
@@ -208,7 +233,9 @@ async fn search_read_speaks_odoo_domains_fields_limit_offset_and_order() {
         app.call("dte.backup", "backup_dte", json!([]), kwargs).await;
         app.clock.advance(chrono::TimeDelta::minutes(1));
     }
-    let folios = |rows: &Value| -> Vec<String> { rows.as_array().unwrap().iter().map(|r| r["folio"].as_str().unwrap().to_string()).collect() };
+    let folios = |rows: &Value| -> Vec<String> {
+        rows.as_array().unwrap().iter().map(|r| r["folio"].as_str().unwrap().to_string()).collect()
+    };
     let search = |domain: Value, kwargs: Value| app.call("dte.backup", "search_read", json!([domain]), kwargs);
 
     assert_eq!(folios(&search(json!([]), json!({"order": "folio asc"})).await), ["1", "2", "3", "4"]);
@@ -217,26 +244,43 @@ async fn search_read_speaks_odoo_domains_fields_limit_offset_and_order() {
     assert_eq!(folios(&search(json!([["dte_type", "!=", "33"]]), json!({"order": "folio"})).await), ["2", "4"]);
     assert_eq!(folios(&search(json!([["dte_type", "in", ["61", "34"]]]), json!({"order": "folio"})).await), ["2", "4"]);
     assert_eq!(folios(&search(json!([["dte_type", "not in", [33, 34]]]), json!({})).await), ["2"]);
-    assert_eq!(folios(&search(json!([["move_id", ">", 1], ["move_id", "<=", 3]]), json!({"order": "folio"})).await), ["2", "3"]);
+    assert_eq!(
+        folios(&search(json!([["move_id", ">", 1], ["move_id", "<=", 3]]), json!({"order": "folio"})).await),
+        ["2", "3"]
+    );
     assert_eq!(folios(&search(json!([["move_id", ">=", 3]]), json!({"order": "folio"})).await), ["3", "4"]);
     assert_eq!(folios(&search(json!([["move_id", "<", 2]]), json!({})).await), ["1"]);
-    assert_eq!(folios(&search(json!(["|", ["folio", "=", "1"], ["folio", "=", "4"]]), json!({"order": "folio"})).await), ["1", "4"]);
+    assert_eq!(
+        folios(&search(json!(["|", ["folio", "=", "1"], ["folio", "=", "4"]]), json!({"order": "folio"})).await),
+        ["1", "4"]
+    );
     assert_eq!(folios(&search(json!(["&", ["dte_type", "=", "33"], ["track_id", "=", "30"]]), json!({})).await), ["3"]);
     assert_eq!(folios(&search(json!(["!", ["dte_type", "=", "33"]]), json!({"order": "folio"})).await), ["2", "4"]);
     assert_eq!(folios(&search(json!([["track_id", "=", false]]), json!({})).await), ["2"]);
     assert_eq!(folios(&search(json!([["display_name", "ilike", "dte 61"]]), json!({})).await), ["2"]);
-    assert_eq!(folios(&search(json!([["display_name", "ilike", "%"]]), json!({})).await), Vec::<String>::new(), "ilike escapes wildcards");
-    assert_eq!(folios(&search(json!([["sent_date", ">=", "2026-03-02 12:02:00"]]), json!({"order": "folio"})).await), ["3", "4"]);
+    assert_eq!(
+        folios(&search(json!([["display_name", "ilike", "%"]]), json!({})).await),
+        Vec::<String>::new(),
+        "ilike escapes wildcards"
+    );
+    assert_eq!(
+        folios(&search(json!([["sent_date", ">=", "2026-03-02 12:02:00"]]), json!({"order": "folio"})).await),
+        ["3", "4"]
+    );
     assert_eq!(folios(&search(json!([]), json!({"order": "folio", "limit": 2, "offset": 1})).await), ["2", "3"]);
     // Companies the Odoo user works in narrow every read.
-    assert_eq!(folios(&search(json!([]), json!({"order": "folio", "context": {"allowed_company_ids": [2]}})).await), ["4"]);
+    assert_eq!(
+        folios(&search(json!([]), json!({"order": "folio", "context": {"allowed_company_ids": [2]}})).await),
+        ["4"]
+    );
 
     let rows = search(json!([["folio", "=", "2"]]), json!({"fields": ["folio", "track_id"]})).await;
     assert_eq!(rows, json!([{"id": rows[0]["id"], "folio": "2", "track_id": false}]));
     let ids = app.call("dte.backup", "search", json!([[["dte_type", "=", "33"]]]), json!({"order": "folio"})).await;
     assert_eq!(ids.as_array().unwrap().len(), 2);
     assert_eq!(app.call("dte.backup", "search_count", json!([[["dte_type", "=", "33"]]]), json!({})).await, 2);
-    let (status, body) = app.json2("dte.backup", "search_read", json!({"domain": [["folio", "=", "4"]], "fields": ["folio"]})).await;
+    let (status, body) =
+        app.json2("dte.backup", "search_read", json!({"domain": [["folio", "=", "4"]], "fields": ["folio"]})).await;
     assert_eq!((status, body[0]["folio"].clone()), (200, json!("4")));
 
     let answer = app.execute_kw("dte.backup", "read", json!([[ids[0], 99999]]), json!({})).await;

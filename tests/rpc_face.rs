@@ -8,14 +8,18 @@ use serde_json::{json, Value};
 #[actix_rt::test]
 async fn common_version_and_login_answer_like_odoo() {
     let app = TestApp::spawn().await;
-    let version = app.jsonrpc(json!({"jsonrpc": "2.0", "method": "call", "id": 7,
-        "params": {"service": "common", "method": "version", "args": []}})).await;
+    let version = app
+        .jsonrpc(json!({"jsonrpc": "2.0", "method": "call", "id": 7,
+        "params": {"service": "common", "method": "version", "args": []}}))
+        .await;
     assert_eq!(version["id"], 7);
     assert_eq!(version["result"]["server_serie"], "19.0");
     assert_eq!(version["result"]["protocol_version"], 1);
 
-    let login = |login: &str, key: &str| json!({"jsonrpc": "2.0", "method": "call", "id": 1,
-        "params": {"service": "common", "method": "login", "args": ["db", login, key]}});
+    let login = |login: &str, key: &str| {
+        json!({"jsonrpc": "2.0", "method": "call", "id": 1,
+        "params": {"service": "common", "method": "login", "args": ["db", login, key]}})
+    };
     assert_eq!(app.jsonrpc(login("odoo", API_KEY)).await["result"], 1);
     assert_eq!(app.jsonrpc(login("odoo", "wrong-key-0123456789")).await["result"], false);
     assert_eq!(app.jsonrpc(login("someone", API_KEY)).await["result"], false);
@@ -26,13 +30,17 @@ async fn a_wrong_key_is_access_denied_and_nothing_happens() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
     let before = app.table_counts();
-    let answer = app.jsonrpc(json!({"jsonrpc": "2.0", "method": "call", "id": 3,
+    let answer = app
+        .jsonrpc(json!({"jsonrpc": "2.0", "method": "call", "id": 3,
         "params": {"service": "object", "method": "execute_kw",
-            "args": ["db", 2, "not-the-key-0123456789", "dte.contingency", "enable_contingency", [1], {}]}})).await;
+            "args": ["db", 2, "not-the-key-0123456789", "dte.contingency", "enable_contingency", [1], {}]}}))
+        .await;
     assert_eq!(error_of(&answer), ("odoo.exceptions.AccessDenied".into(), "Access Denied".into()));
     assert!(answer.get("result").is_none());
 
-    let (status, body) = app.json2_raw("dte.contingency/enable_contingency", Some("nope-0123456789abcdef"), br#"{"company_id":1}"#.to_vec()).await;
+    let (status, body) = app
+        .json2_raw("dte.contingency/enable_contingency", Some("nope-0123456789abcdef"), br#"{"company_id":1}"#.to_vec())
+        .await;
     assert_eq!(status, 401);
     assert_eq!(body["name"], "odoo.exceptions.AccessDenied");
     let (status, _) = app.json2_raw("dte.contingency/enable_contingency", None, br#"{"company_id":1}"#.to_vec()).await;
@@ -53,7 +61,8 @@ async fn both_doors_reach_the_same_dispatcher() {
     let via_jsonrpc = app.call("dte.contingency", "get_status", json!([1]), json!({})).await;
     assert_eq!(via_jsonrpc, body);
     // The context's current company stands in for a missing company_id.
-    let (status, body) = app.json2("dte.contingency", "get_status", json!({"context": {"allowed_company_ids": [1]}})).await;
+    let (status, body) =
+        app.json2("dte.contingency", "get_status", json!({"context": {"allowed_company_ids": [1]}})).await;
     assert_eq!((status, body["company_id"].clone()), (200, json!(1)));
 }
 
@@ -87,7 +96,9 @@ async fn malformed_requests_get_odoo_shaped_errors_never_a_500() {
     assert_eq!(error_of(&answer).0, "werkzeug.exceptions.BadRequest");
     let answer = app.execute_kw("dte.backup", "frobnicate", json!([]), json!({})).await;
     assert_eq!(error_of(&answer).0, "werkzeug.exceptions.NotFound");
-    let answer = app.jsonrpc(json!({"jsonrpc": "2.0", "id": 1, "params": {"service": "db", "method": "drop", "args": []}})).await;
+    let answer = app
+        .jsonrpc(json!({"jsonrpc": "2.0", "id": 1, "params": {"service": "db", "method": "drop", "args": []}}))
+        .await;
     assert_eq!(error_of(&answer).0, "werkzeug.exceptions.NotFound");
 }
 

@@ -24,7 +24,9 @@ fn upload_fault(mode: FaultMode) -> Faults {
 }
 
 async fn entry_of(app: &TestApp, move_id: i32) -> Value {
-    let rows = app.call("dte.failed.queue", "search_read", json!([[["move_id", "=", move_id]]]), json!({"order": "id desc"})).await;
+    let rows = app
+        .call("dte.failed.queue", "search_read", json!([[["move_id", "=", move_id]]]), json!({"order": "id desc"}))
+        .await;
     rows[0].clone()
 }
 
@@ -56,8 +58,14 @@ async fn happy_path_sent_backed_up_then_accepted() {
     assert_eq!(document["state"], "accepted", "{document}");
 
     // Every state the document went through, with its time.
-    let transitions = app.call("dte.document.transition", "search_read",
-        json!([[["document_id", "=", result["document_id"]]]]), json!({"fields": ["from_state", "to_state", "at"], "order": "id"})).await;
+    let transitions = app
+        .call(
+            "dte.document.transition",
+            "search_read",
+            json!([[["document_id", "=", result["document_id"]]]]),
+            json!({"fields": ["from_state", "to_state", "at"], "order": "id"}),
+        )
+        .await;
     let path: Vec<&str> = transitions.as_array().unwrap().iter().map(|t| t["to_state"].as_str().unwrap()).collect();
     assert_eq!(path, ["generated", "sending", "sent", "accepted"]);
     assert_eq!(transitions[3]["at"], "2026-03-02 12:01:01");
@@ -97,17 +105,36 @@ async fn bad_documents_are_refused_before_any_folio_is_used() {
     assert!(message.starts_with("document.totals.iva"), "{message}");
     let mut other_company = app.document(33, COMPANY_RUT);
     other_company["issuer"]["rut"] = json!("11111111-1");
-    let (_, message) = error_of(&app.execute_kw("account.move", "action_send_to_sii", json!([30, 1, other_company]), json!({})).await);
+    let (_, message) =
+        error_of(&app.execute_kw("account.move", "action_send_to_sii", json!([30, 1, other_company]), json!({})).await);
     assert!(message.contains("document.issuer.rut"), "{message}");
-    let (_, message) = error_of(&app.execute_kw("account.move", "action_send_to_sii", json!([30, 1, app.document(33, COMPANY_RUT), 500]), json!({})).await);
+    let (_, message) = error_of(
+        &app.execute_kw(
+            "account.move",
+            "action_send_to_sii",
+            json!([30, 1, app.document(33, COMPANY_RUT), 500]),
+            json!({}),
+        )
+        .await,
+    );
     assert!(message.contains("folio: 500 is not in any CAF"), "{message}");
     // Nothing was consumed: the next document gets folio 1.
     let answer = app.send(30, 1, 33, COMPANY_RUT).await;
     assert_eq!(answer["result"]["folio"], 1, "{answer}");
     // A folio chosen by the caller is checked and then skipped by the allocator.
-    let answer = app.execute_kw("account.move", "action_send_to_sii", json!([31, 1, app.document(33, COMPANY_RUT), 2]), json!({})).await;
+    let answer = app
+        .execute_kw("account.move", "action_send_to_sii", json!([31, 1, app.document(33, COMPANY_RUT), 2]), json!({}))
+        .await;
     assert_eq!(answer["result"]["folio"], 2, "{answer}");
-    let (_, message) = error_of(&app.execute_kw("account.move", "action_send_to_sii", json!([32, 1, app.document(33, COMPANY_RUT), 2]), json!({})).await);
+    let (_, message) = error_of(
+        &app.execute_kw(
+            "account.move",
+            "action_send_to_sii",
+            json!([32, 1, app.document(33, COMPANY_RUT), 2]),
+            json!({}),
+        )
+        .await,
+    );
     assert!(message.contains("folio 2 of DTE 33 is already used"), "{message}");
     assert_eq!(app.send(33, 1, 33, COMPANY_RUT).await["result"]["folio"], 3);
 }
@@ -167,7 +194,8 @@ async fn retries_run_at_1_2_4_8_16_hours_then_the_entry_is_abandoned() {
         }
     }
     assert_eq!(document_of(&app, 50).await["state"], "abandoned");
-    let history: Vec<Value> = serde_json::from_str(entry_of(&app, 50).await["retry_history"].as_str().unwrap()).unwrap();
+    let history: Vec<Value> =
+        serde_json::from_str(entry_of(&app, 50).await["retry_history"].as_str().unwrap()).unwrap();
     assert_eq!(history.len(), 6, "the first failure and five retries: {history:?}");
     // Abandoned stays abandoned.
     app.clock.advance(TimeDelta::days(3));
@@ -191,7 +219,14 @@ async fn recovery_half_way_succeeds_and_backs_up() {
     assert!(entry["success_track_id"].is_string());
     assert_eq!(entry["success_date"], app.clock.now().format("%Y-%m-%d %H:%M:%S").to_string());
     assert_eq!(document_of(&app, 60).await["state"], "sent");
-    let backups = app.call("dte.backup", "search_count", json!([[["move_id", "=", 60], ["track_id", "=", entry["success_track_id"]]]]), json!({})).await;
+    let backups = app
+        .call(
+            "dte.backup",
+            "search_count",
+            json!([[["move_id", "=", 60], ["track_id", "=", entry["success_track_id"]]]]),
+            json!({}),
+        )
+        .await;
     assert_eq!(backups, 1);
     assert_eq!(app.sim.arrivals(COMPANY_RUT, 61, 1), 1);
 }
@@ -224,7 +259,12 @@ async fn a_permanent_error_is_not_retried_until_a_person_acts() {
 async fn a_lost_answer_is_reconciled_and_the_folio_reaches_the_sii_once() {
     let app = app().await;
     // The SII takes the upload but its answer never comes.
-    app.sim.set_faults(Faults { mode: FaultMode::AnswerLost, only: vec![Endpoint::Upload], hang_secs: 4, ..Faults::default() });
+    app.sim.set_faults(Faults {
+        mode: FaultMode::AnswerLost,
+        only: vec![Endpoint::Upload],
+        hang_secs: 4,
+        ..Faults::default()
+    });
     let answer = app.send(80, 1, 33, COMPANY_RUT).await;
     assert_eq!(answer["result"]["state"], "failed", "{answer}");
     assert_eq!(entry_of(&app, 80).await["error_type"], "timeout");
@@ -299,9 +339,25 @@ async fn manual_retry_abandon_and_requeue_are_audited() {
     assert_eq!(results[1]["success"], true, "{results}");
     assert_eq!(document_of(&app, 121).await["state"], "sent");
 
-    let log = app.call("dte.audit.log", "search_read", json!([[["action", "ilike", "failed_queue"]]]), json!({"order": "id", "fields": ["action", "actor_uid", "target_id"]})).await;
+    let log = app
+        .call(
+            "dte.audit.log",
+            "search_read",
+            json!([[["action", "ilike", "failed_queue"]]]),
+            json!({"order": "id", "fields": ["action", "actor_uid", "target_id"]}),
+        )
+        .await;
     let actions: Vec<&str> = log.as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["failed_queue.retry_now", "failed_queue.abandon", "failed_queue.requeue", "failed_queue.retry_now", "failed_queue.retry_now"]);
+    assert_eq!(
+        actions,
+        [
+            "failed_queue.retry_now",
+            "failed_queue.abandon",
+            "failed_queue.requeue",
+            "failed_queue.retry_now",
+            "failed_queue.retry_now"
+        ]
+    );
     assert!(log.as_array().unwrap().iter().all(|r| r["actor_uid"] == 9));
     let missing = app.execute_kw("dte.failed.queue", "retry_send", json!([[999999]]), json!({})).await;
     assert_eq!(error_of(&missing).0, "odoo.exceptions.MissingError");
@@ -318,7 +374,9 @@ async fn a_call_acts_only_for_the_companies_of_its_context() {
     let elsewhere = json!({"context": {"allowed_company_ids": [2]}});
     let forbidden = app.execute_kw("dte.contingency", "enable_contingency", json!([1]), elsewhere.clone()).await;
     assert_eq!(error_of(&forbidden).0, "odoo.exceptions.AccessError");
-    let (status, _) = app.json2("dte.contingency", "get_status", json!({"company_id": 1, "context": {"allowed_company_ids": [2]}})).await;
+    let (status, _) = app
+        .json2("dte.contingency", "get_status", json!({"company_id": 1, "context": {"allowed_company_ids": [2]}}))
+        .await;
     assert_eq!(status, 403);
     for (model, method, args) in [
         ("dte.backup", "download_xml", json!([[backup]])),
@@ -340,7 +398,14 @@ async fn a_call_acts_only_for_the_companies_of_its_context() {
 async fn folios_chosen_by_the_caller_count_against_the_stock() {
     let app = app().await;
     for (move_id, folio) in [(140, 1), (141, 2), (142, 5)] {
-        let answer = app.execute_kw("account.move", "action_send_to_sii", json!([move_id, 1, app.document(33, COMPANY_RUT), folio]), json!({})).await;
+        let answer = app
+            .execute_kw(
+                "account.move",
+                "action_send_to_sii",
+                json!([move_id, 1, app.document(33, COMPANY_RUT), folio]),
+                json!({}),
+            )
+            .await;
         assert_eq!(answer["result"]["folio"], folio, "{answer}");
     }
     let stock = app.call("dte.caf", "folios_left", json!([1]), json!({})).await;

@@ -85,7 +85,8 @@ fn company() -> Rut {
 async fn seed_token_upload_and_status_over_real_http() {
     let sii = start_sii(Duration::from_secs(5)).await;
     let dte = signed_dte(DteType::Factura, 1);
-    let receipt = sii.client.upload(&sii.signer, company(), Bytes::from(envelope(std::slice::from_ref(&dte), 0))).await.unwrap();
+    let receipt =
+        sii.client.upload(&sii.signer, company(), Bytes::from(envelope(std::slice::from_ref(&dte), 0))).await.unwrap();
     assert_eq!(receipt.track_id.len(), 10, "track ids keep their zeros: {}", receipt.track_id);
 
     // Not processed yet: the SII says so, and the client calls it pending.
@@ -104,19 +105,27 @@ async fn seed_token_upload_and_status_over_real_http() {
         issue_date: dte.issue_date,
         total,
     };
-    assert!(matches!(sii.client.document_state(&sii.signer, &query(1, dte.total)).await.unwrap(), DocumentPresence::Received { code, .. } if code == "DOK"));
-    assert!(matches!(sii.client.document_state(&sii.signer, &query(1, dte.total + 1)).await.unwrap(), DocumentPresence::Received { code, .. } if code == "DNK"));
-    assert_eq!(sii.client.document_state(&sii.signer, &query(2, dte.total)).await.unwrap(), DocumentPresence::NotReceived);
+    assert!(
+        matches!(sii.client.document_state(&sii.signer, &query(1, dte.total)).await.unwrap(), DocumentPresence::Received { code, .. } if code == "DOK")
+    );
+    assert!(
+        matches!(sii.client.document_state(&sii.signer, &query(1, dte.total + 1)).await.unwrap(), DocumentPresence::Received { code, .. } if code == "DNK")
+    );
+    assert_eq!(
+        sii.client.document_state(&sii.signer, &query(2, dte.total)).await.unwrap(),
+        DocumentPresence::NotReceived
+    );
     assert_eq!(sii.sim.arrivals(COMPANY, 33, 1), 1);
 }
 
 #[actix_rt::test]
 async fn the_simulator_accepts_the_engines_envelope_and_refuses_a_tampered_copy() {
     let sii = start_sii(Duration::from_secs(5)).await;
-    let documents: Vec<SignedDte> = [DteType::Factura, DteType::FacturaExenta, DteType::GuiaDespacho, DteType::NotaDebito, DteType::NotaCredito]
-        .into_iter()
-        .map(|t| signed_dte(t, 7))
-        .collect();
+    let documents: Vec<SignedDte> =
+        [DteType::Factura, DteType::FacturaExenta, DteType::GuiaDespacho, DteType::NotaDebito, DteType::NotaCredito]
+            .into_iter()
+            .map(|t| signed_dte(t, 7))
+            .collect();
     let genuine = envelope(&documents, 0);
     sii.client.upload(&sii.signer, company(), Bytes::from(genuine.clone())).await.expect("all five types accepted");
 
@@ -144,7 +153,11 @@ async fn the_simulator_accepts_the_engines_envelope_and_refuses_a_tampered_copy(
     let receipt = sii.client.upload(&sii.signer, company(), Bytes::from(envelope(&documents[..1], 60))).await.unwrap();
     assert_eq!(sii.sim.arrivals(COMPANY, 33, 7), 2);
     sii.clock.advance(TimeDelta::minutes(5));
-    let UploadState::Processed(counts) = sii.client.upload_state(&sii.signer, company(), &receipt.track_id).await.unwrap() else { panic!() };
+    let UploadState::Processed(counts) =
+        sii.client.upload_state(&sii.signer, company(), &receipt.track_id).await.unwrap()
+    else {
+        panic!()
+    };
     assert_eq!((counts[0].informed, counts[0].rejected), (1, 1));
 }
 
@@ -156,7 +169,11 @@ async fn scripted_verdicts_come_back_per_type() {
     let documents: Vec<SignedDte> = (1..=3).map(|f| signed_dte(DteType::Factura, f)).collect();
     let receipt = sii.client.upload(&sii.signer, company(), Bytes::from(envelope(&documents, 0))).await.unwrap();
     sii.clock.advance(TimeDelta::minutes(1));
-    let UploadState::Processed(counts) = sii.client.upload_state(&sii.signer, company(), &receipt.track_id).await.unwrap() else { panic!() };
+    let UploadState::Processed(counts) =
+        sii.client.upload_state(&sii.signer, company(), &receipt.track_id).await.unwrap()
+    else {
+        panic!()
+    };
     assert_eq!((counts[0].informed, counts[0].accepted, counts[0].rejected, counts[0].objected), (3, 1, 1, 1));
     let _ = Verdict::Accepted;
 }
@@ -168,8 +185,11 @@ async fn no_token_is_status_5_and_an_expired_token_is_renewed() {
     // A raw upload without the TOKEN cookie.
     let boundary = "xyz";
     let mut form = Vec::new();
-    for (name, value) in [("rutSender", "11111111"), ("dvSender", "1"), ("rutCompany", "76000001"), ("dvCompany", "9")] {
-        form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    for (name, value) in [("rutSender", "11111111"), ("dvSender", "1"), ("rutCompany", "76000001"), ("dvCompany", "9")]
+    {
+        form.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
     }
     form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"e.xml\"\r\nContent-Type: text/xml\r\n\r\n").as_bytes());
     form.extend_from_slice(&body);
@@ -186,7 +206,10 @@ async fn no_token_is_status_5_and_an_expired_token_is_renewed() {
     let first = sii.client.token(&sii.signer).await.unwrap();
     assert_eq!(sii.client.token(&sii.signer).await.unwrap(), first, "the token is cached");
     sii.sim.expire_tokens();
-    sii.client.upload(&sii.signer, company(), Bytes::from(body)).await.expect("the client authenticates again and uploads");
+    sii.client
+        .upload(&sii.signer, company(), Bytes::from(body))
+        .await
+        .expect("the client authenticates again and uploads");
     assert_ne!(sii.client.token(&sii.signer).await.unwrap(), first);
 }
 
@@ -207,7 +230,15 @@ async fn every_fault_gives_its_class() {
         (FaultMode::UploadStatus9, ErrorClass::Transient, "STATUS 9", "unavailable"),
     ];
     for (mode, class, code, error_type) in cases {
-        sii.sim.set_faults(Faults { mode: *mode, hang_secs: 3, only: vec![dte_sidecar::sii::simulator::faults::Endpoint::Upload, dte_sidecar::sii::simulator::faults::Endpoint::Seed], ..Faults::default() });
+        sii.sim.set_faults(Faults {
+            mode: *mode,
+            hang_secs: 3,
+            only: vec![
+                dte_sidecar::sii::simulator::faults::Endpoint::Upload,
+                dte_sidecar::sii::simulator::faults::Endpoint::Seed,
+            ],
+            ..Faults::default()
+        });
         if *mode == FaultMode::Refuse {
             wait_for_listener(&sii.base, false).await;
         }
@@ -249,7 +280,12 @@ async fn random_failures_are_reproducible_from_the_seed() {
     let run = |seed: u64| {
         let sii = &sii;
         async move {
-            sii.sim.set_faults(Faults { failure_rate: 0.5, seed, only: vec![dte_sidecar::sii::simulator::faults::Endpoint::UploadState], ..Faults::default() });
+            sii.sim.set_faults(Faults {
+                failure_rate: 0.5,
+                seed,
+                only: vec![dte_sidecar::sii::simulator::faults::Endpoint::UploadState],
+                ..Faults::default()
+            });
             let mut outcomes = Vec::new();
             for _ in 0..20 {
                 let outcome = sii.client.upload_state(&sii.signer, company(), "0000000001").await;

@@ -25,11 +25,24 @@ fn count(conn: &mut diesel::PgConnection, sql: &str) -> i64 {
 async fn an_odoo_uninstall_drops_the_views_and_every_row_stays() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
-    app.call("dte.backup", "backup_dte", json!(["33", "1", dte_xml("33", "1"), "5", 1]), json!({"company_id": 1})).await;
-    app.call("dte.failed.queue", "add_failed_dte", json!(["33", "2", dte_xml("33", "2"), "timeout", "t", 2]), json!({"company_id": 1})).await;
+    app.call("dte.backup", "backup_dte", json!(["33", "1", dte_xml("33", "1"), "5", 1]), json!({"company_id": 1}))
+        .await;
+    app.call(
+        "dte.failed.queue",
+        "add_failed_dte",
+        json!(["33", "2", dte_xml("33", "2"), "timeout", "t", 2]),
+        json!({"company_id": 1}),
+    )
+    .await;
     app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
-    app.call("dte.contingency.pending", "create", json!([{"dte_type": "33", "folio": "3", "move_id": 3, "company_id": 1,
-        "xml_content": "PERURT48L0RURT4="}]), json!({})).await;
+    app.call(
+        "dte.contingency.pending",
+        "create",
+        json!([{"dte_type": "33", "folio": "3", "move_id": 3, "company_id": 1,
+        "xml_content": "PERURT48L0RURT4="}]),
+        json!({}),
+    )
+    .await;
     let before = app.table_counts();
     let mut conn = app.db.conn();
     // What Odoo reads: views in its schema over the sidecar's tables.
@@ -72,20 +85,27 @@ async fn uniqueness_rules_hold_in_the_database_itself() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
     let mut conn = app.db.conn();
-    let queue_row = |state: &str| format!(
+    let queue_row = |state: &str| {
+        format!(
         "INSERT INTO dte_sidecar.dte_failed_queue (dte_type, folio, rut_emisor, xml_content, error_type, error_message, failed_date, state, company_id, move_id) \
-         VALUES ('33', '9', '76000001-9', 'x', 'timeout', 'm', now(), '{state}', 1, 9)");
+         VALUES ('33', '9', '76000001-9', 'x', 'timeout', 'm', now(), '{state}', 1, 9)")
+    };
     conn.batch_execute(&queue_row("pending")).expect("first open entry");
     assert!(conn.batch_execute(&queue_row("retrying")).is_err(), "a second open entry for one document");
     conn.batch_execute(&queue_row("abandoned")).expect("closed entries may repeat");
     conn.batch_execute(&queue_row("success")).expect("closed entries may repeat");
-    assert!(conn.batch_execute("INSERT INTO dte_sidecar.dte_contingency (company_id) VALUES (1)").is_err(), "one contingency row per company");
+    assert!(
+        conn.batch_execute("INSERT INTO dte_sidecar.dte_contingency (company_id) VALUES (1)").is_err(),
+        "one contingency row per company"
+    );
     let backup = "INSERT INTO dte_sidecar.dte_backup (dte_type, folio, rut_emisor, xml_content, sha256, sent_date, company_id, move_id) \
                   VALUES ('33', '9', '76000001-9', 'x', repeat('0', 64), now(), 1, 9)";
     conn.batch_execute(backup).expect("first backup");
     assert!(conn.batch_execute(backup).is_err(), "one backup per type, folio and company");
-    let pending = |folio: &str| format!("INSERT INTO dte_sidecar.dte_contingency_pending (dte_type, folio, rut_emisor, xml_content, stored_date, company_id, move_id) \
-                   VALUES ('33', '{folio}', '76000001-9', 'x', now(), 1, 77)");
+    let pending = |folio: &str| {
+        format!("INSERT INTO dte_sidecar.dte_contingency_pending (dte_type, folio, rut_emisor, xml_content, stored_date, company_id, move_id) \
+                   VALUES ('33', '{folio}', '76000001-9', 'x', now(), 1, 77)")
+    };
     conn.batch_execute(&pending("1")).expect("first pending");
     assert!(conn.batch_execute(&pending("2")).is_err(), "one pending document per move");
     assert!(conn.batch_execute("INSERT INTO dte_sidecar.dte_backup (dte_type, folio, rut_emisor, xml_content, sha256, sent_date, company_id, move_id) \
@@ -111,13 +131,24 @@ fn the_registry_matches_the_tables() {
     .load(&mut conn)
     .expect("columns");
     for model in registry::MODELS {
-        let table: Vec<&Column> = columns.iter().filter(|c| c.table_name == model.table && !model.hidden.contains(&c.column_name.as_str())).collect();
-        assert_eq!(table.len(), model.fields.len(), "{}: every column but the sealed ones is exposed, no more", model.name);
+        let table: Vec<&Column> = columns
+            .iter()
+            .filter(|c| c.table_name == model.table && !model.hidden.contains(&c.column_name.as_str()))
+            .collect();
+        assert_eq!(
+            table.len(),
+            model.fields.len(),
+            "{}: every column but the sealed ones is exposed, no more",
+            model.name
+        );
         for hidden in model.hidden {
             assert!(model.field(hidden).is_none(), "{}.{hidden} must stay hidden", model.name);
         }
         for field in model.fields {
-            let column = table.iter().find(|c| c.column_name == field.name).unwrap_or_else(|| panic!("{}.{}", model.name, field.name));
+            let column = table
+                .iter()
+                .find(|c| c.column_name == field.name)
+                .unwrap_or_else(|| panic!("{}.{}", model.name, field.name));
             use registry::FieldKind::*;
             let expected: &[&str] = match field.kind {
                 Integer => &["integer", "bigint"],
@@ -129,7 +160,13 @@ fn the_registry_matches_the_tables() {
                 Datetime => &["timestamp without time zone"],
                 Binary => &["bytea"],
             };
-            assert!(expected.contains(&column.data_type.as_str()), "{}.{} is {}", model.name, field.name, column.data_type);
+            assert!(
+                expected.contains(&column.data_type.as_str()),
+                "{}.{} is {}",
+                model.name,
+                field.name,
+                column.data_type
+            );
         }
     }
 }

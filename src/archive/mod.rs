@@ -62,7 +62,10 @@ impl Archive {
             BackupStore::Dir => {
                 std::fs::create_dir_all(&settings.dir)
                     .with_context(|| format!("backup.dir: cannot create {}", settings.dir.display()))?;
-                Arc::new(LocalFileSystem::new_with_prefix(&settings.dir).with_context(|| format!("backup.dir: {}", settings.dir.display()))?)
+                Arc::new(
+                    LocalFileSystem::new_with_prefix(&settings.dir)
+                        .with_context(|| format!("backup.dir: {}", settings.dir.display()))?,
+                )
             }
             BackupStore::S3 => {
                 let mut builder = AmazonS3Builder::new()
@@ -88,7 +91,9 @@ impl Archive {
     pub async fn put(&self, meta: &CopyMeta, xml: &[u8]) -> anyhow::Result<()> {
         let key = CopyKey { company_id: meta.company_id, dte_type: meta.dte_type.clone(), folio: meta.folio.clone() };
         self.store.put(&Path::from(format!("{}.xml", key.base())), PutPayload::from(xml.to_vec())).await?;
-        self.store.put(&Path::from(format!("{}.json", key.base())), PutPayload::from(serde_json::to_vec_pretty(meta)?)).await?;
+        self.store
+            .put(&Path::from(format!("{}.json", key.base())), PutPayload::from(serde_json::to_vec_pretty(meta)?))
+            .await?;
         Ok(())
     }
 

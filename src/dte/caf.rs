@@ -53,17 +53,10 @@ pub struct CafTrust {
 impl CafTrust {
     /// The SII's own keys: IDK 100 (certification) and IDK 300 (production).
     pub fn sii() -> CafTrust {
-        let keys = [
-            (IDK_CERTIFICATION, SII_KEY_IDK_100),
-            (IDK_PRODUCTION, SII_KEY_IDK_300),
-        ]
-        .into_iter()
-        .filter_map(|(idk, pem)| {
-            PKey::public_key_from_pem(pem.as_bytes())
-                .ok()
-                .map(|key| TrustedKey { idk, key })
-        })
-        .collect();
+        let keys = [(IDK_CERTIFICATION, SII_KEY_IDK_100), (IDK_PRODUCTION, SII_KEY_IDK_300)]
+            .into_iter()
+            .filter_map(|(idk, pem)| PKey::public_key_from_pem(pem.as_bytes()).ok().map(|key| TrustedKey { idk, key }))
+            .collect();
         CafTrust { keys }
     }
 
@@ -77,16 +70,12 @@ impl CafTrust {
     }
 
     fn keys_for(&self, idk: i64) -> impl Iterator<Item = &PKey<Public>> {
-        self.keys
-            .iter()
-            .filter(move |trusted| trusted.idk == idk)
-            .map(|trusted| &trusted.key)
+        self.keys.iter().filter(move |trusted| trusted.idk == idk).map(|trusted| &trusted.key)
     }
 
     /// Whether `signature` over `signed` verifies with a key trusted for `idk`.
     pub(crate) fn verifies(&self, idk: i64, signed: &[u8], signature: &[u8]) -> bool {
-        self.keys_for(idk)
-            .any(|key| verify_sha1_rsa(key, signed, signature))
+        self.keys_for(idk).any(|key| verify_sha1_rsa(key, signed, signature))
     }
 
     pub(crate) fn knows(&self, idk: i64) -> bool {
@@ -146,37 +135,26 @@ fn caf_error(field: &str, message: impl fmt::Display) -> DteError {
 
 fn decode_base64(field: &str, text: &str) -> DteResult<Vec<u8>> {
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|_| caf_error(field, "is not base64"))
+    base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| caf_error(field, "is not base64"))
 }
 
 impl Caf {
     /// Parses a CAF file (`<AUTORIZACION>`), checks the SII's `FRMA` with `trust`, and checks
     /// that `RSASK` is the private half of `RSAPK`.
     pub fn parse(caf_xml: &[u8], trust: &CafTrust) -> DteResult<Caf> {
-        let doc = XmlDoc::parse(caf_xml)
-            .map_err(|error| caf_error("xml", format!("not a CAF file: {error}")))?;
+        let doc = XmlDoc::parse(caf_xml).map_err(|error| caf_error("xml", format!("not a CAF file: {error}")))?;
         let root = doc.root();
         if root.name() != "AUTORIZACION" {
-            return Err(caf_error(
-                "xml",
-                format!("root element is <{}>, expected <AUTORIZACION>", root.name()),
-            ));
+            return Err(caf_error("xml", format!("root element is <{}>, expected <AUTORIZACION>", root.name())));
         }
-        let da = root
-            .path(&["CAF", "DA"])
-            .ok_or_else(|| caf_error("DA", "is missing"))?;
+        let da = root.path(&["CAF", "DA"]).ok_or_else(|| caf_error("DA", "is missing"))?;
         if da.child("DSAPK").is_some() {
             return Err(caf_error("DA", "DSA CAFs are not supported, only RSA"));
         }
         let field = |path: &[&str], name: &str| -> DteResult<String> {
-            da.path_text(path)
-                .ok_or_else(|| caf_error(name, "is missing"))
+            da.path_text(path).ok_or_else(|| caf_error(name, "is missing"))
         };
-        let frma_node = root
-            .path(&["CAF", "FRMA"])
-            .ok_or_else(|| caf_error("FRMA", "is missing"))?;
+        let frma_node = root.path(&["CAF", "FRMA"]).ok_or_else(|| caf_error("FRMA", "is missing"))?;
         if frma_node.attr("algoritmo").as_deref() != Some("SHA1withRSA") {
             return Err(caf_error("FRMA", "algorithm is not SHA1withRSA"));
         }
@@ -194,17 +172,10 @@ impl Caf {
         };
 
         let issuer_rut = Rut::parse(&text.re).map_err(|error| caf_error("RE", error))?;
-        let type_code: u16 = text
-            .td
-            .trim()
-            .parse()
-            .map_err(|_| caf_error("TD", format!("'{}' is not a document type", text.td)))?;
-        let document_type = DteType::from_code(type_code).ok_or_else(|| {
-            caf_error(
-                "TD",
-                format!("type {type_code} is not supported (33, 34, 52, 56, 61)"),
-            )
-        })?;
+        let type_code: u16 =
+            text.td.trim().parse().map_err(|_| caf_error("TD", format!("'{}' is not a document type", text.td)))?;
+        let document_type = DteType::from_code(type_code)
+            .ok_or_else(|| caf_error("TD", format!("type {type_code} is not supported (33, 34, 52, 56, 61)")))?;
         let folio = |value: &str, name: &str| -> DteResult<i64> {
             value
                 .trim()
@@ -216,18 +187,12 @@ impl Caf {
         let first_folio = folio(&text.d, "RNG.D")?;
         let last_folio = folio(&text.h, "RNG.H")?;
         if first_folio > last_folio {
-            return Err(caf_error(
-                "RNG",
-                format!("range {first_folio}–{last_folio} is empty"),
-            ));
+            return Err(caf_error("RNG", format!("range {first_folio}–{last_folio} is empty")));
         }
         let authorized_on = NaiveDate::parse_from_str(text.fa.trim(), "%Y-%m-%d")
             .map_err(|_| caf_error("FA", format!("'{}' is not a date", text.fa)))?;
-        let idk: i64 = text
-            .idk
-            .trim()
-            .parse()
-            .map_err(|_| caf_error("IDK", format!("'{}' is not a key id", text.idk)))?;
+        let idk: i64 =
+            text.idk.trim().parse().map_err(|_| caf_error("IDK", format!("'{}' is not a key id", text.idk)))?;
 
         let modulus = decode_base64("RSAPK.M", &text.m)?;
         let exponent = decode_base64("RSAPK.E", &text.e)?;
@@ -235,21 +200,16 @@ impl Caf {
             .and_then(|n| Ok((n, BigNum::from_slice(&exponent)?)))
             .and_then(|(n, e)| Rsa::from_public_components(n, e))
             .map_err(|_| caf_error("RSAPK", "is not an RSA public key"))?;
-        let public_key = PKey::from_rsa(public_rsa)
-            .map_err(|_| caf_error("RSAPK", "is not an RSA public key"))?;
+        let public_key = PKey::from_rsa(public_rsa).map_err(|_| caf_error("RSAPK", "is not an RSA public key"))?;
 
         let signature = decode_base64("FRMA", &text.frma)?;
         if !trust.knows(idk) {
-            return Err(caf_error(
-                "IDK",
-                format!("no trusted SII key for IDK {idk}"),
-            ));
+            return Err(caf_error("IDK", format!("no trusted SII key for IDK {idk}")));
         }
         let emitted_da = emitted_da_bytes(&text)?;
         if !trust.verifies(idk, &emitted_da, &signature) {
-            let raw_da_verifies = raw_compact_da(caf_xml)
-                .map(|raw| trust.verifies(idk, &raw, &signature))
-                .unwrap_or(false);
+            let raw_da_verifies =
+                raw_compact_da(caf_xml).map(|raw| trust.verifies(idk, &raw, &signature)).unwrap_or(false);
             return Err(if raw_da_verifies {
                 caf_error(
                     "DA",
@@ -257,17 +217,12 @@ impl Caf {
                      cannot reproduce",
                 )
             } else {
-                caf_error(
-                    "FRMA",
-                    format!("the SII signature over DA does not verify with the key for IDK {idk}"),
-                )
+                caf_error("FRMA", format!("the SII signature over DA does not verify with the key for IDK {idk}"))
             });
         }
 
-        let private_pem = root
-            .child("RSASK")
-            .map(|node| node.text())
-            .ok_or_else(|| caf_error("RSASK", "is missing"))?;
+        let private_pem =
+            root.child("RSASK").map(|node| node.text()).ok_or_else(|| caf_error("RSASK", "is missing"))?;
         // An empty passphrase so an encrypted RSASK fails instead of prompting on a terminal.
         let private_rsa = Rsa::private_key_from_pem_passphrase(private_pem.trim().as_bytes(), b"")
             .map_err(|_| caf_error("RSASK", "is not a PEM RSA private key"))?;
@@ -278,8 +233,7 @@ impl Caf {
         if !matches_public {
             return Err(caf_error("RSASK", "does not belong to RSAPK"));
         }
-        let private_key = PKey::from_rsa(private_rsa)
-            .map_err(|_| caf_error("RSASK", "is not a usable RSA key"))?;
+        let private_key = PKey::from_rsa(private_rsa).map_err(|_| caf_error("RSASK", "is not a usable RSA key"))?;
         Ok(Caf {
             issuer_rut,
             issuer_name: text.rs.clone(),
@@ -354,10 +308,7 @@ impl Caf {
         } else {
             Err(DteError::caf(
                 "folio",
-                format!(
-                    "folio {folio} is outside the CAF range {}–{}",
-                    self.first_folio, self.last_folio
-                ),
+                format!("folio {folio} is outside the CAF range {}–{}", self.first_folio, self.last_folio),
             ))
         }
     }
@@ -367,10 +318,7 @@ impl Caf {
         if self.issuer_rut != issuer {
             return Err(caf_error(
                 "RE",
-                format!(
-                    "the CAF belongs to {}, the document's issuer is {issuer}",
-                    self.issuer_rut
-                ),
+                format!("the CAF belongs to {}, the document's issuer is {issuer}", self.issuer_rut),
             ));
         }
         if self.document_type != document_type {
@@ -404,10 +352,7 @@ impl Caf {
         match self.expires_on() {
             Some(expiry) if today >= expiry => Err(caf_error(
                 "FA",
-                format!(
-                    "the CAF authorised on {} expired on {expiry}; request new folios",
-                    self.authorized_on
-                ),
+                format!("the CAF authorised on {} expired on {expiry}; request new folios", self.authorized_on),
             )),
             _ => Ok(()),
         }
@@ -453,9 +398,7 @@ fn write_caf_element<'doc>(text: &DaText, parent: Node<'doc>) -> DteResult<Node<
 fn emitted_da_bytes(text: &DaText) -> DteResult<Vec<u8>> {
     let doc = XmlDoc::with_root(c"DD", Some(SII_NS))?;
     let caf = write_caf_element(text, doc.root())?;
-    let da = caf
-        .child("DA")
-        .ok_or_else(|| caf_error("DA", "could not be rebuilt"))?;
+    let da = caf.child("DA").ok_or_else(|| caf_error("DA", "could not be rebuilt"))?;
     doc.node_to_latin1(da)
 }
 
@@ -496,10 +439,7 @@ impl fmt::Debug for Caf {
 /// of February) and the CAF is treated as expired from that day on, one day earlier than the
 /// most generous reading: a folio burned at the SII costs more than a new CAF.
 pub fn caf_expiry_date(document_type: DteType, authorized_on: NaiveDate) -> Option<NaiveDate> {
-    if !matches!(
-        document_type,
-        DteType::Factura | DteType::NotaDebito | DteType::NotaCredito
-    ) {
+    if !matches!(document_type, DteType::Factura | DteType::NotaDebito | DteType::NotaCredito) {
         return None;
     }
     let rule_start = NaiveDate::from_ymd_opt(2018, 7, 1)?;
@@ -507,9 +447,7 @@ pub fn caf_expiry_date(document_type: DteType, authorized_on: NaiveDate) -> Opti
         authorized_on.checked_add_months(Months::new(6))
     } else {
         let old_rule_cap = NaiveDate::from_ymd_opt(2019, 1, 1)?;
-        authorized_on
-            .checked_add_months(Months::new(18))
-            .map(|expiry| expiry.min(old_rule_cap))
+        authorized_on.checked_add_months(Months::new(18)).map(|expiry| expiry.min(old_rule_cap))
     }
 }
 
@@ -531,30 +469,12 @@ mod tests {
 
     #[test]
     fn facturas_and_notes_expire_six_months_after_authorisation() {
-        assert_eq!(
-            caf_expiry_date(DteType::Factura, date("2026-01-02")),
-            Some(date("2026-07-02"))
-        );
-        assert_eq!(
-            caf_expiry_date(DteType::NotaCredito, date("2025-08-31")),
-            Some(date("2026-02-28"))
-        );
-        assert_eq!(
-            caf_expiry_date(DteType::FacturaExenta, date("2026-01-02")),
-            None
-        );
-        assert_eq!(
-            caf_expiry_date(DteType::GuiaDespacho, date("2026-01-02")),
-            None
-        );
+        assert_eq!(caf_expiry_date(DteType::Factura, date("2026-01-02")), Some(date("2026-07-02")));
+        assert_eq!(caf_expiry_date(DteType::NotaCredito, date("2025-08-31")), Some(date("2026-02-28")));
+        assert_eq!(caf_expiry_date(DteType::FacturaExenta, date("2026-01-02")), None);
+        assert_eq!(caf_expiry_date(DteType::GuiaDespacho, date("2026-01-02")), None);
         // Before the 2018 rule: 18 months, capped at the end of 2018.
-        assert_eq!(
-            caf_expiry_date(DteType::Factura, date("2018-03-01")),
-            Some(date("2019-01-01"))
-        );
-        assert_eq!(
-            caf_expiry_date(DteType::Factura, date("2003-09-04")),
-            Some(date("2005-03-04"))
-        );
+        assert_eq!(caf_expiry_date(DteType::Factura, date("2018-03-01")), Some(date("2019-01-01")));
+        assert_eq!(caf_expiry_date(DteType::Factura, date("2003-09-04")), Some(date("2005-03-04")));
     }
 }

@@ -8,9 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use super::caf::Caf;
 use super::error::{DteError, DteResult};
-use super::model::{
-    AdjustmentKind, AdjustmentUnit, AppliesTo, DteRequest, DteType, PreparedDte, IVA_RATE_PERCENT,
-};
+use super::model::{AdjustmentKind, AdjustmentUnit, AppliesTo, DteRequest, DteType, PreparedDte, IVA_RATE_PERCENT};
 use super::rut::Rut;
 use super::sign::{sign_enveloped, SignedPart, Signer};
 use super::ted::{write_ted, TedFields, TED_TEXT_MAX_CHARS, TIMESTAMP_FORMAT};
@@ -54,21 +52,12 @@ impl SignedDte {
     /// signature valid (signatures cover the canonical form, not the encoding).
     pub fn from_xml(xml: Vec<u8>) -> DteResult<SignedDte> {
         let doc = XmlDoc::parse(&xml)?;
-        let xml = if declared_encoding(&xml).as_deref() == Some("ISO-8859-1") {
-            xml
-        } else {
-            doc.to_latin1()?
-        };
+        let xml = if declared_encoding(&xml).as_deref() == Some("ISO-8859-1") { xml } else { doc.to_latin1()? };
         let root = doc.root();
         if root.name() != "DTE" {
-            return Err(DteError::MalformedXml(format!(
-                "root element is <{}>, expected <DTE>",
-                root.name()
-            )));
+            return Err(DteError::MalformedXml(format!("root element is <{}>, expected <DTE>", root.name())));
         }
-        let documento = root
-            .child("Documento")
-            .ok_or_else(|| DteError::MalformedXml("DTE has no Documento".into()))?;
+        let documento = root.child("Documento").ok_or_else(|| DteError::MalformedXml("DTE has no Documento".into()))?;
         let read = |path: &[&str]| -> DteResult<String> {
             documento
                 .path_text(path)
@@ -77,25 +66,19 @@ impl SignedDte {
         };
         let number = |path: &[&str]| -> DteResult<i64> {
             let text = read(path)?;
-            text.parse().map_err(|_| {
-                DteError::MalformedXml(format!("{} is not a number: {text}", path.join("/")))
-            })
+            text.parse().map_err(|_| DteError::MalformedXml(format!("{} is not a number: {text}", path.join("/"))))
         };
         let rut = |path: &[&str]| -> DteResult<Rut> {
-            Rut::parse(&read(path)?)
-                .map_err(|error| DteError::MalformedXml(format!("{}: {error}", path.join("/"))))
+            Rut::parse(&read(path)?).map_err(|error| DteError::MalformedXml(format!("{}: {error}", path.join("/"))))
         };
         let type_code = u16::try_from(number(&["Encabezado", "IdDoc", "TipoDTE"])?)
             .ok()
             .and_then(DteType::from_code)
             .ok_or_else(|| DteError::MalformedXml("TipoDTE is not 33, 34, 52, 56 or 61".into()))?;
-        let issue_date =
-            NaiveDate::parse_from_str(&read(&["Encabezado", "IdDoc", "FchEmis"])?, "%Y-%m-%d")
-                .map_err(|_| DteError::MalformedXml("FchEmis is not a date".into()))?;
+        let issue_date = NaiveDate::parse_from_str(&read(&["Encabezado", "IdDoc", "FchEmis"])?, "%Y-%m-%d")
+            .map_err(|_| DteError::MalformedXml("FchEmis is not a date".into()))?;
         Ok(SignedDte {
-            document_id: documento
-                .attr("ID")
-                .ok_or_else(|| DteError::MalformedXml("Documento has no ID".into()))?,
+            document_id: documento.attr("ID").ok_or_else(|| DteError::MalformedXml("Documento has no ID".into()))?,
             document_type: type_code,
             folio: number(&["Encabezado", "IdDoc", "Folio"])?,
             issuer_rut: rut(&["Encabezado", "Emisor", "RUTEmisor"])?,
@@ -165,15 +148,7 @@ pub fn build_signed_dte_timed(
     stamped_at: NaiveDateTime,
 ) -> DteResult<(SignedDte, StageTimings)> {
     let mut timings = StageTimings::default();
-    let signed = build(
-        request,
-        folio,
-        caf,
-        signer,
-        schemas,
-        stamped_at,
-        Some(&mut timings),
-    )?;
+    let signed = build(request, folio, caf, signer, schemas, stamped_at, Some(&mut timings))?;
     Ok((signed, timings))
 }
 
@@ -202,10 +177,7 @@ fn build(
     stamped_at: NaiveDateTime,
     timings: Option<&mut StageTimings>,
 ) -> DteResult<SignedDte> {
-    let mut stopwatch = Stopwatch {
-        last: timings.as_ref().map(|_| Instant::now()),
-        timings,
-    };
+    let mut stopwatch = Stopwatch { last: timings.as_ref().map(|_| Instant::now()), timings };
     let prepared = request.prepare()?;
     caf.check_belongs_to(prepared.issuer_rut, prepared.document_type)?;
     caf.check_folio(folio)?;
@@ -231,11 +203,7 @@ fn build(
     stopwatch.lap(|t| &mut t.build_xml);
 
     let request = &prepared.request;
-    let first_item = request
-        .lines
-        .first()
-        .map(|line| line.name.as_str())
-        .unwrap_or_default();
+    let first_item = request.lines.first().map(|line| line.name.as_str()).unwrap_or_default();
     let fields = TedFields {
         issuer_rut: prepared.issuer_rut,
         document_type: prepared.document_type.code(),
@@ -250,10 +218,7 @@ fn build(
     let dd_bytes = write_ted(&doc, documento, &fields, caf)?;
     stopwatch.lap(|t| &mut t.ted);
     documento.add_line_break()?;
-    documento.add_text(
-        c"TmstFirma",
-        &stamped_at.format(TIMESTAMP_FORMAT).to_string(),
-    )?;
+    documento.add_text(c"TmstFirma", &stamped_at.format(TIMESTAMP_FORMAT).to_string())?;
     dte.add_line_break()?;
     stopwatch.lap(|t| &mut t.build_xml);
 
@@ -263,9 +228,7 @@ fn build(
     stopwatch.lap(|t| &mut t.schema);
     let xml = doc.to_latin1()?;
     if !contains(&xml, &dd_bytes) {
-        return Err(DteError::Signing(
-            "the TED's signed bytes are not the emitted bytes".into(),
-        ));
+        return Err(DteError::Signing("the TED's signed bytes are not the emitted bytes".into()));
     }
     stopwatch.lap(|t| &mut t.serialise);
     Ok(SignedDte {
@@ -281,10 +244,7 @@ fn build(
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty()
-        && haystack
-            .windows(needle.len())
-            .any(|window| window == needle)
+    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 fn add_optional(parent: Node<'_>, name: &std::ffi::CStr, value: Option<&String>) -> DteResult<()> {
@@ -356,21 +316,9 @@ fn write_header(documento: Node<'_>, prepared: &PreparedDte, folio: i64) -> DteR
             chofer.add_text(c"RUTChofer", &driver.rut)?;
             chofer.add_text(c"NombreChofer", &driver.name)?;
         }
-        add_optional(
-            transporte,
-            c"DirDest",
-            transport.destination_address.as_ref(),
-        )?;
-        add_optional(
-            transporte,
-            c"CmnaDest",
-            transport.destination_comuna.as_ref(),
-        )?;
-        add_optional(
-            transporte,
-            c"CiudadDest",
-            transport.destination_city.as_ref(),
-        )?;
+        add_optional(transporte, c"DirDest", transport.destination_address.as_ref())?;
+        add_optional(transporte, c"CmnaDest", transport.destination_comuna.as_ref())?;
+        add_optional(transporte, c"CiudadDest", transport.destination_city.as_ref())?;
     }
 
     let totals = &prepared.totals;

@@ -45,8 +45,7 @@ impl Caratula {
     pub fn for_sii(issuer_rut: Rut, resolution: Resolution) -> DteResult<Caratula> {
         Ok(Caratula {
             issuer_rut,
-            receiver_rut: Rut::parse(SII_RUT)
-                .map_err(|error| DteError::Config(error.to_string()))?,
+            receiver_rut: Rut::parse(SII_RUT).map_err(|error| DteError::Config(error.to_string()))?,
             resolution_date: resolution.date,
             resolution_number: resolution.number,
         })
@@ -66,10 +65,7 @@ pub fn build_envio(
     if documents.is_empty() || documents.len() > MAX_DTES_PER_ENVELOPE {
         return Err(DteError::input(
             "documents",
-            format!(
-                "an envelope holds 1 to {MAX_DTES_PER_ENVELOPE} DTEs, got {}",
-                documents.len()
-            ),
+            format!("an envelope holds 1 to {MAX_DTES_PER_ENVELOPE} DTEs, got {}", documents.len()),
         ));
     }
     let mut per_type: BTreeMap<DteType, usize> = BTreeMap::new();
@@ -93,10 +89,7 @@ pub fn build_envio(
         *per_type.entry(document.document_type).or_default() += 1;
     }
     if caratula.resolution_number > 999_999 {
-        return Err(DteError::input(
-            "caratula.resolution_number",
-            "has more than 6 digits",
-        ));
+        return Err(DteError::input("caratula.resolution_number", "has more than 6 digits"));
     }
 
     let mut xml = Vec::with_capacity(documents.iter().map(|d| d.xml.len()).sum::<usize>() + 2048);
@@ -134,12 +127,7 @@ pub fn build_envio(
 
     let doc = XmlDoc::parse(&xml)?;
     doc.register_ids()?;
-    sign_enveloped(
-        &doc,
-        doc.root(),
-        SignedPart::ElementById(SET_DTE_ID),
-        signer,
-    )?;
+    sign_enveloped(&doc, doc.root(), SignedPart::ElementById(SET_DTE_ID), signer)?;
     schemas.validate(SchemaKind::EnvioDte, &doc)?;
     doc.to_latin1()
 }
@@ -152,10 +140,7 @@ fn without_xml_declaration(xml: &[u8]) -> &[u8] {
     match xml.windows(2).position(|pair| pair == b"?>") {
         Some(end) => {
             let rest = &xml[end + 2..];
-            let blank = rest
-                .iter()
-                .take_while(|byte| byte.is_ascii_whitespace())
-                .count();
+            let blank = rest.iter().take_while(|byte| byte.is_ascii_whitespace()).count();
             &rest[blank..]
         }
         None => xml,

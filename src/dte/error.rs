@@ -28,11 +28,7 @@ pub enum DteError {
     /// A document the engine produced (or was asked to check) does not pass the SII schema.
     /// `field` is the element the first schema error points at, when it can be told.
     #[error("schema {schema}: {message}")]
-    SchemaInvalid {
-        schema: &'static str,
-        field: Option<String>,
-        message: String,
-    },
+    SchemaInvalid { schema: &'static str, field: Option<String>, message: String },
 
     /// Input that should be XML is not well-formed (or is not the expected document).
     #[error("malformed XML: {0}")]
@@ -51,9 +47,7 @@ impl DteError {
     /// The JSON path / document part at fault, when the error is about one field.
     pub fn field(&self) -> Option<&str> {
         match self {
-            DteError::InvalidInput { field, .. } | DteError::InvalidCaf { field, .. } => {
-                Some(field)
-            }
+            DteError::InvalidInput { field, .. } | DteError::InvalidCaf { field, .. } => Some(field),
             DteError::SchemaInvalid { field, .. } => field.as_deref(),
             DteError::Certificate(_) => Some("certificate"),
             DteError::MalformedXml(_) | DteError::Signing(_) | DteError::Config(_) => None,
@@ -74,17 +68,11 @@ impl DteError {
     }
 
     pub(crate) fn input(field: impl Into<String>, message: impl Display) -> Self {
-        DteError::InvalidInput {
-            field: field.into(),
-            message: message.to_string(),
-        }
+        DteError::InvalidInput { field: field.into(), message: message.to_string() }
     }
 
     pub(crate) fn caf(field: impl Into<String>, message: impl Display) -> Self {
-        DteError::InvalidCaf {
-            field: field.into(),
-            message: message.to_string(),
-        }
+        DteError::InvalidCaf { field: field.into(), message: message.to_string() }
     }
 }
 

@@ -11,14 +11,8 @@ use super::xml::XmlDoc;
 const MAX_SEED_LENGTH: usize = 64;
 
 fn check_seed(seed: &str) -> DteResult<()> {
-    if seed.is_empty()
-        || seed.len() > MAX_SEED_LENGTH
-        || !seed.chars().all(|c| c.is_ascii_alphanumeric())
-    {
-        return Err(DteError::input(
-            "seed",
-            "must be 1 to 64 letters or digits, as the SII's getSeed returns it",
-        ));
+    if seed.is_empty() || seed.len() > MAX_SEED_LENGTH || !seed.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(DteError::input("seed", "must be 1 to 64 letters or digits, as the SII's getSeed returns it"));
     }
     Ok(())
 }
@@ -49,21 +43,13 @@ pub fn verify_get_token_request(xml: &[u8]) -> DteResult<VerifiedTokenRequest> {
     let doc = XmlDoc::parse(xml)?;
     let root = doc.root();
     if root.name() != "getToken" {
-        return Err(DteError::MalformedXml(format!(
-            "root element is <{}>, expected <getToken>",
-            root.name()
-        )));
+        return Err(DteError::MalformedXml(format!("root element is <{}>, expected <getToken>", root.name())));
     }
     let seed = root
         .path_text(&["item", "Semilla"])
         .map(|seed| seed.trim().to_string())
         .ok_or_else(|| DteError::MalformedXml("getToken has no item/Semilla".into()))?;
-    let signature = signature_child(root)
-        .ok_or_else(|| DteError::input("signature", "the request is not signed"))?;
-    let verified = verify_signature(signature, Some(""))
-        .map_err(|reason| DteError::input("signature", reason))?;
-    Ok(VerifiedTokenRequest {
-        seed,
-        signer_rut: verified.signer_rut,
-    })
+    let signature = signature_child(root).ok_or_else(|| DteError::input("signature", "the request is not signed"))?;
+    let verified = verify_signature(signature, Some("")).map_err(|reason| DteError::input("signature", reason))?;
+    Ok(VerifiedTokenRequest { seed, signer_rut: verified.signer_rut })
 }

@@ -65,16 +65,13 @@ mod xml;
 mod xsd;
 
 pub use caf::{caf_expiry_date, Caf, CafTrust, SiiEnvironment, IDK_CERTIFICATION, IDK_PRODUCTION};
-pub use document::{
-    build_signed_dte, build_signed_dte_timed, document_id, SignedDte, StageTimings,
-};
+pub use document::{build_signed_dte, build_signed_dte_timed, document_id, SignedDte, StageTimings};
 pub use envio::{build_envio, Caratula, MAX_DTES_PER_ENVELOPE, SET_DTE_ID, SII_RUT};
 pub use error::{DteError, DteResult};
 pub use gettoken::{sign_get_token_request, verify_get_token_request, VerifiedTokenRequest};
 pub use model::{
-    AdjustmentKind, AdjustmentUnit, AppliesTo, ComputedTotals, Driver, DteRequest, DteType,
-    GlobalAdjustment, Issuer, ItemCode, Line, Receiver, Reference, Resolution, Totals, Transfer,
-    Transport, IVA_RATE_PERCENT,
+    AdjustmentKind, AdjustmentUnit, AppliesTo, ComputedTotals, Driver, DteRequest, DteType, GlobalAdjustment, Issuer,
+    ItemCode, Line, Receiver, Reference, Resolution, Totals, Transfer, Transport, IVA_RATE_PERCENT,
 };
 pub use rut::{check_digit, validate_rut, Rut, RutError};
 pub use sign::Signer;

@@ -31,13 +31,8 @@ pub enum DteType {
 }
 
 impl DteType {
-    pub const ALL: [DteType; 5] = [
-        DteType::Factura,
-        DteType::FacturaExenta,
-        DteType::GuiaDespacho,
-        DteType::NotaDebito,
-        DteType::NotaCredito,
-    ];
+    pub const ALL: [DteType; 5] =
+        [DteType::Factura, DteType::FacturaExenta, DteType::GuiaDespacho, DteType::NotaDebito, DteType::NotaCredito];
 
     /// The SII code (`TipoDTE`).
     pub fn code(self) -> u16 {
@@ -408,11 +403,7 @@ impl DteRequest {
         let deserializer = &mut serde_json::Deserializer::from_slice(json);
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();
-            let field = if path == "." {
-                "request".to_string()
-            } else {
-                path
-            };
+            let field = if path == "." { "request".to_string() } else { path };
             DteError::input(field, error.into_inner())
         })
     }
@@ -422,10 +413,7 @@ impl DteRequest {
         DteType::from_code(self.document_type).ok_or_else(|| {
             DteError::input(
                 "document_type",
-                format!(
-                    "type {} is not supported (33, 34, 52, 56, 61)",
-                    self.document_type
-                ),
+                format!("type {} is not supported (33, 34, 52, 56, 61)", self.document_type),
             )
         })
     }
@@ -460,13 +448,7 @@ impl DteRequest {
         check_references(document_type, &mut request.references)?;
         let totals = compute_totals(&request)?;
         compare_totals(document_type, &request.totals, &totals)?;
-        Ok(PreparedDte {
-            request,
-            document_type,
-            issuer_rut,
-            receiver_rut,
-            totals,
-        })
+        Ok(PreparedDte { request, document_type, issuer_rut, receiver_rut, totals })
     }
 }
 
@@ -481,10 +463,7 @@ fn check_date(field: &str, date: NaiveDate) -> DteResult<()> {
     if in_range {
         Ok(())
     } else {
-        Err(DteError::input(
-            field,
-            format!("{date} is outside 2000-01-01 – 2050-12-31"),
-        ))
+        Err(DteError::input(field, format!("{date} is outside 2000-01-01 – 2050-12-31")))
     }
 }
 
@@ -515,20 +494,14 @@ fn check_transfer(document_type: DteType, transfer: Option<&Transfer>) -> DteRes
             }
             if let Some(kind) = transfer.dispatch_type {
                 if !(1..=3).contains(&kind) {
-                    return Err(DteError::input(
-                        "transfer.dispatch_type",
-                        "must be 1, 2 or 3",
-                    ));
+                    return Err(DteError::input("transfer.dispatch_type", "must be 1, 2 or 3"));
                 }
             }
             Ok(())
         }
         (_, Some(_)) => Err(DteError::input(
             "transfer",
-            format!(
-                "only a dispatch guide (52) takes it, not a {}",
-                document_type.description()
-            ),
+            format!("only a dispatch guide (52) takes it, not a {}", document_type.description()),
         )),
         (_, None) => Ok(()),
     }
@@ -539,10 +512,7 @@ impl Issuer {
         clean_required("issuer.name", &mut self.name, 100)?;
         clean_required("issuer.giro", &mut self.giro, 80)?;
         if self.actecos.is_empty() || self.actecos.len() > MAX_ACTECOS {
-            return Err(DteError::input(
-                "issuer.actecos",
-                "1 to 4 activity codes are required",
-            ));
+            return Err(DteError::input("issuer.actecos", "1 to 4 activity codes are required"));
         }
         for (index, acteco) in self.actecos.iter().enumerate() {
             if *acteco == 0 || *acteco > 999_999 {
@@ -557,10 +527,7 @@ impl Issuer {
         clean_optional("issuer.branch", &mut self.branch, 20)?;
         if let Some(code) = self.sii_branch_code {
             if code == 0 || code > 999_999_999 {
-                return Err(DteError::input(
-                    "issuer.sii_branch_code",
-                    "must have 1 to 9 digits",
-                ));
+                return Err(DteError::input("issuer.sii_branch_code", "must have 1 to 9 digits"));
             }
         }
         clean_required("issuer.address", &mut self.address, 70)?;
@@ -570,10 +537,7 @@ impl Issuer {
         if let Some(resolution) = self.resolution {
             check_date("issuer.resolution.date", resolution.date)?;
             if resolution.number > 999_999 {
-                return Err(DteError::input(
-                    "issuer.resolution.number",
-                    "has more than 6 digits",
-                ));
+                return Err(DteError::input("issuer.resolution.number", "has more than 6 digits"));
             }
         }
         Ok(())
@@ -586,10 +550,7 @@ impl Receiver {
         clean_required("receiver.name", &mut self.name, 100)?;
         clean_optional("receiver.giro", &mut self.giro, 40)?;
         if self.giro.is_none() && document_type != DteType::GuiaDespacho {
-            return Err(DteError::input(
-                "receiver.giro",
-                format!("is required on a {}", document_type.description()),
-            ));
+            return Err(DteError::input("receiver.giro", format!("is required on a {}", document_type.description())));
         }
         clean_optional("receiver.contact", &mut self.contact, 80)?;
         clean_optional("receiver.email", &mut self.email, 80)?;
@@ -611,16 +572,8 @@ impl Transport {
             driver.rut = parse_rut("transport.driver.rut", &driver.rut)?.to_string();
             clean_required("transport.driver.name", &mut driver.name, 30)?;
         }
-        clean_optional(
-            "transport.destination_address",
-            &mut self.destination_address,
-            70,
-        )?;
-        clean_optional(
-            "transport.destination_comuna",
-            &mut self.destination_comuna,
-            20,
-        )?;
+        clean_optional("transport.destination_address", &mut self.destination_address, 70)?;
+        clean_optional("transport.destination_comuna", &mut self.destination_comuna, 20)?;
         clean_optional("transport.destination_city", &mut self.destination_city, 20)?;
         Ok(())
     }
@@ -630,26 +583,17 @@ fn check_amount(field: &str, amount: i64) -> DteResult<()> {
     if (0..=MAX_AMOUNT).contains(&amount) {
         Ok(())
     } else {
-        Err(DteError::input(
-            field,
-            format!("{amount} must be between 0 and 18 digits"),
-        ))
+        Err(DteError::input(field, format!("{amount} must be between 0 and 18 digits")))
     }
 }
 
 /// `Dec12_6Type`: > 0, at most 12 integer digits and 6 fraction digits.
 fn check_quantity_like(field: &str, value: &Decimal) -> DteResult<()> {
     if !value.is_positive() {
-        return Err(DteError::input(
-            field,
-            format!("{value} must be greater than 0"),
-        ));
+        return Err(DteError::input(field, format!("{value} must be greater than 0")));
     }
     if value.fraction_digits() > 6 || value.integer_digits() > 12 {
-        return Err(DteError::input(
-            field,
-            format!("{value} has more than 12 integer or 6 decimal digits"),
-        ));
+        return Err(DteError::input(field, format!("{value} has more than 12 integer or 6 decimal digits")));
     }
     Ok(())
 }
@@ -657,20 +601,14 @@ fn check_quantity_like(field: &str, value: &Decimal) -> DteResult<()> {
 /// `PctType`: 0.01 to 999.99, two decimals.
 fn check_percent(field: &str, value: &Decimal) -> DteResult<()> {
     if !value.is_positive() || value.fraction_digits() > 2 || value.integer_digits() > 3 {
-        return Err(DteError::input(
-            field,
-            format!("{value} is not a percentage between 0.01 and 999.99"),
-        ));
+        return Err(DteError::input(field, format!("{value} is not a percentage between 0.01 and 999.99")));
     }
     Ok(())
 }
 
 fn check_lines(document_type: DteType, lines: &mut [Line]) -> DteResult<()> {
     if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(DteError::input(
-            "lines",
-            format!("1 to {MAX_LINES} lines are required, got {}", lines.len()),
-        ));
+        return Err(DteError::input("lines", format!("1 to {MAX_LINES} lines are required, got {}", lines.len())));
     }
     for (index, line) in lines.iter_mut().enumerate() {
         let field = |name: &str| format!("lines[{index}].{name}");
@@ -678,22 +616,11 @@ fn check_lines(document_type: DteType, lines: &mut [Line]) -> DteResult<()> {
             return Err(DteError::input(field("codes"), "at most 5 item codes"));
         }
         for (code_index, code) in line.codes.iter_mut().enumerate() {
-            clean_required(
-                &field(&format!("codes[{code_index}].kind")),
-                &mut code.kind,
-                10,
-            )?;
-            clean_required(
-                &field(&format!("codes[{code_index}].value")),
-                &mut code.value,
-                35,
-            )?;
+            clean_required(&field(&format!("codes[{code_index}].kind")), &mut code.kind, 10)?;
+            clean_required(&field(&format!("codes[{code_index}].value")), &mut code.value, 35)?;
         }
         if document_type == DteType::FacturaExenta && !line.exempt {
-            return Err(DteError::input(
-                field("exempt"),
-                "an exempt invoice (34) takes only exempt lines",
-            ));
+            return Err(DteError::input(field("exempt"), "an exempt invoice (34) takes only exempt lines"));
         }
         clean_required(&field("name"), &mut line.name, 80)?;
         clean_optional(&field("description"), &mut line.description, 1000)?;
@@ -731,18 +658,12 @@ fn check_line_adjustment(
     if let Some(percent) = percent {
         check_percent(percent_field, percent)?;
         if amount.is_none() {
-            return Err(DteError::input(
-                amount_field,
-                format!("is required with {percent_field}"),
-            ));
+            return Err(DteError::input(amount_field, format!("is required with {percent_field}")));
         }
     }
     if let Some(amount) = amount {
         if amount <= 0 {
-            return Err(DteError::input(
-                amount_field,
-                "must be greater than 0 when given",
-            ));
+            return Err(DteError::input(amount_field, "must be greater than 0 when given"));
         }
         check_amount(amount_field, amount)?;
     }
@@ -760,21 +681,11 @@ fn check_line_arithmetic(index: usize, line: &Line) -> DteResult<()> {
         .mul_round(price)
         .ok_or_else(|| DteError::input(field("unit_price"), "quantity × price is too large"))?;
     for (percent, amount, name) in [
-        (
-            &line.discount_percent,
-            line.discount_amount,
-            "discount_amount",
-        ),
-        (
-            &line.surcharge_percent,
-            line.surcharge_amount,
-            "surcharge_amount",
-        ),
+        (&line.discount_percent, line.discount_amount, "discount_amount"),
+        (&line.surcharge_percent, line.surcharge_amount, "surcharge_amount"),
     ] {
         if let (Some(percent), Some(amount)) = (percent, amount) {
-            let expected = percent
-                .percent_of(gross)
-                .ok_or_else(|| DteError::input(field(name), "is too large"))?;
+            let expected = percent.percent_of(gross).ok_or_else(|| DteError::input(field(name), "is too large"))?;
             if i128::from(amount) != expected {
                 return Err(DteError::input(
                     field(name),
@@ -783,15 +694,12 @@ fn check_line_arithmetic(index: usize, line: &Line) -> DteResult<()> {
             }
         }
     }
-    let expected = gross - i128::from(line.discount_amount.unwrap_or(0))
-        + i128::from(line.surcharge_amount.unwrap_or(0));
+    let expected =
+        gross - i128::from(line.discount_amount.unwrap_or(0)) + i128::from(line.surcharge_amount.unwrap_or(0));
     if i128::from(line.amount) != expected {
         return Err(DteError::input(
             field("amount"),
-            format!(
-                "expected {expected} (round({quantity} × {price}) − discount + surcharge), got {}",
-                line.amount
-            ),
+            format!("expected {expected} (round({quantity} × {price}) − discount + surcharge), got {}", line.amount),
         ));
     }
     Ok(())
@@ -799,10 +707,7 @@ fn check_line_arithmetic(index: usize, line: &Line) -> DteResult<()> {
 
 fn check_adjustments(adjustments: &mut [GlobalAdjustment]) -> DteResult<()> {
     if adjustments.len() > MAX_GLOBAL_ADJUSTMENTS {
-        return Err(DteError::input(
-            "global_adjustments",
-            "at most 20 adjustments",
-        ));
+        return Err(DteError::input("global_adjustments", "at most 20 adjustments"));
     }
     for (index, adjustment) in adjustments.iter_mut().enumerate() {
         let field = |name: &str| format!("global_adjustments[{index}].{name}");
@@ -842,9 +747,7 @@ fn check_references(document_type: DteType, references: &mut [Reference]) -> Dte
         }
         clean_optional(&field("reason"), &mut reference.reason, 90)?;
     }
-    if document_type.needs_reference()
-        && !references.iter().any(|reference| reference.code.is_some())
-    {
+    if document_type.needs_reference() && !references.iter().any(|reference| reference.code.is_some()) {
         return Err(DteError::input(
             "references",
             format!(
@@ -859,12 +762,7 @@ fn check_references(document_type: DteType, references: &mut [Reference]) -> Dte
 
 fn compute_totals(request: &DteRequest) -> DteResult<ComputedTotals> {
     let sum_lines = |exempt: bool| -> i128 {
-        request
-            .lines
-            .iter()
-            .filter(|line| line.exempt == exempt)
-            .map(|line| i128::from(line.amount))
-            .sum()
+        request.lines.iter().filter(|line| line.exempt == exempt).map(|line| i128::from(line.amount)).sum()
     };
     let taxable_lines = sum_lines(false);
     let exempt_lines = sum_lines(true);
@@ -880,9 +778,7 @@ fn compute_totals(request: &DteRequest) -> DteResult<ComputedTotals> {
             AdjustmentUnit::Percent => adjustment.value.percent_of(base),
             AdjustmentUnit::Amount => adjustment.value.as_integer().map(i128::from),
         }
-        .ok_or_else(|| {
-            DteError::input(format!("global_adjustments[{index}].value"), "is too large")
-        })?;
+        .ok_or_else(|| DteError::input(format!("global_adjustments[{index}].value"), "is too large"))?;
         let signed = match adjustment.kind {
             AdjustmentKind::Discount => -amount,
             AdjustmentKind::Surcharge => amount,
@@ -893,57 +789,28 @@ fn compute_totals(request: &DteRequest) -> DteResult<ComputedTotals> {
         }
     }
     let to_amount = |field: &str, value: i128| -> DteResult<i64> {
-        i64::try_from(value)
-            .ok()
-            .filter(|amount| (0..=MAX_AMOUNT).contains(amount))
-            .ok_or_else(|| {
-                DteError::input(
-                    field,
-                    format!("{value} is out of range (discounts larger than the lines?)"),
-                )
-            })
+        i64::try_from(value).ok().filter(|amount| (0..=MAX_AMOUNT).contains(amount)).ok_or_else(|| {
+            DteError::input(field, format!("{value} is out of range (discounts larger than the lines?)"))
+        })
     };
     let net = to_amount("totals.net", net)?;
     let exempt = to_amount("totals.exempt", exempt)?;
-    let iva = to_amount(
-        "totals.iva",
-        super::text::round_half_up_div(i128::from(net) * i128::from(IVA_RATE_PERCENT), 100),
-    )?;
-    let total = to_amount(
-        "totals.total",
-        i128::from(net) + i128::from(exempt) + i128::from(iva),
-    )?;
-    Ok(ComputedTotals {
-        net,
-        exempt,
-        iva,
-        total,
-    })
+    let iva =
+        to_amount("totals.iva", super::text::round_half_up_div(i128::from(net) * i128::from(IVA_RATE_PERCENT), 100))?;
+    let total = to_amount("totals.total", i128::from(net) + i128::from(exempt) + i128::from(iva))?;
+    Ok(ComputedTotals { net, exempt, iva, total })
 }
 
-fn compare_totals(
-    document_type: DteType,
-    given: &Totals,
-    computed: &ComputedTotals,
-) -> DteResult<()> {
+fn compare_totals(document_type: DteType, given: &Totals, computed: &ComputedTotals) -> DteResult<()> {
     if document_type == DteType::FacturaExenta && computed.net > 0 {
-        return Err(DteError::input(
-            "totals.net",
-            "an exempt invoice (34) has no taxable amount",
-        ));
+        return Err(DteError::input("totals.net", "an exempt invoice (34) has no taxable amount"));
     }
     let compare = |field: &str, given: Option<i64>, expected: i64| -> DteResult<()> {
         match given {
             Some(value) if value == expected => Ok(()),
             None if expected == 0 => Ok(()),
-            Some(value) => Err(DteError::input(
-                field,
-                format!("expected {expected}, got {value}"),
-            )),
-            None => Err(DteError::input(
-                field,
-                format!("expected {expected}, missing"),
-            )),
+            Some(value) => Err(DteError::input(field, format!("expected {expected}, got {value}"))),
+            None => Err(DteError::input(field, format!("expected {expected}, missing"))),
         }
     };
     compare("totals.net", given.net, computed.net)?;
@@ -952,10 +819,7 @@ fn compare_totals(
     compare("totals.total", Some(given.total), computed.total)?;
     if let Some(rate) = &given.iva_rate {
         if *rate != Decimal::from_integer(IVA_RATE_PERCENT) {
-            return Err(DteError::input(
-                "totals.iva_rate",
-                format!("expected {IVA_RATE_PERCENT}, got {rate}"),
-            ));
+            return Err(DteError::input("totals.iva_rate", format!("expected {IVA_RATE_PERCENT}, got {rate}")));
         }
     }
     Ok(())

@@ -21,11 +21,7 @@ pub enum RutError {
     #[error("'{0}' is not a RUT (expected digits, a dash and a check digit, e.g. 76000001-9)")]
     Malformed(String),
     #[error("RUT {number}-{given} has a wrong check digit (expected {expected})")]
-    WrongCheckDigit {
-        number: u32,
-        given: char,
-        expected: char,
-    },
+    WrongCheckDigit { number: u32, given: char, expected: char },
 }
 
 /// The largest RUT number the SII schema allows: `RUTType` is at most 10 characters including
@@ -57,16 +53,9 @@ impl Rut {
         };
         let expected = check_digit(number);
         if given != expected {
-            return Err(RutError::WrongCheckDigit {
-                number,
-                given,
-                expected,
-            });
+            return Err(RutError::WrongCheckDigit { number, given, expected });
         }
-        Ok(Rut {
-            number,
-            check_digit: given,
-        })
+        Ok(Rut { number, check_digit: given })
     }
 
     /// Builds a RUT from its number, computing the check digit.
@@ -74,10 +63,7 @@ impl Rut {
         if number == 0 || number > MAX_RUT_NUMBER {
             return Err(RutError::Malformed(number.to_string()));
         }
-        Ok(Rut {
-            number,
-            check_digit: check_digit(number),
-        })
+        Ok(Rut { number, check_digit: check_digit(number) })
     }
 
     /// The number without check digit (the `rutSender`/`rutCompany` upload fields).
@@ -161,14 +147,8 @@ mod tests {
 
     #[test]
     fn parse_normalises_dots_case_and_leading_zeros() {
-        assert_eq!(
-            Rut::parse("76.000.001-9").unwrap().to_string(),
-            "76000001-9"
-        );
-        assert_eq!(
-            Rut::parse(" 60803000-k ").unwrap().to_string(),
-            "60803000-K"
-        );
+        assert_eq!(Rut::parse("76.000.001-9").unwrap().to_string(), "76000001-9");
+        assert_eq!(Rut::parse(" 60803000-k ").unwrap().to_string(), "60803000-K");
         assert_eq!(Rut::parse("07880442-4").unwrap().to_string(), "7880442-4");
     }
 
@@ -176,22 +156,12 @@ mod tests {
     fn parse_refuses_wrong_digit_and_garbage() {
         assert_eq!(
             Rut::parse("76000001-8"),
-            Err(RutError::WrongCheckDigit {
-                number: 76_000_001,
-                given: '8',
-                expected: '9'
-            })
+            Err(RutError::WrongCheckDigit { number: 76_000_001, given: '8', expected: '9' })
         );
-        assert!(matches!(
-            Rut::parse("76000001"),
-            Err(RutError::Malformed(_))
-        ));
+        assert!(matches!(Rut::parse("76000001"), Err(RutError::Malformed(_))));
         assert!(matches!(Rut::parse("abc-1"), Err(RutError::Malformed(_))));
         assert!(matches!(Rut::parse("0-0"), Err(RutError::Malformed(_))));
-        assert!(matches!(
-            Rut::parse("123456789-1"),
-            Err(RutError::Malformed(_))
-        ));
+        assert!(matches!(Rut::parse("123456789-1"), Err(RutError::Malformed(_))));
         assert_eq!(Rut::parse(""), Err(RutError::Empty));
     }
 }

@@ -53,9 +53,7 @@ static NEXT_SIGNER_ID: AtomicU64 = AtomicU64::new(1);
 /// read them. Loaded once for the whole process, kept for its lifetime.
 fn load_legacy_provider() -> bool {
     static LEGACY: OnceLock<Option<Provider>> = OnceLock::new();
-    LEGACY
-        .get_or_init(|| Provider::try_load(None, "legacy", true).ok())
-        .is_some()
+    LEGACY.get_or_init(|| Provider::try_load(None, "legacy", true).ok()).is_some()
 }
 
 impl Signer {
@@ -65,24 +63,16 @@ impl Signer {
     /// apart); the message never contains the password.
     pub fn from_pkcs12(pkcs12_der: &[u8], password: &str) -> DteResult<Signer> {
         if password.contains('\0') {
-            return Err(DteError::Certificate(
-                "the password contains a NUL character".into(),
-            ));
+            return Err(DteError::Certificate("the password contains a NUL character".into()));
         }
         let legacy_available = load_legacy_provider();
-        let archive = Pkcs12::from_der(pkcs12_der).map_err(|_| {
-            DteError::Certificate("the file is not a PKCS#12 (.p12/.pfx) certificate".into())
-        })?;
+        let archive = Pkcs12::from_der(pkcs12_der)
+            .map_err(|_| DteError::Certificate("the file is not a PKCS#12 (.p12/.pfx) certificate".into()))?;
         let parsed = archive.parse2(password).map_err(|error| {
             let reasons = error.to_string().to_ascii_lowercase();
             if reasons.contains("mac verify") || reasons.contains("mac_verify") {
-                DteError::Certificate(
-                    "wrong password, or the PKCS#12 file is damaged (integrity check failed)"
-                        .into(),
-                )
-            } else if !legacy_available
-                && (reasons.contains("unsupported") || reasons.contains("rc2"))
-            {
+                DteError::Certificate("wrong password, or the PKCS#12 file is damaged (integrity check failed)".into())
+            } else if !legacy_available && (reasons.contains("unsupported") || reasons.contains("rc2")) {
                 DteError::Certificate(
                     "the file uses a legacy algorithm (RC2-40) and OpenSSL's legacy provider \
                      is not available"
@@ -92,62 +82,36 @@ impl Signer {
                 DteError::Certificate("the PKCS#12 file cannot be opened with this password".into())
             }
         })?;
-        let key = parsed
-            .pkey
-            .ok_or_else(|| DteError::Certificate("the PKCS#12 file holds no private key".into()))?;
-        let certificate = parsed
-            .cert
-            .ok_or_else(|| DteError::Certificate("the PKCS#12 file holds no certificate".into()))?;
+        let key = parsed.pkey.ok_or_else(|| DteError::Certificate("the PKCS#12 file holds no private key".into()))?;
+        let certificate =
+            parsed.cert.ok_or_else(|| DteError::Certificate("the PKCS#12 file holds no certificate".into()))?;
         Signer::from_parts(certificate, key)
     }
 
     /// Loads a PEM certificate (the first one matching the key, if the file holds a chain) and
     /// a PEM private key (PKCS#1 or PKCS#8, optionally encrypted with `key_password`).
-    pub fn from_pem(
-        certificate_pem: &[u8],
-        key_pem: &[u8],
-        key_password: Option<&str>,
-    ) -> DteResult<Signer> {
+    pub fn from_pem(certificate_pem: &[u8], key_pem: &[u8], key_password: Option<&str>) -> DteResult<Signer> {
         // An empty passphrase rather than none: with none, OpenSSL would prompt on a terminal
         // for an encrypted key.
         let passphrase = key_password.unwrap_or("");
-        let key = PKey::private_key_from_pem_passphrase(key_pem, passphrase.as_bytes()).map_err(
-            |_| {
-                DteError::Certificate(
-                    "the private key is not a PEM key, or its password is wrong".into(),
-                )
-            },
-        )?;
+        let key = PKey::private_key_from_pem_passphrase(key_pem, passphrase.as_bytes())
+            .map_err(|_| DteError::Certificate("the private key is not a PEM key, or its password is wrong".into()))?;
         let chain = X509::stack_from_pem(certificate_pem)
             .map_err(|_| DteError::Certificate("the certificate is not PEM".into()))?;
         let certificate = chain
             .into_iter()
-            .find(|candidate| {
-                candidate
-                    .public_key()
-                    .map(|public| public.public_eq(&key))
-                    .unwrap_or(false)
-            })
-            .ok_or_else(|| {
-                DteError::Certificate("no certificate in the file matches the private key".into())
-            })?;
+            .find(|candidate| candidate.public_key().map(|public| public.public_eq(&key)).unwrap_or(false))
+            .ok_or_else(|| DteError::Certificate("no certificate in the file matches the private key".into()))?;
         Signer::from_parts(certificate, key)
     }
 
     fn from_parts(certificate: X509, key: PKey<Private>) -> DteResult<Signer> {
         if key.id() != Id::RSA {
-            return Err(DteError::Certificate(
-                "the key is not RSA; the SII requires RSA-SHA1 signatures".into(),
-            ));
+            return Err(DteError::Certificate("the key is not RSA; the SII requires RSA-SHA1 signatures".into()));
         }
-        let matches = certificate
-            .public_key()
-            .map(|public| public.public_eq(&key))
-            .unwrap_or(false);
+        let matches = certificate.public_key().map(|public| public.public_eq(&key)).unwrap_or(false);
         if !matches {
-            return Err(DteError::Certificate(
-                "the certificate does not belong to the private key".into(),
-            ));
+            return Err(DteError::Certificate("the certificate does not belong to the private key".into()));
         }
         let rut = rut_from_certificate(&certificate).ok_or_else(|| {
             DteError::Certificate(
@@ -160,16 +124,9 @@ impl Signer {
             key.private_key_to_pem_pkcs8()
                 .map_err(|_| DteError::Certificate("the private key cannot be exported".into()))?,
         );
-        let certificate_pem = certificate
-            .to_pem()
-            .map_err(|_| DteError::Certificate("the certificate cannot be exported".into()))?;
-        Ok(Signer {
-            id: NEXT_SIGNER_ID.fetch_add(1, Ordering::Relaxed),
-            key_pem,
-            certificate,
-            certificate_pem,
-            rut,
-        })
+        let certificate_pem =
+            certificate.to_pem().map_err(|_| DteError::Certificate("the certificate cannot be exported".into()))?;
+        Ok(Signer { id: NEXT_SIGNER_ID.fetch_add(1, Ordering::Relaxed), key_pem, certificate, certificate_pem, rut })
     }
 
     /// The RUT of the certificate holder (`RutEnvia`, `rutSender`/`dvSender`).
@@ -213,11 +170,7 @@ fn asn1_time_to_naive(text: &str) -> Option<NaiveDateTime> {
 }
 
 fn subject_entry(certificate: &X509, nid: Nid) -> Option<String> {
-    certificate
-        .subject_name()
-        .entries_by_nid(nid)
-        .next()
-        .and_then(|entry| entry.data().to_string().ok())
+    certificate.subject_name().entries_by_nid(nid).next().and_then(|entry| entry.data().to_string().ok())
 }
 
 /// DER of OID 1.3.6.1.4.1.8321.1, the SII's otherName for the holder's RUT.
@@ -226,31 +179,22 @@ const RUT_OTHER_NAME_OID: &[u8] = &[0x06, 0x08, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x
 /// The holder's RUT: from SubjectAltName otherName 1.3.6.1.4.1.8321.1 (newer certificates),
 /// else from the subject's serialNumber, else from any subject entry holding a RUT.
 pub(crate) fn rut_from_certificate(certificate: &X509) -> Option<Rut> {
-    if let Some(rut) = certificate
-        .to_der()
-        .ok()
-        .and_then(|der| rut_from_other_name(&der))
-    {
+    if let Some(rut) = certificate.to_der().ok().and_then(|der| rut_from_other_name(&der)) {
         return Some(rut);
     }
-    if let Some(rut) =
-        subject_entry(certificate, Nid::SERIALNUMBER).and_then(|s| Rut::parse(&s).ok())
-    {
+    if let Some(rut) = subject_entry(certificate, Nid::SERIALNUMBER).and_then(|s| Rut::parse(&s).ok()) {
         return Some(rut);
     }
     certificate.subject_name().entries().find_map(|entry| {
         let text = entry.data().to_string().ok()?;
-        text.split(|c: char| c.is_whitespace() || c == ',' || c == ':')
-            .find_map(|token| Rut::parse(token).ok())
+        text.split(|c: char| c.is_whitespace() || c == ',' || c == ':').find_map(|token| Rut::parse(token).ok())
     })
 }
 
 /// Finds `OID [0] { string }` after the SII's otherName OID in a certificate's DER. The value is
 /// an IA5String, UTF8String or PrintableString holding the RUT (sometimes with leading zeros).
 fn rut_from_other_name(der: &[u8]) -> Option<Rut> {
-    let start = der
-        .windows(RUT_OTHER_NAME_OID.len())
-        .position(|window| window == RUT_OTHER_NAME_OID)?
+    let start = der.windows(RUT_OTHER_NAME_OID.len()).position(|window| window == RUT_OTHER_NAME_OID)?
         + RUT_OTHER_NAME_OID.len();
     let rest = der.get(start..)?;
     // [0] EXPLICIT, short length form (a RUT is a dozen bytes).
@@ -315,9 +259,7 @@ unsafe extern "C" fn remember_xmlsec_error(
 }
 
 fn take_xmlsec_error() -> String {
-    LAST_XMLSEC_ERROR
-        .try_with(|last| std::mem::take(&mut *last.borrow_mut()))
-        .unwrap_or_default()
+    LAST_XMLSEC_ERROR.try_with(|last| std::mem::take(&mut *last.borrow_mut())).unwrap_or_default()
 }
 
 /// Initialises xmlsec (through the crate, which owns the global context) and silences its
@@ -360,15 +302,11 @@ fn load_xmlsec_key(key_pem: &[u8], certificate_pem: Option<&[u8]>) -> Result<Own
             ptr::null_mut(),
         );
         if key.is_null() {
-            return Err(format!(
-                "xmlsec cannot load the key ({})",
-                take_xmlsec_error()
-            ));
+            return Err(format!("xmlsec cannot load the key ({})", take_xmlsec_error()));
         }
         let owned = OwnedKey(key);
         if let Some(certificate) = certificate_pem {
-            let length = u32::try_from(certificate.len())
-                .map_err(|_| "certificate too large".to_string())?;
+            let length = u32::try_from(certificate.len()).map_err(|_| "certificate too large".to_string())?;
             let rc = xs::xmlSecOpenSSLAppKeyCertLoadMemory(
                 key,
                 certificate.as_ptr(),
@@ -376,10 +314,7 @@ fn load_xmlsec_key(key_pem: &[u8], certificate_pem: Option<&[u8]>) -> Result<Own
                 xs::xmlSecKeyDataFormat_xmlSecKeyDataFormatCertPem,
             );
             if rc < 0 {
-                return Err(format!(
-                    "xmlsec cannot attach the certificate ({})",
-                    take_xmlsec_error()
-                ));
+                return Err(format!("xmlsec cannot attach the certificate ({})", take_xmlsec_error()));
             }
         }
         Ok(owned)
@@ -397,10 +332,7 @@ fn xmlsec_public_key(public_key: &PKey<Public>) -> Result<OwnedKey, String> {
     unsafe {
         let data = xs::xmlSecKeyDataCreate(xs::xmlSecOpenSSLKeyDataRsaGetKlass());
         if data.is_null() {
-            return Err(format!(
-                "xmlsec cannot create key data ({})",
-                take_xmlsec_error()
-            ));
+            return Err(format!("xmlsec cannot create key data ({})", take_xmlsec_error()));
         }
         let reference = public_key.clone();
         let evp = reference.as_ptr();
@@ -409,26 +341,17 @@ fn xmlsec_public_key(public_key: &PKey<Public>) -> Result<OwnedKey, String> {
             // Not adopted: release the reference taken above.
             drop(PKey::<Public>::from_ptr(evp));
             xs::xmlSecKeyDataDestroy(data);
-            return Err(format!(
-                "xmlsec cannot adopt the key ({})",
-                take_xmlsec_error()
-            ));
+            return Err(format!("xmlsec cannot adopt the key ({})", take_xmlsec_error()));
         }
         let key = xs::xmlSecKeyCreate();
         if key.is_null() {
             xs::xmlSecKeyDataDestroy(data);
-            return Err(format!(
-                "xmlsec cannot create a key ({})",
-                take_xmlsec_error()
-            ));
+            return Err(format!("xmlsec cannot create a key ({})", take_xmlsec_error()));
         }
         let owned = OwnedKey(key);
         if xs::xmlSecKeySetValue(key, data) < 0 {
             xs::xmlSecKeyDataDestroy(data);
-            return Err(format!(
-                "xmlsec cannot set the key ({})",
-                take_xmlsec_error()
-            ));
+            return Err(format!("xmlsec cannot set the key ({})", take_xmlsec_error()));
         }
         Ok(owned)
     }
@@ -443,10 +366,8 @@ fn with_thread_key<R>(signer: &Signer, work: impl FnOnce(*mut xs::xmlSecKey) -> 
         }
         let key = match keys.entry(signer.id) {
             Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => entry.insert(
-                load_xmlsec_key(&signer.key_pem, Some(&signer.certificate_pem))
-                    .map_err(DteError::Signing)?,
-            ),
+            Entry::Vacant(entry) => entry
+                .insert(load_xmlsec_key(&signer.key_pem, Some(&signer.certificate_pem)).map_err(DteError::Signing)?),
         };
         Ok(work(key.0))
     })
@@ -460,9 +381,7 @@ impl DsigContext {
         // SAFETY: no keys manager; the key is set explicitly before use.
         let context = unsafe { xs::xmlSecDSigCtxCreate(ptr::null_mut()) };
         if context.is_null() {
-            return Err(DteError::Signing(
-                "xmlsec cannot create a signature context".into(),
-            ));
+            return Err(DteError::Signing("xmlsec cannot create a signature context".into()));
         }
         Ok(DsigContext(context))
     }
@@ -486,12 +405,7 @@ pub(crate) enum SignedPart<'a> {
 
 /// Appends a `<Signature>` to `parent` and signs it with the signer's key. The element the
 /// reference names must have its ID registered (see [`XmlDoc::register_ids`]).
-pub(crate) fn sign_enveloped(
-    doc: &XmlDoc,
-    parent: Node<'_>,
-    part: SignedPart<'_>,
-    signer: &Signer,
-) -> DteResult<()> {
+pub(crate) fn sign_enveloped(doc: &XmlDoc, parent: Node<'_>, part: SignedPart<'_>, signer: &Signer) -> DteResult<()> {
     let uri = match part {
         SignedPart::ElementById(id) => format!("#{id}"),
         SignedPart::WholeDocument => String::new(),
@@ -566,19 +480,14 @@ pub(crate) struct VerifiedSignature {
 /// certificate's key is the one that verified. When `expected_uri` is given, the signature's
 /// reference must point there, so a signature over some other element cannot pass for this
 /// one. Only same-document references are followed.
-pub(crate) fn verify_signature(
-    signature: Node<'_>,
-    expected_uri: Option<&str>,
-) -> Result<VerifiedSignature, String> {
+pub(crate) fn verify_signature(signature: Node<'_>, expected_uri: Option<&str>) -> Result<VerifiedSignature, String> {
     let reference_uri = signature
         .path(&["SignedInfo", "Reference"])
         .and_then(|reference| reference.attr("URI"))
         .ok_or("the signature has no Reference URI")?;
     if let Some(expected) = expected_uri {
         if reference_uri != expected {
-            return Err(format!(
-                "the signature covers '{reference_uri}', expected '{expected}'"
-            ));
+            return Err(format!("the signature covers '{reference_uri}', expected '{expected}'"));
         }
     }
     let certificate = signature
@@ -587,16 +496,11 @@ pub(crate) fn verify_signature(
         .transpose()?
         .map(|der| X509::from_der(&der).map_err(|_| "X509Certificate is not a certificate"))
         .transpose()?;
-    let key_value = signature
-        .path(&["KeyInfo", "KeyValue", "RSAKeyValue"])
-        .map(rsa_key_value)
-        .transpose()?;
+    let key_value = signature.path(&["KeyInfo", "KeyValue", "RSAKeyValue"]).map(rsa_key_value).transpose()?;
 
     let mut candidates: Vec<(PKey<Public>, Option<Rut>)> = Vec::new();
     if let Some(certificate) = &certificate {
-        let key = certificate
-            .public_key()
-            .map_err(|_| "the certificate's public key cannot be read")?;
+        let key = certificate.public_key().map_err(|_| "the certificate's public key cannot be read")?;
         candidates.push((key, rut_from_certificate(certificate)));
     }
     if let Some(key) = key_value {
@@ -625,16 +529,12 @@ fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(),
     let (rc, status) = unsafe {
         (*context.0).signKey = key.0;
         std::mem::forget(key);
-        (*context.0).enabledReferenceUris =
-            xs::xmlSecTransformUriTypeEmpty | xs::xmlSecTransformUriTypeSameDocument;
+        (*context.0).enabledReferenceUris = xs::xmlSecTransformUriTypeEmpty | xs::xmlSecTransformUriTypeSameDocument;
         let rc = xs::xmlSecDSigCtxVerify(context.0, signature.as_ptr().cast());
         (rc, (*context.0).status)
     };
     if rc < 0 {
-        return Err(format!(
-            "the signature cannot be processed ({})",
-            take_xmlsec_error()
-        ));
+        return Err(format!("the signature cannot be processed ({})", take_xmlsec_error()));
     }
     if status != xs::xmlSecDSigStatus_xmlSecDSigStatusSucceeded {
         take_xmlsec_error();
@@ -645,23 +545,17 @@ fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(),
 
 /// The `<Signature>` child (XMLDSig namespace) of an element.
 pub(crate) fn signature_child<'doc>(parent: Node<'doc>) -> Option<Node<'doc>> {
-    parent
-        .children()
-        .find(|child| child.is("Signature", DSIG_NS_STR))
+    parent.children().find(|child| child.is("Signature", DSIG_NS_STR))
 }
 
 fn decode_base64_text(text: &str) -> Result<Vec<u8>, String> {
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|_| "invalid base64 in the signature".to_string())
+    base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| "invalid base64 in the signature".to_string())
 }
 
 fn rsa_key_value(rsa: Node<'_>) -> Result<PKey<Public>, String> {
     let component = |name: &str| -> Result<BigNum, String> {
-        let node = rsa
-            .child(name)
-            .ok_or(format!("RSAKeyValue has no {name}"))?;
+        let node = rsa.child(name).ok_or(format!("RSAKeyValue has no {name}"))?;
         let bytes = decode_base64_text(&node.text())?;
         BigNum::from_slice(&bytes).map_err(|_| format!("{name} is not a number"))
     };
@@ -678,52 +572,37 @@ mod tests {
     use openssl::x509::X509NameBuilder;
 
     fn fixture(relative: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(relative);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative);
         std::fs::read(path).unwrap()
     }
 
     #[test]
     fn rut_comes_from_the_sii_other_name_even_with_leading_zeros() {
         // The SII example's certificate carries "07880442-4" in otherName 1.3.6.1.4.1.8321.1.
-        let example = String::from_utf8_lossy(&fixture("official/F60T33-ejemplo-oficial-SII.xml"))
-            .into_owned();
+        let example = String::from_utf8_lossy(&fixture("official/F60T33-ejemplo-oficial-SII.xml")).into_owned();
         let start = example.find("<X509Certificate>").unwrap() + "<X509Certificate>".len();
         let end = example.find("</X509Certificate>").unwrap();
         let der = decode_base64_text(&example[start..end]).unwrap();
         let certificate = X509::from_der(&der).unwrap();
-        assert_eq!(
-            rut_from_certificate(&certificate).unwrap().to_string(),
-            "7880442-4"
-        );
+        assert_eq!(rut_from_certificate(&certificate).unwrap().to_string(), "7880442-4");
 
         let synthetic = X509::from_pem(&fixture("keys/signer-11111111-1-cert.pem")).unwrap();
-        assert_eq!(
-            rut_from_certificate(&synthetic).unwrap().to_string(),
-            "11111111-1"
-        );
+        assert_eq!(rut_from_certificate(&synthetic).unwrap().to_string(), "11111111-1");
     }
 
     #[test]
     fn without_other_name_the_rut_comes_from_the_subject() {
         let key = PKey::from_rsa(Rsa::generate(1024).unwrap()).unwrap();
         let mut name = X509NameBuilder::new().unwrap();
-        name.append_entry_by_nid(Nid::COMMONNAME, "FIRMANTE SIN SAN")
-            .unwrap();
-        name.append_entry_by_nid(Nid::SERIALNUMBER, "60.803.000-k")
-            .unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, "FIRMANTE SIN SAN").unwrap();
+        name.append_entry_by_nid(Nid::SERIALNUMBER, "60.803.000-k").unwrap();
         let name = name.build();
         let mut builder = X509::builder().unwrap();
         builder.set_subject_name(&name).unwrap();
         builder.set_issuer_name(&name).unwrap();
         builder.set_pubkey(&key).unwrap();
-        builder
-            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        builder
-            .set_not_after(&Asn1Time::days_from_now(1).unwrap())
-            .unwrap();
+        builder.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        builder.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
         builder.sign(&key, MessageDigest::sha256()).unwrap();
         let certificate = builder.build();
         let expected = Rut::from_number(60_803_000).unwrap();

@@ -72,12 +72,7 @@ fn write_dd(doc: &XmlDoc, ted: Node<'_>, fields: &TedFields, caf: &Caf) -> DteRe
 
 /// Writes the whole `<TED version="1.0">` under `parent` (DD, then FRMT signed over DD's
 /// emitted bytes). Returns the DD bytes, so the caller can check they survive serialisation.
-pub(crate) fn write_ted(
-    doc: &XmlDoc,
-    parent: Node<'_>,
-    fields: &TedFields,
-    caf: &Caf,
-) -> DteResult<Vec<u8>> {
+pub(crate) fn write_ted(doc: &XmlDoc, parent: Node<'_>, fields: &TedFields, caf: &Caf) -> DteResult<Vec<u8>> {
     let ted = parent.add_element(c"TED")?;
     ted.set_attr(c"version", "1.0")?;
     let dd_bytes = write_dd(doc, ted, fields, caf)?;
@@ -105,10 +100,7 @@ pub fn sign_dd(dd_bytes: &[u8], caf: &Caf) -> DteResult<String> {
 
 /// Whether `frmt_base64` is a valid SHA1withRSA signature of `dd_bytes` by `caf_public_key`.
 pub fn verify_frmt(dd_bytes: &[u8], frmt_base64: &str, caf_public_key: &PKey<Public>) -> bool {
-    let compact: String = frmt_base64
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let compact: String = frmt_base64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact)
         .map(|signature| verify_sha1_rsa(caf_public_key, dd_bytes, &signature))

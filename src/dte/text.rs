@@ -35,9 +35,8 @@ const TYPOGRAPHIC_REPLACEMENTS: &[(char, &str)] = &[
 pub(crate) fn clean_text(field: &str, value: &str, max_chars: usize) -> DteResult<String> {
     let mut cleaned = String::with_capacity(value.len());
     for character in value.chars() {
-        if let Some((_, replacement)) = TYPOGRAPHIC_REPLACEMENTS
-            .iter()
-            .find(|(typographic, _)| *typographic == character)
+        if let Some((_, replacement)) =
+            TYPOGRAPHIC_REPLACEMENTS.iter().find(|(typographic, _)| *typographic == character)
         {
             cleaned.push_str(replacement);
             continue;
@@ -46,25 +45,16 @@ pub(crate) fn clean_text(field: &str, value: &str, max_chars: usize) -> DteResul
         let is_xml_control = code < 0x20 && !matches!(character, '\t' | '\n' | '\r');
         let is_c1_control = (0x7F..=0x9F).contains(&code);
         if is_xml_control || is_c1_control {
-            return Err(DteError::input(
-                field,
-                format!("contains the control character U+{code:04X}"),
-            ));
+            return Err(DteError::input(field, format!("contains the control character U+{code:04X}")));
         }
         if code > 0xFF {
-            return Err(DteError::input(
-                field,
-                format!("contains '{character}', which ISO-8859-1 cannot represent"),
-            ));
+            return Err(DteError::input(field, format!("contains '{character}', which ISO-8859-1 cannot represent")));
         }
         cleaned.push(character);
     }
     let length = cleaned.chars().count();
     if length > max_chars {
-        return Err(DteError::input(
-            field,
-            format!("is {length} characters long, at most {max_chars} allowed"),
-        ));
+        return Err(DteError::input(field, format!("is {length} characters long, at most {max_chars} allowed")));
     }
     Ok(cleaned)
 }
@@ -84,9 +74,7 @@ pub(crate) fn first_chars(value: &str, max_chars: usize) -> String {
 
 /// Encodes text as ISO-8859-1; `None` when a character has no ISO-8859-1 byte.
 pub fn latin1_encode(text: &str) -> Option<Vec<u8>> {
-    text.chars()
-        .map(|character| u8::try_from(u32::from(character)).ok())
-        .collect()
+    text.chars().map(|character| u8::try_from(u32::from(character)).ok()).collect()
 }
 
 /// Decodes ISO-8859-1 bytes (every byte is the code point of the same value).
@@ -156,22 +144,14 @@ impl Decimal {
         let magnitude: i128 = if joined.is_empty() {
             0
         } else {
-            joined
-                .parse()
-                .map_err(|_| format!("'{trimmed}' is not a decimal number"))?
+            joined.parse().map_err(|_| format!("'{trimmed}' is not a decimal number"))?
         };
-        Ok(Decimal {
-            units: if negative { -magnitude } else { magnitude },
-            scale,
-        })
+        Ok(Decimal { units: if negative { -magnitude } else { magnitude }, scale })
     }
 
     /// A whole number.
     pub fn from_integer(value: i64) -> Decimal {
-        Decimal {
-            units: i128::from(value),
-            scale: 0,
-        }
+        Decimal { units: i128::from(value), scale: 0 }
     }
 
     pub fn is_positive(&self) -> bool {
@@ -241,12 +221,7 @@ impl fmt::Display for Decimal {
         }
         let divisor = 10_u128.pow(self.scale);
         let width = usize::try_from(self.scale).unwrap_or(0);
-        write!(
-            f,
-            "{sign}{}.{:0width$}",
-            magnitude / divisor,
-            magnitude % divisor
-        )
+        write!(f, "{sign}{}.{:0width$}", magnitude / divisor, magnitude % divisor)
     }
 }
 
@@ -305,10 +280,7 @@ mod tests {
 
     #[test]
     fn text_maps_typography_and_refuses_what_latin1_cannot_hold() {
-        assert_eq!(
-            clean_text("f", "“Ñandú” – ok…", 40).unwrap(),
-            "\"Ñandú\" - ok..."
-        );
+        assert_eq!(clean_text("f", "“Ñandú” – ok…", 40).unwrap(), "\"Ñandú\" - ok...");
         assert!(clean_text("f", "price €", 40).is_err());
         assert!(clean_text("f", "bell\u{7}", 40).is_err());
         let too_long = clean_text("receiver.name", &"x".repeat(101), 100).unwrap_err();
@@ -317,10 +289,7 @@ mod tests {
 
     #[test]
     fn compaction_removes_only_whitespace_between_tags() {
-        assert_eq!(
-            compact_between_tags("<a>\n\t<b>x  y</b>\n</a>"),
-            "<a><b>x  y</b></a>"
-        );
+        assert_eq!(compact_between_tags("<a>\n\t<b>x  y</b>\n</a>"), "<a><b>x  y</b></a>");
         assert_eq!(compact_between_tags("<a> text </a>"), "<a> text </a>");
     }
 }

@@ -116,11 +116,7 @@ impl VerificationReport {
 
 /// Verifies an `EnvioDTE` or a `DTE`. Errors only when the input is not XML or not one of
 /// these; every other finding is in the report.
-pub fn verify_document(
-    xml: &[u8],
-    schemas: &Schemas,
-    trust: &CafTrust,
-) -> DteResult<VerificationReport> {
+pub fn verify_document(xml: &[u8], schemas: &Schemas, trust: &CafTrust) -> DteResult<VerificationReport> {
     let doc = XmlDoc::parse(xml)?;
     let root = doc.root();
     let kind = if root.is("EnvioDTE", SII_NS_STR) {
@@ -148,13 +144,9 @@ pub fn verify_document(
 
     let set_dte = root.child("SetDTE");
     let dte_nodes: Vec<Node<'_>> = match kind {
-        DocumentKind::Envelope => set_dte
-            .map(|set| {
-                set.children()
-                    .filter(|child| child.name() == "DTE")
-                    .collect()
-            })
-            .unwrap_or_default(),
+        DocumentKind::Envelope => {
+            set_dte.map(|set| set.children().filter(|child| child.name() == "DTE").collect()).unwrap_or_default()
+        }
         DocumentKind::Dte => vec![root],
     };
 
@@ -167,10 +159,7 @@ pub fn verify_document(
         .iter()
         .enumerate()
         .map(|(index, dte)| {
-            let raw = raw_usable.then(|| RawSpans {
-                dd: raw_dd.get(index).copied(),
-                da: raw_da.get(index).copied(),
-            });
+            let raw = raw_usable.then(|| RawSpans { dd: raw_dd.get(index).copied(), da: raw_da.get(index).copied() });
             check_dte(&doc, *dte, raw, trust)
         })
         .collect();
@@ -193,21 +182,10 @@ pub fn verify_document(
         (DocumentKind::Dte, _) => (None, None, None),
     };
 
-    Ok(VerificationReport {
-        kind,
-        schema,
-        cover,
-        envelope_signature,
-        envelope_signer_rut,
-        documents,
-    })
+    Ok(VerificationReport { kind, schema, cover, envelope_signature, envelope_signer_rut, documents })
 }
 
-fn check_envelope_signature(
-    root: Node<'_>,
-    set: Node<'_>,
-    ids: &Result<(), String>,
-) -> Result<Option<Rut>, String> {
+fn check_envelope_signature(root: Node<'_>, set: Node<'_>, ids: &Result<(), String>) -> Result<Option<Rut>, String> {
     ids.clone()?;
     let id = set.attr("ID").ok_or("SetDTE has no ID")?;
     let signature = signature_child(root).ok_or("EnvioDTE has no Signature")?;
@@ -218,14 +196,10 @@ fn check_envelope_signature(
 fn check_cover(set: Node<'_>, documents: &[DocumentReport]) -> Result<(), String> {
     let cover = set.child("Caratula").ok_or("SetDTE has no Caratula")?;
     let issuer = cover.path_text(&["RutEmisor"]).unwrap_or_default();
-    if let Some(other) = documents
-        .iter()
-        .filter_map(|document| document.issuer_rut.as_deref())
-        .find(|rut| rut.trim() != issuer.trim())
+    if let Some(other) =
+        documents.iter().filter_map(|document| document.issuer_rut.as_deref()).find(|rut| rut.trim() != issuer.trim())
     {
-        return Err(format!(
-            "RutEmisor is {issuer} but a DTE is issued by {other}"
-        ));
+        return Err(format!("RutEmisor is {issuer} but a DTE is issued by {other}"));
     }
     let mut declared: Vec<(u16, usize)> = cover
         .children()
@@ -238,10 +212,7 @@ fn check_cover(set: Node<'_>, documents: &[DocumentReport]) -> Result<(), String
         .collect();
     declared.sort_unstable();
     let mut actual: Vec<(u16, usize)> = Vec::new();
-    for kind in documents
-        .iter()
-        .filter_map(|document| document.document_type)
-    {
+    for kind in documents.iter().filter_map(|document| document.document_type) {
         match actual.iter_mut().find(|(known, _)| *known == kind) {
             Some((_, count)) => *count += 1,
             None => actual.push((kind, 1)),
@@ -249,9 +220,7 @@ fn check_cover(set: Node<'_>, documents: &[DocumentReport]) -> Result<(), String
     }
     actual.sort_unstable();
     if declared != actual {
-        return Err(format!(
-            "SubTotDTE declares {declared:?} (type, count) but the envelope holds {actual:?}"
-        ));
+        return Err(format!("SubTotDTE declares {declared:?} (type, count) but the envelope holds {actual:?}"));
     }
     Ok(())
 }
@@ -297,12 +266,7 @@ fn signed_forms(doc: &XmlDoc, node: Node<'_>, raw: Option<&str>) -> Vec<Vec<u8>>
     forms
 }
 
-fn check_dte(
-    doc: &XmlDoc,
-    dte: Node<'_>,
-    raw: Option<RawSpans<'_>>,
-    trust: &CafTrust,
-) -> DocumentReport {
+fn check_dte(doc: &XmlDoc, dte: Node<'_>, raw: Option<RawSpans<'_>>, trust: &CafTrust) -> DocumentReport {
     let Some(documento) = dte.child("Documento") else {
         let missing = Check::Failed("DTE has no Documento".into());
         return DocumentReport {
@@ -317,11 +281,7 @@ fn check_dte(
             signer_rut: None,
         };
     };
-    let text = |path: &[&str]| {
-        documento
-            .path_text(path)
-            .map(|value| value.trim().to_string())
-    };
+    let text = |path: &[&str]| documento.path_text(path).map(|value| value.trim().to_string());
     let id = documento.attr("ID");
     let (signature, signer_rut) = match check_dte_signature(dte, id.as_deref()) {
         Ok(rut) => (Check::Passed, rut),
@@ -346,20 +306,13 @@ fn check_dte(
 fn check_dte_signature(dte: Node<'_>, id: Option<&str>) -> Result<Option<Rut>, String> {
     let id = id.ok_or("Documento has no ID")?;
     let standalone = XmlDoc::copy_of(dte).map_err(|error| error.to_string())?;
-    standalone
-        .register_ids()
-        .map_err(|error| error.to_string())?;
+    standalone.register_ids().map_err(|error| error.to_string())?;
     let signature = signature_child(standalone.root()).ok_or("DTE has no Signature")?;
     verify_signature(signature, Some(&format!("#{id}"))).map(|found| found.signer_rut)
 }
 
 /// Returns (CAF check, TED check).
-fn check_ted(
-    doc: &XmlDoc,
-    documento: Node<'_>,
-    raw: Option<RawSpans<'_>>,
-    trust: &CafTrust,
-) -> (Check, Check) {
+fn check_ted(doc: &XmlDoc, documento: Node<'_>, raw: Option<RawSpans<'_>>, trust: &CafTrust) -> (Check, Check) {
     let Some(ted) = documento.child("TED") else {
         let missing = Check::Failed("Documento has no TED".into());
         return (missing.clone(), missing);
@@ -383,9 +336,7 @@ fn check_ted(
                     return Err("FRMT algorithm is not SHA1withRSA".to_string());
                 }
                 let signature = frmt.text();
-                let verified = signed_forms(doc, dd, raw_dd)
-                    .iter()
-                    .any(|bytes| verify_frmt(bytes, &signature, &key));
+                let verified = signed_forms(doc, dd, raw_dd).iter().any(|bytes| verify_frmt(bytes, &signature, &key));
                 if verified {
                     Ok(())
                 } else {
@@ -404,10 +355,7 @@ fn check_caf_signature(
     raw_da: Option<&str>,
     trust: &CafTrust,
 ) -> Result<(), String> {
-    let idk: i64 = da
-        .path_text(&["IDK"])
-        .and_then(|text| text.trim().parse().ok())
-        .ok_or("DA has no IDK")?;
+    let idk: i64 = da.path_text(&["IDK"]).and_then(|text| text.trim().parse().ok()).ok_or("DA has no IDK")?;
     if !trust.knows(idk) {
         return Err(format!("no trusted SII key for IDK {idk}"));
     }
@@ -415,23 +363,17 @@ fn check_caf_signature(
     let compact: String = frma.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let signature = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact)
         .map_err(|_| "FRMA is not base64")?;
-    let verified = signed_forms(doc, da, raw_da)
-        .iter()
-        .any(|bytes| trust.verifies(idk, bytes, &signature));
+    let verified = signed_forms(doc, da, raw_da).iter().any(|bytes| trust.verifies(idk, bytes, &signature));
     if verified {
         Ok(())
     } else {
-        Err(format!(
-            "FRMA does not verify with the SII key for IDK {idk}"
-        ))
+        Err(format!("FRMA does not verify with the SII key for IDK {idk}"))
     }
 }
 
 fn caf_public_key(da: Node<'_>) -> Result<openssl::pkey::PKey<openssl::pkey::Public>, String> {
     let component = |name: &str| -> Result<openssl::bn::BigNum, String> {
-        let text = da
-            .path_text(&["RSAPK", name])
-            .ok_or(format!("DA has no RSAPK/{name}"))?;
+        let text = da.path_text(&["RSAPK", name]).ok_or(format!("DA has no RSAPK/{name}"))?;
         let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
         let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact)
             .map_err(|_| format!("RSAPK/{name} is not base64"))?;
@@ -443,65 +385,20 @@ fn caf_public_key(da: Node<'_>) -> Result<openssl::pkey::PKey<openssl::pkey::Pub
 }
 
 /// `DD` must repeat the document's key values, and the folio must lie in the CAF's range.
-fn check_dd_matches_document(
-    documento: Node<'_>,
-    dd: Node<'_>,
-    da: Node<'_>,
-) -> Result<(), String> {
-    let document = |path: &[&str]| {
-        documento
-            .path_text(path)
-            .map(|value| value.trim().to_string())
-            .unwrap_or_default()
-    };
-    let stamp = |name: &str| {
-        dd.path_text(&[name])
-            .map(|value| value.trim().to_string())
-            .unwrap_or_default()
-    };
+fn check_dd_matches_document(documento: Node<'_>, dd: Node<'_>, da: Node<'_>) -> Result<(), String> {
+    let document = |path: &[&str]| documento.path_text(path).map(|value| value.trim().to_string()).unwrap_or_default();
+    let stamp = |name: &str| dd.path_text(&[name]).map(|value| value.trim().to_string()).unwrap_or_default();
     let pairs = [
-        (
-            "RE",
-            "RUTEmisor",
-            stamp("RE"),
-            document(&["Encabezado", "Emisor", "RUTEmisor"]),
-        ),
-        (
-            "TD",
-            "TipoDTE",
-            stamp("TD"),
-            document(&["Encabezado", "IdDoc", "TipoDTE"]),
-        ),
-        (
-            "F",
-            "Folio",
-            stamp("F"),
-            document(&["Encabezado", "IdDoc", "Folio"]),
-        ),
-        (
-            "FE",
-            "FchEmis",
-            stamp("FE"),
-            document(&["Encabezado", "IdDoc", "FchEmis"]),
-        ),
-        (
-            "RR",
-            "RUTRecep",
-            stamp("RR"),
-            document(&["Encabezado", "Receptor", "RUTRecep"]),
-        ),
-        (
-            "MNT",
-            "MntTotal",
-            stamp("MNT"),
-            document(&["Encabezado", "Totales", "MntTotal"]),
-        ),
+        ("RE", "RUTEmisor", stamp("RE"), document(&["Encabezado", "Emisor", "RUTEmisor"])),
+        ("TD", "TipoDTE", stamp("TD"), document(&["Encabezado", "IdDoc", "TipoDTE"])),
+        ("F", "Folio", stamp("F"), document(&["Encabezado", "IdDoc", "Folio"])),
+        ("FE", "FchEmis", stamp("FE"), document(&["Encabezado", "IdDoc", "FchEmis"])),
+        ("RR", "RUTRecep", stamp("RR"), document(&["Encabezado", "Receptor", "RUTRecep"])),
+        ("MNT", "MntTotal", stamp("MNT"), document(&["Encabezado", "Totales", "MntTotal"])),
     ];
     for (stamp_name, document_name, stamped, written) in pairs {
         if stamped != written {
-            return Err(format!(
-                "DD/{stamp_name} is '{stamped}' but {document_name} is '{written}'"
-            ));
+            return Err(format!("DD/{stamp_name} is '{stamped}' but {document_name} is '{written}'"));
         }
     }
     let caf_value = |path: &[&str]| da.path_text(path).map(|value| value.trim().to_string());
@@ -513,15 +410,11 @@ fn check_dd_matches_document(
     }
     let folio: i64 = stamp("F").parse().map_err(|_| "DD/F is not a folio")?;
     let bound = |name: &str| -> Result<i64, String> {
-        caf_value(&["RNG", name])
-            .and_then(|value| value.parse().ok())
-            .ok_or(format!("CAF RNG/{name} is not a folio"))
+        caf_value(&["RNG", name]).and_then(|value| value.parse().ok()).ok_or(format!("CAF RNG/{name} is not a folio"))
     };
     let (first, last) = (bound("D")?, bound("H")?);
     if !(first..=last).contains(&folio) {
-        return Err(format!(
-            "folio {folio} is outside the CAF range {first}–{last}"
-        ));
+        return Err(format!("folio {folio} is outside the CAF range {first}–{last}"));
     }
     Ok(())
 }

@@ -113,30 +113,20 @@ impl XmlDoc {
             ));
         }
         if bytes.windows(9).any(|window| window == b"<!DOCTYPE") {
-            return Err(DteError::MalformedXml(
-                "documents with a DTD (<!DOCTYPE>) are not accepted".into(),
-            ));
+            return Err(DteError::MalformedXml("documents with a DTD (<!DOCTYPE>) are not accepted".into()));
         }
-        let length = c_int::try_from(bytes.len())
-            .map_err(|_| DteError::MalformedXml("document larger than 2 GiB".into()))?;
+        let length =
+            c_int::try_from(bytes.len()).map_err(|_| DteError::MalformedXml("document larger than 2 GiB".into()))?;
         // SAFETY: the buffer outlives the call; libxml copies what it keeps.
         unsafe {
             lx::xmlResetLastError();
-            let doc = lx::xmlReadMemory(
-                bytes.as_ptr().cast(),
-                length,
-                ptr::null(),
-                ptr::null(),
-                PARSE_OPTIONS,
-            );
+            let doc = lx::xmlReadMemory(bytes.as_ptr().cast(), length, ptr::null(), ptr::null(), PARSE_OPTIONS);
             if doc.is_null() {
                 return Err(DteError::MalformedXml(last_libxml_error()));
             }
             let owned = XmlDoc { ptr: doc };
             if lx::xmlDocGetRootElement(doc).is_null() {
-                return Err(DteError::MalformedXml(
-                    "document has no root element".into(),
-                ));
+                return Err(DteError::MalformedXml("document has no root element".into()));
             }
             Ok(owned)
         }
@@ -168,10 +158,7 @@ impl XmlDoc {
 
     pub(crate) fn root(&self) -> Node<'_> {
         // SAFETY: both constructors guarantee a root element.
-        Node {
-            ptr: unsafe { lx::xmlDocGetRootElement(self.ptr) },
-            _doc: PhantomData,
-        }
+        Node { ptr: unsafe { lx::xmlDocGetRootElement(self.ptr) }, _doc: PhantomData }
     }
 
     /// The whole document in ISO-8859-1 with its XML declaration, unformatted.
@@ -193,8 +180,7 @@ impl XmlDoc {
             if text.is_null() {
                 return Err(out_of_memory());
             }
-            let bytes =
-                std::slice::from_raw_parts(text, usize::try_from(length).unwrap_or(0)).to_vec();
+            let bytes = std::slice::from_raw_parts(text, usize::try_from(length).unwrap_or(0)).to_vec();
             free_libxml(text.cast());
             Ok(bytes)
         }
@@ -218,9 +204,7 @@ impl XmlDoc {
             lx::xmlOutputBufferFlush(out);
             let encoded = (*out).conv;
             let result = if encoded.is_null() || (*out).error != 0 {
-                Err(DteError::Signing(
-                    "libxml2 could not serialise a node in ISO-8859-1".into(),
-                ))
+                Err(DteError::Signing("libxml2 could not serialise a node in ISO-8859-1".into()))
             } else {
                 let content = lx::xmlBufContent(encoded);
                 let length = lx::xmlBufUse(encoded);
@@ -262,32 +246,20 @@ impl<'doc> Node<'doc> {
         let content = c_text(text)?;
         // SAFETY: the parent is a live element of the borrowed document; the child is owned by
         // the tree. A NULL namespace makes libxml reuse the parent's.
-        let child = unsafe {
-            lx::xmlNewTextChild(
-                self.ptr,
-                ptr::null_mut(),
-                name.as_ptr().cast(),
-                content.as_ptr().cast(),
-            )
-        };
+        let child =
+            unsafe { lx::xmlNewTextChild(self.ptr, ptr::null_mut(), name.as_ptr().cast(), content.as_ptr().cast()) };
         self.wrap(child)
     }
 
     /// Appends `<name>` + the decimal form of `value`.
-    pub(crate) fn add_number(
-        &self,
-        name: &CStr,
-        value: impl std::fmt::Display,
-    ) -> DteResult<Node<'doc>> {
+    pub(crate) fn add_number(&self, name: &CStr, value: impl std::fmt::Display) -> DteResult<Node<'doc>> {
         self.add_text(name, &value.to_string())
     }
 
     /// Appends an empty `<name/>` to fill in, in the parent's namespace.
     pub(crate) fn add_element(&self, name: &CStr) -> DteResult<Node<'doc>> {
         // SAFETY: as in `add_text`, with no content.
-        let child = unsafe {
-            lx::xmlNewChild(self.ptr, ptr::null_mut(), name.as_ptr().cast(), ptr::null())
-        };
+        let child = unsafe { lx::xmlNewChild(self.ptr, ptr::null_mut(), name.as_ptr().cast(), ptr::null()) };
         self.wrap(child)
     }
 
@@ -307,8 +279,7 @@ impl<'doc> Node<'doc> {
     pub(crate) fn set_attr(&self, name: &CStr, value: &str) -> DteResult<()> {
         let content = c_text(value)?;
         // SAFETY: the attribute is owned by the element.
-        let attribute =
-            unsafe { lx::xmlNewProp(self.ptr, name.as_ptr().cast(), content.as_ptr().cast()) };
+        let attribute = unsafe { lx::xmlNewProp(self.ptr, name.as_ptr().cast(), content.as_ptr().cast()) };
         if attribute.is_null() {
             return Err(out_of_memory());
         }
@@ -316,35 +287,22 @@ impl<'doc> Node<'doc> {
     }
 
     /// Marks this element's attribute `name` (already set to `value`) as an XML ID.
-    pub(crate) fn register_id_attribute(
-        &self,
-        doc: &XmlDoc,
-        name: &str,
-        value: &str,
-    ) -> DteResult<()> {
+    pub(crate) fn register_id_attribute(&self, doc: &XmlDoc, name: &str, value: &str) -> DteResult<()> {
         let c_name = c_text(name)?;
         let c_value = c_text(value)?;
         // SAFETY: the attribute belongs to this element of `doc`.
         unsafe {
             let attribute = lx::xmlHasProp(self.ptr, c_name.as_ptr().cast());
             if attribute.is_null() {
-                return Err(DteError::MalformedXml(format!(
-                    "element has no {name} attribute"
-                )));
+                return Err(DteError::MalformedXml(format!("element has no {name} attribute")));
             }
             let existing = lx::xmlGetID(doc.ptr, c_value.as_ptr().cast());
             if existing.is_null() {
-                if lx::xmlAddID(ptr::null_mut(), doc.ptr, c_value.as_ptr().cast(), attribute)
-                    .is_null()
-                {
-                    return Err(DteError::MalformedXml(format!(
-                        "ID '{value}' cannot be registered"
-                    )));
+                if lx::xmlAddID(ptr::null_mut(), doc.ptr, c_value.as_ptr().cast(), attribute).is_null() {
+                    return Err(DteError::MalformedXml(format!("ID '{value}' cannot be registered")));
                 }
             } else if existing != attribute {
-                return Err(DteError::MalformedXml(format!(
-                    "ID '{value}' is used by more than one element"
-                )));
+                return Err(DteError::MalformedXml(format!("ID '{value}' is used by more than one element")));
             }
         }
         Ok(())
@@ -388,10 +346,7 @@ impl<'doc> Node<'doc> {
                 let (node, kind, next) = unsafe { (current, (*current).type_, (*current).next) };
                 current = next;
                 if kind == lx::xmlElementType_XML_ELEMENT_NODE {
-                    return Some(Node {
-                        ptr: node,
-                        _doc: PhantomData,
-                    });
+                    return Some(Node { ptr: node, _doc: PhantomData });
                 }
             }
             None
@@ -421,9 +376,7 @@ impl<'doc> Node<'doc> {
             if content.is_null() {
                 return String::new();
             }
-            let text = CStr::from_ptr(content.cast())
-                .to_string_lossy()
-                .into_owned();
+            let text = CStr::from_ptr(content.cast()).to_string_lossy().into_owned();
             free_libxml(content.cast());
             text
         }
@@ -448,10 +401,7 @@ impl<'doc> Node<'doc> {
         if child.is_null() {
             return Err(out_of_memory());
         }
-        Ok(Node {
-            ptr: child,
-            _doc: PhantomData,
-        })
+        Ok(Node { ptr: child, _doc: PhantomData })
     }
 }
 
@@ -473,10 +423,7 @@ fn last_libxml_error() -> String {
         if error.is_null() || (*error).message.is_null() {
             return "not well-formed XML".into();
         }
-        let message = CStr::from_ptr((*error).message as *const c_char)
-            .to_string_lossy()
-            .trim()
-            .to_string();
+        let message = CStr::from_ptr((*error).message as *const c_char).to_string_lossy().trim().to_string();
         format!("line {}: {message}", (*error).line)
     }
 }
@@ -499,9 +446,7 @@ pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<String> {
 /// Decodes raw document bytes to text using the declared encoding (ISO-8859-1 or UTF-8).
 pub(crate) fn decode_document(bytes: &[u8]) -> String {
     match declared_encoding(bytes).as_deref() {
-        Some("ISO-8859-1") | Some("ISO8859-1") | Some("LATIN1") | Some("LATIN-1") => {
-            super::text::latin1_decode(bytes)
-        }
+        Some("ISO-8859-1") | Some("ISO8859-1") | Some("LATIN1") | Some("LATIN-1") => super::text::latin1_decode(bytes),
         _ => String::from_utf8_lossy(bytes).into_owned(),
     }
 }

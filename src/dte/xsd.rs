@@ -35,12 +35,7 @@ impl SchemaKind {
 }
 
 /// The files the validators need; the first two include the others.
-const REQUIRED_FILES: &[&str] = &[
-    "DTE_v10.xsd",
-    "EnvioDTE_v10.xsd",
-    "SiiTypes_v10.xsd",
-    "xmldsignature_v10.xsd",
-];
+const REQUIRED_FILES: &[&str] = &["DTE_v10.xsd", "EnvioDTE_v10.xsd", "SiiTypes_v10.xsd", "xmldsignature_v10.xsd"];
 
 /// Where the SII schemas are. Cheap to clone the path out of; `Send + Sync`.
 #[derive(Debug)]
@@ -65,24 +60,14 @@ impl Schemas {
     pub fn from_dir(directory: impl AsRef<Path>) -> DteResult<Schemas> {
         // Absolute, so a later change of working directory does not lose the schemas.
         let directory = std::fs::canonicalize(directory.as_ref()).map_err(|error| {
-            DteError::Config(format!(
-                "SII schema directory {}: {error}",
-                directory.as_ref().display()
-            ))
+            DteError::Config(format!("SII schema directory {}: {error}", directory.as_ref().display()))
         })?;
         for file in REQUIRED_FILES {
             if !directory.join(file).is_file() {
-                return Err(DteError::Config(format!(
-                    "SII schema {} not found in {}",
-                    file,
-                    directory.display()
-                )));
+                return Err(DteError::Config(format!("SII schema {} not found in {}", file, directory.display())));
             }
         }
-        let schemas = Schemas {
-            id: NEXT_SCHEMAS_ID.fetch_add(1, Ordering::Relaxed),
-            directory,
-        };
+        let schemas = Schemas { id: NEXT_SCHEMAS_ID.fetch_add(1, Ordering::Relaxed), directory };
         for kind in [SchemaKind::Dte, SchemaKind::EnvioDte] {
             schemas.with_validator(kind, |_| Ok(()))?;
         }
@@ -115,11 +100,7 @@ impl Schemas {
             Err(DteError::SchemaInvalid {
                 schema: kind.file_name(),
                 field: element_named_in(&message),
-                message: if errors.len() > 1 {
-                    format!("{message} (and {} more)", errors.len() - 1)
-                } else {
-                    message
-                },
+                message: if errors.len() > 1 { format!("{message} (and {} more)", errors.len() - 1) } else { message },
             })
         })
     }
@@ -142,20 +123,12 @@ impl Schemas {
 
     fn compile(&self, kind: SchemaKind) -> DteResult<SchemaValidationContext> {
         let path = self.directory.join(kind.file_name());
-        let path_text = path.to_str().ok_or_else(|| {
-            DteError::Config(format!("schema path {} is not UTF-8", path.display()))
-        })?;
+        let path_text =
+            path.to_str().ok_or_else(|| DteError::Config(format!("schema path {} is not UTF-8", path.display())))?;
         let mut parser = SchemaParserContext::from_file(path_text);
         SchemaValidationContext::from_parser(&mut parser).map_err(|errors| {
-            let detail = errors
-                .iter()
-                .find_map(|error| error.message.clone())
-                .unwrap_or_default();
-            DteError::Config(format!(
-                "SII schema {} does not compile: {}",
-                path.display(),
-                detail.trim()
-            ))
+            let detail = errors.iter().find_map(|error| error.message.clone()).unwrap_or_default();
+            DteError::Config(format!("SII schema {} does not compile: {}", path.display(), detail.trim()))
         })
     }
 }

@@ -13,18 +13,30 @@ use crate::store::schema::dte_sidecar::dte_alert;
 pub fn describe(rule: &str, details: &Value) -> String {
     let n = |key: &str| details.get(key).map(ToString::to_string).unwrap_or_default();
     match rule {
-        "contingency_auto" => format!("The SII did not answer {} times in a row: contingency mode was switched on.", n("failures")),
+        "contingency_auto" => {
+            format!("The SII did not answer {} times in a row: contingency mode was switched on.", n("failures"))
+        }
         "queue_backlog" => format!("{} documents wait in the retry queue (more than 10).", n("count")),
         "retry_success_low" => format!("Only {}% of retried documents succeeded (below 80%).", n("rate")),
         "contingency_long" => format!("Contingency mode has been on for {} hours (more than 24).", n("hours")),
-        "folios_low" => format!("Only {} folios of DTE {} are left.", n("left"), details.get("dte_type").and_then(Value::as_str).unwrap_or("?")),
+        "folios_low" => format!(
+            "Only {} folios of DTE {} are left.",
+            n("left"),
+            details.get("dte_type").and_then(Value::as_str).unwrap_or("?")
+        ),
         "no_verdict" => format!("The SII has given no verdict on track id {} for days.", n("track_id")),
         other => format!("Alert {other}"),
     }
 }
 
 /// Raises an alert unless the same one is open; returns its id when it is new.
-pub fn raise(conn: &mut PgConnection, company_id: i32, rule: &str, details: &Value, now: Timestamp) -> AppResult<Option<i32>> {
+pub fn raise(
+    conn: &mut PgConnection,
+    company_id: i32,
+    rule: &str,
+    details: &Value,
+    now: Timestamp,
+) -> AppResult<Option<i32>> {
     let id = diesel::insert_into(dte_alert::table)
         .values((
             dte_alert::company_id.eq(company_id),
@@ -45,9 +57,14 @@ pub fn raise(conn: &mut PgConnection, company_id: i32, rule: &str, details: &Val
 
 /// Resolves the open alert of a rule, if any.
 pub fn resolve(conn: &mut PgConnection, company_id: i32, rule: &str, now: Timestamp) -> AppResult<()> {
-    diesel::update(dte_alert::table.filter(dte_alert::company_id.eq(company_id)).filter(dte_alert::rule.eq(rule)).filter(dte_alert::resolved_at.is_null()))
-        .set(dte_alert::resolved_at.eq(now))
-        .execute(conn)?;
+    diesel::update(
+        dte_alert::table
+            .filter(dte_alert::company_id.eq(company_id))
+            .filter(dte_alert::rule.eq(rule))
+            .filter(dte_alert::resolved_at.is_null()),
+    )
+    .set(dte_alert::resolved_at.eq(now))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -128,7 +145,11 @@ pub async fn notify(ctx: &crate::context::AppContext) -> AppResult<usize> {
             continue;
         }
         let now = ctx.clock.now();
-        ctx.db.run(move |conn| Ok(diesel::update(dte_alert::table.find(id)).set(dte_alert::notified_at.eq(now)).execute(conn)?)).await?;
+        ctx.db
+            .run(move |conn| {
+                Ok(diesel::update(dte_alert::table.find(id)).set(dte_alert::notified_at.eq(now)).execute(conn)?)
+            })
+            .await?;
         sent += 1;
     }
     Ok(sent)

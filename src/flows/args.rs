@@ -137,7 +137,17 @@ mod tests {
         assert!(serde_json::from_value::<DteType>(json!(39)).is_err());
         assert_eq!(serde_json::from_value::<Folio>(json!("12345")).unwrap().value(), 12345);
         assert_eq!(serde_json::from_value::<Folio>(json!(7)).unwrap().value(), 7);
-        for bad in [json!(0), json!(-3), json!("0012"), json!("1.5"), json!(1.5), json!("abc"), json!(""), json!(null), json!("99999999999")] {
+        for bad in [
+            json!(0),
+            json!(-3),
+            json!("0012"),
+            json!("1.5"),
+            json!(1.5),
+            json!("abc"),
+            json!(""),
+            json!(null),
+            json!("99999999999"),
+        ] {
             assert!(serde_json::from_value::<Folio>(bad.clone()).is_err(), "{bad}");
         }
     }

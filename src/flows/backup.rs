@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::args::{DteType, Folio};
-use crate::dte::Rut;
 use super::{company, xml_content};
+use crate::dte::Rut;
 use chrono::Datelike;
 
 use crate::archive::{CopyKey, CopyMeta};
@@ -138,7 +138,9 @@ pub fn store_many(conn: &mut PgConnection, documents: &[Document<'_>], now: Time
     let names: Vec<(String, String)> = documents
         .iter()
         .zip(&folios)
-        .map(|(d, folio)| (format!("DTE {}-{folio}", d.dte_type), format!("DTE_{}_{}_{folio}.xml", d.rut_emisor, d.dte_type)))
+        .map(|(d, folio)| {
+            (format!("DTE {}-{folio}", d.dte_type), format!("DTE_{}_{}_{folio}.xml", d.rut_emisor, d.dte_type))
+        })
         .collect();
     let rows: Vec<NewBackup<'_>> = documents
         .iter()
@@ -174,7 +176,8 @@ pub fn store_many(conn: &mut PgConnection, documents: &[Document<'_>], now: Time
 
 /// Track ids are the SII's digits; kept as text because they may start with zeros.
 pub fn check_track_id(track_id: &str) -> AppResult<()> {
-    if track_id.is_empty() || track_id.len() > 100 || !track_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if track_id.is_empty() || track_id.len() > 100 || !track_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         return Err(AppError::field("track_id", "expected the SII's track id (letters, digits, at most 100)"));
     }
     Ok(())
@@ -233,7 +236,11 @@ pub async fn copy_out(ctx: &AppContext, ids: Option<Vec<i32>>) -> AppResult<usiz
     let count = copied.len();
     let now = ctx.clock.now();
     ctx.db
-        .run(move |conn| Ok(diesel::update(dte_backup::table.filter(dte_backup::id.eq_any(&copied))).set(dte_backup::copied_at.eq(now)).execute(conn)?))
+        .run(move |conn| {
+            Ok(diesel::update(dte_backup::table.filter(dte_backup::id.eq_any(&copied)))
+                .set(dte_backup::copied_at.eq(now))
+                .execute(conn)?)
+        })
         .await?;
     Ok(count)
 }
@@ -257,7 +264,9 @@ pub async fn restore(ctx: &AppContext) -> anyhow::Result<RestoreReport> {
             continue;
         };
         if hex::encode(Sha256::digest(&xml)) != meta.sha256 {
-            report.refused.push(format!("{}/{}/{}: XML does not match its SHA-256", key.company_id, key.dte_type, key.folio));
+            report
+                .refused
+                .push(format!("{}/{}/{}: XML does not match its SHA-256", key.company_id, key.dte_type, key.folio));
             continue;
         }
         let inserted = ctx
@@ -302,7 +311,8 @@ pub struct VerifyReport {
 /// Checks every backup row against its copy: both present, the same bytes (SHA-256), and
 /// the copy's signatures, TED and CAF valid.
 pub async fn verify(ctx: &AppContext) -> anyhow::Result<VerifyReport> {
-    let rows: Vec<Backup> = ctx.db.run(|conn| Ok(dte_backup::table.order(dte_backup::id).select(Backup::as_select()).load(conn)?)).await?;
+    let rows: Vec<Backup> =
+        ctx.db.run(|conn| Ok(dte_backup::table.order(dte_backup::id).select(Backup::as_select()).load(conn)?)).await?;
     let mut copies: std::collections::BTreeSet<CopyKey> = ctx.archive.list().await?.into_iter().collect();
     let mut report = VerifyReport { rows: rows.len(), copies: copies.len(), ..VerifyReport::default() };
     for row in rows {
@@ -323,7 +333,8 @@ pub async fn verify(ctx: &AppContext) -> anyhow::Result<VerifyReport> {
             continue;
         }
         let keys = ctx.keys.clone();
-        let checked = tokio::task::spawn_blocking(move || crate::dte::verify_document(&xml, &keys.schemas, &keys.trust)).await?;
+        let checked =
+            tokio::task::spawn_blocking(move || crate::dte::verify_document(&xml, &keys.schemas, &keys.trust)).await?;
         match checked {
             Ok(verification) if verification.is_valid() => report.matching += 1,
             Ok(verification) => report.problems.push(format!("{name}: {}", verification.problems().join("; "))),
@@ -331,7 +342,10 @@ pub async fn verify(ctx: &AppContext) -> anyhow::Result<VerifyReport> {
         }
     }
     for orphan in copies {
-        report.problems.push(format!("copy {}/{}/{} has no backup row (run restore)", orphan.company_id, orphan.dte_type, orphan.folio));
+        report.problems.push(format!(
+            "copy {}/{}/{} has no backup row (run restore)",
+            orphan.company_id, orphan.dte_type, orphan.folio
+        ));
     }
     Ok(report)
 }
@@ -345,13 +359,20 @@ pub async fn apply_retention(ctx: &AppContext) -> AppResult<usize> {
     let cutoff = now.date().with_year(now.date().year() - years).unwrap_or(now.date()).and_time(now.time());
     let expired: Vec<Backup> = ctx
         .db
-        .run(move |conn| Ok(dte_backup::table.filter(dte_backup::sent_date.lt(cutoff)).limit(1000).select(Backup::as_select()).load(conn)?))
+        .run(move |conn| {
+            Ok(dte_backup::table
+                .filter(dte_backup::sent_date.lt(cutoff))
+                .limit(1000)
+                .select(Backup::as_select())
+                .load(conn)?)
+        })
         .await?;
     let mut removed = 0;
     for row in expired {
         let key = copy_key(&row);
         let copy = ctx.archive.get(&key).await.map_err(AppError::internal)?;
-        if !copy.is_some_and(|(_, xml)| hex::encode(Sha256::digest(&xml)) == row.sha256) {
+        let copy_matches = copy.is_some_and(|(_, xml)| hex::encode(Sha256::digest(&xml)) == row.sha256);
+        if !copy_matches {
             tracing::warn!(backup = row.id, "past retention but its copy is missing or differs: kept");
             continue;
         }
@@ -384,7 +405,9 @@ pub async fn download_xml(ctx: &AppContext, actor: super::audit::Actor, p: Downl
                 .first(conn)
                 .optional()?
                 .filter(|row| actor.may_act_for(row.company_id))
-                .ok_or_else(|| AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.backup({id},))")))
+                .ok_or_else(|| {
+                    AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.backup({id},))"))
+                })
         })
         .await?;
     use base64::Engine as _;

@@ -6,9 +6,9 @@ use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::dte::Rut;
 use super::audit::{self, Actor, Entry};
 use crate::context::AppContext;
+use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
 use crate::store::models::Company;
 use crate::store::schema::dte_sidecar::{dte_company, dte_contingency};
@@ -55,7 +55,10 @@ pub async fn register(ctx: &AppContext, actor: Actor, p: RegisterParams) -> AppR
                     if old.rut != company.rut {
                         return Err(AppError::field(
                             "rut",
-                            format!("company {} is registered with RUT {}; a company's RUT does not change", old.id, old.rut),
+                            format!(
+                                "company {} is registered with RUT {}; a company's RUT does not change",
+                                old.id, old.rut
+                            ),
                         ));
                     }
                 }
@@ -96,10 +99,7 @@ pub fn find(conn: &mut PgConnection, company_id: i32) -> AppResult<Option<Compan
 /// The company, or an error naming `company_id`.
 pub fn require(conn: &mut PgConnection, company_id: i32) -> AppResult<Company> {
     find(conn, company_id)?.ok_or_else(|| {
-        AppError::field(
-            "company_id",
-            format!("unknown company {company_id}; register it first (dte.company.register)"),
-        )
+        AppError::field("company_id", format!("unknown company {company_id}; register it first (dte.company.register)"))
     })
 }
 

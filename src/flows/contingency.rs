@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::args::{DteType, Folio};
-use crate::dte::Rut;
 use super::audit::{self, Actor, Entry};
 use super::{company, xml_content};
 use crate::context::AppContext;
+use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{Contingency, NewPendingDte, PendingDte};
 use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
@@ -233,8 +233,7 @@ pub async fn create_pending(ctx: &AppContext, values: Vec<PendingValues>) -> App
                     xml_content::check_identity("xml_content", &xml, v.dte_type.as_str(), &folio)?;
                     let company = company::require(conn, v.company_id)?;
                     let rut = company::issuer_rut(&company, v.rut_emisor)?;
-                    let display_name =
-                        v.display_name.clone().unwrap_or_else(|| format!("DTE {}-{folio}", v.dte_type));
+                    let display_name = v.display_name.clone().unwrap_or_else(|| format!("DTE {}-{folio}", v.dte_type));
                     let id: Option<i32> = diesel::insert_into(dte_contingency_pending::table)
                         .values(NewPendingDte {
                             dte_type: v.dte_type.as_str(),
@@ -284,20 +283,27 @@ pub async fn upload_pending_batch(ctx: &AppContext, actor: Actor, p: BatchParams
     ctx.db
         .run(move |conn| {
             company::require(conn, company_id)?;
-            audit::record(conn, now, &actor, Entry {
-                action: "contingency.upload_pending",
-                company_id: Some(company_id),
-                target_model: Some("dte.contingency.pending"),
-                target_id: None,
-                details: json!({"batch_size": batch_size}),
-            })
+            audit::record(
+                conn,
+                now,
+                &actor,
+                Entry {
+                    action: "contingency.upload_pending",
+                    company_id: Some(company_id),
+                    target_model: Some("dte.contingency.pending"),
+                    target_id: None,
+                    details: json!({"batch_size": batch_size}),
+                },
+            )
         })
         .await?;
     let envelopes = prepare_batch(ctx, company_id, batch_size).await?;
     let mut report = DrainReport { envelopes: envelopes.len(), ..DrainReport::default() };
     for envelope in envelopes {
         match super::upload::upload_envelope(ctx, envelope, "contingency drain").await? {
-            super::upload::Uploaded::Received { .. } | super::upload::Uploaded::AlreadyDone => report.uploaded_envelopes += 1,
+            super::upload::Uploaded::Received { .. } | super::upload::Uploaded::AlreadyDone => {
+                report.uploaded_envelopes += 1
+            }
             super::upload::Uploaded::Failed(_) => report.failed_envelopes += 1,
         }
     }
@@ -325,7 +331,7 @@ pub async fn upload_pending_batch(ctx: &AppContext, actor: Actor, p: BatchParams
     report.remaining = counted.0;
     report.uploaded = counted.1;
     report.failed = counted.2;
-    Ok(serde_json::to_value(report).map_err(AppError::internal)?)
+    serde_json::to_value(report).map_err(AppError::internal)
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -376,9 +382,13 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                     .filter(dte_envelope::company_id.eq(company_id))
                     .filter(dte_envelope::state.eq("created"))
                     .filter(dte_envelope::upload_attempts.eq(0))
-                    .filter(dte_envelope::id.eq_any(
-                        dte_contingency_pending::table.filter(dte_contingency_pending::uploaded.eq(false)).select(dte_contingency_pending::envelope_id.assume_not_null()),
-                    ))
+                    .filter(
+                        dte_envelope::id.eq_any(
+                            dte_contingency_pending::table
+                                .filter(dte_contingency_pending::uploaded.eq(false))
+                                .select(dte_contingency_pending::envelope_id.assume_not_null()),
+                        ),
+                    )
                     .select(dte_envelope::id)
                     .load(conn)?;
                 let rows: Vec<PendingDte> = dte_contingency_pending::table
@@ -395,7 +405,10 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                 for chunk in rows.chunks(per_envelope) {
                     let signed = chunk
                         .iter()
-                        .map(|row| crate::dte::SignedDte::from_xml(row.xml_content.clone()).map_err(|e| super::keys::engine_error("xml_content", e)))
+                        .map(|row| {
+                            crate::dte::SignedDte::from_xml(row.xml_content.clone())
+                                .map_err(|e| super::keys::engine_error("xml_content", e))
+                        })
                         .collect::<AppResult<Vec<_>>>()?;
                     let envelope = super::send::store_envelope(conn, &keys, &company, &signed, now)?;
                     let ids: Vec<i32> = chunk.iter().map(|r| r.id).collect();
@@ -403,11 +416,18 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                         .set(dte_contingency_pending::envelope_id.eq(envelope))
                         .execute(conn)?;
                     let documents: Vec<i32> = chunk.iter().filter_map(|r| r.document_id).collect();
-                    super::document::transition_many(conn, &documents, super::document::DocState::Sending, "contingency drain", super::document::Change {
-                        envelope_id: Some(envelope),
-                        lease_until: Some(Some(now + lease)),
-                        ..super::document::Change::default()
-                    }, now)?;
+                    super::document::transition_many(
+                        conn,
+                        &documents,
+                        super::document::DocState::Sending,
+                        "contingency drain",
+                        super::document::Change {
+                            envelope_id: Some(envelope),
+                            lease_until: Some(Some(now + lease)),
+                            ..super::document::Change::default()
+                        },
+                        now,
+                    )?;
                     envelopes.push(envelope);
                 }
                 Ok(envelopes)
@@ -440,7 +460,12 @@ pub async fn probe_and_recover(ctx: &AppContext) -> AppResult<usize> {
             continue;
         }
         loop {
-            let report = upload_pending_batch(ctx, Actor::system(), BatchParams { company_id: company, batch_size: Some(10_000) }).await?;
+            let report = upload_pending_batch(
+                ctx,
+                Actor::system(),
+                BatchParams { company_id: company, batch_size: Some(10_000) },
+            )
+            .await?;
             let failed = report.get("failed_envelopes").and_then(Value::as_u64).unwrap_or(0);
             let remaining = report.get("remaining").and_then(Value::as_i64).unwrap_or(0);
             if failed > 0 {
@@ -452,7 +477,14 @@ pub async fn probe_and_recover(ctx: &AppContext) -> AppResult<usize> {
                 ctx.db
                     .run(move |conn| {
                         conn.transaction(|conn| {
-                            switch(conn, &Actor::system(), company, Switch::Off, Some("the SII answers again; pending documents uploaded"), now)?;
+                            switch(
+                                conn,
+                                &Actor::system(),
+                                company,
+                                Switch::Off,
+                                Some("the SII answers again; pending documents uploaded"),
+                                now,
+                            )?;
                             super::alerts::resolve(conn, company, "contingency_auto", now)
                         })
                     })

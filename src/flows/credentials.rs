@@ -41,7 +41,13 @@ pub async fn set_certificate(ctx: &AppContext, actor: Actor, p: SetCertificatePa
             let sealer = keys.sealer()?;
             let signer = Signer::from_pkcs12(&pkcs12, &p.password).map_err(|e| engine_error("", e))?;
             if signer.not_after().is_some_and(|end| end <= now) {
-                return Err(AppError::field("pkcs12", format!("the certificate expired on {}", signer.not_after().map(|d| d.to_string()).unwrap_or_default())));
+                return Err(AppError::field(
+                    "pkcs12",
+                    format!(
+                        "the certificate expired on {}",
+                        signer.not_after().map(|d| d.to_string()).unwrap_or_default()
+                    ),
+                ));
             }
             if signer.not_before().is_some_and(|start| start > now) {
                 return Err(AppError::field("pkcs12", "the certificate is not valid yet"));
@@ -69,13 +75,18 @@ pub async fn set_certificate(ctx: &AppContext, actor: Actor, p: SetCertificatePa
                     ))
                     .returning(dte_certificate::id)
                     .get_result(conn)?;
-                audit::record(conn, now, &actor, Entry {
-                    action: "certificate.set",
-                    company_id: Some(p.company_id),
-                    target_model: Some("dte.certificate"),
-                    target_id: Some(id),
-                    details: json!({"subject_rut": signer.rut().to_string(), "fingerprint": fingerprint}),
-                })?;
+                audit::record(
+                    conn,
+                    now,
+                    &actor,
+                    Entry {
+                        action: "certificate.set",
+                        company_id: Some(p.company_id),
+                        target_model: Some("dte.certificate"),
+                        target_id: Some(id),
+                        details: json!({"subject_rut": signer.rut().to_string(), "fingerprint": fingerprint}),
+                    },
+                )?;
                 Ok(json!({
                     "id": id,
                     "subject_rut": signer.rut().to_string(),

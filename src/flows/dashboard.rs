@@ -20,7 +20,8 @@ pub struct KpiParams {
 /// Retry success rate as the specification computes it: entries that succeeded over all
 /// entries, in percent (0 when there are none).
 pub fn retry_success_rate(conn: &mut PgConnection, company_id: i32) -> AppResult<(i64, i64, f64)> {
-    let total: i64 = dte_failed_queue::table.filter(dte_failed_queue::company_id.eq(company_id)).count().get_result(conn)?;
+    let total: i64 =
+        dte_failed_queue::table.filter(dte_failed_queue::company_id.eq(company_id)).count().get_result(conn)?;
     let success: i64 = dte_failed_queue::table
         .filter(dte_failed_queue::company_id.eq(company_id))
         .filter(dte_failed_queue::state.eq("success"))

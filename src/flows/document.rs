@@ -133,7 +133,13 @@ pub fn transition_many(
     let current: Vec<(i32, String, i32, String, i64)> = dte_document::table
         .filter(dte_document::id.eq_any(ids))
         .filter(dte_document::state.eq_any(&allowed))
-        .select((dte_document::id, dte_document::state, dte_document::company_id, dte_document::dte_type, dte_document::folio))
+        .select((
+            dte_document::id,
+            dte_document::state,
+            dte_document::company_id,
+            dte_document::dte_type,
+            dte_document::folio,
+        ))
         .order(dte_document::id)
         .for_update()
         .load(conn)?;
@@ -178,7 +184,13 @@ pub fn transition_many(
 }
 
 /// Records the first state of a new document.
-pub fn record_birth(conn: &mut PgConnection, document_id: i32, state: DocState, reason: &str, now: Timestamp) -> AppResult<()> {
+pub fn record_birth(
+    conn: &mut PgConnection,
+    document_id: i32,
+    state: DocState,
+    reason: &str,
+    now: Timestamp,
+) -> AppResult<()> {
     diesel::insert_into(dte_document_transition::table)
         .values((
             dte_document_transition::document_id.eq(document_id),
@@ -193,7 +205,11 @@ pub fn record_birth(conn: &mut PgConnection, document_id: i32, state: DocState, 
 }
 
 pub fn find_by_move(conn: &mut PgConnection, move_id: i32) -> AppResult<Option<DocumentRow>> {
-    Ok(dte_document::table.filter(dte_document::move_id.eq(move_id)).select(DocumentRow::as_select()).first(conn).optional()?)
+    Ok(dte_document::table
+        .filter(dte_document::move_id.eq(move_id))
+        .select(DocumentRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 pub fn get(conn: &mut PgConnection, document_id: i32) -> AppResult<DocumentRow> {

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::args::{DteType, Folio};
-use crate::dte::Rut;
 use super::{company, xml_content};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
+use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{FailedEntry, NewFailedEntry};
 use crate::store::schema::dte_sidecar::dte_failed_queue;
@@ -185,7 +185,12 @@ pub struct Attempt<'a> {
 }
 
 impl<'a> Attempt<'a> {
-    pub fn for_document(doc: &'a crate::store::models::DocumentRow, rut: &'a str, envelope_id: i32, error: &'a crate::sii::SiiError) -> Self {
+    pub fn for_document(
+        doc: &'a crate::store::models::DocumentRow,
+        rut: &'a str,
+        envelope_id: i32,
+        error: &'a crate::sii::SiiError,
+    ) -> Self {
         Self {
             document_id: Some(doc.id),
             entry_id: None,
@@ -226,8 +231,12 @@ pub enum Subject {
 fn open_entry(conn: &mut PgConnection, subject: Subject) -> AppResult<Option<FailedEntry>> {
     let open = dte_failed_queue::table.filter(dte_failed_queue::state.eq_any(["pending", "retrying"]));
     let found = match subject {
-        Subject::Document(id) => open.filter(dte_failed_queue::document_id.eq(id)).select(FailedEntry::as_select()).for_update().first(conn),
-        Subject::Entry(id) => open.filter(dte_failed_queue::id.eq(id)).select(FailedEntry::as_select()).for_update().first(conn),
+        Subject::Document(id) => {
+            open.filter(dte_failed_queue::document_id.eq(id)).select(FailedEntry::as_select()).for_update().first(conn)
+        }
+        Subject::Entry(id) => {
+            open.filter(dte_failed_queue::id.eq(id)).select(FailedEntry::as_select()).for_update().first(conn)
+        }
     };
     Ok(found.optional()?)
 }
@@ -264,7 +273,9 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
         None => None,
     };
     let Some(entry) = open else {
-        let history = json!([{ "date": odoo_time(now), "event": "failed", "error_type": error_type, "error_message": message }]).to_string();
+        let history =
+            json!([{ "date": odoo_time(now), "event": "failed", "error_type": error_type, "error_message": message }])
+                .to_string();
         // A document may already wait in the queue (one open entry per type, folio and
         // company): then that entry stands.
         let inserted = diesel::insert_into(dte_failed_queue::table)
@@ -338,7 +349,12 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
 }
 
 /// Closes the open entry of a subject whose upload succeeded.
-pub fn close_with_success(conn: &mut PgConnection, subject: Subject, track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
+pub fn close_with_success(
+    conn: &mut PgConnection,
+    subject: Subject,
+    track_id: Option<&str>,
+    now: Timestamp,
+) -> AppResult<()> {
     if let Some(entry) = open_entry(conn, subject)? {
         if entry.state == "retrying" {
             crate::metrics::retries("success", 1);
@@ -350,7 +366,11 @@ pub fn close_with_success(conn: &mut PgConnection, subject: Subject, track_id: O
                 dte_failed_queue::success_track_id.eq(track_id),
                 dte_failed_queue::success_date.eq(now),
                 dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
-                dte_failed_queue::last_retry_date.eq(if entry.state == "retrying" { Some(now) } else { entry.last_retry_date }),
+                dte_failed_queue::last_retry_date.eq(if entry.state == "retrying" {
+                    Some(now)
+                } else {
+                    entry.last_retry_date
+                }),
                 dte_failed_queue::retry_history.eq(history_with(&entry.retry_history, event)),
             ))
             .execute(conn)?;
@@ -359,7 +379,12 @@ pub fn close_with_success(conn: &mut PgConnection, subject: Subject, track_id: O
 }
 
 /// Closes the open entries of documents whose upload succeeded, in one statement.
-pub fn close_documents_with_success(conn: &mut PgConnection, document_ids: &[i32], track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
+pub fn close_documents_with_success(
+    conn: &mut PgConnection,
+    document_ids: &[i32],
+    track_id: Option<&str>,
+    now: Timestamp,
+) -> AppResult<()> {
     use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamp as SqlTimestamp};
     #[derive(diesel::QueryableByName)]
     struct Closed {

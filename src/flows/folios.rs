@@ -48,7 +48,12 @@ pub async fn load_caf(ctx: &AppContext, actor: Actor, p: LoadCafParams) -> AppRe
             let sha256 = hex::encode(Sha256::digest(&xml));
             let dte_type = caf.document_type().code().to_string();
             conn.transaction(|conn| {
-                if let Some(existing) = dte_caf::table.filter(dte_caf::sha256.eq(&sha256)).select(CafRow::as_select()).first(conn).optional()? {
+                if let Some(existing) = dte_caf::table
+                    .filter(dte_caf::sha256.eq(&sha256))
+                    .select(CafRow::as_select())
+                    .first(conn)
+                    .optional()?
+                {
                     return Ok(caf_summary(&existing));
                 }
                 let sealed = sealer.seal(SEALED_CAF, &xml).map_err(AppError::internal)?;
@@ -70,21 +75,33 @@ pub async fn load_caf(ctx: &AppContext, actor: Actor, p: LoadCafParams) -> AppRe
                     .get_result(conn);
                 let row = match inserted {
                     Ok(row) => row,
-                    Err(diesel::result::Error::DatabaseError(_, info)) if info.constraint_name() == Some("dte_caf_no_overlap") => {
-                        return Err(AppError::field("caf_xml", format!(
-                            "folios {}–{} of type {dte_type} overlap a CAF already loaded for company {}",
-                            caf.first_folio(), caf.last_folio(), company.id
-                        )));
+                    Err(diesel::result::Error::DatabaseError(_, info))
+                        if info.constraint_name() == Some("dte_caf_no_overlap") =>
+                    {
+                        return Err(AppError::field(
+                            "caf_xml",
+                            format!(
+                                "folios {}–{} of type {dte_type} overlap a CAF already loaded for company {}",
+                                caf.first_folio(),
+                                caf.last_folio(),
+                                company.id
+                            ),
+                        ));
                     }
                     Err(e) => return Err(e.into()),
                 };
-                audit::record(conn, now, &actor, Entry {
-                    action: "caf.load",
-                    company_id: Some(company.id),
-                    target_model: Some("dte.caf"),
-                    target_id: Some(row.id),
-                    details: json!({"dte_type": dte_type, "folio_from": row.folio_from, "folio_to": row.folio_to}),
-                })?;
+                audit::record(
+                    conn,
+                    now,
+                    &actor,
+                    Entry {
+                        action: "caf.load",
+                        company_id: Some(company.id),
+                        target_model: Some("dte.caf"),
+                        target_id: Some(row.id),
+                        details: json!({"dte_type": dte_type, "folio_from": row.folio_from, "folio_to": row.folio_to}),
+                    },
+                )?;
                 Ok(caf_summary(&row))
             })
         })
@@ -142,7 +159,10 @@ pub async fn folios_left(ctx: &AppContext, p: CompanyParams) -> AppResult<Value>
             company::require(conn, p.company_id)?;
             let stock = stock(conn, p.company_id, today)?;
             Ok(Value::Array(
-                stock.into_iter().map(|(t, left)| json!({"dte_type": t, "folios_left": left, "low": left < LOW_STOCK})).collect(),
+                stock
+                    .into_iter()
+                    .map(|(t, left)| json!({"dte_type": t, "folios_left": left, "low": left < LOW_STOCK}))
+                    .collect(),
             ))
         })
         .await
@@ -158,7 +178,12 @@ pub struct Allocation {
 /// The next free folio of a type, in the caller's transaction: concurrent callers never
 /// get the same one (the CAF row is locked until the caller commits, and a rollback
 /// gives the folio back). Folios already used through a caller-given number are skipped.
-pub fn allocate(conn: &mut PgConnection, company_id: i32, dte_type: DteType, today: NaiveDate) -> AppResult<Allocation> {
+pub fn allocate(
+    conn: &mut PgConnection,
+    company_id: i32,
+    dte_type: DteType,
+    today: NaiveDate,
+) -> AppResult<Allocation> {
     for _ in 0..1000 {
         let taken: Option<(i32, i64)> = diesel::sql_query(
             "UPDATE dte_sidecar.dte_caf SET next_folio = next_folio + 1 WHERE id = ( \
@@ -187,7 +212,8 @@ pub fn allocate(conn: &mut PgConnection, company_id: i32, dte_type: DteType, tod
         .get_result(conn)?;
         if !used {
             let caf = dte_caf::table.find(caf_id).select(CafRow::as_select()).first(conn)?;
-            let folio = Folio::new(folio).ok_or_else(|| AppError::internal(anyhow::anyhow!("CAF {caf_id} gave folio {folio}")))?;
+            let folio = Folio::new(folio)
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("CAF {caf_id} gave folio {folio}")))?;
             return Ok(Allocation { folio, caf });
         }
     }
@@ -195,7 +221,13 @@ pub fn allocate(conn: &mut PgConnection, company_id: i32, dte_type: DteType, tod
 }
 
 /// Checks a folio the caller chose: inside a loaded, unexpired CAF and never used.
-pub fn claim(conn: &mut PgConnection, company_id: i32, dte_type: DteType, folio: Folio, today: NaiveDate) -> AppResult<Allocation> {
+pub fn claim(
+    conn: &mut PgConnection,
+    company_id: i32,
+    dte_type: DteType,
+    folio: Folio,
+    today: NaiveDate,
+) -> AppResult<Allocation> {
     let caf: CafRow = dte_caf::table
         .filter(dte_caf::company_id.eq(company_id))
         .filter(dte_caf::dte_type.eq(dte_type.as_str()))
@@ -204,9 +236,20 @@ pub fn claim(conn: &mut PgConnection, company_id: i32, dte_type: DteType, folio:
         .select(CafRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::field("folio", format!("{folio} is not in any CAF of DTE {dte_type} loaded for company {company_id}")))?;
+        .ok_or_else(|| {
+            AppError::field(
+                "folio",
+                format!("{folio} is not in any CAF of DTE {dte_type} loaded for company {company_id}"),
+            )
+        })?;
     if caf.expires_on.is_some_and(|end| today >= end) {
-        return Err(AppError::field("folio", format!("the CAF holding folio {folio} expired on {}", caf.expires_on.map(|d| d.to_string()).unwrap_or_default())));
+        return Err(AppError::field(
+            "folio",
+            format!(
+                "the CAF holding folio {folio} expired on {}",
+                caf.expires_on.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        ));
     }
     let used: bool = diesel::select(diesel::dsl::exists(
         dte_document::table

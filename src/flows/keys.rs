@@ -32,8 +32,9 @@ pub struct Keys {
 
 impl Keys {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let schemas = Schemas::from_dir(&settings.sii.schemas_dir)
-            .with_context(|| format!("sii.schemas_dir: cannot load the SII schemas from {}", settings.sii.schemas_dir.display()))?;
+        let schemas = Schemas::from_dir(&settings.sii.schemas_dir).with_context(|| {
+            format!("sii.schemas_dir: cannot load the SII schemas from {}", settings.sii.schemas_dir.display())
+        })?;
         let mut trust = CafTrust::sii();
         for extra in &settings.sii.extra_caf_keys {
             let pem = std::fs::read(&extra.path)
@@ -72,7 +73,11 @@ impl Keys {
             .select(CertificateRow::as_select())
             .first(conn)
             .optional()?
-            .ok_or_else(|| AppError::user(format!("company {company_id} has no signing certificate; load one (dte.company.set_certificate)")))?;
+            .ok_or_else(|| {
+                AppError::user(format!(
+                    "company {company_id} has no signing certificate; load one (dte.company.set_certificate)"
+                ))
+            })?;
         if let Some(signer) = lock(&self.signers).get(&row.id) {
             return Ok(Arc::clone(signer));
         }
@@ -80,7 +85,10 @@ impl Keys {
         let pkcs12 = sealer.open(SEALED_PKCS12, &row.sealed_pkcs12).map_err(AppError::internal)?;
         let password = sealer.open(SEALED_PASSWORD, &row.sealed_password).map_err(AppError::internal)?;
         let password = std::str::from_utf8(&password).map_err(AppError::internal)?;
-        let signer = Arc::new(Signer::from_pkcs12(&pkcs12, password).map_err(|e| AppError::internal(anyhow::anyhow!("stored certificate: {e}")))?);
+        let signer = Arc::new(
+            Signer::from_pkcs12(&pkcs12, password)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("stored certificate: {e}")))?,
+        );
         lock(&self.signers).insert(row.id, Arc::clone(&signer));
         Ok(signer)
     }
@@ -91,7 +99,10 @@ impl Keys {
             return Ok(Arc::clone(caf));
         }
         let xml = self.sealer()?.open(SEALED_CAF, &row.sealed_caf).map_err(AppError::internal)?;
-        let caf = Arc::new(Caf::parse(&xml, &self.trust).map_err(|e| AppError::internal(anyhow::anyhow!("stored CAF {}: {e}", row.id)))?);
+        let caf = Arc::new(
+            Caf::parse(&xml, &self.trust)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("stored CAF {}: {e}", row.id)))?,
+        );
         lock(&self.cafs).insert(row.id, Arc::clone(&caf));
         Ok(caf)
     }

@@ -38,11 +38,14 @@ pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppRe
     let now = ctx.clock.now();
     let keys = Arc::clone(&ctx.keys);
     let lease = chrono::TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
-    let claimed = ctx.db.run(move |conn| conn.transaction(|conn| claim(conn, &keys, entry_id, manual, now, lease))).await?;
+    let claimed =
+        ctx.db.run(move |conn| conn.transaction(|conn| claim(conn, &keys, entry_id, manual, now, lease))).await?;
     match claimed {
         Claim::Nothing => Ok(Retried::NotDue),
         Claim::Done => Ok(Retried::AlreadyDone),
-        Claim::Envelope(envelope_id) => Ok(Retried::Uploaded(upload::upload_envelope(ctx, envelope_id, "retry").await?)),
+        Claim::Envelope(envelope_id) => {
+            Ok(Retried::Uploaded(upload::upload_envelope(ctx, envelope_id, "retry").await?))
+        }
     }
 }
 
@@ -67,8 +70,17 @@ enum Claim {
     Envelope(i32),
 }
 
-fn claim(conn: &mut PgConnection, keys: &Keys, entry_id: i32, manual: bool, now: Timestamp, lease: chrono::TimeDelta) -> AppResult<Claim> {
-    let Some(entry) = dte_failed_queue::table.find(entry_id).select(FailedEntry::as_select()).for_update().first(conn).optional()? else {
+fn claim(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    entry_id: i32,
+    manual: bool,
+    now: Timestamp,
+    lease: chrono::TimeDelta,
+) -> AppResult<Claim> {
+    let Some(entry) =
+        dte_failed_queue::table.find(entry_id).select(FailedEntry::as_select()).for_update().first(conn).optional()?
+    else {
         return Ok(Claim::Nothing);
     };
     let due = entry.next_retry_date.is_some_and(|at| at <= now);
@@ -78,7 +90,12 @@ fn claim(conn: &mut PgConnection, keys: &Keys, entry_id: i32, manual: bool, now:
     if let Some(document_id) = entry.document_id {
         let doc = document::get(conn, document_id)?;
         if DocState::parse(&doc.state).is_some_and(DocState::reached_sii) {
-            super::failed_queue::close_with_success(conn, super::failed_queue::Subject::Document(doc.id), doc.track_id.as_deref(), now)?;
+            super::failed_queue::close_with_success(
+                conn,
+                super::failed_queue::Subject::Document(doc.id),
+                doc.track_id.as_deref(),
+                now,
+            )?;
             return Ok(Claim::Done);
         }
     }
@@ -107,7 +124,9 @@ fn claim(conn: &mut PgConnection, keys: &Keys, entry_id: i32, manual: bool, now:
             };
             let company = company::require(conn, entry.company_id)?;
             let id = send::store_envelope(conn, keys, &company, &[signed], now)?;
-            diesel::update(dte_failed_queue::table.find(entry.id)).set(dte_failed_queue::envelope_id.eq(id)).execute(conn)?;
+            diesel::update(dte_failed_queue::table.find(entry.id))
+                .set(dte_failed_queue::envelope_id.eq(id))
+                .execute(conn)?;
             id
         }
     };
@@ -125,10 +144,14 @@ fn claim(conn: &mut PgConnection, keys: &Keys, entry_id: i32, manual: bool, now:
         .select(dte_document::id)
         .load(conn)?;
     for doc in riders {
-        document::transition(conn, doc, DocState::Sending, if manual { "retry requested" } else { "scheduled retry" }, Change {
-            lease_until: Some(Some(now + lease)),
-            ..Change::default()
-        }, now)?;
+        document::transition(
+            conn,
+            doc,
+            DocState::Sending,
+            if manual { "retry requested" } else { "scheduled retry" },
+            Change { lease_until: Some(Some(now + lease)), ..Change::default() },
+            now,
+        )?;
     }
     Ok(Claim::Envelope(envelope_id))
 }
@@ -148,7 +171,9 @@ fn entry_or_missing(conn: &mut PgConnection, id: i32, actor: &Actor) -> AppResul
         .first(conn)
         .optional()?
         .filter(|entry| actor.may_act_for(entry.company_id))
-        .ok_or_else(|| AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.failed.queue({id},))")))
+        .ok_or_else(|| {
+            AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.failed.queue({id},))"))
+        })
 }
 
 /// `retry_send`: retries the entries now. One result per id.
@@ -158,27 +183,41 @@ pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResu
     }
     let ids = p.ids.clone();
     let reader = actor.clone();
-    let entries = ctx.db.run(move |conn| ids.iter().map(|id| entry_or_missing(conn, *id, &reader)).collect::<AppResult<Vec<_>>>()).await?;
+    let entries = ctx
+        .db
+        .run(move |conn| ids.iter().map(|id| entry_or_missing(conn, *id, &reader)).collect::<AppResult<Vec<_>>>())
+        .await?;
     let mut results = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.state != "pending" {
-            return Err(AppError::user(format!("entry {} is {}: only pending entries can be retried (requeue an abandoned one first)", entry.id, entry.state)));
+            return Err(AppError::user(format!(
+                "entry {} is {}: only pending entries can be retried (requeue an abandoned one first)",
+                entry.id, entry.state
+            )));
         }
         let now = ctx.clock.now();
         let (id, company_id) = (entry.id, entry.company_id);
         let actor = actor.clone();
         ctx.db
-            .run(move |conn| audit::record(conn, now, &actor, Entry {
-                action: "failed_queue.retry_now",
-                company_id: Some(company_id),
-                target_model: Some("dte.failed.queue"),
-                target_id: Some(id),
-                details: json!({}),
-            }))
+            .run(move |conn| {
+                audit::record(
+                    conn,
+                    now,
+                    &actor,
+                    Entry {
+                        action: "failed_queue.retry_now",
+                        company_id: Some(company_id),
+                        target_model: Some("dte.failed.queue"),
+                        target_id: Some(id),
+                        details: json!({}),
+                    },
+                )
+            })
             .await?;
         let outcome = retry_entry(ctx, entry.id, true).await?;
         let after = ctx.db.run(move |conn| entry_or_missing(conn, id, &Actor::system())).await?;
-        let success = matches!(outcome, Retried::AlreadyDone | Retried::Uploaded(Uploaded::Received { .. })) || after.state == "success";
+        let success = matches!(outcome, Retried::AlreadyDone | Retried::Uploaded(Uploaded::Received { .. }))
+            || after.state == "success";
         results.push(json!({
             "id": after.id,
             "success": success,

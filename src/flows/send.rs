@@ -64,7 +64,21 @@ pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -
     let prepared = ctx
         .db
         .run(move |conn| {
-            conn.transaction(|conn| prepare(conn, &keys, &actor, &p, &request, &request_json, dte_type, now, lease))
+            conn.transaction(|conn| {
+                prepare(
+                    conn,
+                    Order {
+                        keys: &keys,
+                        actor: &actor,
+                        p: &p,
+                        request: &request,
+                        request_json: &request_json,
+                        dte_type,
+                        now,
+                        lease,
+                    },
+                )
+            })
         })
         .await?;
     let document_id = match prepared {
@@ -78,31 +92,40 @@ pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -
     Ok(document::view(&doc))
 }
 
-fn prepare(
-    conn: &mut PgConnection,
-    keys: &Keys,
-    actor: &Actor,
-    p: &SendParams,
-    request: &DteRequest,
-    request_json: &[u8],
+/// Everything the first transaction works from.
+struct Order<'a> {
+    keys: &'a Keys,
+    actor: &'a Actor,
+    p: &'a SendParams,
+    request: &'a DteRequest,
+    request_json: &'a [u8],
     dte_type: DteType,
     now: Timestamp,
     lease: TimeDelta,
-) -> AppResult<Prepared> {
+}
+
+fn prepare(conn: &mut PgConnection, order: Order<'_>) -> AppResult<Prepared> {
+    let Order { keys, actor, p, request, request_json, dte_type, now, lease } = order;
     // One move, one document: a second call waits for the first and returns its document.
     diesel::sql_query("SELECT pg_advisory_xact_lock(7412, $1)")
         .bind::<diesel::sql_types::Int4, _>(p.move_id)
         .execute(conn)?;
     if let Some(existing) = document::find_by_move(conn, p.move_id)? {
         if existing.company_id != p.company_id {
-            return Err(AppError::field("move_id", format!("move {} belongs to company {}", p.move_id, existing.company_id)));
+            return Err(AppError::field(
+                "move_id",
+                format!("move {} belongs to company {}", p.move_id, existing.company_id),
+            ));
         }
         return Ok(Prepared::Existing(existing));
     }
     let company = company::require(conn, p.company_id)?;
     let company_rut: Rut = company.rut.parse().map_err(AppError::internal)?;
     if request.issuer.rut.trim().parse::<Rut>().ok() != Some(company_rut) {
-        return Err(AppError::field("document.issuer.rut", format!("{} is not the RUT of company {} ({})", request.issuer.rut, company.id, company.rut)));
+        return Err(AppError::field(
+            "document.issuer.rut",
+            format!("{} is not the RUT of company {} ({})", request.issuer.rut, company.id, company.rut),
+        ));
     }
     let signer = keys.signer(conn, company.id)?;
     let today = now.date();
@@ -114,14 +137,27 @@ fn prepare(
     let signed = build_signed_dte(request, allocation.folio.value(), &caf, &signer, &keys.schemas, now)
         .map_err(|e| engine_error("document", e))?;
     let held = contingency::is_enabled(conn, company.id)?;
-    let document_id = insert_document(conn, &company, p.move_id, &signed, request_json, if held { DocState::Contingency } else { DocState::Sending }, now)?;
-    super::audit::record(conn, now, actor, super::audit::Entry {
-        action: "document.send",
-        company_id: Some(company.id),
-        target_model: Some("dte.document"),
-        target_id: Some(document_id),
-        details: serde_json::json!({"move_id": p.move_id, "dte_type": dte_type.as_str(), "folio": signed.folio, "held": held}),
-    })?;
+    let document_id = insert_document(
+        conn,
+        &company,
+        p.move_id,
+        &signed,
+        request_json,
+        if held { DocState::Contingency } else { DocState::Sending },
+        now,
+    )?;
+    super::audit::record(
+        conn,
+        now,
+        actor,
+        super::audit::Entry {
+            action: "document.send",
+            company_id: Some(company.id),
+            target_model: Some("dte.document"),
+            target_id: Some(document_id),
+            details: serde_json::json!({"move_id": p.move_id, "dte_type": dte_type.as_str(), "folio": signed.folio, "held": held}),
+        },
+    )?;
     if held {
         diesel::insert_into(dte_contingency_pending::table)
             .values(NewPendingDte {
@@ -174,7 +210,11 @@ fn insert_document(
         .get_result(conn)?;
     document::record_birth(conn, id, DocState::Generated, "stamped and signed", now)?;
     if state != DocState::Generated {
-        let reason = if state == DocState::Contingency { "company in contingency: kept for later" } else { "stored before upload" };
+        let reason = if state == DocState::Contingency {
+            "company in contingency: kept for later"
+        } else {
+            "stored before upload"
+        };
         document::transition(conn, id, state, reason, document::Change::default(), now)?;
     }
     Ok(id)
@@ -182,11 +222,18 @@ fn insert_document(
 
 /// Builds, signs and stores an EnvioDTE for `documents`; the same bytes are uploaded on
 /// every attempt, so the SII recognises a repeat (STATUS 99) instead of taking a folio twice.
-pub fn store_envelope(conn: &mut PgConnection, keys: &Keys, company: &Company, documents: &[SignedDte], now: Timestamp) -> AppResult<i32> {
+pub fn store_envelope(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    company: &Company,
+    documents: &[SignedDte],
+    now: Timestamp,
+) -> AppResult<i32> {
     let signer = keys.signer(conn, company.id)?;
     let caratula = Caratula::for_sii(company.rut.parse().map_err(AppError::internal)?, resolution(company)?)
         .map_err(|e| engine_error("company", e))?;
-    let xml = build_envio(documents, &caratula, &signer, &keys.schemas, now).map_err(|e| engine_error("envelope", e))?;
+    let xml =
+        build_envio(documents, &caratula, &signer, &keys.schemas, now).map_err(|e| engine_error("envelope", e))?;
     let id = diesel::insert_into(dte_envelope::table)
         .values((
             dte_envelope::company_id.eq(company.id),

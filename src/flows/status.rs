@@ -51,7 +51,10 @@ pub async fn poll_envelope(ctx: &AppContext, envelope_id: i32) -> AppResult<Poll
             .get_result(conn)
             .optional()?;
             let Some(envelope) = envelope else { return Ok(None) };
-            let docs = dte_document::table.filter(dte_document::envelope_id.eq(envelope_id)).select(DocumentRow::as_select()).load(conn)?;
+            let docs = dte_document::table
+                .filter(dte_document::envelope_id.eq(envelope_id))
+                .select(DocumentRow::as_select())
+                .load(conn)?;
             let rut: String = dte_company::table.find(envelope.company_id).select(dte_company::rut).first(conn)?;
             Ok(Some((envelope, docs, rut)))
         })
@@ -72,15 +75,14 @@ pub async fn poll_envelope(ctx: &AppContext, envelope_id: i32) -> AppResult<Poll
         None => Ok(UploadState::Processed(Vec::new())),
     };
     let verdicts = match answer {
-        Ok(UploadState::Rejected { code, message }) => Ok(docs.iter().map(|d| (d.id, Verdict::Rejected, code.clone(), message.clone())).collect()),
+        Ok(UploadState::Rejected { code, message }) => {
+            Ok(docs.iter().map(|d| (d.id, Verdict::Rejected, code.clone(), message.clone())).collect())
+        }
         Ok(UploadState::Processed(counts)) => Ok(resolve(ctx, &signer, company, &docs, &counts).await),
         Err(e) => Err(e),
     };
     let now = ctx.clock.now();
-    let outcome = ctx
-        .db
-        .run(move |conn| conn.transaction(|conn| record(conn, &envelope, verdicts, now)))
-        .await?;
+    let outcome = ctx.db.run(move |conn| conn.transaction(|conn| record(conn, &envelope, verdicts, now))).await?;
     if let Polled::Later(at) = outcome {
         ctx.follow_up_poll(envelope_id, at).await;
     }
@@ -125,7 +127,12 @@ async fn resolve(
                 verdicts.push((doc.id, verdict, code, message));
             }
             Ok(DocumentPresence::NotReceived) => {
-                verdicts.push((doc.id, Verdict::Rejected, "RCH".into(), "rejected by the SII (not registered after processing)".into()));
+                verdicts.push((
+                    doc.id,
+                    Verdict::Rejected,
+                    "RCH".into(),
+                    "rejected by the SII (not registered after processing)".into(),
+                ));
             }
             Err(e) => tracing::info!(document = doc.id, error = %e, "document status not known yet"),
         }
@@ -143,7 +150,11 @@ fn record(
         let polls = envelope.poll_count + 1;
         if polls >= MAX_POLLS {
             diesel::update(dte_envelope::table.find(envelope.id))
-                .set((dte_envelope::poll_count.eq(polls), dte_envelope::next_poll_at.eq(None::<Timestamp>), dte_envelope::last_error.eq(why)))
+                .set((
+                    dte_envelope::poll_count.eq(polls),
+                    dte_envelope::next_poll_at.eq(None::<Timestamp>),
+                    dte_envelope::last_error.eq(why),
+                ))
                 .execute(conn)?;
             let details = serde_json::json!({"track_id": envelope.track_id, "envelope_id": envelope.id});
             super::alerts::raise(conn, envelope.company_id, "no_verdict", &details, now)?;
@@ -151,7 +162,11 @@ fn record(
         }
         let at = now + poll_backoff(polls);
         diesel::update(dte_envelope::table.find(envelope.id))
-            .set((dte_envelope::poll_count.eq(polls), dte_envelope::next_poll_at.eq(at), dte_envelope::last_error.eq(why)))
+            .set((
+                dte_envelope::poll_count.eq(polls),
+                dte_envelope::next_poll_at.eq(at),
+                dte_envelope::last_error.eq(why),
+            ))
             .execute(conn)?;
         Ok(Polled::Later(at))
     };
@@ -165,7 +180,14 @@ fn record(
             Verdict::AcceptedWithObjections => DocState::AcceptedWithObjections,
             Verdict::Rejected => DocState::Rejected,
         };
-        document::transition(conn, *document_id, to, "SII verdict", Change { sii_code: Some(code), message: Some(message), ..Change::default() }, now)?;
+        document::transition(
+            conn,
+            *document_id,
+            to,
+            "SII verdict",
+            Change { sii_code: Some(code), message: Some(message), ..Change::default() },
+            now,
+        )?;
     }
     let undecided: i64 = dte_document::table
         .filter(dte_document::envelope_id.eq(envelope.id))
@@ -177,7 +199,10 @@ fn record(
     }
     let all_rejected = !verdicts.is_empty() && verdicts.iter().all(|v| v.1 == Verdict::Rejected);
     diesel::update(dte_envelope::table.find(envelope.id))
-        .set((dte_envelope::state.eq(if all_rejected { "rejected" } else { "processed" }), dte_envelope::next_poll_at.eq(None::<Timestamp>)))
+        .set((
+            dte_envelope::state.eq(if all_rejected { "rejected" } else { "processed" }),
+            dte_envelope::next_poll_at.eq(None::<Timestamp>),
+        ))
         .execute(conn)?;
     Ok(Polled::Decided)
 }

@@ -107,7 +107,9 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
     if claim(ctx, "alerts", hour).await? {
         report.alerts = carry_on("alerts", super::alerts::check(ctx).await).unwrap_or(0);
     }
-    let week = (now.date() - TimeDelta::days(i64::from(now.date().weekday().num_days_from_monday()))).and_hms_opt(0, 0, 0).unwrap_or(now);
+    let week = (now.date() - TimeDelta::days(i64::from(now.date().weekday().num_days_from_monday())))
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or(now);
     if claim(ctx, "retention", week).await? {
         report.expired = carry_on("retention", super::backup::apply_retention(ctx).await).unwrap_or(0);
     }

@@ -23,7 +23,9 @@ use crate::error::{AppError, AppResult};
 use crate::sii::client::Receipt;
 use crate::sii::{ErrorClass, SiiError};
 use crate::store::models::{DocumentRow, EnvelopeRow, FailedEntry, PendingDte};
-use crate::store::schema::dte_sidecar::{dte_company, dte_contingency_pending, dte_document, dte_envelope, dte_failed_queue};
+use crate::store::schema::dte_sidecar::{
+    dte_company, dte_contingency_pending, dte_document, dte_envelope, dte_failed_queue,
+};
 
 /// What an upload came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +51,11 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
     let loaded = ctx
         .db
         .run(move |conn| {
-            let envelope: EnvelopeRow = dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(conn)?;
+            let envelope: EnvelopeRow =
+                dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(conn)?;
             let documents = members(conn, envelope_id)?;
-            let company_rut: String = dte_company::table.find(envelope.company_id).select(dte_company::rut).first(conn)?;
+            let company_rut: String =
+                dte_company::table.find(envelope.company_id).select(dte_company::rut).first(conn)?;
             let signer = keys.signer(conn, envelope.company_id)?;
             Ok((envelope, documents, company_rut, signer))
         })
@@ -82,7 +86,11 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
 
 /// The documents travelling in an envelope.
 fn members(conn: &mut PgConnection, envelope_id: i32) -> AppResult<Vec<DocumentRow>> {
-    Ok(dte_document::table.filter(dte_document::envelope_id.eq(envelope_id)).order(dte_document::id).select(DocumentRow::as_select()).load(conn)?)
+    Ok(dte_document::table
+        .filter(dte_document::envelope_id.eq(envelope_id))
+        .order(dte_document::id)
+        .select(DocumentRow::as_select())
+        .load(conn)?)
 }
 
 /// Pending documents riding on the envelope without a document of ours (stored over RPC).
@@ -113,7 +121,8 @@ fn record(
     first_poll: TimeDelta,
     contingency_threshold: u32,
 ) -> AppResult<(Uploaded, FollowUp)> {
-    let envelope: EnvelopeRow = dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).for_update().first(conn)?;
+    let envelope: EnvelopeRow =
+        dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).for_update().first(conn)?;
     let received = match answer {
         Ok(receipt) => Ok((receipt.track_id, None)),
         // The SII already has this very file: reconcile with its first track id.
@@ -144,13 +153,20 @@ fn record(
                 None => "received by the SII; waiting for its verdict".to_string(),
             };
             let ids: Vec<i32> = documents.iter().map(|d| d.id).collect();
-            let moved = document::transition_many(conn, &ids, DocState::Sent, "uploaded", Change {
-                track_id: track,
-                sii_code: Some(if duplicate.is_some() { "STATUS 99" } else { "STATUS 0" }),
-                message: Some(&message),
-                lease_until: Some(None),
-                ..Change::default()
-            }, now)?;
+            let moved = document::transition_many(
+                conn,
+                &ids,
+                DocState::Sent,
+                "uploaded",
+                Change {
+                    track_id: track,
+                    sii_code: Some(if duplicate.is_some() { "STATUS 99" } else { "STATUS 0" }),
+                    message: Some(&message),
+                    lease_until: Some(None),
+                    ..Change::default()
+                },
+                now,
+            )?;
             if !moved.is_empty() {
                 let rut = issuer_rut(conn, envelope.company_id)?;
                 let sent: Vec<backup::Document<'_>> = documents
@@ -170,37 +186,61 @@ fn record(
                     .collect::<AppResult<_>>()?;
                 follow_up.backups.extend(backup::store_many(conn, &sent, now)?);
                 failed_queue::close_documents_with_success(conn, &moved, track, now)?;
-                diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq_any(&moved)))
-                    .set((
-                        dte_contingency_pending::uploaded.eq(true),
-                        dte_contingency_pending::uploaded_date.eq(now),
-                        dte_contingency_pending::track_id.eq(track),
-                        dte_contingency_pending::upload_error.eq(None::<String>),
-                    ))
-                    .execute(conn)?;
+                diesel::update(
+                    dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq_any(&moved)),
+                )
+                .set((
+                    dte_contingency_pending::uploaded.eq(true),
+                    dte_contingency_pending::uploaded_date.eq(now),
+                    dte_contingency_pending::track_id.eq(track),
+                    dte_contingency_pending::upload_error.eq(None::<String>),
+                ))
+                .execute(conn)?;
             }
             for entry in &loose {
-                follow_up.backups.push(backup::store(conn, &backup::Document {
-                    dte_type: dte_type(&entry.dte_type)?,
-                    folio: entry.folio.parse().map_err(|_| AppError::internal(anyhow::anyhow!("queue entry {} has folio {}", entry.id, entry.folio)))?,
-                    rut_emisor: &entry.rut_emisor,
-                    xml: &entry.xml_content,
-                    track_id: track,
-                    company_id: entry.company_id,
-                    move_id: entry.move_id,
-                }, now)?.id);
+                follow_up.backups.push(
+                    backup::store(
+                        conn,
+                        &backup::Document {
+                            dte_type: dte_type(&entry.dte_type)?,
+                            folio: entry.folio.parse().map_err(|_| {
+                                AppError::internal(anyhow::anyhow!(
+                                    "queue entry {} has folio {}",
+                                    entry.id,
+                                    entry.folio
+                                ))
+                            })?,
+                            rut_emisor: &entry.rut_emisor,
+                            xml: &entry.xml_content,
+                            track_id: track,
+                            company_id: entry.company_id,
+                            move_id: entry.move_id,
+                        },
+                        now,
+                    )?
+                    .id,
+                );
                 failed_queue::close_with_success(conn, failed_queue::Subject::Entry(entry.id), track, now)?;
             }
             for row in &pending {
-                follow_up.backups.push(backup::store(conn, &backup::Document {
-                    dte_type: dte_type(&row.dte_type)?,
-                    folio: row.folio.parse().map_err(|_| AppError::internal(anyhow::anyhow!("pending {} has folio {}", row.id, row.folio)))?,
-                    rut_emisor: &row.rut_emisor,
-                    xml: &row.xml_content,
-                    track_id: track,
-                    company_id: row.company_id,
-                    move_id: row.move_id,
-                }, now)?.id);
+                follow_up.backups.push(
+                    backup::store(
+                        conn,
+                        &backup::Document {
+                            dte_type: dte_type(&row.dte_type)?,
+                            folio: row.folio.parse().map_err(|_| {
+                                AppError::internal(anyhow::anyhow!("pending {} has folio {}", row.id, row.folio))
+                            })?,
+                            rut_emisor: &row.rut_emisor,
+                            xml: &row.xml_content,
+                            track_id: track,
+                            company_id: row.company_id,
+                            move_id: row.move_id,
+                        },
+                        now,
+                    )?
+                    .id,
+                );
                 diesel::update(dte_contingency_pending::table.find(row.id))
                     .set((
                         dte_contingency_pending::uploaded.eq(true),
@@ -233,12 +273,19 @@ fn record(
                 if to == DocState::Abandoned && from == Some(DocState::Sending) {
                     document::transition(conn, doc.id, DocState::Failed, "upload failed", Change::default(), now)?;
                 }
-                document::transition(conn, doc.id, to, "upload failed", Change {
-                    sii_code: Some(&error.code),
-                    message: Some(&failure_message(&error, &entry)),
-                    lease_until: Some(None),
-                    ..Change::default()
-                }, now)?;
+                document::transition(
+                    conn,
+                    doc.id,
+                    to,
+                    "upload failed",
+                    Change {
+                        sii_code: Some(&error.code),
+                        message: Some(&failure_message(&error, &entry)),
+                        lease_until: Some(None),
+                        ..Change::default()
+                    },
+                    now,
+                )?;
                 diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq(doc.id)))
                     .set(dte_contingency_pending::upload_error.eq(error.to_string()))
                     .execute(conn)?;

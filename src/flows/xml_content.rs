@@ -42,10 +42,7 @@ pub fn check_identity(field: &str, bytes: &[u8], dte_type: &str, folio: &str) ->
         if found.dte_type != dte_type || found.folio != folio {
             return Err(AppError::field(
                 field,
-                format!(
-                    "holds DTE {} folio {}, not DTE {dte_type} folio {folio}",
-                    found.dte_type, found.folio
-                ),
+                format!("holds DTE {} folio {}, not DTE {dte_type} folio {folio}", found.dte_type, found.folio),
             ));
         }
     }

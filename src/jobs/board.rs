@@ -41,7 +41,10 @@ async fn check(request: ServiceRequest, auth: BasicAuth) -> Result<ServiceReques
 }
 
 pub fn start(settings: &AdminSettings, pool: PgPool, listener: TcpListener) -> std::io::Result<Server> {
-    let credentials = web::Data::new(Credentials { user: digest(&settings.board_user), password: digest(settings.board_password.expose()) });
+    let credentials = web::Data::new(Credentials {
+        user: digest(&settings.board_user),
+        password: digest(settings.board_password.expose()),
+    });
     Ok(HttpServer::new(move || {
         let api = ApiBuilder::new(actix_web::Scope::new("/api/v1"))
             .register(RETRY_QUEUE, PostgresStorage::<RetryUpload>::new(&pool).with_config(config(RETRY_QUEUE)))

@@ -54,7 +54,11 @@ impl Scheduler {
     /// from running before its business time.
     fn delay(&self, at: Timestamp) -> Duration {
         let wait = self.clock.real_wait_until(at);
-        if wait.is_zero() { wait } else { wait + Duration::from_secs(1) }
+        if wait.is_zero() {
+            wait
+        } else {
+            wait + Duration::from_secs(1)
+        }
     }
 
     pub async fn retry_at(&self, entry_id: i32, at: Timestamp) -> anyhow::Result<()> {
@@ -69,26 +73,51 @@ impl Scheduler {
 }
 
 /// Runs the retry, status and sweep workers until `shutdown` resolves.
-pub async fn run_workers(ctx: crate::context::AppContext, pool: PgPool, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run_workers(
+    ctx: crate::context::AppContext,
+    pool: PgPool,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     use std::str::FromStr as _;
     let every = Duration::from_millis(ctx.settings.jobs.poll_interval_millis.max(50));
     let expression = sweep_tick::schedule(ctx.settings.jobs.sweep_interval_secs)
         .ok_or_else(|| anyhow::anyhow!("jobs.sweep_interval_secs must divide a minute or an hour"))?;
-    let schedule = cron::Schedule::from_str(&expression).map_err(|e| anyhow::anyhow!("sweep schedule {expression}: {e}"))?;
+    let schedule =
+        cron::Schedule::from_str(&expression).map_err(|e| anyhow::anyhow!("sweep schedule {expression}: {e}"))?;
     let instance = ctx.instance.clone();
     // A worker that fetches only on its polling strategy was seen to sleep until its next
     // heartbeat: the heartbeat runs at the polling interval too.
     let worker_config = |queue: &str| config(queue).heartbeat_interval(every);
     let strategy = || apalis_core::backend::ext::poll_strategy::Strategy::new().interval(every);
-    let retry_backend = PostgresStorage::<RetryUpload>::new(&pool).with_config(worker_config(RETRY_QUEUE)).poll_with_strategy(strategy());
-    let poll_backend = PostgresStorage::<PollStatus>::new(&pool).with_config(worker_config(POLL_QUEUE)).poll_with_strategy(strategy());
-    let sweep_backend = apalis_cron::CronScheduler::new(schedule).pipe_to(PostgresStorage::<apalis_cron::Tick>::new(&pool).with_config(config(SWEEP_QUEUE)));
+    let retry_backend = PostgresStorage::<RetryUpload>::new(&pool)
+        .with_config(worker_config(RETRY_QUEUE))
+        .poll_with_strategy(strategy());
+    let poll_backend =
+        PostgresStorage::<PollStatus>::new(&pool).with_config(worker_config(POLL_QUEUE)).poll_with_strategy(strategy());
+    let sweep_backend = apalis_cron::CronScheduler::new(schedule)
+        .pipe_to(PostgresStorage::<apalis_cron::Tick>::new(&pool).with_config(config(SWEEP_QUEUE)));
     let (retry_ctx, poll_ctx, sweep_ctx) = (ctx.clone(), ctx.clone(), ctx);
-    let (retry_name, poll_name, sweep_name) = (format!("{instance}-retry"), format!("{instance}-status"), format!("{instance}-sweep"));
+    let (retry_name, poll_name, sweep_name) =
+        (format!("{instance}-retry"), format!("{instance}-status"), format!("{instance}-sweep"));
     Monitor::new()
-        .register(move |_| WorkerBuilder::new(retry_name.as_str()).backend(retry_backend.clone()).data(retry_ctx.clone()).build(retry_upload::run))
-        .register(move |_| WorkerBuilder::new(poll_name.as_str()).backend(poll_backend.clone()).data(poll_ctx.clone()).build(poll_status::run))
-        .register(move |_| WorkerBuilder::new(sweep_name.as_str()).backend(sweep_backend.clone()).data(sweep_ctx.clone()).build(sweep_tick::run))
+        .register(move |_| {
+            WorkerBuilder::new(retry_name.as_str())
+                .backend(retry_backend.clone())
+                .data(retry_ctx.clone())
+                .build(retry_upload::run)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(poll_name.as_str())
+                .backend(poll_backend.clone())
+                .data(poll_ctx.clone())
+                .build(poll_status::run)
+        })
+        .register(move |_| {
+            WorkerBuilder::new(sweep_name.as_str())
+                .backend(sweep_backend.clone())
+                .data(sweep_ctx.clone())
+                .build(sweep_tick::run)
+        })
         .run_with_signal(async move {
             shutdown.await;
             Ok(())

@@ -12,9 +12,20 @@ use crate::flows::sweep;
 use crate::store::schema::dte_sidecar::dte_cron_tick;
 
 /// Records a tick; true when this caller is the one to run it.
-pub fn claim_tick(conn: &mut PgConnection, name: &str, tick: Timestamp, runner: &str, now: Timestamp) -> QueryResult<bool> {
+pub fn claim_tick(
+    conn: &mut PgConnection,
+    name: &str,
+    tick: Timestamp,
+    runner: &str,
+    now: Timestamp,
+) -> QueryResult<bool> {
     let inserted = diesel::insert_into(dte_cron_tick::table)
-        .values((dte_cron_tick::name.eq(name), dte_cron_tick::tick.eq(tick), dte_cron_tick::ran_at.eq(now), dte_cron_tick::runner.eq(runner)))
+        .values((
+            dte_cron_tick::name.eq(name),
+            dte_cron_tick::tick.eq(tick),
+            dte_cron_tick::ran_at.eq(now),
+            dte_cron_tick::runner.eq(runner),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)?;
     Ok(inserted == 1)
@@ -31,7 +42,10 @@ pub fn schedule(secs: u64) -> Option<String> {
 }
 
 pub async fn run(tick: Tick, ctx: Data<AppContext>) -> Result<(), BoxDynError> {
-    let at = i64::try_from(tick.get_timestamp()).ok().and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(|d| d.naive_utc());
+    let at = i64::try_from(tick.get_timestamp())
+        .ok()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|d| d.naive_utc());
     let Some(tick_at) = at else { return Ok(()) };
     let runner = ctx.instance.clone();
     let now = ctx.clock.now();

@@ -9,7 +9,9 @@ use super::{orm, params};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::flows::audit::Actor;
-use crate::flows::{backup, company, contingency, credentials, dashboard, failed_queue, folios, retry, send, status_view};
+use crate::flows::{
+    backup, company, contingency, credentials, dashboard, failed_queue, folios, retry, send, status_view,
+};
 use crate::store::registry;
 
 /// One authenticated call, whichever door it came through.
@@ -83,7 +85,9 @@ fn args<P: DeserializeOwned>(
         let company = args.get(position).or_else(|| kwargs.get("company_id")).and_then(Value::as_i64);
         if let (Some(company), Some(allowed)) = (company, &context.allowed_company_ids) {
             if !allowed.contains(&company) {
-                return Err(AppError::Forbidden(format!("company {company} is not among the companies of this request")));
+                return Err(AppError::Forbidden(format!(
+                    "company {company} is not among the companies of this request"
+                )));
             }
         }
     }
@@ -101,12 +105,10 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         };
     }
     match (model.as_str(), method.as_str()) {
-        ("dte.company", "register") => company::register(
-            ctx,
-            actor,
-            params!("company_id", "rut", "name", "resolution_number", "resolution_date"),
-        )
-        .await,
+        ("dte.company", "register") => {
+            company::register(ctx, actor, params!("company_id", "rut", "name", "resolution_number", "resolution_date"))
+                .await
+        }
         ("dte.company", "set_certificate") => {
             credentials::set_certificate(ctx, actor, params!("company_id", "pkcs12", "password")).await
         }
@@ -120,19 +122,29 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         ("dte.failed.queue", "abandon") => retry::abandon(ctx, actor, params!("ids", "reason")).await,
         ("dte.failed.queue", "requeue") => retry::requeue(ctx, actor, params!("ids")).await,
         ("dte.backup", "download_xml") => backup::download_xml(ctx, actor, params!("ids")).await,
-        ("dte.backup", "backup_dte") => backup::backup_dte(
-            ctx,
-            params!("dte_type", "folio", "xml_content", "track_id", "move_id", "rut_emisor", "company_id"),
-        )
-        .await,
-        ("dte.failed.queue", "add_failed_dte") => failed_queue::add_failed_dte(
-            ctx,
-            params!(
-                "dte_type", "folio", "xml_content", "error_type", "error_message", "move_id",
-                "rut_emisor", "company_id"
-            ),
-        )
-        .await,
+        ("dte.backup", "backup_dte") => {
+            backup::backup_dte(
+                ctx,
+                params!("dte_type", "folio", "xml_content", "track_id", "move_id", "rut_emisor", "company_id"),
+            )
+            .await
+        }
+        ("dte.failed.queue", "add_failed_dte") => {
+            failed_queue::add_failed_dte(
+                ctx,
+                params!(
+                    "dte_type",
+                    "folio",
+                    "xml_content",
+                    "error_type",
+                    "error_message",
+                    "move_id",
+                    "rut_emisor",
+                    "company_id"
+                ),
+            )
+            .await
+        }
         ("dte.contingency", "get_status") => contingency::get_status(ctx, params!("company_id")).await,
         ("dte.contingency", "enable_contingency") => {
             contingency::enable_contingency(ctx, actor, params!("company_id", "reason", "comment")).await

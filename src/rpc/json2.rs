@@ -33,9 +33,8 @@ async fn answer(
     method: String,
     payload: web::Payload,
 ) -> AppResult<Value> {
-    let client = bearer_key(request)
-        .and_then(|key| client_for_key(&ctx.settings.auth, key))
-        .ok_or(AppError::AccessDenied)?;
+    let client =
+        bearer_key(request).and_then(|key| client_for_key(&ctx.settings.auth, key)).ok_or(AppError::AccessDenied)?;
     let kwargs = match body::read_json(payload, ctx.settings.limits.max_body_bytes).await? {
         Value::Object(map) => map,
         _ => return Err(AppError::BadRequest("expected a JSON object of named arguments".into())),

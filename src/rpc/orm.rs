@@ -57,7 +57,10 @@ pub async fn call(
             let mut ordered = Vec::with_capacity(wanted.len());
             for id in wanted {
                 let row = rows.iter().find(|r| r.get("id").and_then(Value::as_i64) == Some(id)).ok_or_else(|| {
-                    AppError::missing(format!("Record does not exist or has been deleted. (Record: {}({id},))", model.name))
+                    AppError::missing(format!(
+                        "Record does not exist or has been deleted. (Record: {}({id},))",
+                        model.name
+                    ))
                 })?;
                 ordered.push(row.clone());
             }

@@ -15,9 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::soap::{self, Respuesta};
 use super::{
-    classify_document_state, classify_upload_state, classify_upload_status, DocumentPresence, ErrorClass,
-    SiiError, TypeCounts, UploadState, PATH_EST_DTE, PATH_EST_UP, PATH_SEED, PATH_TOKEN, PATH_UPLOAD,
-    USER_AGENT,
+    classify_document_state, classify_upload_state, classify_upload_status, DocumentPresence, ErrorClass, SiiError,
+    TypeCounts, UploadState, PATH_EST_DTE, PATH_EST_UP, PATH_SEED, PATH_TOKEN, PATH_UPLOAD, USER_AGENT,
 };
 use crate::dte::{self, Rut, Signer};
 
@@ -108,7 +107,12 @@ impl SiiClient {
         &self.config.base_url
     }
 
-    async fn exchange(&self, path: &str, headers: Vec<(&'static str, String)>, body: Bytes) -> Result<HttpAnswer, SiiError> {
+    async fn exchange(
+        &self,
+        path: &str,
+        headers: Vec<(&'static str, String)>,
+        body: Bytes,
+    ) -> Result<HttpAnswer, SiiError> {
         let started = Instant::now();
         let answer = self.exchange_untimed(path, headers, body).await;
         let operation = match path {
@@ -128,7 +132,12 @@ impl SiiClient {
         answer
     }
 
-    async fn exchange_untimed(&self, path: &str, headers: Vec<(&'static str, String)>, body: Bytes) -> Result<HttpAnswer, SiiError> {
+    async fn exchange_untimed(
+        &self,
+        path: &str,
+        headers: Vec<(&'static str, String)>,
+        body: Bytes,
+    ) -> Result<HttpAnswer, SiiError> {
         let (reply, answer) = oneshot::channel();
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
         self.exchanges
@@ -168,7 +177,8 @@ impl SiiClient {
             .map_err(|e| SiiError::transient("internal", e.to_string()))?
             .map_err(|e| SiiError::new(ErrorClass::Auth, "signature", format!("cannot sign the token request: {e}")))?;
         let signed = String::from_utf8_lossy(&signed).into_owned();
-        let token = soap::expect_field(&self.soap(PATH_TOKEN, "getToken", &[("pszXml", &signed)]).await?, "TOKEN", "token")?;
+        let token =
+            soap::expect_field(&self.soap(PATH_TOKEN, "getToken", &[("pszXml", &signed)]).await?, "TOKEN", "token")?;
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.insert(key, CachedToken { token: token.clone(), obtained: Instant::now() });
         }
@@ -229,22 +239,40 @@ impl SiiClient {
     }
 
     /// getEstUp: what became of an upload.
-    pub async fn upload_state(&self, signer: &Arc<Signer>, company: Rut, track_id: &str) -> Result<UploadState, SiiError> {
+    pub async fn upload_state(
+        &self,
+        signer: &Arc<Signer>,
+        company: Rut,
+        track_id: &str,
+    ) -> Result<UploadState, SiiError> {
         let (number, check) = (company.number().to_string(), company.check_digit().to_string());
         self.with_token(signer, |token| {
             let (number, check) = (number.clone(), check.clone());
             async move {
                 let answer = self
-                    .soap(PATH_EST_UP, "getEstUp", &[("RutCompania", &number), ("DvCompania", &check), ("TrackId", track_id), ("Token", &token)])
+                    .soap(
+                        PATH_EST_UP,
+                        "getEstUp",
+                        &[("RutCompania", &number), ("DvCompania", &check), ("TrackId", track_id), ("Token", &token)],
+                    )
                     .await?;
-                classify_upload_state(answer.estado(), answer.header("GLOSA").unwrap_or_default(), answer.header("ERR_CODE"), type_counts(&answer))
+                classify_upload_state(
+                    answer.estado(),
+                    answer.header("GLOSA").unwrap_or_default(),
+                    answer.header("ERR_CODE"),
+                    type_counts(&answer),
+                )
             }
         })
         .await
     }
 
     /// getEstDte: whether the SII has one document.
-    pub async fn document_state(&self, signer: &Arc<Signer>, query: &DocumentQuery) -> Result<DocumentPresence, SiiError> {
+    pub async fn document_state(
+        &self,
+        signer: &Arc<Signer>,
+        query: &DocumentQuery,
+    ) -> Result<DocumentPresence, SiiError> {
         let asker = signer.rut();
         let params: Vec<(&str, String)> = vec![
             ("RutConsultante", asker.number().to_string()),
@@ -276,7 +304,12 @@ fn certificate_key(signer: &Signer) -> String {
     hex::encode(Sha256::digest(signer.certificate_der()))
 }
 
-async fn post(client: &awc::Client, url: &str, headers: Vec<(&'static str, String)>, body: Bytes) -> Result<HttpAnswer, SiiError> {
+async fn post(
+    client: &awc::Client,
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+    body: Bytes,
+) -> Result<HttpAnswer, SiiError> {
     let mut request = client.post(url);
     for (name, value) in headers {
         request = request.insert_header((name, value));
@@ -286,7 +319,9 @@ async fn post(client: &awc::Client, url: &str, headers: Vec<(&'static str, Strin
         awc::error::SendRequestError::Connect(awc::error::ConnectError::Timeout) => {
             SiiError::transient("timeout", "connecting to the SII timed out")
         }
-        awc::error::SendRequestError::Connect(e) => SiiError::transient("connection", format!("cannot connect to the SII: {e}")),
+        awc::error::SendRequestError::Connect(e) => {
+            SiiError::transient("connection", format!("cannot connect to the SII: {e}"))
+        }
         other => SiiError::transient("connection", format!("the connection to the SII failed: {other}")),
     })?;
     let status = response.status().as_u16();
@@ -302,7 +337,9 @@ async fn post(client: &awc::Client, url: &str, headers: Vec<(&'static str, Strin
 fn check_http(answer: &HttpAnswer) -> Result<(), SiiError> {
     match answer.status {
         200..=299 => Ok(()),
-        500..=599 => Err(SiiError::transient(format!("http-{}", answer.status), "the SII answered with a server error")),
+        500..=599 => {
+            Err(SiiError::transient(format!("http-{}", answer.status), "the SII answered with a server error"))
+        }
         other => Err(SiiError::transient(format!("http-{other}"), format!("unexpected HTTP status {other}"))),
     }
 }
@@ -310,7 +347,9 @@ fn check_http(answer: &HttpAnswer) -> Result<(), SiiError> {
 fn multipart(boundary: &str, sender: Rut, company: Rut, envelope: &[u8]) -> Bytes {
     let mut body = Vec::with_capacity(envelope.len() + 1024);
     let field = |body: &mut Vec<u8>, name: &str, value: &str| {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
     };
     field(&mut body, "rutSender", &sender.number().to_string());
     field(&mut body, "dvSender", &sender.check_digit().to_string());
@@ -331,9 +370,16 @@ fn read_receipt(body: &[u8]) -> Result<Receipt, SiiError> {
     let doc = roxmltree::Document::parse(text.trim_start().trim_start_matches(|c| c != '<'))
         .ok()
         .filter(|d| d.root_element().tag_name().name() == "RECEPCIONDTE")
-        .ok_or_else(|| SiiError::transient("unreadable", format!("unreadable upload answer: {}", soap::snippet(&text))))?;
+        .ok_or_else(|| {
+            SiiError::transient("unreadable", format!("unreadable upload answer: {}", soap::snippet(&text)))
+        })?;
     let field = |name: &str| {
-        doc.descendants().find(|n| n.tag_name().name() == name).and_then(|n| n.text()).unwrap_or_default().trim().to_string()
+        doc.descendants()
+            .find(|n| n.tag_name().name() == name)
+            .and_then(|n| n.text())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     };
     let detail: Vec<String> = doc
         .descendants()
@@ -342,7 +388,9 @@ fn read_receipt(body: &[u8]) -> Result<Receipt, SiiError> {
         .collect();
     let status = field("STATUS");
     match classify_upload_status(&status, &detail.join("; ")) {
-        Ok(()) if !field("TRACKID").is_empty() => Ok(Receipt { track_id: field("TRACKID"), timestamp: field("TIMESTAMP") }),
+        Ok(()) if !field("TRACKID").is_empty() => {
+            Ok(Receipt { track_id: field("TRACKID"), timestamp: field("TIMESTAMP") })
+        }
         Ok(()) => Err(SiiError::transient("unreadable", "upload answer without a track id")),
         Err(mut e) => {
             if e.class == ErrorClass::Duplicate && !field("TRACKID").is_empty() {
@@ -358,7 +406,9 @@ fn type_counts(answer: &Respuesta) -> Vec<TypeCounts> {
     for (name, value) in &answer.body {
         let number = value.trim().parse::<u32>().unwrap_or(0);
         match name.as_str() {
-            "TIPO_DOCTO" => counts.push(TypeCounts { dte_type: value.trim().parse().unwrap_or(0), ..TypeCounts::default() }),
+            "TIPO_DOCTO" => {
+                counts.push(TypeCounts { dte_type: value.trim().parse().unwrap_or(0), ..TypeCounts::default() })
+            }
             "INFORMADOS" | "ACEPTADOS" | "RECHAZADOS" | "REPAROS" => {
                 if let Some(last) = counts.last_mut() {
                     match name.as_str() {
@@ -375,35 +425,6 @@ fn type_counts(answer: &Respuesta) -> Vec<TypeCounts> {
     counts
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upload_answers_are_read_and_classified() {
-        let ok = include_bytes!("../../tests/fixtures/sii/dteupload-status0-ok.xml");
-        assert_eq!(read_receipt(ok).unwrap().track_id, "0123456789");
-        let schema = read_receipt(include_bytes!("../../tests/fixtures/sii/dteupload-status7-schema.xml")).unwrap_err();
-        assert_eq!((schema.class, schema.code.as_str()), (ErrorClass::Permanent, "STATUS 7"));
-        assert!(schema.message.contains("cvc-complex-type"));
-        let auth = read_receipt(include_bytes!("../../tests/fixtures/sii/dteupload-status5-not-authenticated.xml")).unwrap_err();
-        assert_eq!(auth.class, ErrorClass::Auth);
-        let html = read_receipt(include_bytes!("../../tests/fixtures/sii/dteupload-html-error-page.html")).unwrap_err();
-        assert_eq!((html.class, html.code.as_str()), (ErrorClass::Transient, "unreadable"));
-        assert_eq!(read_receipt(b"Error 500").unwrap_err().class, ErrorClass::Transient);
-    }
-
-    #[test]
-    fn status_counts_are_read_per_type() {
-        let inner = include_str!("../../tests/fixtures/sii/queryestup-getEstUp-EPR-with-rejected.inner.xml");
-        let counts = type_counts(&Respuesta::parse(inner).unwrap());
-        assert_eq!(counts, vec![
-            TypeCounts { dte_type: 33, informed: 2, accepted: 1, rejected: 1, objected: 0 },
-            TypeCounts { dte_type: 61, informed: 1, accepted: 0, rejected: 0, objected: 1 },
-        ]);
-    }
-}
-
 impl ClientConfig {
     pub fn from_settings(settings: &crate::settings::SiiSettings) -> Self {
         use crate::settings::SiiEnvironment;
@@ -418,5 +439,38 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(settings.request_timeout_secs),
             token_ttl: Duration::from_secs(settings.token_ttl_secs),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_answers_are_read_and_classified() {
+        let ok = include_bytes!("../../tests/fixtures/sii/dteupload-status0-ok.xml");
+        assert_eq!(read_receipt(ok).unwrap().track_id, "0123456789");
+        let schema = read_receipt(include_bytes!("../../tests/fixtures/sii/dteupload-status7-schema.xml")).unwrap_err();
+        assert_eq!((schema.class, schema.code.as_str()), (ErrorClass::Permanent, "STATUS 7"));
+        assert!(schema.message.contains("cvc-complex-type"));
+        let auth = read_receipt(include_bytes!("../../tests/fixtures/sii/dteupload-status5-not-authenticated.xml"))
+            .unwrap_err();
+        assert_eq!(auth.class, ErrorClass::Auth);
+        let html = read_receipt(include_bytes!("../../tests/fixtures/sii/dteupload-html-error-page.html")).unwrap_err();
+        assert_eq!((html.class, html.code.as_str()), (ErrorClass::Transient, "unreadable"));
+        assert_eq!(read_receipt(b"Error 500").unwrap_err().class, ErrorClass::Transient);
+    }
+
+    #[test]
+    fn status_counts_are_read_per_type() {
+        let inner = include_str!("../../tests/fixtures/sii/queryestup-getEstUp-EPR-with-rejected.inner.xml");
+        let counts = type_counts(&Respuesta::parse(inner).unwrap());
+        assert_eq!(
+            counts,
+            vec![
+                TypeCounts { dte_type: 33, informed: 2, accepted: 1, rejected: 1, objected: 0 },
+                TypeCounts { dte_type: 61, informed: 1, accepted: 0, rejected: 0, objected: 1 },
+            ]
+        );
     }
 }

@@ -141,7 +141,12 @@ pub struct TypeCounts {
 /// among processing states; never reject automatically on them, that would invite a second
 /// folio for the same sale). `RLV` never appears in getEstUp; per document it means
 /// accepted with minor objections.
-pub fn classify_upload_state(estado: &str, glosa: &str, err_code: Option<&str>, counts: Vec<TypeCounts>) -> Result<UploadState, SiiError> {
+pub fn classify_upload_state(
+    estado: &str,
+    glosa: &str,
+    err_code: Option<&str>,
+    counts: Vec<TypeCounts>,
+) -> Result<UploadState, SiiError> {
     let estado = estado.trim();
     match estado {
         "EPR" => Ok(UploadState::Processed(counts)),
@@ -150,10 +155,10 @@ pub fn classify_upload_state(estado: &str, glosa: &str, err_code: Option<&str>, 
             Ok(UploadState::Rejected { code: estado.into(), message: glosa.into() })
         }
         "001" | "002" | "003" => Err(SiiError::new(ErrorClass::Auth, estado, non_empty(glosa, "token not valid"))),
-        "-11" if err_code == Some("2") => Err(SiiError::new(ErrorClass::Pending, estado, "the SII asks to wait and retry")),
-        code if code.starts_with('-') => {
-            Err(SiiError::transient(code, non_empty(glosa, "status query failed")))
+        "-11" if err_code == Some("2") => {
+            Err(SiiError::new(ErrorClass::Pending, estado, "the SII asks to wait and retry"))
         }
+        code if code.starts_with('-') => Err(SiiError::transient(code, non_empty(glosa, "status query failed"))),
         other => Err(SiiError::new(ErrorClass::Pending, other, non_empty(glosa, "unknown state; asking again"))),
     }
 }
@@ -175,13 +180,19 @@ pub fn classify_document_state(estado: &str, glosa: &str) -> Result<DocumentPres
         "FAU" => Ok(DocumentPresence::NotReceived),
         "FNA" => Err(SiiError::new(ErrorClass::Permanent, "FNA", non_empty(glosa, "document not authorised"))),
         "EMP" => Err(SiiError::new(ErrorClass::Permanent, "EMP", non_empty(glosa, "company not authorised"))),
-        "001" | "002" | "003" => Err(SiiError::new(ErrorClass::Auth, estado.trim(), non_empty(glosa, "token not valid"))),
+        "001" | "002" | "003" => {
+            Err(SiiError::new(ErrorClass::Auth, estado.trim(), non_empty(glosa, "token not valid")))
+        }
         other => Err(SiiError::transient(other, non_empty(glosa, "document query failed"))),
     }
 }
 
 fn non_empty(text: &str, fallback: &str) -> String {
-    if text.trim().is_empty() { fallback.to_string() } else { text.trim().to_string() }
+    if text.trim().is_empty() {
+        fallback.to_string()
+    } else {
+        text.trim().to_string()
+    }
 }
 
 #[cfg(test)]

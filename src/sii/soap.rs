@@ -109,10 +109,7 @@ pub fn parse_return(body: &[u8]) -> Result<String, SiiError> {
 pub fn parse_request(body: &[u8]) -> Result<(String, Vec<(String, String)>), String> {
     let text = decode_text(body);
     let doc = roxmltree::Document::parse(without_declaration(&text)).map_err(|e| format!("not XML: {e}"))?;
-    let body = doc
-        .descendants()
-        .find(|n| n.tag_name().name() == "Body")
-        .ok_or_else(|| "no SOAP Body".to_string())?;
+    let body = doc.descendants().find(|n| n.tag_name().name() == "Body").ok_or_else(|| "no SOAP Body".to_string())?;
     let call = body.children().find(|n| n.is_element()).ok_or_else(|| "empty SOAP Body".to_string())?;
     let params = call
         .children()
@@ -164,7 +161,11 @@ impl Respuesta {
         let fields = |items: &[(String, String)]| -> String {
             items.iter().map(|(k, v)| format!("<{k}>{}</{k}>", escape(v))).collect()
         };
-        let body = if self.body.is_empty() { String::new() } else { format!("<SII:RESP_BODY>{}</SII:RESP_BODY>", fields(&self.body)) };
+        let body = if self.body.is_empty() {
+            String::new()
+        } else {
+            format!("<SII:RESP_BODY>{}</SII:RESP_BODY>", fields(&self.body))
+        };
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SII:RESPUESTA xmlns:SII=\"http://www.sii.cl/XMLSchema\">{body}<SII:RESP_HDR>{}</SII:RESP_HDR></SII:RESPUESTA>",
             fields(&self.header)
@@ -186,7 +187,11 @@ pub fn expect_field(respuesta: &Respuesta, field: &str, what: &str) -> Result<St
             let glosa = respuesta.header("GLOSA").unwrap_or_default();
             // getToken: -07 and 11/12 are certificate or RUT problems.
             let class = if what == "token" { ErrorClass::Auth } else { ErrorClass::Transient };
-            Err(SiiError::new(class, estado.to_string(), format!("{what} refused: {}", if glosa.is_empty() { estado } else { glosa })))
+            Err(SiiError::new(
+                class,
+                estado.to_string(),
+                format!("{what} refused: {}", if glosa.is_empty() { estado } else { glosa }),
+            ))
         }
     }
 }

@@ -117,8 +117,7 @@ pub fn publish_odoo_views(conn: &mut PgConnection, odoo_schema: &str) -> anyhow:
 
 /// True when the database answers and no migration is pending.
 pub fn is_ready(conn: &mut PgConnection) -> bool {
-    conn.batch_execute("SELECT 1").is_ok()
-        && matches!(conn.has_pending_migration(MIGRATIONS), Ok(false))
+    conn.batch_execute("SELECT 1").is_ok() && matches!(conn.has_pending_migration(MIGRATIONS), Ok(false))
 }
 
 /// Opens one connection outside the pool (the `migrate` command).

@@ -136,8 +136,7 @@ fn parse_leaf(model: &'static ModelInfo, term: &[Value]) -> AppResult<Domain> {
     let field = model
         .field(name)
         .ok_or_else(|| AppError::field("domain", format!("invalid field '{name}' on model '{}'", model.name)))?;
-    let op = Operator::parse(op)
-        .ok_or_else(|| AppError::field("domain", format!("unsupported operator '{op}'")))?;
+    let op = Operator::parse(op).ok_or_else(|| AppError::field("domain", format!("unsupported operator '{op}'")))?;
     let where_ = |why: &str| AppError::field("domain", format!("{name} {}: {why}", op_text(op)));
     let value = match op {
         Operator::In | Operator::NotIn => {
@@ -303,7 +302,14 @@ pub struct Search {
 
 impl Search {
     pub fn new(model: &'static ModelInfo) -> Self {
-        Self { domain: Domain::All, fields: Vec::new(), limit: None, offset: 0, order: model.default_order.into(), companies: None }
+        Self {
+            domain: Domain::All,
+            fields: Vec::new(),
+            limit: None,
+            offset: 0,
+            order: model.default_order.into(),
+            companies: None,
+        }
     }
 }
 
@@ -312,9 +318,10 @@ pub fn parse_fields(model: &'static ModelInfo, fields: &[String]) -> AppResult<V
     fields
         .iter()
         .map(|name| {
-            model.field(name).map(|f| f.name).ok_or_else(|| {
-                AppError::field("fields", format!("invalid field '{name}' on model '{}'", model.name))
-            })
+            model
+                .field(name)
+                .map(|f| f.name)
+                .ok_or_else(|| AppError::field("fields", format!("invalid field '{name}' on model '{}'", model.name)))
         })
         .collect()
 }
@@ -431,7 +438,8 @@ mod tests {
 
     #[test]
     fn prefix_operators_and_implicit_and() {
-        let (sql, binds) = compile(json!(["|", ["dte_type", "=", "33"], ["dte_type", "=", "61"], ["folio", "!=", false]])).unwrap();
+        let (sql, binds) =
+            compile(json!(["|", ["dte_type", "=", "33"], ["dte_type", "=", "61"], ["folio", "!=", false]])).unwrap();
         assert_eq!(sql, "((dte_type = $1 OR dte_type = $2) AND folio IS NOT NULL)");
         assert_eq!(binds, 2);
         let (sql, _) = compile(json!(["!", ["track_id", "=", false]])).unwrap();

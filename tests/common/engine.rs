@@ -25,9 +25,7 @@ pub fn schemas() -> Schemas {
 
 /// The SII's keys plus the fake SII key that signed the synthetic CAFs.
 pub fn test_trust() -> CafTrust {
-    CafTrust::sii()
-        .with_extra_key(100, &fixture("keys/FAKE-SII-IDK100-public.pem"))
-        .unwrap()
+    CafTrust::sii().with_extra_key(100, &fixture("keys/FAKE-SII-IDK100-public.pem")).unwrap()
 }
 
 pub fn signer() -> Signer {
@@ -35,10 +33,7 @@ pub fn signer() -> Signer {
 }
 
 pub fn caf_xml(document_type: DteType) -> Vec<u8> {
-    fixture(&format!(
-        "keys/CAF-SYNTHETIC-76000001-9-T{}-F1-100.xml",
-        document_type.code()
-    ))
+    fixture(&format!("keys/CAF-SYNTHETIC-76000001-9-T{}-F1-100.xml", document_type.code()))
 }
 
 pub fn caf(document_type: DteType) -> Caf {
@@ -46,11 +41,7 @@ pub fn caf(document_type: DteType) -> Caf {
 }
 
 pub fn request_json(document_type: DteType) -> Vec<u8> {
-    std::fs::read(manifest_path(&format!(
-        "docs/dte-json/{}.json",
-        document_type.code()
-    )))
-    .unwrap()
+    std::fs::read(manifest_path(&format!("docs/dte-json/{}.json", document_type.code()))).unwrap()
 }
 
 pub fn request(document_type: DteType) -> DteRequest {
@@ -67,10 +58,7 @@ pub fn request_from_value(value: &serde_json::Value) -> DteRequest {
 }
 
 pub fn stamped_at() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 1, 5)
-        .unwrap()
-        .and_hms_opt(10, 0, 0)
-        .unwrap()
+    NaiveDate::from_ymd_opt(2026, 1, 5).unwrap().and_hms_opt(10, 0, 0).unwrap()
 }
 
 /// A fresh directory under the target's test scratch space.
@@ -87,10 +75,8 @@ pub fn scratch_dir(label: &str) -> PathBuf {
 
 /// Runs an external tool; returns (success, stdout + stderr).
 pub fn run_tool(program: &str, args: &[&str]) -> (bool, String) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {program}: {error}"));
+    let output =
+        Command::new(program).args(args).output().unwrap_or_else(|error| panic!("cannot run {program}: {error}"));
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
@@ -108,10 +94,7 @@ pub fn slice_between<'a>(haystack: &'a [u8], start: &[u8], end: &[u8]) -> &'a [u
 }
 
 pub fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack[from..]
-        .windows(needle.len())
-        .position(|window| window == needle)
-        .map(|position| position + from)
+    haystack[from..].windows(needle.len()).position(|window| window == needle).map(|position| position + from)
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -64,7 +64,8 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
         }
     }
 }
@@ -94,13 +95,17 @@ fn ensure_template() -> String {
         .expect("look for template");
     if !exists.exists {
         let building = format!("{template}_building");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin).expect("drop");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .execute(&mut admin)
+            .expect("drop");
         diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut admin).expect("create template");
         {
             let mut conn = PgConnection::establish(&url_for(&building)).expect("template connection");
             store::migrate(&mut conn, "public").expect("migrate template");
         }
-        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {template}")).execute(&mut admin).expect("rename");
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .execute(&mut admin)
+            .expect("rename");
     }
     diesel::sql_query("SELECT pg_advisory_unlock(7411)").execute(&mut admin).expect("unlock");
     template
@@ -140,7 +145,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
-        Self::spawn_full(adjust, SimulatorConfig { processing_delay: chrono::TimeDelta::seconds(30), ..SimulatorConfig::default() }).await
+        Self::spawn_full(
+            adjust,
+            SimulatorConfig { processing_delay: chrono::TimeDelta::seconds(30), ..SimulatorConfig::default() },
+        )
+        .await
     }
 
     pub async fn spawn_full(adjust: impl FnOnce(&mut Settings), sim_config: SimulatorConfig) -> Self {
@@ -165,7 +174,10 @@ impl TestApp {
         settings.sii.connect_timeout_secs = 2;
         settings.jobs.enabled = false;
         settings.sii.schemas_dir = engine::manifest_path("schemas/sii");
-        settings.sii.extra_caf_keys = vec![TrustedKeySetting { idk: 100, path: engine::manifest_path("tests/fixtures/keys/FAKE-SII-IDK100-public.pem") }];
+        settings.sii.extra_caf_keys = vec![TrustedKeySetting {
+            idk: 100,
+            path: engine::manifest_path("tests/fixtures/keys/FAKE-SII-IDK100-public.pem"),
+        }];
         settings.backup.dir = engine::scratch_dir("backups");
         adjust(&mut settings);
         let pool = Db::connect(&db.url, settings.database.pool_size, Duration::from_secs(10)).expect("pool");
@@ -182,9 +194,18 @@ impl TestApp {
     /// A company ready to issue: registered with its resolution, the synthetic signer's
     /// certificate, and CAFs for every type (folios 1..=folios) issued by the simulated SII.
     pub async fn setup_company(&self, id: i32, rut: &str, folios: i64) {
-        self.call("dte.company", "register", json!([]), json!({"company_id": id, "rut": rut, "name": format!("Empresa {id} SpA"),
-            "resolution_number": 0, "resolution_date": "2026-01-02"})).await;
-        let p12 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, engine::fixture("keys/signer-11111111-1.p12"));
+        self.call(
+            "dte.company",
+            "register",
+            json!([]),
+            json!({"company_id": id, "rut": rut, "name": format!("Empresa {id} SpA"),
+            "resolution_number": 0, "resolution_date": "2026-01-02"}),
+        )
+        .await;
+        let p12 = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            engine::fixture("keys/signer-11111111-1.p12"),
+        );
         self.call("dte.company", "set_certificate", json!([id, p12, engine::P12_PASSWORD]), json!({})).await;
         for dte_type in [33u16, 34, 52, 56, 61] {
             let caf = mint_caf(rut, dte_type, 1, folios, self.clock.now().date() - chrono::TimeDelta::days(1));
@@ -194,7 +215,10 @@ impl TestApp {
 
     /// The example document of a type, issued by `rut` today.
     pub fn document(&self, dte_type: u16, rut: &str) -> Value {
-        let mut doc: Value = serde_json::from_slice(&std::fs::read(engine::manifest_path(&format!("docs/dte-json/{dte_type}.json"))).expect("example")).expect("json");
+        let mut doc: Value = serde_json::from_slice(
+            &std::fs::read(engine::manifest_path(&format!("docs/dte-json/{dte_type}.json"))).expect("example"),
+        )
+        .expect("json");
         doc["issuer"]["rut"] = json!(rut);
         doc["issue_date"] = json!(self.clock.now().date().to_string());
         doc
@@ -202,7 +226,13 @@ impl TestApp {
 
     /// `account.move.action_send_to_sii` for a move; the answer or the error envelope.
     pub async fn send(&self, move_id: i32, company_id: i32, dte_type: u16, rut: &str) -> Value {
-        self.execute_kw("account.move", "action_send_to_sii", json!([move_id, company_id, self.document(dte_type, rut)]), json!({})).await
+        self.execute_kw(
+            "account.move",
+            "action_send_to_sii",
+            json!([move_id, company_id, self.document(dte_type, rut)]),
+            json!({}),
+        )
+        .await
     }
 
     /// `object.execute_kw` over `/jsonrpc`; the whole envelope.
@@ -272,11 +302,18 @@ impl TestApp {
             rows: i64,
         }
         let mut conn = self.db.conn();
-        let sql = ["dte_company", "dte_backup", "dte_failed_queue", "dte_contingency", "dte_contingency_pending", "dte_audit_log"]
-            .iter()
-            .map(|t| format!("SELECT '{t}' AS name, count(*) AS rows FROM dte_sidecar.{t}"))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
+        let sql = [
+            "dte_company",
+            "dte_backup",
+            "dte_failed_queue",
+            "dte_contingency",
+            "dte_contingency_pending",
+            "dte_audit_log",
+        ]
+        .iter()
+        .map(|t| format!("SELECT '{t}' AS name, count(*) AS rows FROM dte_sidecar.{t}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
         let rows: Vec<Count> = diesel::sql_query(sql).load(&mut conn).expect("counts");
         rows.into_iter().map(|c| (c.name, c.rows)).collect()
     }
@@ -292,8 +329,21 @@ pub fn error_of(answer: &Value) -> (String, String) {
 
 /// A CAF for any company, signed like the simulated SII signs them (the fake SII key).
 pub fn mint_caf(rut: &str, dte_type: u16, from: i64, to: i64, authorized_on: chrono::NaiveDate) -> String {
-    let key = openssl::pkey::PKey::private_key_from_pem(&engine::fixture("keys/FAKE-SII-IDK100-private.pem")).expect("fake SII key");
-    issue_caf(&key, 100, &CafRequest { rut: rut.into(), name: "EMPRESA DE PRUEBA SPA".into(), dte_type, folio_from: from, folio_to: to, authorized_on }).expect("caf")
+    let key = openssl::pkey::PKey::private_key_from_pem(&engine::fixture("keys/FAKE-SII-IDK100-private.pem"))
+        .expect("fake SII key");
+    issue_caf(
+        &key,
+        100,
+        &CafRequest {
+            rut: rut.into(),
+            name: "EMPRESA DE PRUEBA SPA".into(),
+            dte_type,
+            folio_from: from,
+            folio_to: to,
+            authorized_on,
+        },
+    )
+    .expect("caf")
 }
 
 async fn wait_for_port(base: &str) {

@@ -150,6 +150,7 @@ impl Simulator {
     }
 
     /// As [`Simulator::fault`], passing on the faults a handler plays itself.
+    #[allow(clippy::result_large_err)]
     async fn play(&self, endpoint: Endpoint) -> Result<FaultMode, HttpResponse> {
         match self.fault_answer(endpoint).await {
             (_, Some(answer)) => Err(answer),
@@ -176,7 +177,9 @@ impl Simulator {
             FaultMode::Http500 => Some(HttpResponse::InternalServerError().content_type("text/html").body(ERROR_PAGE)),
             FaultMode::Error500Text => Some(HttpResponse::Ok().content_type("text/plain").body("Error 500")),
             FaultMode::Html => Some(HttpResponse::Ok().content_type("text/html").body(ERROR_PAGE)),
-            FaultMode::UploadStatus3 | FaultMode::UploadStatus5 | FaultMode::UploadStatus9 if endpoint == Endpoint::Upload => {
+            FaultMode::UploadStatus3 | FaultMode::UploadStatus5 | FaultMode::UploadStatus9
+                if endpoint == Endpoint::Upload =>
+            {
                 let status = match mode {
                     FaultMode::UploadStatus3 => "3",
                     FaultMode::UploadStatus5 => "5",
@@ -244,6 +247,8 @@ fn sii_routes(cfg: &mut web::ServiceConfig) {
         .route(PATH_EST_DTE, web::post().to(get_est_dte));
 }
 
+/// The SOAP call's parameters, or the fault to answer with.
+#[allow(clippy::result_large_err)]
 fn soap_call(body: &[u8], expected: &str) -> Result<Vec<(String, String)>, HttpResponse> {
     match soap::parse_request(body) {
         Ok((operation, params)) if operation == expected => Ok(params),
@@ -253,7 +258,9 @@ fn soap_call(body: &[u8], expected: &str) -> Result<Vec<(String, String)>, HttpR
 }
 
 fn soap_fault(message: &str) -> HttpResponse {
-    HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).content_type("text/xml; charset=utf-8").body(soap::fault(message))
+    HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR)
+        .content_type("text/xml; charset=utf-8")
+        .body(soap::fault(message))
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
@@ -281,7 +288,9 @@ async fn get_token(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse 
     };
     let request = param(&params, "pszXml").to_string();
     let verified = web::block(move || dte::verify_get_token_request(request.as_bytes())).await;
-    let refuse = |estado: &str, glosa: &str| soap_answer(PATH_TOKEN, "getToken", &respuesta(&[("ESTADO", estado), ("GLOSA", glosa)], &[]));
+    let refuse = |estado: &str, glosa: &str| {
+        soap_answer(PATH_TOKEN, "getToken", &respuesta(&[("ESTADO", estado), ("GLOSA", glosa)], &[]))
+    };
     let verified = match verified {
         Ok(Ok(verified)) => verified,
         Ok(Err(e)) if e.field() == Some("signature") => return refuse("-07", "FIRMA NO VALIDA"),
@@ -422,7 +431,8 @@ async fn receive_upload(sim: &Simulator, request: &HttpRequest, payload: Multipa
     if !signature_errors.is_empty() {
         return answer("8", &signature_errors);
     }
-    let issuer_matches = report.documents.iter().all(|d| d.issuer_rut.as_deref() == Some(company_rut.to_string().as_str()));
+    let issuer_matches =
+        report.documents.iter().all(|d| d.issuer_rut.as_deref() == Some(company_rut.to_string().as_str()));
     if !issuer_matches {
         return answer("6", &[format!("the envelope's documents are not of {company_rut}")]);
     }
@@ -462,14 +472,24 @@ async fn get_est_up(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse
         Err(fault) => return fault,
     };
     let track_id = param(&params, "TrackId").trim().to_string();
-    let answer = |header: &[(&str, &str)], body: &[(&str, String)]| soap_answer(PATH_EST_UP, "getEstUp", &respuesta(header, body));
+    let answer = |header: &[(&str, &str)], body: &[(&str, String)]| {
+        soap_answer(PATH_EST_UP, "getEstUp", &respuesta(header, body))
+    };
     if sim.token_owner(param(&params, "Token")).is_none() {
         return answer(&[("ESTADO", "001"), ("GLOSA", "Cookie Inactivo")], &[]);
     }
     let company = format!("{}-{}", param(&params, "RutCompania"), param(&params, "DvCompania").to_uppercase());
     let state = lock(&sim.shared.state);
     let Some(upload) = state.upload(&track_id).filter(|u| u.company_rut == company) else {
-        return answer(&[("TRACKID", &track_id), ("ESTADO", "-11"), ("ERR_CODE", "1"), ("GLOSA", "TRACKID NO EXISTE PARA LA EMPRESA")], &[]);
+        return answer(
+            &[
+                ("TRACKID", &track_id),
+                ("ESTADO", "-11"),
+                ("ERR_CODE", "1"),
+                ("GLOSA", "TRACKID NO EXISTE PARA LA EMPRESA"),
+            ],
+            &[],
+        );
     };
     if sim.now() - upload.received_at < sim.shared.config.processing_delay {
         return answer(&[("TRACKID", &track_id), ("ESTADO", "SOK"), ("GLOSA", "Schema Validado")], &[]);
@@ -505,7 +525,9 @@ async fn get_est_dte(sim: web::Data<Simulator>, body: web::Bytes) -> HttpRespons
         Ok(params) => params,
         Err(fault) => return fault,
     };
-    let answer = |estado: &str, glosa: &str| soap_answer(PATH_EST_DTE, "getEstDte", &respuesta(&[("ESTADO", estado), ("GLOSA_ESTADO", glosa)], &[]));
+    let answer = |estado: &str, glosa: &str| {
+        soap_answer(PATH_EST_DTE, "getEstDte", &respuesta(&[("ESTADO", estado), ("GLOSA_ESTADO", glosa)], &[]))
+    };
     if sim.token_owner(param(&params, "Token")).is_none() {
         return answer("001", "Cookie Inactivo");
     }
@@ -528,38 +550,58 @@ async fn get_est_dte(sim: web::Data<Simulator>, body: web::Bytes) -> HttpRespons
 }
 
 fn admin_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/faults", web::get().to(|sim: web::Data<Simulator>| async move {
-        HttpResponse::Ok().json(lock(&sim.shared.plan).faults().clone())
-    }))
-    .route("/faults", web::put().to(|sim: web::Data<Simulator>, faults: web::Json<Faults>| async move {
-        sim.set_faults(faults.into_inner());
-        HttpResponse::Ok().json(lock(&sim.shared.plan).faults().clone())
-    }))
+    cfg.route(
+        "/faults",
+        web::get().to(|sim: web::Data<Simulator>| async move {
+            HttpResponse::Ok().json(lock(&sim.shared.plan).faults().clone())
+        }),
+    )
+    .route(
+        "/faults",
+        web::put().to(|sim: web::Data<Simulator>, faults: web::Json<Faults>| async move {
+            sim.set_faults(faults.into_inner());
+            HttpResponse::Ok().json(lock(&sim.shared.plan).faults().clone())
+        }),
+    )
     .route("/outage", web::post().to(add_outage))
-    .route("/tokens/expire", web::post().to(|sim: web::Data<Simulator>| async move {
-        sim.expire_tokens();
-        HttpResponse::NoContent().finish()
-    }))
+    .route(
+        "/tokens/expire",
+        web::post().to(|sim: web::Data<Simulator>| async move {
+            sim.expire_tokens();
+            HttpResponse::NoContent().finish()
+        }),
+    )
     .route("/script", web::put().to(script))
-    .route("/received", web::get().to(|sim: web::Data<Simulator>| async move {
-        let state = lock(&sim.shared.state);
-        let rows: Vec<_> = state
-            .arrivals()
-            .iter()
-            .map(|(key, a)| json!({"issuer_rut": key.issuer_rut, "dte_type": key.dte_type, "folio": key.folio,
-                                   "count": a.count, "track_ids": a.track_ids, "standing": a.standing}))
-            .collect();
-        HttpResponse::Ok().json(rows)
-    }))
-    .route("/uploads", web::get().to(|sim: web::Data<Simulator>| async move {
-        let state = lock(&sim.shared.state);
-        HttpResponse::Ok().json(state.uploads().collect::<Vec<_>>())
-    }))
-    .route("/reset", web::post().to(|sim: web::Data<Simulator>| async move {
-        lock(&sim.shared.state).reset();
-        sim.set_faults(Faults::default());
-        HttpResponse::NoContent().finish()
-    }))
+    .route(
+        "/received",
+        web::get().to(|sim: web::Data<Simulator>| async move {
+            let state = lock(&sim.shared.state);
+            let rows: Vec<_> = state
+                .arrivals()
+                .iter()
+                .map(|(key, a)| {
+                    json!({"issuer_rut": key.issuer_rut, "dte_type": key.dte_type, "folio": key.folio,
+                                   "count": a.count, "track_ids": a.track_ids, "standing": a.standing})
+                })
+                .collect();
+            HttpResponse::Ok().json(rows)
+        }),
+    )
+    .route(
+        "/uploads",
+        web::get().to(|sim: web::Data<Simulator>| async move {
+            let state = lock(&sim.shared.state);
+            HttpResponse::Ok().json(state.uploads().collect::<Vec<_>>())
+        }),
+    )
+    .route(
+        "/reset",
+        web::post().to(|sim: web::Data<Simulator>| async move {
+            lock(&sim.shared.state).reset();
+            sim.set_faults(Faults::default());
+            HttpResponse::NoContent().finish()
+        }),
+    )
     .route("/caf", web::post().to(issue_caf))
     .route("/healthz", web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }));
 }
