@@ -11,6 +11,9 @@ ensure_system_packages
 ensure_database
 log "schema drift check"
 scripts/schema.sh --check
+if command -v rustup >/dev/null 2>&1; then
+    rustup component add rustfmt clippy >/dev/null 2>&1 || true
+fi
 log "formatting and lints"
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

@@ -560,6 +560,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_lists_valid_settings_with_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/dte-sidecar.example.toml");
+        let from_file = Settings::load_from(Some(&path), Some(BTreeMap::new())).unwrap();
+        assert_eq!(format!("{from_file:?}"), format!("{:?}", Settings::default()));
+    }
+
+    #[test]
     fn debug_output_never_shows_secrets() {
         let s = Settings::load_from(
             None,
