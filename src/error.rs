@@ -96,6 +96,11 @@ impl AppError {
         Self::Missing(message.into())
     }
 
+    /// Odoo's answer for a record that is not there (or not visible to the caller).
+    pub fn missing_record(model: &str, id: impl fmt::Display) -> Self {
+        Self::Missing(format!("Record does not exist or has been deleted. (Record: {model}({id},))"))
+    }
+
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self::Internal(cause.into())
     }

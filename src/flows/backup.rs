@@ -405,9 +405,7 @@ pub async fn download_xml(ctx: &AppContext, actor: super::audit::Actor, p: Downl
                 .first(conn)
                 .optional()?
                 .filter(|row| actor.may_act_for(row.company_id))
-                .ok_or_else(|| {
-                    AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.backup({id},))"))
-                })
+                .ok_or_else(|| AppError::missing_record("dte.backup", id))
         })
         .await?;
     use base64::Engine as _;

@@ -171,9 +171,7 @@ fn entry_or_missing(conn: &mut PgConnection, id: i32, actor: &Actor) -> AppResul
         .first(conn)
         .optional()?
         .filter(|entry| actor.may_act_for(entry.company_id))
-        .ok_or_else(|| {
-            AppError::missing(format!("Record does not exist or has been deleted. (Record: dte.failed.queue({id},))"))
-        })
+        .ok_or_else(|| AppError::missing_record("dte.failed.queue", id))
 }
 
 /// `retry_send`: retries the entries now. One result per id.

@@ -186,16 +186,11 @@ fn record(
                     .collect::<AppResult<_>>()?;
                 follow_up.backups.extend(backup::store_many(conn, &sent, now)?);
                 failed_queue::close_documents_with_success(conn, &moved, track, now)?;
-                diesel::update(
-                    dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq_any(&moved)),
-                )
-                .set((
-                    dte_contingency_pending::uploaded.eq(true),
-                    dte_contingency_pending::uploaded_date.eq(now),
-                    dte_contingency_pending::track_id.eq(track),
-                    dte_contingency_pending::upload_error.eq(None::<String>),
-                ))
-                .execute(conn)?;
+                let kept: Vec<i32> = dte_contingency_pending::table
+                    .filter(dte_contingency_pending::document_id.eq_any(&moved))
+                    .select(dte_contingency_pending::id)
+                    .load(conn)?;
+                mark_uploaded(conn, &kept, track, now)?;
             }
             for entry in &loose {
                 follow_up.backups.push(
@@ -241,15 +236,8 @@ fn record(
                     )?
                     .id,
                 );
-                diesel::update(dte_contingency_pending::table.find(row.id))
-                    .set((
-                        dte_contingency_pending::uploaded.eq(true),
-                        dte_contingency_pending::uploaded_date.eq(now),
-                        dte_contingency_pending::track_id.eq(track),
-                        dte_contingency_pending::upload_error.eq(None::<String>),
-                    ))
-                    .execute(conn)?;
             }
+            mark_uploaded(conn, &pending.iter().map(|r| r.id).collect::<Vec<_>>(), track, now)?;
             follow_up.poll = Some((envelope_id, poll_at));
             Ok((Uploaded::Received { track_id }, follow_up))
         }
@@ -326,6 +314,24 @@ fn record(
             Ok((Uploaded::Failed(error), follow_up))
         }
     }
+}
+
+/// Documents kept in contingency that the SII now has.
+fn mark_uploaded(
+    conn: &mut PgConnection,
+    pending_ids: &[i32],
+    track_id: Option<&str>,
+    now: Timestamp,
+) -> AppResult<()> {
+    diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(pending_ids)))
+        .set((
+            dte_contingency_pending::uploaded.eq(true),
+            dte_contingency_pending::uploaded_date.eq(now),
+            dte_contingency_pending::track_id.eq(track_id),
+            dte_contingency_pending::upload_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// What the accountant reads about a failed upload.

@@ -56,12 +56,10 @@ pub async fn call(
             // Odoo answers in the order asked and refuses ids it cannot find.
             let mut ordered = Vec::with_capacity(wanted.len());
             for id in wanted {
-                let row = rows.iter().find(|r| r.get("id").and_then(Value::as_i64) == Some(id)).ok_or_else(|| {
-                    AppError::missing(format!(
-                        "Record does not exist or has been deleted. (Record: {}({id},))",
-                        model.name
-                    ))
-                })?;
+                let row = rows
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_i64) == Some(id))
+                    .ok_or_else(|| AppError::missing_record(model.name, id))?;
                 ordered.push(row.clone());
             }
             Ok(Value::Array(ordered))
