@@ -3,7 +3,6 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL="$ROOT/.local"
-PG_PORT="${DTE_LOCAL_PG_PORT:-55432}"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -46,22 +45,31 @@ ensure_database() {
         log "using DATABASE_URL from the environment"
         return
     fi
-    local bin data sock
+    local bin data sock port
     bin=$(pg_bin)
     data="$LOCAL/pg/data"
     sock="$LOCAL/pg/run"
     mkdir -p "$LOCAL/pg" "$sock"
+    # The port this checkout's cluster uses, chosen once: another checkout on the same
+    # machine may hold 55432.
+    if [ -s "$LOCAL/pg/port" ]; then
+        port=$(cat "$LOCAL/pg/port")
+    else
+        port="${DTE_LOCAL_PG_PORT:-55432}"
+        while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+        echo "$port" > "$LOCAL/pg/port"
+    fi
     if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$LOCAL/pg"; fi
     if [ ! -f "$data/PG_VERSION" ]; then
         log "creating a PostgreSQL cluster in $data"
         pg_run "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     if ! pg_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+        log "starting PostgreSQL on 127.0.0.1:$port"
         pg_run "$bin/pg_ctl" -D "$data" -l "$LOCAL/pg/server.log" -w -t 60 \
-            -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+            -o "-p $port -k $sock -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
     fi
-    export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
 # The project's database for `serve` (the test suite makes its own).
