@@ -9,12 +9,18 @@
 # packages scripts/lib.sh installs), no tricks. Build it where an engine runs:
 #
 #   docker build -t dte-sidecar:0.1.0 .
-#   docker run --rm -p 8070:8070 -e DATABASE_URL=postgresql://... dte-sidecar:0.1.0 serve
+#   docker run --rm -p 8070:8070 -e DATABASE_URL=postgresql://... \
+#     -e DTE__SECRETS__MASTER_KEY=$(openssl rand -hex 32) \
+#     -v dte-backups:/var/lib/dte-sidecar/backups dte-sidecar:0.1.0 serve
 #
-# The binary has the subcommands `serve` (the default here) and `migrate`; the
-# chart runs `migrate` in a hook Job before `serve` pods start. Migrations are
-# embedded in the binary; the SII XSDs the service loads are copied to
-# /app/schemas (the working directory, so a relative "schemas/..." resolves).
+# The binary (`dte-sidecar [--config FILE] COMMAND`, or DTE_CONFIG=FILE) has the
+# commands serve (the default here), migrate, sii-sim (the SII simulator, no
+# database), restore and verify (backups against their second copies). The
+# chart runs `migrate` in a hook Job before `serve` pods start, and `sii-sim`
+# for demo/staging releases. Migrations are embedded in the binary; the SII
+# XSDs the service loads (sii.schemas_dir, default "schemas/sii" relative to the
+# working directory) are copied to /app/schemas/sii, and /app is the working
+# directory.
 #
 # For reproducible builds pin both images by digest (rust:1-bookworm@sha256:...).
 
@@ -58,17 +64,27 @@ RUN groupadd --system --gid 10001 dte \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin dte
 
+# backup.store = "dir" writes the second copy of every sent document to
+# backup.dir, by default "dte-backups" relative to the working directory: that
+# is a link to /var/lib/dte-sidecar/backups, owned by the service's user, where
+# a volume belongs (the chart sets backup.dir to its volume's absolute path).
+RUN install -d -o 10001 -g 10001 -m 0750 /var/lib/dte-sidecar/backups \
+ && install -d -m 0755 /app \
+ && ln -s /var/lib/dte-sidecar/backups /app/dte-backups
+
 COPY --from=build /out/dte-sidecar /usr/local/bin/dte-sidecar
 COPY schemas/ /app/schemas/
 WORKDIR /app
 
 # Inside a container the service listens on every interface (its built-in
-# default is 127.0.0.1:8070). DTE__ variables override the settings file.
+# default is 127.0.0.1:8070). DTE__ variables override the settings file, so
+# this one wins over server.bind in a config file (the chart sets both alike).
+# The admin board (admin.bind, off unless set) is usually put on 8073.
 ENV DTE__SERVER__BIND=0.0.0.0:8070
 EXPOSE 8070
 
 USER 10001:10001
 # Exec form: the binary is PID 1 and receives SIGTERM itself, finishing in-flight
-# uploads within server.shutdown_timeout_secs before it exits.
+# requests within server.shutdown_timeout_secs before it exits.
 ENTRYPOINT ["/usr/local/bin/dte-sidecar"]
 CMD ["serve"]

@@ -18,7 +18,7 @@ log "formatting and lints"
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 log "cargo test"
-cargo test --all-targets --locked
+cargo test --lib --bins --tests --locked
 for extra in scripts/check-helm.sh scripts/test-odoo.sh; do
     if [ -x "$extra" ]; then
         log "$extra"

@@ -77,6 +77,7 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
+    settings.check_for_serve()?;
     if settings.database.migrate_on_start {
         migrate(&settings)?;
     }
@@ -101,15 +102,22 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let scheduler = jobs::Scheduler::new(&pool, Arc::clone(&clock));
         let ctx = AppContext::from_settings(settings, db, clock)?.with_jobs(scheduler);
         tracing::info!(sii = ctx.sii.base_url(), "SII endpoint");
-        let (stop_workers, stopped) = tokio::sync::oneshot::channel::<()>();
+        // The workers stop when the server is told to (SIGTERM, SIGINT), not after it has
+        // drained: an upload in a job gets the same grace as one in a request.
+        let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+        let on_signal = stop_workers.clone();
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            let _ = on_signal.send(true);
+        });
         let workers = ctx.settings.jobs.enabled.then(|| {
             let (ctx, pool) = (ctx.clone(), pool.clone());
             actix_web::rt::spawn(async move {
-                if let Err(e) = jobs::run_workers(ctx, pool, async move {
-                    let _ = stopped.await;
-                })
-                .await
-                {
+                let mut stopped = stopped;
+                let stop = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                if let Err(e) = jobs::run_workers(ctx, pool, stop).await {
                     tracing::error!("{e:#}");
                 }
             })
@@ -124,7 +132,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             actix_web::rt::spawn(board);
         }
         let served = server::start(ctx, listener)?.await;
-        let _ = stop_workers.send(());
+        let _ = stop_workers.send(true);
         if let Some(handle) = board_handle {
             handle.stop(true).await;
         }
@@ -133,6 +141,29 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         served.context("server stopped with an error")
     })
+}
+
+/// SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// A context for a one-off command.

@@ -406,6 +406,19 @@ impl Settings {
         Ok(settings)
     }
 
+    /// What only `serve` needs: a board password when the board listens.
+    pub fn check_for_serve(&self) -> Result<(), SettingsError> {
+        if !self.admin.bind.is_empty()
+            && (self.admin.board_user.is_empty() || self.admin.board_password.expose().len() < 12)
+        {
+            return Err(SettingsError(
+                "admin.board_password: the admin face needs admin.board_user and a password of at least 12 characters"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The database URL, for the commands that need one.
     pub fn database_url(&self) -> Result<&str, SettingsError> {
         if self.database.url.is_empty() {
@@ -463,34 +476,8 @@ impl Settings {
         if self.jobs.sweep_interval_secs == 0 {
             return bad("jobs.sweep_interval_secs", "must be at least 1");
         }
-        if !self.admin.bind.is_empty() {
-            if self.admin.bind.parse::<SocketAddr>().is_err() {
-                return bad("admin.bind", "expected an address like 127.0.0.1:8073");
-            }
-            if self.admin.board_user.is_empty() || self.admin.board_password.expose().len() < 12 {
-                return bad(
-                    "admin.board_password",
-                    "the admin face needs admin.board_user and a password of at least 12 characters",
-                );
-            }
-        }
-        if self.backup.store == BackupStore::S3 && self.backup.s3_bucket.is_empty() {
-            return bad("backup.s3_bucket", "required when backup.store = \"s3\"");
-        }
-        if self.backup.retention_years < 6 {
-            return bad("backup.retention_years", "Chilean tax law requires at least 6 years");
-        }
-        if !["starttls", "tls", "none"].contains(&self.smtp.security.as_str()) {
-            return bad("smtp.security", "expected starttls, tls or none");
-        }
-        if !self.smtp.host.is_empty() && self.smtp.to.trim().is_empty() {
-            return bad("smtp.to", "alert mail needs at least one recipient");
-        }
-        if crate::jobs::sweep_tick::schedule(self.jobs.sweep_interval_secs).is_none() {
-            return bad(
-                "jobs.sweep_interval_secs",
-                "must divide a minute (1-30) or an hour (60-1800, whole minutes), or be 3600",
-            );
+        if !self.admin.bind.is_empty() && self.admin.bind.parse::<SocketAddr>().is_err() {
+            return bad("admin.bind", "expected an address like 127.0.0.1:8073");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return bad("log.level", "expected a filter such as info or dte_sidecar=debug");

@@ -68,7 +68,9 @@ impl Archive {
                 )
             }
             BackupStore::S3 => {
-                let mut builder = AmazonS3Builder::new()
+                // From the environment first (AWS_*: pod identities, container credentials),
+                // then the settings.
+                let mut builder = AmazonS3Builder::from_env()
                     .with_bucket_name(&settings.s3_bucket)
                     .with_region(&settings.s3_region)
                     .with_allow_http(settings.s3_allow_http);

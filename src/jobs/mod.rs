@@ -85,6 +85,7 @@ pub async fn run_workers(
     let schedule =
         cron::Schedule::from_str(&expression).map_err(|e| anyhow::anyhow!("sweep schedule {expression}: {e}"))?;
     let instance = ctx.instance.clone();
+    let ctx_grace = ctx.settings.server.shutdown_timeout_secs;
     // A worker that fetches only on its polling strategy was seen to sleep until its next
     // heartbeat: the heartbeat runs at the polling interval too.
     let worker_config = |queue: &str| config(queue).heartbeat_interval(every);
@@ -99,7 +100,9 @@ pub async fn run_workers(
     let (retry_ctx, poll_ctx, sweep_ctx) = (ctx.clone(), ctx.clone(), ctx);
     let (retry_name, poll_name, sweep_name) =
         (format!("{instance}-retry"), format!("{instance}-status"), format!("{instance}-sweep"));
+    let grace = Duration::from_secs(ctx_grace);
     Monitor::new()
+        .shutdown_timeout(grace)
         .register(move |_| {
             WorkerBuilder::new(retry_name.as_str())
                 .backend(retry_backend.clone())

@@ -136,16 +136,30 @@ key "api-key-<N>". Returned as a JSON list (include + fromJsonArray).
 {{- end }}
 
 {{/*
-Timeout the server is given to finish in-flight uploads after SIGTERM.
+The user's settings: .Values.config with .Values.extraConfig merged over it,
+as JSON (include + fromJson). Every helper that reads a setting reads it here,
+so that extraConfig is honoured everywhere.
 */}}
+{{- define "dte-sidecar.userConfig" -}}
+{{- toJson (mustMergeOverwrite (dict) (deepCopy (.Values.config | default dict)) (deepCopy (.Values.extraConfig | default dict))) }}
+{{- end }}
+
+{{/* One section of the user's settings, as JSON ({} when absent). Call with (list $ "section"). */}}
+{{- define "dte-sidecar.section" -}}
+{{- $cfg := include "dte-sidecar.userConfig" (index . 0) | fromJson }}
+{{- toJson (get $cfg (index . 1) | default dict) }}
+{{- end }}
+
+{{/* Seconds the server is given to finish in-flight requests after SIGTERM. */}}
 {{- define "dte-sidecar.shutdownTimeout" -}}
-{{- int (.Values.config.server.shutdown_timeout_secs | default 30) }}
+{{- $server := include "dte-sidecar.section" (list . "server") | fromJson }}
+{{- int ($server.shutdown_timeout_secs | default 30) }}
 {{- end }}
 
 {{/*
 terminationGracePeriodSeconds: the value given, or preStop sleep + the server's
 shutdown timeout + 10 s of margin. A value given that leaves the server less
-than its shutdown timeout is refused: the kubelet would SIGKILL uploads midway.
+than its shutdown timeout is refused: the kubelet would SIGKILL requests midway.
 */}}
 {{- define "dte-sidecar.terminationGracePeriod" -}}
 {{- $timeout := int (include "dte-sidecar.shutdownTimeout" .) }}
@@ -161,38 +175,69 @@ than its shutdown timeout is refused: the kubelet would SIGKILL uploads midway.
 {{- end }}
 {{- end }}
 
-{{/* config.backup.store as a string ("" when unset). */}}
+{{/* backup.store: "dir" (also the service's default when unset) or "s3". */}}
 {{- define "dte-sidecar.backupStore" -}}
-{{- (.Values.config.backup | default dict).store | default "" }}
+{{- (include "dte-sidecar.section" (list . "backup") | fromJson).store | default "dir" }}
 {{- end }}
 
-{{/* Directory of the backup copies when the store is "dir". */}}
+{{/* backup.dir when the store is "dir": where the backup volume is mounted. */}}
 {{- define "dte-sidecar.backupDir" -}}
-{{- (.Values.config.backup | default dict).dir | default "/var/lib/dte-sidecar/backup" }}
+{{- (include "dte-sidecar.section" (list . "backup") | fromJson).dir | default "/var/lib/dte-sidecar/backups" }}
 {{- end }}
 
-{{/* config.smtp.host ("" when unset). */}}
+{{/* smtp.host ("" when unset: no alert mail). */}}
 {{- define "dte-sidecar.smtpHost" -}}
-{{- (.Values.config.smtp | default dict).host | default "" }}
+{{- (include "dte-sidecar.section" (list . "smtp") | fromJson).host | default "" }}
 {{- end }}
 
-{{/* config.smtp.port (587 when unset). */}}
+{{/* smtp.port (the service's default, 587, when unset). */}}
 {{- define "dte-sidecar.smtpPort" -}}
-{{- int ((.Values.config.smtp | default dict).port | default 587) }}
+{{- int ((include "dte-sidecar.section" (list . "smtp") | fromJson).port | default 587) }}
 {{- end }}
 
-{{/* config.admin.board_user ("" when unset). */}}
+{{/* admin.board_user ("" when unset). */}}
 {{- define "dte-sidecar.boardUser" -}}
-{{- (.Values.config.admin | default dict).board_user | default "" }}
-{{- end }}
-
-{{/* config.sii.environment ("" when unset). */}}
-{{- define "dte-sidecar.siiEnvironment" -}}
-{{- (.Values.config.sii | default dict).environment | default "" }}
+{{- (include "dte-sidecar.section" (list . "admin") | fromJson).board_user | default "" }}
 {{- end }}
 
 {{/*
-A map without its nulls, empty strings and (recursively) empty maps, as JSON.
+sii.environment as the service will see it: the value given; else "simulator"
+when the chart deploys the simulator; else "certification" (the SII's test
+environment: a chart default never talks to production).
+*/}}
+{{- define "dte-sidecar.siiEnvironment" -}}
+{{- $given := (include "dte-sidecar.section" (list . "sii") | fromJson).environment | default "" }}
+{{- if $given }}
+{{- $given }}
+{{- else if .Values.siiSimulator.enabled }}
+{{- "simulator" }}
+{{- else }}
+{{- "certification" }}
+{{- end }}
+{{- end }}
+
+{{/* Directory the fake SII keys of siiSimulator.cafKeys are mounted in. */}}
+{{- define "dte-sidecar.testKeysDir" -}}
+/etc/dte-sidecar/sii-test-keys
+{{- end }}
+
+{{/*
+"true" when the server pods mount the simulator's public CAF key and trust it:
+the simulator is deployed with cafKeys and the service talks to a simulator.
+*/}}
+{{- define "dte-sidecar.trustTestKey" -}}
+{{- if and .Values.siiSimulator.enabled .Values.siiSimulator.cafKeys.existingSecret (eq (include "dte-sidecar.siiEnvironment" .) "simulator") }}true{{ end }}
+{{- end }}
+
+{{/* The sii.extra_caf_keys entry of the simulator's key (it signs CAFs under IDK 100), as JSON. */}}
+{{- define "dte-sidecar.testKeyEntry" -}}
+{{- $k := .Values.siiSimulator.cafKeys }}
+{{- toJson (dict "idk" 100 "path" (printf "%s/%s" (include "dte-sidecar.testKeysDir" .) $k.publicKey)) }}
+{{- end }}
+
+{{/*
+A map without its nulls, empty strings, empty lists and (recursively) empty
+maps, as JSON. false and 0 are kept.
 */}}
 {{- define "dte-sidecar.prune" -}}
 {{- $out := dict }}
@@ -202,7 +247,7 @@ A map without its nulls, empty strings and (recursively) empty maps, as JSON.
 {{- if $p }}
 {{- $_ := set $out $k $p }}
 {{- end }}
-{{- else if not (or (kindIs "invalid" $v) (and (kindIs "string" $v) (eq $v ""))) }}
+{{- else if not (or (kindIs "invalid" $v) (and (kindIs "string" $v) (eq $v "")) (and (kindIs "slice" $v) (eq (len $v) 0))) }}
 {{- $_ := set $out $k $v }}
 {{- end }}
 {{- end }}
@@ -210,18 +255,20 @@ A map without its nulls, empty strings and (recursively) empty maps, as JSON.
 {{- end }}
 
 {{/*
-The settings the chart decides, merged over .Values.config (and extraConfig),
-then pruned (see dte-sidecar.prune):
+The server's settings: the user's (config + extraConfig) with what the chart
+decides, then pruned (see dte-sidecar.prune):
 - server.bind follows containerPort;
 - database.migrate_on_start is false while the migration hook Job runs `migrate`;
-- sii.simulator_url points at the in-cluster simulator when it is deployed and
-  no URL was given;
-- backup.dir is the volume's mount path when the store is "dir", and is dropped
-  otherwise.
+- sii.environment is resolved (dte-sidecar.siiEnvironment); sii.simulator_url
+  points at the in-cluster simulator when it is deployed and no URL was given;
+  the simulator's public CAF key is added to sii.extra_caf_keys when trusted;
+- admin.bind follows adminBoard; without the board the section is dropped;
+- backup.store is explicit, backup.dir is the volume's mount path when the
+  store is "dir" and is dropped otherwise.
 Returned as JSON (include + fromJson).
 */}}
 {{- define "dte-sidecar.effectiveConfig" -}}
-{{- $cfg := mustMergeOverwrite (dict) (deepCopy .Values.config) (deepCopy (.Values.extraConfig | default dict)) }}
+{{- $cfg := include "dte-sidecar.userConfig" . | fromJson }}
 {{- $server := get $cfg "server" | default dict }}
 {{- $_ := set $server "bind" (printf "0.0.0.0:%d" (int .Values.containerPort)) }}
 {{- $_ := set $cfg "server" $server }}
@@ -230,14 +277,25 @@ Returned as JSON (include + fromJson).
 {{- $_ := set $db "migrate_on_start" false }}
 {{- $_ := set $cfg "database" $db }}
 {{- end }}
-{{- if .Values.siiSimulator.enabled }}
 {{- $sii := get $cfg "sii" | default dict }}
-{{- if not (get $sii "simulator_url") }}
+{{- $env := include "dte-sidecar.siiEnvironment" . }}
+{{- $_ := set $sii "environment" $env }}
+{{- if and (eq $env "simulator") .Values.siiSimulator.enabled (not (get $sii "simulator_url")) }}
 {{- $_ := set $sii "simulator_url" (include "dte-sidecar.simulatorUrl" .) }}
 {{- end }}
+{{- if include "dte-sidecar.trustTestKey" . }}
+{{- $_ := set $sii "extra_caf_keys" (append (get $sii "extra_caf_keys" | default list) (include "dte-sidecar.testKeyEntry" . | fromJson)) }}
+{{- end }}
 {{- $_ := set $cfg "sii" $sii }}
+{{- if .Values.adminBoard.enabled }}
+{{- $admin := get $cfg "admin" | default dict }}
+{{- $_ := set $admin "bind" (printf "0.0.0.0:%d" (int .Values.adminBoard.containerPort)) }}
+{{- $_ := set $cfg "admin" $admin }}
+{{- else }}
+{{- $_ := unset $cfg "admin" }}
 {{- end }}
 {{- $backup := get $cfg "backup" | default dict }}
+{{- $_ := set $backup "store" (include "dte-sidecar.backupStore" .) }}
 {{- if eq (include "dte-sidecar.backupStore" .) "dir" }}
 {{- $_ := set $backup "dir" (include "dte-sidecar.backupDir" .) }}
 {{- else }}
@@ -248,11 +306,58 @@ Returned as JSON (include + fromJson).
 {{- end }}
 
 {{/*
+The SII simulator's settings (`dte-sidecar sii-sim` reads [simulator], and
+[sii] for the schemas and the CAF keys it trusts): its own file, so that none
+of the server's requirements (admin board password, ...) apply to it.
+*/}}
+{{- define "dte-sidecar.simulatorConfig" -}}
+{{- $user := include "dte-sidecar.userConfig" . | fromJson }}
+{{- $s := .Values.siiSimulator }}
+{{- $sim := deepCopy ($s.settings | default dict) }}
+{{- $_ := set $sim "bind" (printf "0.0.0.0:%d" (int $s.port)) }}
+{{- $_ := set $sim "admin_bind" (printf "0.0.0.0:%d" (int $s.adminPort)) }}
+{{- $sii := dict "schemas_dir" ((get $user "sii" | default dict).schemas_dir | default "") }}
+{{- if $s.cafKeys.existingSecret }}
+{{- $_ := set $sim "caf_signing_key" (printf "%s/%s" (include "dte-sidecar.testKeysDir" .) $s.cafKeys.privateKey) }}
+{{- $_ := set $sii "extra_caf_keys" (list (include "dte-sidecar.testKeyEntry" . | fromJson)) }}
+{{- end }}
+{{- $cfg := dict "simulator" $sim "sii" $sii "log" (get $user "log" | default dict) "clock" (get $user "clock" | default dict) }}
+{{- include "dte-sidecar.prune" $cfg }}
+{{- end }}
+
+{{/* A TOML key: bare when it can be, else quoted. */}}
+{{- define "dte-sidecar.tomlKey" -}}
+{{- if regexMatch "^[A-Za-z0-9_-]+$" . }}{{ . }}{{ else }}{{ toJson . }}{{ end }}
+{{- end }}
+
+{{/*
+A TOML value written inline: scalars with toJson (whole numbers as integers,
+strings as basic strings, true/false), lists as [a, b], maps as inline tables
+{ k = v } (sii.extra_caf_keys, simulator.faults.outages).
+*/}}
+{{- define "dte-sidecar.tomlValue" -}}
+{{- if kindIs "slice" . }}
+{{- $items := list }}
+{{- range . }}
+{{- $items = append $items (include "dte-sidecar.tomlValue" .) }}
+{{- end }}
+{{- printf "[%s]" (join ", " $items) }}
+{{- else if kindIs "map" . }}
+{{- $items := list }}
+{{- range $k, $v := . }}
+{{- $items = append $items (printf "%s = %s" (include "dte-sidecar.tomlKey" $k) (include "dte-sidecar.tomlValue" $v)) }}
+{{- end }}
+{{- printf "{ %s }" (join ", " $items) }}
+{{- else }}
+{{- toJson . }}
+{{- end }}
+{{- end }}
+
+{{/*
 Render a map as TOML. Helm's own toToml prints every number as a float (30.0,
 1.048576e+07) because values arrive as float64, and the service reads its
-integer settings as integers; so this renders scalars with toJson, which prints
-whole numbers as integers, strings as TOML-compatible basic strings, booleans as
-true/false, and lists of scalars as inline arrays. Nested maps become [tables].
+integer settings as integers; so scalars go through dte-sidecar.tomlValue.
+Nested maps become [tables]; lists (of scalars or of maps) are written inline.
 Nulls and empty strings are skipped (the input is normally pruned already).
 Call with (dict "prefix" "" "map" $m).
 */}}
@@ -261,12 +366,12 @@ Call with (dict "prefix" "" "map" $m).
 {{- $m := .map }}
 {{- range $k, $v := $m }}
 {{- if not (or (kindIs "map" $v) (kindIs "invalid" $v) (and (kindIs "string" $v) (eq $v ""))) }}
-{{ $k }} = {{ toJson $v }}
+{{ include "dte-sidecar.tomlKey" $k }} = {{ include "dte-sidecar.tomlValue" $v }}
 {{- end }}
 {{- end }}
 {{- range $k, $v := $m }}
 {{- if kindIs "map" $v }}
-{{- $name := ternary $k (printf "%s.%s" $prefix $k) (eq $prefix "") }}
+{{- $name := ternary (include "dte-sidecar.tomlKey" $k) (printf "%s.%s" $prefix (include "dte-sidecar.tomlKey" $k)) (eq $prefix "") }}
 
 [{{ $name }}]
 {{- include "dte-sidecar.toml" (dict "prefix" $name "map" $v) }}
@@ -274,11 +379,17 @@ Call with (dict "prefix" "" "map" $m).
 {{- end }}
 {{- end }}
 
-{{/* The config file, as mounted at /etc/dte-sidecar/config.toml. */}}
+{{/* The server's config file, as mounted at /etc/dte-sidecar/config.toml. */}}
 {{- define "dte-sidecar.configToml" -}}
 # Rendered by the dte-sidecar Helm chart from .Values.config; do not edit in place.
 # Secrets are not in this file: they come from environment variables set from a Secret.
 {{- include "dte-sidecar.toml" (dict "prefix" "" "map" (include "dte-sidecar.effectiveConfig" . | fromJson)) }}
+{{ end }}
+
+{{/* The SII simulator's config file. */}}
+{{- define "dte-sidecar.simulatorConfigToml" -}}
+# Rendered by the dte-sidecar Helm chart from .Values.siiSimulator for `dte-sidecar sii-sim`.
+{{- include "dte-sidecar.toml" (dict "prefix" "" "map" (include "dte-sidecar.simulatorConfig" . | fromJson)) }}
 {{ end }}
 
 {{/* Pod security context shared by every pod of the chart. */}}
@@ -292,8 +403,8 @@ Call with (dict "prefix" "" "map" $m).
 {{- end }}
 
 {{/*
-Environment common to `serve` and `migrate`: where the config file is, the
-database URL, and (for serve) every secret setting. Call with
+Environment of `serve` ("full") and `migrate`: where the config file is, the
+database URL, and for serve every secret setting. Call with
 (dict "root" $ "secretName" NAME "full" true|false).
 */}}
 {{- define "dte-sidecar.env" -}}
@@ -317,21 +428,17 @@ database URL, and (for serve) every secret setting. Call with
       name: {{ $.secretName }}
       key: {{ printf "%s%s" $k.apiKeyPrefix $name }}
 {{- end }}
-{{- if include "dte-sidecar.boardUser" $root }}
+- name: DTE__SECRETS__MASTER_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $k.masterKey }}
+{{- if $v.adminBoard.enabled }}
 - name: DTE__ADMIN__BOARD_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ $k.boardPassword }}
-{{- end }}
-{{- if $v.signingCertificate.enabled }}
-- name: DTE__SII__CERTIFICATE_PATH
-  value: {{ printf "%s/%s" (trimSuffix "/" $v.signingCertificate.mountPath) $k.signingCertificate | quote }}
-- name: DTE__SII__CERTIFICATE_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ .secretName }}
-      key: {{ $k.signingCertificatePassword }}
 {{- end }}
 {{- if include "dte-sidecar.smtpHost" $root }}
 - name: DTE__SMTP__PASSWORD
@@ -353,6 +460,11 @@ database URL, and (for serve) every secret setting. Call with
       name: {{ .secretName }}
       key: {{ $k.s3SecretAccessKey }}
 {{- end }}
+{{- else if (include "dte-sidecar.effectiveConfig" $root | fromJson).admin }}
+# `migrate` serves nothing and gets no board password: without the board the
+# settings check does not ask for one.
+- name: DTE__ADMIN__BIND
+  value: ""
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}
@@ -360,20 +472,45 @@ database URL, and (for serve) every secret setting. Call with
 {{- end }}
 
 {{/*
-Checks that values make a deployable whole; rendered (as nothing) by the
-Deployment so that `helm template`/`helm lint` fail early with a clear message.
+Checks that values make a deployable whole, mirroring the service's own
+settings check where the chart can see the values; rendered (as nothing) by the
+Deployment so that `helm template`/`helm install` fail early with a clear message.
 */}}
 {{- define "dte-sidecar.validate" -}}
 {{- $v := .Values }}
+{{- $cfg := include "dte-sidecar.userConfig" . | fromJson }}
 {{- $store := include "dte-sidecar.backupStore" . }}
-{{- if and (not $v.secrets.existingSecret) $v.signingCertificate.enabled (not $v.secrets.signingCertificateBase64) }}
-{{- fail "signingCertificate.enabled needs secrets.signingCertificateBase64 (base64 of the .p12) or secrets.existingSecret" }}
+{{- $backup := get $cfg "backup" | default dict }}
+{{- $sii := get $cfg "sii" | default dict }}
+{{- $env := include "dte-sidecar.siiEnvironment" . }}
+{{- range $section := list "auth" "secrets" }}
+{{- if hasKey $cfg $section }}
+{{- fail (printf "config/extraConfig.%s: secrets do not go in the config file; use the `secrets` values (or secrets.existingSecret)" $section) }}
 {{- end }}
-{{- if and (eq $store "s3") (not $v.config.backup.s3_bucket) }}
+{{- end }}
+{{- if hasKey (get $cfg "database" | default dict) "url" }}
+{{- fail "config.database.url: the URL holds the password; use secrets.databaseUrl (or secrets.existingSecret)" }}
+{{- end }}
+{{- if hasKey $cfg "simulator" }}
+{{- fail "config.simulator: the simulator's settings are siiSimulator.settings" }}
+{{- end }}
+{{- if and (eq $env "simulator") (not $v.siiSimulator.enabled) (not $sii.simulator_url) }}
+{{- fail "config.sii.environment=simulator needs config.sii.simulator_url, or siiSimulator.enabled=true" }}
+{{- end }}
+{{- if and $v.siiSimulator.enabled (eq $env "production") }}
+{{- fail "siiSimulator.enabled with config.sii.environment=production: the simulator is for demo and staging clusters only" }}
+{{- end }}
+{{- if and $v.siiSimulator.enabled (eq (int $v.siiSimulator.port) (int $v.siiSimulator.adminPort)) }}
+{{- fail "siiSimulator.port and siiSimulator.adminPort must differ" }}
+{{- end }}
+{{- if and (eq $store "s3") (not $backup.s3_bucket) }}
 {{- fail "config.backup.store=s3 needs config.backup.s3_bucket" }}
 {{- end }}
 {{- if and (eq $store "s3") (not $v.secrets.existingSecret) (not (and $v.secrets.s3AccessKeyId $v.secrets.s3SecretAccessKey)) }}
 {{- fail "config.backup.store=s3 needs secrets.s3AccessKeyId and secrets.s3SecretAccessKey (or secrets.existingSecret)" }}
+{{- end }}
+{{- if and (eq $store "dir") (not (hasPrefix "/" (include "dte-sidecar.backupDir" .))) }}
+{{- fail "config.backup.dir must be an absolute path (the backup volume's mount path): relative paths resolve under /app, which is read-only" }}
 {{- end }}
 {{- if and (eq $store "dir") $v.persistence.enabled (not $v.persistence.existingClaim) (or $v.autoscaling.enabled (gt (int $v.replicaCount) 1)) }}
 {{- $shared := false }}
@@ -382,10 +519,31 @@ Deployment so that `helm template`/`helm lint` fail early with a clear message.
 {{- fail "several replicas share the backup volume: persistence.accessModes needs ReadWriteMany (or use config.backup.store=s3, or one replica)" }}
 {{- end }}
 {{- end }}
+{{- if and (not (kindIs "invalid" $backup.retention_years)) (lt (int $backup.retention_years) 6) }}
+{{- fail "config.backup.retention_years must be at least 6 (Chilean tax law)" }}
+{{- end }}
+{{- $smtp := get $cfg "smtp" | default dict }}
+{{- if and $smtp.host (not (trim ($smtp.to | default ""))) }}
+{{- fail "config.smtp.host needs config.smtp.to (recipients, separated by commas)" }}
+{{- end }}
+{{- if $v.adminBoard.enabled }}
+{{- if not (include "dte-sidecar.boardUser" .) }}
+{{- fail "adminBoard.enabled needs config.admin.board_user" }}
+{{- end }}
+{{- if eq (int $v.adminBoard.containerPort) (int $v.containerPort) }}
+{{- fail "adminBoard.containerPort must differ from containerPort" }}
+{{- end }}
+{{- if eq (int $v.service.adminPort) (int $v.service.port) }}
+{{- fail "service.adminPort must differ from service.port" }}
+{{- end }}
+{{- end }}
+{{- if and $v.secrets.boardPassword (lt (len $v.secrets.boardPassword) 12) }}
+{{- fail "secrets.boardPassword needs at least 12 characters" }}
+{{- end }}
 {{- if and $v.autoscaling.enabled (lt (int $v.autoscaling.maxReplicas) (int $v.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" }}
 {{- end }}
-{{- $limits := $v.config.limits | default dict }}
+{{- $limits := get $cfg "limits" | default dict }}
 {{- if and $limits.max_xml_bytes $limits.max_body_bytes (gt (int64 $limits.max_xml_bytes) (int64 $limits.max_body_bytes)) }}
 {{- fail "config.limits.max_xml_bytes must not exceed config.limits.max_body_bytes" }}
 {{- end }}
