@@ -402,6 +402,10 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                     .skip_locked()
                     .load(conn)?;
                 let mut envelopes = interrupted;
+                if rows.is_empty() {
+                    return Ok(envelopes);
+                }
+                let signer = keys.signer(conn, company_id)?;
                 for chunk in rows.chunks(per_envelope) {
                     let signed = chunk
                         .iter()
@@ -410,7 +414,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                                 .map_err(|e| super::keys::engine_error("xml_content", e))
                         })
                         .collect::<AppResult<Vec<_>>>()?;
-                    let envelope = super::send::store_envelope(conn, &keys, &company, &signed, now)?;
+                    let envelope = super::send::store_envelope(conn, &keys, &signer, &company, &signed, now)?;
                     let ids: Vec<i32> = chunk.iter().map(|r| r.id).collect();
                     diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&ids)))
                         .set(dte_contingency_pending::envelope_id.eq(envelope))

@@ -114,15 +114,10 @@ pub async fn add_failed_dte(ctx: &AppContext, p: AddFailedParams) -> AppResult<V
 /// queue keeps its entry, which is returned instead.
 pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -> AppResult<FailedEntry> {
     let folio = failure.folio.to_string();
-    let history = json!([{
-        "date": now.format("%Y-%m-%d %H:%M:%S").to_string(),
-        "event": "failed",
-        "error_type": failure.error_type.as_str(),
-        "error_message": failure.error_message,
-    }])
-    .to_string();
-    let inserted = diesel::insert_into(dte_failed_queue::table)
-        .values(NewFailedEntry {
+    let history = first_history(now, failure.error_type.as_str(), failure.error_message);
+    insert_or_open(
+        conn,
+        NewFailedEntry {
             dte_type: failure.dte_type.as_str(),
             folio: &folio,
             rut_emisor: failure.rut_emisor,
@@ -140,7 +135,21 @@ pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -
             display_name: &format!("DTE {}-{}", failure.dte_type, folio),
             document_id: None,
             envelope_id: None,
-        })
+        },
+    )
+}
+
+/// The history of an entry at its first failure.
+fn first_history(now: Timestamp, error_type: &str, message: &str) -> String {
+    json!([{ "date": odoo_time(now), "event": "failed", "error_type": error_type, "error_message": message }])
+        .to_string()
+}
+
+/// Inserts a new entry, or — when the document already waits in the queue (one open
+/// entry per type, folio and company) — returns that entry, which stands.
+fn insert_or_open(conn: &mut PgConnection, new: NewFailedEntry<'_>) -> AppResult<FailedEntry> {
+    let inserted = diesel::insert_into(dte_failed_queue::table)
+        .values(&new)
         .on_conflict_do_nothing()
         .returning(FailedEntry::as_returning())
         .get_result(conn)
@@ -148,23 +157,12 @@ pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -
     match inserted {
         Some(entry) => Ok(entry),
         None => Ok(dte_failed_queue::table
-            .filter(dte_failed_queue::dte_type.eq(failure.dte_type.as_str()))
-            .filter(dte_failed_queue::folio.eq(&folio))
-            .filter(dte_failed_queue::company_id.eq(failure.company_id))
+            .filter(dte_failed_queue::dte_type.eq(new.dte_type))
+            .filter(dte_failed_queue::folio.eq(new.folio))
+            .filter(dte_failed_queue::company_id.eq(new.company_id))
             .filter(dte_failed_queue::state.eq_any(["pending", "retrying"]))
             .select(FailedEntry::as_select())
             .first(conn)?),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_from_one_hour() {
-        let hours: Vec<i64> = (0..5).map(|n| backoff(n).num_hours()).collect();
-        assert_eq!(hours, [1, 2, 4, 8, 16]);
     }
 }
 
@@ -273,13 +271,10 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
         None => None,
     };
     let Some(entry) = open else {
-        let history =
-            json!([{ "date": odoo_time(now), "event": "failed", "error_type": error_type, "error_message": message }])
-                .to_string();
-        // A document may already wait in the queue (one open entry per type, folio and
-        // company): then that entry stands.
-        let inserted = diesel::insert_into(dte_failed_queue::table)
-            .values(NewFailedEntry {
+        let history = first_history(now, error_type, &message);
+        return insert_or_open(
+            conn,
+            NewFailedEntry {
                 dte_type: attempt.dte_type,
                 folio: &attempt.folio,
                 rut_emisor: attempt.rut_emisor,
@@ -297,21 +292,8 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
                 display_name: &format!("DTE {}-{}", attempt.dte_type, attempt.folio),
                 document_id: attempt.document_id,
                 envelope_id: Some(attempt.envelope_id),
-            })
-            .on_conflict_do_nothing()
-            .returning(FailedEntry::as_returning())
-            .get_result(conn)
-            .optional()?;
-        return match inserted {
-            Some(entry) => Ok(entry),
-            None => Ok(dte_failed_queue::table
-                .filter(dte_failed_queue::dte_type.eq(attempt.dte_type))
-                .filter(dte_failed_queue::folio.eq(&attempt.folio))
-                .filter(dte_failed_queue::company_id.eq(attempt.company_id))
-                .filter(dte_failed_queue::state.eq_any(["pending", "retrying"]))
-                .select(FailedEntry::as_select())
-                .first(conn)?),
-        };
+            },
+        );
     };
     let was_retry = entry.state == "retrying";
     if was_retry {
@@ -406,4 +388,15 @@ pub fn close_documents_with_success(
     .load(conn)?;
     crate::metrics::retries("success", closed.iter().filter(|c| c.was == "retrying").count());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_hour() {
+        let hours: Vec<i64> = (0..5).map(|n| backoff(n).num_hours()).collect();
+        assert_eq!(hours, [1, 2, 4, 8, 16]);
+    }
 }

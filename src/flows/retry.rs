@@ -123,7 +123,8 @@ fn claim(
                 }
             };
             let company = company::require(conn, entry.company_id)?;
-            let id = send::store_envelope(conn, keys, &company, &[signed], now)?;
+            let signer = keys.signer(conn, company.id)?;
+            let id = send::store_envelope(conn, keys, &signer, &company, &[signed], now)?;
             diesel::update(dte_failed_queue::table.find(entry.id))
                 .set(dte_failed_queue::envelope_id.eq(id))
                 .execute(conn)?;

@@ -23,7 +23,7 @@ use super::keys::{engine_error, Keys};
 use super::{company, contingency, folios, upload};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
-use crate::dte::{build_envio, build_signed_dte, Caratula, DteRequest, Resolution, Rut, SignedDte};
+use crate::dte::{build_envio, build_signed_dte, Caratula, DteRequest, Resolution, Rut, SignedDte, Signer};
 use crate::error::{AppError, AppResult};
 use crate::store::models::{Company, DocumentRow, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_contingency_pending, dte_document, dte_envelope};
@@ -174,7 +174,7 @@ fn prepare(conn: &mut PgConnection, order: Order<'_>) -> AppResult<Prepared> {
             .execute(conn)?;
         return Ok(Prepared::Held(document::get(conn, document_id)?));
     }
-    let envelope_id = store_envelope(conn, keys, &company, &[signed], now)?;
+    let envelope_id = store_envelope(conn, keys, &signer, &company, &[signed], now)?;
     diesel::update(dte_document::table.find(document_id))
         .set((dte_document::envelope_id.eq(envelope_id), dte_document::lease_until.eq(now + lease)))
         .execute(conn)?;
@@ -225,15 +225,14 @@ fn insert_document(
 pub fn store_envelope(
     conn: &mut PgConnection,
     keys: &Keys,
+    signer: &Signer,
     company: &Company,
     documents: &[SignedDte],
     now: Timestamp,
 ) -> AppResult<i32> {
-    let signer = keys.signer(conn, company.id)?;
     let caratula = Caratula::for_sii(company.rut.parse().map_err(AppError::internal)?, resolution(company)?)
         .map_err(|e| engine_error("company", e))?;
-    let xml =
-        build_envio(documents, &caratula, &signer, &keys.schemas, now).map_err(|e| engine_error("envelope", e))?;
+    let xml = build_envio(documents, &caratula, signer, &keys.schemas, now).map_err(|e| engine_error("envelope", e))?;
     let id = diesel::insert_into(dte_envelope::table)
         .values((
             dte_envelope::company_id.eq(company.id),
