@@ -2,13 +2,29 @@
 #
 # Image of dte-sidecar, the one the Helm chart (helm/dte-sidecar) runs.
 #
-# NOT BUILT HERE: no Docker engine runs on the project's machines, so this file
-# has never been built by the project; scripts/check-helm.sh only checks that its
-# user, port and exec-form ENTRYPOINT match the chart's. It is kept deliberately
-# plain: two stages, the Debian packages the stack notes list (the same build
-# packages scripts/lib.sh installs), no tricks. Build it where an engine runs:
+# Two ways to build it, chosen by build arguments:
 #
-#   docker build -t dte-sidecar:0.1.0 .
+# 1. Where public images exist (Docker, BuildKit), the binary is compiled in
+#    the build stage:
+#
+#      docker build -t dte-sidecar:0.1.0 .
+#
+# 2. Where no Rust toolchain can be fetched inside a build (no registry of
+#    images, as on the project's machines), the binary is compiled on the host
+#    (the same Debian release as the runtime image, so the same glibc and
+#    libraries) and copied in from dist/dte-sidecar; the runtime base is any
+#    Debian bookworm image, e.g. one made with debootstrap:
+#
+#      cargo build --locked --bin dte-sidecar       # or --release
+#      install -D -m 0755 target/debug/dte-sidecar dist/dte-sidecar && strip --strip-debug dist/dte-sidecar
+#      podman build --network host --build-arg BINARY=prebuilt \
+#        --build-arg RUNTIME_IMAGE=localhost/debian-base:bookworm -t dte-sidecar:0.1.0 .
+#
+#    scripts/test-image.sh does exactly this (and makes the debootstrap base),
+#    then runs the image the way the chart does.
+#
+# Run it:
+#
 #   docker run --rm -p 8070:8070 -e DATABASE_URL=postgresql://... \
 #     -e DTE__SECRETS__MASTER_KEY=$(openssl rand -hex 32) \
 #     -v dte-backups:/var/lib/dte-sidecar/backups dte-sidecar:0.1.0 serve
@@ -26,9 +42,13 @@
 
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
+# Where the binary comes from: "compile" (cargo in the build stage) or
+# "prebuilt" (dist/dte-sidecar from the build context). Only the stage named
+# here is built (BuildKit and buildah skip the other).
+ARG BINARY=compile
 
 # ---------------------------------------------------------------- build stage
-FROM ${RUST_IMAGE} AS build
+FROM ${RUST_IMAGE} AS compile
 
 # libxml and xmlsec run bindgen at build time (libclang-dev); diesel links libpq.
 RUN apt-get update \
@@ -47,6 +67,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --bin dte-sidecar \
  && install -D -m 0755 target/release/dte-sidecar /out/dte-sidecar
+
+# ------------------------------------------------------- or a host-built binary
+FROM scratch AS prebuilt
+COPY dist/dte-sidecar /out/dte-sidecar
+
+FROM ${BINARY} AS binary
 
 # -------------------------------------------------------------- runtime stage
 FROM ${RUNTIME_IMAGE}
@@ -72,7 +98,7 @@ RUN install -d -o 10001 -g 10001 -m 0750 /var/lib/dte-sidecar/backups \
  && install -d -m 0755 /app \
  && ln -s /var/lib/dte-sidecar/backups /app/dte-backups
 
-COPY --from=build /out/dte-sidecar /usr/local/bin/dte-sidecar
+COPY --from=binary /out/dte-sidecar /usr/local/bin/dte-sidecar
 COPY schemas/ /app/schemas/
 WORKDIR /app
 

@@ -464,13 +464,19 @@ def effective_settings(label, who, container, volumes, objs, existing):
     path = (env.get("DTE_CONFIG") or {}).get("value")
     if not path:
         return None
-    mount = next((m for m in container.get("volumeMounts", []) if m["mountPath"] == path), None)
+    # The file itself (a subPath mount) or a file in a mounted ConfigMap directory.
+    mount = next((m for m in container.get("volumeMounts", []) if m["mountPath"] == path and m.get("subPath")), None)
+    key = mount and mount["subPath"]
+    if mount is None:
+        parent, key = posixpath.split(posixpath.normpath(path))
+        mount = next((m for m in container.get("volumeMounts", [])
+                      if posixpath.normpath(m["mountPath"]) == parent and not m.get("subPath")), None)
     if mount is None:
         fail(f"{label}: {who}: DTE_CONFIG={path} is not a mounted file")
         return None
     cm_name = (volumes.get(mount["name"], {}).get("configMap") or {}).get("name")
     cm = objs.get(("ConfigMap", cm_name))
-    text = ((cm or {}).get("data") or {}).get(mount.get("subPath", "config.toml"))
+    text = ((cm or {}).get("data") or {}).get(key)
     if text is None:
         fail(f"{label}: {who}: DTE_CONFIG={path}: no such file in ConfigMap {cm_name}")
         return None

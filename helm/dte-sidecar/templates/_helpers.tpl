@@ -216,6 +216,16 @@ environment: a chart default never talks to production).
 {{- end }}
 {{- end }}
 
+{{/*
+Directory the ConfigMap with config.toml is mounted in (DTE_CONFIG is
+config.toml in it). A whole-volume mount rather than a subPath one: subPath
+mounts miss ConfigMap updates, and some runtimes (podman kube play, which
+scripts/test-image.sh runs the rendered chart with) do not support them.
+*/}}
+{{- define "dte-sidecar.configDir" -}}
+/etc/dte-sidecar/config
+{{- end }}
+
 {{/* Directory the fake SII keys of siiSimulator.cafKeys are mounted in. */}}
 {{- define "dte-sidecar.testKeysDir" -}}
 /etc/dte-sidecar/sii-test-keys
@@ -379,7 +389,7 @@ Call with (dict "prefix" "" "map" $m).
 {{- end }}
 {{- end }}
 
-{{/* The server's config file, as mounted at /etc/dte-sidecar/config.toml. */}}
+{{/* The server's config file, as mounted at /etc/dte-sidecar/config/config.toml. */}}
 {{- define "dte-sidecar.configToml" -}}
 # Rendered by the dte-sidecar Helm chart from .Values.config; do not edit in place.
 # Secrets are not in this file: they come from environment variables set from a Secret.
@@ -412,7 +422,7 @@ database URL, and for serve every secret setting. Call with
 {{- $v := $root.Values }}
 {{- $k := $v.secrets.keys }}
 - name: DTE_CONFIG
-  value: /etc/dte-sidecar/config.toml
+  value: {{ include "dte-sidecar.configDir" $root }}/config.toml
 - name: DTE__SERVER__BIND
   value: {{ printf "0.0.0.0:%d" (int $v.containerPort) | quote }}
 - name: DATABASE_URL
