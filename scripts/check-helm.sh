@@ -45,26 +45,11 @@
 # on the first run and reused; rendered manifests are left in
 # .cache/check-helm/rendered/<value set>/ for reading.
 set -euo pipefail
+# ROOT, log and the venv (ensure_helm_venv: helm-python-sdk 0.2.2, kubernetes-validate).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_helm_venv || { echo "check-helm: FAILED: no venv for the Helm tools" >&2; exit 1; }
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="$ROOT/.cache/check-helm"
-VENV="$CACHE/venv"
-# Pinned: the lint/render API used below is helm-python-sdk 0.2.2's (Helm 4.2.3).
-REQUIREMENTS="helm-python-sdk==0.2.2 kubernetes-validate==1.37.0"
-
-log() { printf '==> %s\n' "$*" >&2; }
-
-if [ "$(cat "$VENV/.requirements" 2>/dev/null || true)" != "$REQUIREMENTS" ]; then
-    log "making $VENV ($REQUIREMENTS)"
-    rm -rf "$VENV"
-    mkdir -p "$CACHE"
-    python3 -m venv "$VENV" || { echo "check-helm: FAILED: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
-    # shellcheck disable=SC2086
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check $REQUIREMENTS
-    printf '%s' "$REQUIREMENTS" >"$VENV/.requirements"
-fi
-
-exec "$VENV/bin/python" - "$ROOT" "$@" <<'PY'
+exec "$HELM_VENV/bin/python" - "$ROOT" "$@" <<'PY'
 import base64
 import copy
 import glob

@@ -15,8 +15,13 @@ SYSTEM_PACKAGES=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl
     libclang-dev clang xmlsec1 libxml2-utils openssl postgresql python3 python3-venv python3-pip curl)
 
 ensure_system_packages() {
+    ensure_packages "${SYSTEM_PACKAGES[@]}"
+}
+
+# Installs those of the given Debian packages that are missing.
+ensure_packages() {
     local missing=()
-    for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -88,5 +93,23 @@ ensure_diesel_cli() {
     if ! command -v diesel >/dev/null 2>&1; then
         log "installing diesel_cli (for the schema check)"
         cargo install diesel_cli --version '^2.3' --no-default-features --features postgres --locked --quiet
+    fi
+}
+
+# The venv with helm-python-sdk (Helm 4 as a library: the real template engine, offline)
+# and kubernetes-validate, under .cache/check-helm/ (gitignored), made on first use.
+# Pinned: the lint/render API scripts/check-helm.sh and scripts/podman_from_chart.py use
+# is helm-python-sdk 0.2.2's (Helm 4.2.3).
+HELM_VENV="$ROOT/.cache/check-helm/venv"
+HELM_VENV_REQUIREMENTS="helm-python-sdk==0.2.2 kubernetes-validate==1.37.0"
+ensure_helm_venv() {
+    if [ "$(cat "$HELM_VENV/.requirements" 2>/dev/null || true)" != "$HELM_VENV_REQUIREMENTS" ]; then
+        log "making $HELM_VENV ($HELM_VENV_REQUIREMENTS)"
+        rm -rf "$HELM_VENV"
+        mkdir -p "$(dirname "$HELM_VENV")"
+        python3 -m venv "$HELM_VENV" || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
+        # shellcheck disable=SC2086
+        "$HELM_VENV/bin/pip" install --quiet --disable-pip-version-check $HELM_VENV_REQUIREMENTS
+        printf '%s' "$HELM_VENV_REQUIREMENTS" >"$HELM_VENV/.requirements"
     fi
 }

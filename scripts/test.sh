@@ -2,8 +2,9 @@
 # Runs every test: installs missing system packages, starts a PostgreSQL of the
 # project's own under .local/ unless DATABASE_URL is given (a role that may create
 # databases: each test gets its own), then the Rust suite, the schema drift check,
-# the addon's client tests, the Helm chart checks, and the Odoo tests when ODOO_PATH
-# names an Odoo 19 tree.
+# the addon's client tests, the Helm chart checks, the image built and run with podman
+# (scripts/test-image.sh, from the debug binary `cargo test` builds), and the Odoo
+# tests when ODOO_PATH names an Odoo 19 tree.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -19,7 +20,7 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --lib --bins --tests --locked
-for extra in scripts/check-helm.sh scripts/test-odoo.sh; do
+for extra in scripts/check-helm.sh scripts/test-image.sh scripts/test-odoo.sh; do
     if [ -x "$extra" ]; then
         log "$extra"
         "$extra"
