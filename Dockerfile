@@ -70,6 +70,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # ------------------------------------------------------- or a host-built binary
 FROM scratch AS prebuilt
+# (The label lets scripts/test-image.sh remove this stage's image after a build.)
+LABEL dte-sidecar.stage=prebuilt
 COPY dist/dte-sidecar /out/dte-sidecar
 
 FROM ${BINARY} AS binary

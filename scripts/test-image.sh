@@ -204,9 +204,16 @@ install -m 0755 "$BIN" "$ROOT/dist/dte-sidecar"
 strip --strip-debug "$ROOT/dist/dte-sidecar"
 log "image binary: $BIN, debug info stripped: $(($(stat -c %s "$ROOT/dist/dte-sidecar") / 1048576)) MiB"
 t0=$(date +%s)
+previous=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 podman build --quiet --network host --build-arg BINARY=prebuilt --build-arg "RUNTIME_IMAGE=$BASE" \
     -t "$IMAGE" -f Dockerfile . >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log"; fail "podman build failed"; }
 BUILD_SECS=$(elapsed "$t0")
+# Storage stays bounded: the image this one replaces (with its untagged layers) and the
+# stage that only carried the binary go.
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+fi
+podman image prune -f --filter label=dte-sidecar.stage=prebuilt >/dev/null 2>&1 || true
 IMAGE_MB=$(($(podman image inspect --format '{{.Size}}' "$IMAGE") / 1000000))
 passed "image $IMAGE built in $BUILD_SECS s, $IMAGE_MB MB (base image: $BASE_SECS s)"
 [ "$(podman run --rm --network none "$IMAGE" --version)" = "$("$BIN" --version)" ] \
