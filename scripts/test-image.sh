@@ -108,6 +108,7 @@ cleanup() {
     if [ "$rc" != 0 ]; then echo "test-image: FAILED after $(elapsed "$T_START") s" >&2; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Waits until the command succeeds, at most $1 seconds, checking every 0.2 s.
 wait_for() {
@@ -453,7 +454,7 @@ podman exec "$sc" sh -c 'touch /tmp/probe /var/lib/dte-sidecar/backups/.probe &&
 RPC_URL="http://127.0.0.1:$KUBE_PORT"
 uid=$(curl -s --max-time 10 "$RPC_URL/jsonrpc" -H 'Content-Type: application/json' \
     -d "{\"jsonrpc\":\"2.0\",\"method\":\"call\",\"id\":1,\"params\":{\"service\":\"common\",\"method\":\"login\",\"args\":[\"odoo\",\"odoo\",\"$API_KEY\"]}}" | json_get result)
-[ "$uid" != False ] && [ -n "$uid" ] || fail "the pod refuses the API key of the values' Secret"
+if [ "$uid" = False ] || [ -z "$uid" ]; then fail "the pod refuses the API key of the values' Secret"; fi
 podman logs "$sc" >"$WORK/kube-server.log" 2>&1
 python3 -c 'import json,sys; lines=[l for l in open(sys.argv[1]) if l.strip()]; [json.loads(l) for l in lines]; assert lines' "$WORK/kube-server.log" \
     || fail "the pod's logs are not JSON lines (config.log.format = json)"
