@@ -18,6 +18,7 @@ Used by scripts/test-image.sh with the Python of scripts/check-helm.sh's venv
   kube/migrate.yaml     the hook ConfigMap and the hook Job's pod template as a Pod
                         (kube play runs Pods and Deployments, not Jobs);
   kube/server.yaml      the PersistentVolumeClaim, the ConfigMap and the Deployment;
+  kube/sim.yaml         with siiSimulator.enabled, the simulator's ConfigMap and Deployment;
   expect.json           what the test checks the running pods against: container and
                         pod names, the probes (path and port number), the grace period,
                         each container's environment with Secret references resolved,
@@ -151,6 +152,7 @@ def run_args(pod_spec, container, objs, out, tag, network):
 
 
 def probes(container):
+    """The container's HTTP probes with their ports as numbers (named ports resolved)."""
     ports = {p["name"]: p["containerPort"] for p in container.get("ports") or []}
     found = {}
     for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -221,9 +223,26 @@ def main():
     hook_cms = [d for d in docs if d["kind"] == "ConfigMap" and hook(d)]
     with open(os.path.join(out, "kube", "migrate.yaml"), "w") as f:
         yaml.safe_dump_all(hook_cms + [migrate_pod], f, sort_keys=False)
-    server = [d for d in docs if d["kind"] in ("PersistentVolumeClaim", "ConfigMap") and not hook(d)] + [deployment]
+    def config_maps(owner):
+        names = {v["configMap"]["name"] for v in owner["spec"]["template"]["spec"].get("volumes") or [] if "configMap" in v}
+        return [objs[("ConfigMap", n)] for n in sorted(names)]
+
+    server = [d for d in docs if d["kind"] == "PersistentVolumeClaim"] + config_maps(deployment) + [deployment]
     with open(os.path.join(out, "kube", "server.yaml"), "w") as f:
         yaml.safe_dump_all(server, f, sort_keys=False)
+    # The SII simulator's Deployment (siiSimulator.enabled), a pod of its own.
+    sim = next((d for d in docs if d["kind"] == "Deployment"
+                and d["spec"]["template"]["spec"]["containers"][0].get("args") == ["sii-sim"]), None)
+    if sim:
+        with open(os.path.join(out, "kube", "sim.yaml"), "w") as f:
+            yaml.safe_dump_all(config_maps(sim) + [sim], f, sort_keys=False)
+        container = sim["spec"]["template"]["spec"]["containers"][0]
+        sim_name = sim["metadata"]["name"]
+        env = resolve_env(container, objs)
+        expect["sim"] = {"pod": f"{sim_name}-pod-0", "container": f"{sim_name}-pod-0-{container['name']}",
+                         "probes": probes(container), "config_path": env.get("DTE_CONFIG"),
+                         "config": config_maps(sim)[0]["data"]["config.toml"],
+                         "grace": sim["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)}
 
     name = deployment["metadata"]["name"]
     expect["migrate_pod"] = job["metadata"]["name"]

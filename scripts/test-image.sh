@@ -18,17 +18,18 @@
 #                 accepted and its second copy on the backup volume, then a SIGTERM while
 #                 a second upload is in flight: that request completes and the server
 #                 exits 0 within the grace period;
-#  4. kube play   the rendered migration Job (as a Pod), then the ConfigMap, claim and
-#                 Deployment under `podman kube play`, Secrets as podman secrets: the
-#                 migration exits 0, the Deployment's startup, liveness and readiness
-#                 probes answer, the pod sees the config file, environment, user and
-#                 read-only root the values asked for, and it stops cleanly.
+#  4. kube play   the rendered migration Job (as a Pod), the SII simulator's Deployment
+#                 and ConfigMap, then the server's ConfigMap, claim and Deployment under
+#                 `podman kube play`, Secrets as podman secrets: the migration exits 0,
+#                 the probes answer, each pod sees the config file (and the server the
+#                 environment, user and read-only root) the values asked for, and each
+#                 stops cleanly on SIGTERM.
 #                 podman cannot run Service, ServiceAccount, HPA, PDB, NetworkPolicy or
 #                 ServiceMonitor: those stay under scripts/check-helm.sh's schema checks.
 #
 # Needs root (podman as root, apt-get). Installs podman, runc, debootstrap and friends.
 # Environment: DATABASE_URL (an admin URL; scripts/test.sh exports it), IMAGE_TEST_PORT
-# (first of 10 ports, default 58070), IMAGE_BINARY, KEEP_IMAGE_TEST=1 (leave the work
+# (first of 7 ports, default 58070), IMAGE_BINARY, KEEP_IMAGE_TEST=1 (leave the work
 # directory for reading). Containers, pods, podman secrets and volumes, the simulator and
 # the two databases are removed at the end, also on failure.
 set -euo pipefail
@@ -39,6 +40,7 @@ T_START=$(date +%s)
 IMAGE_CACHE="$ROOT/.cache/image"
 PORT="${IMAGE_TEST_PORT:-58070}"
 SIM_PORT=$((PORT + 1)) SIM_ADMIN_PORT=$((PORT + 2)) RUN_PORT=$((PORT + 3)) KUBE_PORT=$((PORT + 4))
+KUBE_SIM_PORT=$((PORT + 5)) KUBE_SIM_ADMIN_PORT=$((PORT + 6))
 IMAGE="localhost/dte-sidecar:test"
 # Containers reach the host's loopback (PostgreSQL, the simulator) at 10.0.2.2 through
 # slirp4netns; the host reaches their published ports on 127.0.0.1.
@@ -89,7 +91,7 @@ cleanup() {
         done
     fi
     podman rm -f -t 0 dte-run-migrate dte-run-serve >/dev/null 2>&1
-    for f in "$WORK"/kube/kube/migrate.yaml "$WORK"/kube/kube/server.yaml; do
+    for f in "$WORK"/kube/kube/migrate.yaml "$WORK"/kube/kube/server.yaml "$WORK"/kube/kube/sim.yaml; do
         [ -f "$f" ] && podman kube down "$f" >/dev/null 2>&1
     done
     for d in "$WORK"/run "$WORK"/kube; do
@@ -99,7 +101,7 @@ cleanup() {
         done
     done
     # Named volumes: the claims, and those kube play makes for ConfigMap volumes.
-    podman volume rm -f dte-run-backup dte-kube-backup dte-kube dte-kube-migrate >/dev/null 2>&1
+    podman volume rm -f dte-run-backup dte-kube-backup dte-kube dte-kube-migrate dte-kube-sii-sim >/dev/null 2>&1
     [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
     for db in run kube; do
         psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS ${DB_PREFIX}_$db WITH (FORCE)" >/dev/null 2>&1
@@ -242,8 +244,9 @@ if p.hostname in ("127.0.0.1", "localhost", "::1"):
 print(u.urlunsplit((p.scheme, netloc, "/" + db, p.query, p.fragment)))
 PY
 }
-# The values of a release named $1 on port $2 with database $3: the chart's defaults
-# (persistence on a claim, migration hook, json logs) plus what this machine needs.
+# The values of a release named $1 on port $2 with database $3, its SII simulator at URL
+# $4: the chart's defaults (persistence on a claim, migration hook, json logs) plus what
+# this machine needs; more values (YAML) on stdin.
 write_values() {
     cat >"$WORK/$1-values.yaml" <<YAML
 fullnameOverride: dte-$1
@@ -270,7 +273,7 @@ config:
     format: json
   sii:
     environment: simulator
-    simulator_url: http://$HOST_FROM_CONTAINER:$SIM_PORT
+    simulator_url: $4
     extra_caf_keys:
       - idk: 100
         path: /etc/dte-sidecar/sii-test-keys/FAKE-SII-IDK100-public.pem
@@ -286,11 +289,20 @@ extraVolumeMounts:
     mountPath: /etc/dte-sidecar/sii-test-keys/FAKE-SII-IDK100-public.pem
     readOnly: true
 YAML
+    cat >>"$WORK/$1-values.yaml"
     "$HELM_PY" "$ROOT/scripts/podman_from_chart.py" render "$WORK/$1-values.yaml" "$WORK/$1" "$NETWORK" \
         || fail "rendering the chart with $1-values.yaml failed"
 }
-write_values run "$RUN_PORT" "${DB_PREFIX}_run"
-write_values kube "$KUBE_PORT" "${DB_PREFIX}_kube"
+write_values run "$RUN_PORT" "${DB_PREFIX}_run" "http://$HOST_FROM_CONTAINER:$SIM_PORT" </dev/null
+# Under kube play the chart's own simulator Deployment runs too, and the server uses it.
+# (It issues no CAFs here: its key pair comes in a Secret volume, which podman 4.3
+# cannot mount.)
+write_values kube "$KUBE_PORT" "${DB_PREFIX}_kube" "http://$HOST_FROM_CONTAINER:$KUBE_SIM_PORT" <<YAML
+siiSimulator:
+  enabled: true
+  port: $KUBE_SIM_PORT
+  adminPort: $KUBE_SIM_ADMIN_PORT
+YAML
 passed "chart rendered for podman run (port $RUN_PORT) and kube play (port $KUBE_PORT)"
 
 # The SII simulator on the host, from the same binary, issuing CAFs with the fake SII key.
@@ -393,7 +405,7 @@ K="$WORK/kube"
 expect() { # a value of expect.json by its keys: strings as they are, the rest as JSON
     python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); [v:=v[k] for k in sys.argv[2:]]; sys.stdout.write(v if isinstance(v, str) else json.dumps(v) + "\n")' "$K/expect.json" "$@"
 }
-podman volume rm -f dte-kube-backup dte-kube dte-kube-migrate >/dev/null 2>&1 || true
+podman volume rm -f dte-kube-backup dte-kube dte-kube-migrate dte-kube-sii-sim >/dev/null 2>&1 || true
 for s in "$K"/kube/secret-*.json; do
     name=${s##*/secret-}
     podman secret create "${name%.json}" "$s" >/dev/null
@@ -406,6 +418,18 @@ code=$(timeout 120 podman wait "$mc") || fail "the migration pod did not finish 
 podman logs "$mc" 2>&1 | grep -q '"database migrated"' || fail "the migration pod did not say it migrated"
 passed "kube play: the migration Job's pod ran \`migrate\` and exited 0"
 podman kube down "$K/kube/migrate.yaml" >/dev/null 2>&1 || true
+
+# The chart's SII simulator: its probes answer and it sees its rendered config.toml.
+podman kube play --network "$NETWORK" "$K/kube/sim.yaml" >"$WORK/kube-sim.out" 2>&1 \
+    || { cat "$WORK/kube-sim.out"; fail "kube play of the simulator's Deployment failed"; }
+for probe in livenessProbe readinessProbe; do
+    url="http://127.0.0.1:$(expect sim probes $probe port)$(expect sim probes $probe path)"
+    wait_for 30 http_ok "$url" || fail "kube play: the simulator's $probe ($url) did not answer 200"
+done
+podman exec "$(expect sim container)" cat "$(expect sim config_path)" >"$WORK/seen-sim-config.toml"
+expect sim config >"$WORK/want-sim-config.toml"
+cmp -s "$WORK/seen-sim-config.toml" "$WORK/want-sim-config.toml" || fail "the simulator pod's config.toml is not the rendered one"
+passed "kube play: the simulator's Deployment up, its liveness and readiness probes answer 200, it sees its rendered config.toml"
 
 podman kube play --network "$NETWORK" "$K/kube/server.yaml" >"$WORK/kube-server.out" 2>&1 \
     || { cat "$WORK/kube-server.out"; fail "kube play of the Deployment failed"; }
@@ -423,7 +447,7 @@ passed "kube play: Deployment up; startup, liveness and readiness probes answer 
 podman exec "$sc" cat "$(expect containers serve config_path)" >"$WORK/seen-config.toml"
 expect containers serve config >"$WORK/want-config.toml"
 cmp -s "$WORK/seen-config.toml" "$WORK/want-config.toml" || fail "the pod's config.toml is not the rendered ConfigMap's"
-python3 - "$WORK/seen-config.toml" "$KUBE_PORT" "$SIM_PORT" "$HOST_FROM_CONTAINER" <<'PY' || fail "the pod's config.toml is not what the values asked for"
+python3 - "$WORK/seen-config.toml" "$KUBE_PORT" "$KUBE_SIM_PORT" "$HOST_FROM_CONTAINER" <<'PY' || fail "the pod's config.toml is not what the values asked for"
 import sys, tomllib
 cfg = tomllib.load(open(sys.argv[1], "rb"))
 port, sim_port, host = sys.argv[2:]
@@ -470,6 +494,12 @@ code=$(podman inspect --format '{{.State.ExitCode}}' "$sc")
 [ "$code" = 0 ] || fail "the pod's server exited $code on SIGTERM"
 passed "kube play: SIGTERM to the pod: the server exited 0 in $stop_secs s (grace $grace s)"
 podman kube down "$K/kube/server.yaml" >/dev/null 2>&1 || true
+podman pod stop -t "$(expect sim grace)" "$(expect sim pod)" >/dev/null 2>"$WORK/kube-stop.err" \
+    || { cat "$WORK/kube-stop.err"; fail "podman pod stop of the simulator failed"; }
+code=$(podman inspect --format '{{.State.ExitCode}}' "$(expect sim container)")
+[ "$code" = 0 ] || fail "the simulator pod exited $code on SIGTERM"
+passed "kube play: SIGTERM to the simulator's pod: it exited 0"
+podman kube down "$K/kube/sim.yaml" >/dev/null 2>&1 || true
 KUBE_SECS=$(elapsed "$t_kube")
 echo "     not run by podman kube play (schema-checked by scripts/check-helm.sh): $(expect not_run | tr -d '[]"')"
 
