@@ -60,7 +60,7 @@ WORKDIR /src
 # The whole context (see .dockerignore): Cargo.toml declares benches and tests
 # by path, and migrations/ is embedded at compile time.
 COPY . .
-# Cache mounts keep the crates.io download and the target dir between builds
+# Cache mounts keep the crate downloads and the target dir between builds
 # (BuildKit, the default builder since Docker 23); the binary is copied out of
 # the cached target dir inside the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
