@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Odoo RPC clients from PyPI against the real sidecar (tests/clients/): odoo-client-lib
-# (jsonrpc and json2), OdooRPC (jsonrpc) and Odooly (jsonrpc), pinned in
+# (jsonrpc and json2), OdooRPC (jsonrpc) and Odooly (jsonrpc and json2), pinned in
 # tests/clients/requirements.txt and installed in a venv of their own under .cache/.
 # A database of its own, the SII simulator and the sidecar on loopback; all removed at the end.
 #
@@ -47,6 +47,7 @@ query=""
 [ "$base" != "$ADMIN_URL" ] && query="?${ADMIN_URL#*\?}"
 DB_URL="${base%/*}/$DB$query"
 BACKUP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/dte-clients-backups.XXXXXX")"
+export PGOPTIONS="-c client_min_messages=warning"
 psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 psql "$ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
 

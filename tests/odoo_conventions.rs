@@ -28,6 +28,8 @@ async fn version_login_and_authenticate_answer_as_odoo_19() {
     let answer: Value = response.json().await.expect("json");
     assert_eq!(answer["result"], version);
     assert_eq!(answer["id"], 4);
+    let (status, body) = app.get("/doc-bearer/dte.backup.json").await;
+    assert_eq!((status, body["name"].as_str()), (404, Some("werkzeug.exceptions.NotFound")));
 
     let uid = app.jsonrpc(service("common", "authenticate", json!(["db", "odoo", API_KEY, {}]))).await;
     assert_eq!(uid["result"], 1);

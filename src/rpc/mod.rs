@@ -19,5 +19,5 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/json/2/{tail:.*}", web::route().to(json2::not_found))
         // Odoo's API documentation (api_doc) is not served: clients that probe it get
         // Odoo's NotFound, in Odoo's shape.
-        .route("/doc-bearer/{tail:.*}", web::route().to(json2::not_found));
+        .route("/doc-bearer/{tail:.*}", web::route().to(json2::no_api_doc));
 }
