@@ -47,15 +47,15 @@ query=""
 [ "$base" != "$ADMIN_URL" ] && query="?${ADMIN_URL#*\?}"
 DB_URL="${base%/*}/$DB$query"
 BACKUP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/dte-clients-backups.XXXXXX")"
-export PGOPTIONS="-c client_min_messages=warning"
-psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-psql "$ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
+quiet_psql() { PGOPTIONS="-c client_min_messages=warning" psql "$ADMIN_URL" -qc "$1" >/dev/null; }
+quiet_psql "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+quiet_psql "CREATE DATABASE $DB"
 
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+    quiet_psql "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
     rm -rf "$BACKUP_DIR"
 }
 trap cleanup EXIT

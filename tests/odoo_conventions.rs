@@ -130,11 +130,11 @@ async fn name_search_and_display_name_on_the_record_models() {
     assert_eq!(pairs, json!([[2, "Empresa 2 SpA (76000001-9)"]]));
     let pairs = app.call("dte.company", "name_search", json!([]), json!({"limit": 1})).await;
     assert_eq!(pairs.as_array().map(Vec::len), Some(1));
-    let none = app
-        .call("dte.company", "name_search", json!(["Empresa", [["id", "=", 3]], "ilike", 10]), json!({}))
-        .await;
+    let none =
+        app.call("dte.company", "name_search", json!(["Empresa", [["id", "=", 3]], "ilike", 10]), json!({})).await;
     assert_eq!(none, json!([]));
-    let exact = app.call("dte.company", "name_search", json!(["Empresa 1 SpA (76000001-9)", false, "="]), json!({})).await;
+    let exact =
+        app.call("dte.company", "name_search", json!(["Empresa 1 SpA (76000001-9)", false, "="]), json!({})).await;
     assert_eq!(exact, json!([[1, "Empresa 1 SpA (76000001-9)"]]));
     let by_name = app
         .call("dte.company", "search_read", json!([[["display_name", "ilike", "2 spa"]], ["display_name"]]), json!({}))
@@ -144,6 +144,7 @@ async fn name_search_and_display_name_on_the_record_models() {
     assert_eq!(ordered, json!([2, 1]));
     let contingency = app.call("dte.contingency", "search_read", json!([[], ["display_name"]]), json!({})).await;
     assert_eq!(contingency[0]["display_name"], "Contingency, company 1");
-    let count = app.call("dte.contingency", "search_count", json!([[["display_name", "ilike", "company 2"]]]), json!({})).await;
+    let count =
+        app.call("dte.contingency", "search_count", json!([[["display_name", "ilike", "company 2"]]]), json!({})).await;
     assert_eq!(count, 1);
 }

@@ -194,9 +194,7 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             orm::call(ctx, info, method, positional, kwargs, context.allowed_company_ids).await
         }
         (_, "fields_get") if meta::is_method_model(&model) => meta::no_fields(&qualified, positional, kwargs),
-        _ if registry::model(&model).is_none() && !meta::is_method_model(&model) => {
-            Err(unknown_model(&model))
-        }
+        _ if registry::model(&model).is_none() && !meta::is_method_model(&model) => Err(unknown_model(&model)),
         _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
     }
 }

@@ -47,7 +47,8 @@ static IR_MODEL: ModelInfo = ModelInfo {
 };
 
 /// Models that answer methods but hold no records of their own.
-const METHOD_MODELS: &[(&str, &str)] = &[("account.move", "Journal Entry (DTE actions)"), ("dte.dashboard", "DTE Dashboard")];
+const METHOD_MODELS: &[(&str, &str)] =
+    &[("account.move", "Journal Entry (DTE actions)"), ("dte.dashboard", "DTE Dashboard")];
 
 /// The models a client may call, with their descriptions, in `ir.model` order.
 pub fn model_names() -> Vec<(&'static str, String)> {
@@ -267,7 +268,9 @@ fn matches(domain: &Domain, row: &Map<String, Value>) -> bool {
                 (Operator::In, Operand::List(list)) => cell.is_some_and(|c| in_list(c, list)),
                 (Operator::NotIn, Operand::List(list)) => cell.is_none_or(|c| !in_list(c, list)),
                 (Operator::Ne, Operand::Scalar(bind)) => cell.is_none_or(|c| compare(c, bind) != Some(Ordering::Equal)),
-                (Operator::Ilike, Operand::Scalar(Bind::Text(pattern))) => cell.is_some_and(|c| ilike(&text(c), pattern)),
+                (Operator::Ilike, Operand::Scalar(Bind::Text(pattern))) => {
+                    cell.is_some_and(|c| ilike(&text(c), pattern))
+                }
                 (Operator::NotIlike, Operand::Scalar(Bind::Text(pattern))) => {
                     cell.is_some_and(|c| !ilike(&text(c), pattern))
                 }

@@ -152,8 +152,7 @@ pub async fn call(
             Ok(json!(p.limit.map_or(count, |limit| count.min(limit.max(0)))))
         }
         "name_search" => {
-            let p: NameSearchParams =
-                params::bind(&qualified, &["name", "domain", "operator", "limit"], args, kwargs)?;
+            let p: NameSearchParams = params::bind(&qualified, &["name", "domain", "operator", "limit"], args, kwargs)?;
             let name = p.name.unwrap_or_default();
             let operator = p.operator.unwrap_or_else(|| "ilike".into());
             // Odoo: Domain('display_name', operator, name) & domain; an empty pattern
@@ -180,7 +179,9 @@ pub async fn call(
             search.companies = companies;
             let rows = ctx.db.run(move |conn| query::search_read(conn, model, &search)).await?;
             Ok(Value::Array(
-                rows.iter().map(|r| json!([r.get("id"), r.get("display_name").cloned().unwrap_or(Value::Bool(false))])).collect(),
+                rows.iter()
+                    .map(|r| json!([r.get("id"), r.get("display_name").cloned().unwrap_or(Value::Bool(false))]))
+                    .collect(),
             ))
         }
         "fields_get" => {
