@@ -2,9 +2,9 @@
 # Runs every test: installs missing system packages, starts a PostgreSQL of the
 # project's own under .local/ unless DATABASE_URL is given (a role that may create
 # databases: each test gets its own), then the Rust suite, the schema drift check,
-# the addon's client tests, the Helm chart checks, the image built and run with podman
-# (scripts/test-image.sh, from the debug binary `cargo test` builds), and the Odoo
-# tests when ODOO_PATH names an Odoo 19 tree.
+# the Odoo RPC clients from PyPI against the debug binary, the addon's client tests, the
+# Helm chart checks, the image built and run with podman (scripts/test-image.sh, from the
+# debug binary `cargo test` builds), and the Odoo tests when ODOO_PATH names an Odoo 19 tree.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -20,6 +20,8 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --lib --bins --tests --locked
+log "Odoo RPC clients (scripts/test-clients.sh)"
+DTE_SIDECAR_BIN="$ROOT/target/debug/dte-sidecar" scripts/test-clients.sh
 for extra in scripts/check-helm.sh scripts/test-image.sh scripts/test-odoo.sh; do
     if [ -x "$extra" ]; then
         log "$extra"

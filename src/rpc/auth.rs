@@ -19,6 +19,11 @@ pub fn client_for_key(auth: &AuthSettings, presented: &str) -> Option<String> {
     found
 }
 
+/// The Odoo user id a client answers to: its place among the configured keys, from 1.
+pub fn uid_of(auth: &AuthSettings, client: &str) -> Option<i64> {
+    auth.api_keys.keys().position(|name| name == client).and_then(|index| i64::try_from(index + 1).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,8 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::{orm, params};
+use super::auth::uid_of;
+use super::{meta, orm, params};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::flows::audit::Actor;
@@ -37,7 +38,7 @@ impl CallContext {
         let Some(context) = kwargs.remove("context") else { return Ok(Self::default()) };
         let context = match context {
             Value::Object(map) => map,
-            Value::Null => return Ok(Self::default()),
+            Value::Null | Value::Bool(false) => return Ok(Self::default()),
             _ => return Err(AppError::field("context", "expected an object")),
         };
         let uid = match context.get("uid") {
@@ -72,14 +73,21 @@ impl CallContext {
 fn args<P: DeserializeOwned>(
     qualified: &str,
     names: &[&str],
-    args: Vec<Value>,
+    mut args: Vec<Value>,
     mut kwargs: Map<String, Value>,
     context: &CallContext,
 ) -> AppResult<P> {
     if let Some(position) = names.iter().position(|n| *n == "company_id") {
-        let given = args.len() > position || kwargs.get("company_id").is_some_and(|v| !v.is_null());
-        if let (false, Some(company)) = (given, context.company()) {
-            kwargs.insert("company_id".into(), Value::from(company));
+        let not_given = |v: &Value| matches!(v, Value::Null | Value::Bool(false));
+        if let Some(company) = context.company() {
+            match args.get_mut(position) {
+                Some(v) if not_given(&*v) => *v = Value::from(company),
+                Some(_) => {}
+                None if kwargs.get("company_id").is_none_or(not_given) => {
+                    kwargs.insert("company_id".into(), Value::from(company));
+                }
+                None => {}
+            }
         }
         // Odoo's record rules: a call acts only for the companies of its context.
         let company = args.get(position).or_else(|| kwargs.get("company_id")).and_then(Value::as_i64);
@@ -97,6 +105,11 @@ fn args<P: DeserializeOwned>(
 pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
     let Call { model, method, args: positional, mut kwargs, client } = call;
     let context = CallContext::take(&mut kwargs)?;
+    if meta::serves(&model) {
+        let uid = uid_of(&ctx.settings.auth, &client).ok_or(AppError::AccessDenied)?;
+        let max = ctx.settings.limits.max_search_limit;
+        return meta::call(&model, &method, positional, kwargs, &client, uid, max);
+    }
     let actor = Actor { name: client, uid: context.uid, companies: context.allowed_company_ids.clone() };
     let qualified = format!("{model}.{method}");
     macro_rules! params {
@@ -176,13 +189,12 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
                 _ => Value::from(ids),
             })
         }
-        (_, "search_read" | "read" | "search" | "search_count") if registry::model(&model).is_some() => {
+        (_, method) if orm::METHODS.contains(&method) && registry::model(&model).is_some() => {
             let info = registry::model(&model).ok_or_else(|| unknown_model(&model))?;
-            orm::call(ctx, info, &method, positional, kwargs, context.allowed_company_ids).await
+            orm::call(ctx, info, method, positional, kwargs, context.allowed_company_ids).await
         }
-        _ if registry::model(&model).is_none() && !["account.move", "dte.dashboard"].contains(&model.as_str()) => {
-            Err(unknown_model(&model))
-        }
+        (_, "fields_get") if meta::is_method_model(&model) => meta::no_fields(&qualified, positional, kwargs),
+        _ if registry::model(&model).is_none() && !meta::is_method_model(&model) => Err(unknown_model(&model)),
         _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
     }
 }

@@ -61,3 +61,8 @@ pub fn error_response(error: &AppError) -> HttpResponse {
 pub async fn not_found() -> HttpResponse {
     error_response(&AppError::NotFound("Did you mean POST /json/2/<model>/<method>?".into()))
 }
+
+/// `/doc-bearer/...`: Odoo's API documentation (the api_doc module) is not served.
+pub async fn no_api_doc() -> HttpResponse {
+    error_response(&AppError::NotFound("Odoo's API documentation (/doc-bearer) is not served by the sidecar".into()))
+}

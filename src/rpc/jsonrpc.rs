@@ -1,11 +1,12 @@
 //! `POST /jsonrpc`: Odoo's classic envelope. `common.version`, `common.login` /
-//! `authenticate`, and `object.execute_kw` with `[db, uid, key, model, method, args, kwargs]`.
+//! `authenticate`, and `object.execute_kw` with `[db, uid, key, model, method, args, kwargs]`
+//! (or `object.execute` with the method's arguments after `method`).
 //! Always HTTP 200; errors travel in the envelope.
 
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::auth::client_for_key;
+use super::auth::{client_for_key, uid_of};
 use super::body;
 use super::dispatch::{dispatch, Call};
 use super::respond::jsonrpc_error;
@@ -40,11 +41,8 @@ async fn answer(ctx: &AppContext, request: Value) -> AppResult<Value> {
     };
     match (service.as_ref().and_then(Value::as_str), method.as_ref().and_then(Value::as_str)) {
         (Some("common"), Some("version")) => Ok(version()),
-        (Some("common"), Some("login" | "authenticate")) => Ok(login(ctx, &args)),
-        (Some("object"), Some("execute_kw")) => execute_kw(ctx, args).await,
-        (Some("object"), Some("execute")) => {
-            Err(AppError::BadRequest("object.execute is not served; use execute_kw".into()))
-        }
+        (Some("common"), Some(method @ ("login" | "authenticate"))) => login(ctx, method, &args),
+        (Some("object"), Some(method @ ("execute_kw" | "execute"))) => execute_kw(ctx, method, args).await,
         (service, method) => Err(AppError::NotFound(format!(
             "unknown service method {}.{}",
             service.unwrap_or("?"),
@@ -53,36 +51,49 @@ async fn answer(ctx: &AppContext, request: Value) -> AppResult<Value> {
     }
 }
 
-/// What Odoo 19's `common.version` answers, plus the sidecar's own version.
+/// What Odoo 19's `common.version` answers.
 pub fn version() -> Value {
     json!({
         "server_version": "19.0",
         "server_version_info": [19, 0, 0, "final", 0, ""],
         "server_serie": "19.0",
         "protocol_version": 1,
-        "sidecar_version": env!("CARGO_PKG_VERSION"),
     })
 }
 
-/// `login(db, login, password)`: the key must belong to the client named `login`.
-/// Answers a stable uid for that client, or `false`, as Odoo does.
-fn login(ctx: &AppContext, args: &[Value]) -> Value {
-    let (Some(login), Some(key)) = (args.get(1).and_then(Value::as_str), args.get(2).and_then(Value::as_str)) else {
-        return Value::Bool(false);
+/// `POST /web/webclient/version_info`, which some clients ask first: the same answer
+/// in a JSON-RPC envelope.
+pub async fn version_info(ctx: web::Data<AppContext>, payload: web::Payload) -> HttpResponse {
+    let id = match body::read_json(payload, ctx.settings.limits.max_body_bytes).await {
+        Ok(request) => request.get("id").cloned().unwrap_or(Value::Null),
+        Err(e) => return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &e)),
     };
-    match client_for_key(&ctx.settings.auth, key) {
-        Some(client) if client == login => ctx
-            .settings
-            .auth
-            .api_keys
-            .keys()
-            .position(|name| *name == client)
-            .map_or(Value::Bool(false), |index| json!(index + 1)),
-        _ => Value::Bool(false),
-    }
+    HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": id, "result": version()}))
 }
 
-async fn execute_kw(ctx: &AppContext, args: Vec<Value>) -> AppResult<Value> {
+/// `login(db, login, password)` and `authenticate(db, login, password, user_agent_env)`:
+/// the key must belong to the client named `login`. Answers that client's uid, or
+/// `false`, as Odoo does; the database name is not checked (the sidecar has one).
+fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
+    let arity = if method == "login" { 3 } else { 4 };
+    if args.len() != arity {
+        return Err(AppError::validation(format!(
+            "exp_{method}() takes {arity} positional arguments but {} were given",
+            args.len()
+        )));
+    }
+    let (Some(login), Some(key)) = (args[1].as_str(), args[2].as_str()) else {
+        return Ok(Value::Bool(false));
+    };
+    Ok(match client_for_key(&ctx.settings.auth, key) {
+        Some(client) if client == login => uid_of(&ctx.settings.auth, &client).map_or(Value::Bool(false), Value::from),
+        _ => Value::Bool(false),
+    })
+}
+
+/// `execute_kw(db, uid, key, model, method, args, kwargs=None)` and
+/// `execute(db, uid, key, model, method, *args)`.
+async fn execute_kw(ctx: &AppContext, service_method: &str, args: Vec<Value>) -> AppResult<Value> {
     let mut args = args.into_iter();
     let (_db, _uid, key) = (args.next(), args.next(), args.next());
     let client = key
@@ -95,6 +106,10 @@ async fn execute_kw(ctx: &AppContext, args: Vec<Value>) -> AppResult<Value> {
     let (Some(model), Some(method)) = (model, method) else {
         return Err(AppError::BadRequest("execute_kw needs [db, uid, key, model, method, args, kwargs]".into()));
     };
+    if service_method == "execute" {
+        let positional = args.collect();
+        return dispatch(ctx, Call { model, method, args: positional, kwargs: serde_json::Map::new(), client }).await;
+    }
     let positional = match args.next() {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(list)) => list,

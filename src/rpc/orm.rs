@@ -1,13 +1,17 @@
-//! The ORM methods every model answers: `search_read`, `read`, `search`, `search_count`.
+//! The ORM methods every record model answers, with Odoo 19's signatures:
+//! `search_read`, `read`, `search`, `search_count`, `name_search`, `fields_get`.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::params;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::store::query::{self, Search};
-use crate::store::registry::ModelInfo;
+use crate::store::registry::{FieldKind, ModelInfo};
+
+/// The methods `call` answers.
+pub const METHODS: &[&str] = &["search_read", "read", "search", "search_count", "name_search", "fields_get"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +26,24 @@ struct SearchParams {
     limit: Value,
     #[serde(default)]
     order: Option<String>,
+    /// `read`'s way of rendering relations; the sidecar's models have none.
+    #[serde(default)]
+    #[allow(dead_code)]
+    load: Option<String>,
+}
+
+/// `search`'s arguments (its domain is required: see `require_domain`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainParams {
+    #[serde(default)]
+    domain: Value,
+    #[serde(default)]
+    offset: Option<i64>,
+    #[serde(default)]
+    limit: Value,
+    #[serde(default)]
+    order: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +52,31 @@ struct ReadParams {
     ids: Vec<i64>,
     #[serde(default)]
     fields: Option<Vec<String>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    load: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameSearchParams {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    domain: Value,
+    #[serde(default)]
+    operator: Option<String>,
+    #[serde(default)]
+    limit: Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsGetParams {
+    #[serde(default)]
+    pub allfields: Option<Vec<String>>,
+    #[serde(default)]
+    pub attributes: Option<Vec<String>>,
 }
 
 /// Runs `method` on `model`; `companies` narrows rows to Odoo's allowed companies.
@@ -38,14 +85,14 @@ pub async fn call(
     model: &'static ModelInfo,
     method: &str,
     args: Vec<Value>,
-    kwargs: serde_json::Map<String, Value>,
+    kwargs: Map<String, Value>,
     companies: Option<Vec<i64>>,
 ) -> AppResult<Value> {
     let qualified = format!("{}.{method}", model.name);
     let max = ctx.settings.limits.max_search_limit;
     match method {
         "read" => {
-            let p: ReadParams = params::bind(&qualified, &["ids", "fields"], args, kwargs)?;
+            let p: ReadParams = params::bind(&qualified, &["ids", "fields", "load"], args, kwargs)?;
             let mut search = Search::new(model);
             search.fields = query::parse_fields(model, p.fields.as_deref().unwrap_or_default())?;
             search.domain = query::parse_domain(model, &json!([["id", "in", p.ids]]))?;
@@ -53,24 +100,23 @@ pub async fn call(
             search.limit = None;
             let wanted = p.ids.clone();
             let rows = ctx.db.run(move |conn| query::search_read(conn, model, &search)).await?;
-            // Odoo answers in the order asked and refuses ids it cannot find.
-            let mut ordered = Vec::with_capacity(wanted.len());
-            for id in wanted {
-                let row = rows
-                    .iter()
-                    .find(|r| r.get("id").and_then(Value::as_i64) == Some(id))
-                    .ok_or_else(|| AppError::missing_record(model.name, id))?;
-                ordered.push(row.clone());
-            }
-            Ok(Value::Array(ordered))
+            in_order_asked(model.name, &rows, &wanted)
         }
         "search_read" | "search" => {
-            let names: &[&str] = if method == "search" {
-                &["domain", "offset", "limit", "order"]
+            let p: SearchParams = if method == "search" {
+                require_domain(&qualified, &args, &kwargs)?;
+                let p: DomainParams = params::bind(&qualified, &["domain", "offset", "limit", "order"], args, kwargs)?;
+                SearchParams {
+                    domain: p.domain,
+                    fields: None,
+                    offset: p.offset,
+                    limit: p.limit,
+                    order: p.order,
+                    load: None,
+                }
             } else {
-                &["domain", "fields", "offset", "limit", "order"]
+                params::bind(&qualified, &["domain", "fields", "offset", "limit", "order", "load"], args, kwargs)?
             };
-            let p: SearchParams = params::bind(&qualified, names, args, kwargs)?;
             let mut search = Search::new(model);
             search.domain = query::parse_domain(model, &p.domain)?;
             search.fields = if method == "search" {
@@ -78,23 +124,9 @@ pub async fn call(
             } else {
                 query::parse_fields(model, p.fields.as_deref().unwrap_or_default())?
             };
-            search.offset = match p.offset {
-                Some(n) if n < 0 => return Err(AppError::field("offset", "must not be negative")),
-                other => other.unwrap_or(0),
-            };
-            search.limit = Some(match &p.limit {
-                Value::Null | Value::Bool(false) => max,
-                Value::Number(n) => match n.as_i64() {
-                    Some(l) if (0..=max).contains(&l) => l,
-                    _ => return Err(AppError::field("limit", format!("expected a number from 0 to {max}"))),
-                },
-                _ => return Err(AppError::field("limit", "expected a number")),
-            });
-            if let Some(order) = &p.order {
-                search.order = query::parse_order(model, order)?;
-            } else {
-                search.order = query::parse_order(model, model.default_order)?;
-            }
+            search.offset = offset(p.offset)?;
+            search.limit = Some(limit(&p.limit, max)?);
+            search.order = query::parse_order(model, p.order.as_deref().unwrap_or(model.default_order))?;
             search.companies = companies;
             let rows = ctx.db.run(move |conn| query::search_read(conn, model, &search)).await?;
             if method == "search" {
@@ -111,6 +143,7 @@ pub async fn call(
                 #[serde(default)]
                 limit: Option<i64>,
             }
+            require_domain(&qualified, &args, &kwargs)?;
             let p: CountParams = params::bind(&qualified, &["domain", "limit"], args, kwargs)?;
             let mut search = Search::new(model);
             search.domain = query::parse_domain(model, &p.domain)?;
@@ -118,6 +151,171 @@ pub async fn call(
             let count = ctx.db.run(move |conn| query::search_count(conn, model, &search)).await?;
             Ok(json!(p.limit.map_or(count, |limit| count.min(limit.max(0)))))
         }
+        "name_search" => {
+            let p: NameSearchParams = params::bind(&qualified, &["name", "domain", "operator", "limit"], args, kwargs)?;
+            let name = p.name.unwrap_or_default();
+            let operator = p.operator.unwrap_or_else(|| "ilike".into());
+            // Odoo: Domain('display_name', operator, name) & domain; an empty pattern
+            // with ilike matches everything.
+            let mut domain = match p.domain {
+                Value::Array(items) => items,
+                Value::Null | Value::Bool(false) => Vec::new(),
+                _ => return Err(AppError::field("domain", "expected a list")),
+            };
+            if !(name.is_empty() && operator == "ilike") {
+                domain.insert(0, json!(["display_name", operator, name]));
+                if domain.len() > 1 {
+                    domain.insert(0, json!("&"));
+                }
+            }
+            let mut search = Search::new(model);
+            search.domain = query::parse_domain(model, &Value::Array(domain))?;
+            search.fields = vec!["id", "display_name"];
+            search.limit = Some(match &p.limit {
+                Value::Null => 100.min(max),
+                other => limit(other, max)?,
+            });
+            search.order = query::parse_order(model, model.default_order)?;
+            search.companies = companies;
+            let rows = ctx.db.run(move |conn| query::search_read(conn, model, &search)).await?;
+            Ok(Value::Array(
+                rows.iter()
+                    .map(|r| json!([r.get("id"), r.get("display_name").cloned().unwrap_or(Value::Bool(false))]))
+                    .collect(),
+            ))
+        }
+        "fields_get" => {
+            let p: FieldsGetParams = params::bind(&qualified, &["allfields", "attributes"], args, kwargs)?;
+            let fields: Vec<(&str, FieldKind)> = model
+                .readable_fields()
+                .into_iter()
+                .filter_map(|name| model.field(name).map(|f| (f.name, f.kind)))
+                .collect();
+            Ok(fields_get(&fields, &p))
+        }
         _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
+    }
+}
+
+/// `search` and `search_count` take a domain, as in Odoo 19 (`[]` for every record).
+pub fn require_domain(qualified: &str, args: &[Value], kwargs: &Map<String, Value>) -> AppResult<()> {
+    if args.is_empty() && !kwargs.contains_key("domain") {
+        return Err(AppError::validation(format!("{qualified}() missing a required argument: 'domain'")));
+    }
+    Ok(())
+}
+
+/// Odoo answers `read` in the order asked and refuses ids it cannot find.
+pub fn in_order_asked(model: &str, rows: &[Value], wanted: &[i64]) -> AppResult<Value> {
+    let mut ordered = Vec::with_capacity(wanted.len());
+    for id in wanted {
+        let row = rows
+            .iter()
+            .find(|r| r.get("id").and_then(Value::as_i64) == Some(*id))
+            .ok_or_else(|| AppError::missing_record(model, id))?;
+        ordered.push(row.clone());
+    }
+    Ok(Value::Array(ordered))
+}
+
+pub fn offset(offset: Option<i64>) -> AppResult<i64> {
+    match offset {
+        Some(n) if n < 0 => Err(AppError::field("offset", "must not be negative")),
+        other => Ok(other.unwrap_or(0)),
+    }
+}
+
+/// Odoo's `limit`: None or False for "no limit" (here: the configured ceiling).
+pub fn limit(limit: &Value, max: i64) -> AppResult<i64> {
+    match limit {
+        Value::Null | Value::Bool(false) => Ok(max),
+        Value::Number(n) => match n.as_i64() {
+            Some(l) if (0..=max).contains(&l) => Ok(l),
+            _ => Err(AppError::field("limit", format!("expected a number from 0 to {max}"))),
+        },
+        _ => Err(AppError::field("limit", "expected a number")),
+    }
+}
+
+/// `fields_get` as Odoo 19 describes fields: type, string, readonly, and the rest of
+/// the attributes clients read (`required`, `store`, `searchable`, `sortable`).
+pub fn fields_get(fields: &[(&str, FieldKind)], params: &FieldsGetParams) -> Value {
+    let wanted = params.allfields.as_deref().filter(|a| !a.is_empty());
+    let attributes = params.attributes.as_deref().filter(|a| !a.is_empty());
+    let mut out = Map::new();
+    for (name, kind) in fields {
+        if wanted.is_some_and(|w| !w.iter().any(|n| n.as_str() == *name)) {
+            continue;
+        }
+        let mut description = Map::new();
+        description.insert("name".into(), json!(name));
+        description.insert("type".into(), json!(odoo_type(*kind)));
+        description.insert("string".into(), json!(field_label(name)));
+        description.insert("readonly".into(), json!(true));
+        description.insert("required".into(), json!(*name == "id"));
+        description.insert("store".into(), json!(true));
+        description.insert("searchable".into(), json!(*kind != FieldKind::Binary));
+        description.insert("sortable".into(), json!(*kind != FieldKind::Binary));
+        if let Some(attributes) = attributes {
+            description.retain(|key, _| attributes.iter().any(|a| a == key));
+        }
+        out.insert((*name).to_string(), Value::Object(description));
+    }
+    Value::Object(out)
+}
+
+fn odoo_type(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Integer => "integer",
+        FieldKind::Float => "float",
+        FieldKind::Char => "char",
+        FieldKind::Text => "text",
+        FieldKind::Boolean => "boolean",
+        FieldKind::Date => "date",
+        FieldKind::Datetime => "datetime",
+        FieldKind::Binary => "binary",
+    }
+}
+
+/// A field's label from its name, as Odoo derives one (`sent_date` → "Sent Date"),
+/// with the acronyms of the trade kept upper-case (`dte_type` → "DTE Type").
+pub fn field_label(name: &str) -> String {
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|word| match word {
+            "id" | "dte" | "sii" | "rut" | "xml" | "caf" | "idk" | "sha256" | "uid" => word.to_ascii_uppercase(),
+            _ => {
+                let mut chars = word.chars();
+                chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_like_odoo_with_the_trade_acronyms() {
+        assert_eq!(field_label("sent_date"), "Sent Date");
+        assert_eq!(field_label("dte_type"), "DTE Type");
+        assert_eq!(field_label("company_id"), "Company ID");
+        assert_eq!(field_label("id"), "ID");
+    }
+
+    #[test]
+    fn fields_get_narrows_to_the_fields_and_attributes_asked() {
+        let fields = [("id", FieldKind::Integer), ("folio", FieldKind::Char), ("xml_content", FieldKind::Binary)];
+        let all = fields_get(&fields, &FieldsGetParams { allfields: None, attributes: None });
+        assert_eq!(all["folio"]["type"], "char");
+        assert_eq!(all["xml_content"]["type"], "binary");
+        assert_eq!(all["id"]["readonly"], true);
+        let some = fields_get(
+            &fields,
+            &FieldsGetParams { allfields: Some(vec!["folio".into()]), attributes: Some(vec!["type".into()]) },
+        );
+        assert_eq!(some, json!({"folio": {"type": "char"}}));
     }
 }

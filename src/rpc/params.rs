@@ -34,8 +34,15 @@ pub fn bind<P: DeserializeOwned>(
         }
         bound.insert(name, value);
     }
-    // An explicit null means "not given", as Python's None does for optional arguments.
-    bound.retain(|_, v| !v.is_null());
+    // None and False mean "not given" for an optional argument, as Odoo's methods
+    // read them; a required one given so is reported missing.
+    bound.retain(|_, v| !matches!(v, Value::Null | Value::Bool(false)));
+    // Odoo's record methods take one id or a list of ids.
+    for name in ["ids", "move_ids"] {
+        if let Some(id @ Value::Number(_)) = bound.get_mut(name) {
+            *id = Value::Array(vec![id.take()]);
+        }
+    }
     read(method, Value::Object(bound))
 }
 
@@ -79,6 +86,20 @@ mod tests {
         assert_eq!(p, P { a: 1, b: Some("x".into()) });
         let p: P = bind("m", &["a", "b"], vec![], kw(json!({"a": 2, "b": null}))).unwrap();
         assert_eq!(p, P { a: 2, b: None });
+        let p: P = bind("m", &["a", "b"], vec![json!(3), json!(false)], Map::new()).unwrap();
+        assert_eq!(p, P { a: 3, b: None }, "False is Odoo's 'not given'");
+    }
+
+    #[test]
+    fn one_id_stands_for_a_list_of_one() {
+        #[derive(Debug, Deserialize)]
+        struct Ids {
+            ids: Vec<i64>,
+        }
+        let p: Ids = bind("m", &["ids"], vec![json!(7)], Map::new()).unwrap();
+        assert_eq!(p.ids, vec![7]);
+        let p: Ids = bind("m", &["ids"], vec![], kw(json!({"ids": [7, 8]}))).unwrap();
+        assert_eq!(p.ids, vec![7, 8]);
     }
 
     #[test]

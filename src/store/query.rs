@@ -348,6 +348,15 @@ pub fn parse_order(model: &'static ModelInfo, order: &str) -> AppResult<String> 
     Ok(parts.join(", "))
 }
 
+/// The model's rows: its table, with `display_name` computed where no column holds it
+/// (PostgreSQL inlines the subquery, so the table's indexes still serve).
+fn source(model: &'static ModelInfo) -> String {
+    match model.display_name_sql() {
+        None => format!("dte_sidecar.{}", model.table),
+        Some(expr) => format!("(SELECT *, {expr} AS display_name FROM dte_sidecar.{0}) AS {0}", model.table),
+    }
+}
+
 fn where_clause(model: &'static ModelInfo, search: &Search, builder: &mut SqlBuilder) -> String {
     let mut condition = builder.condition(&search.domain);
     if let (Some(companies), true) = (&search.companies, model.has_company()) {
@@ -373,7 +382,7 @@ struct CountRow {
 /// empty values as `false`.
 pub fn search_read(conn: &mut PgConnection, model: &'static ModelInfo, search: &Search) -> AppResult<Vec<Value>> {
     let fields: Vec<&'static str> =
-        if search.fields.is_empty() { model.fields.iter().map(|f| f.name).collect() } else { search.fields.clone() };
+        if search.fields.is_empty() { model.readable_fields() } else { search.fields.clone() };
     let mut columns = vec!["id".to_string()];
     for name in fields.iter().filter(|n| **n != "id") {
         let kind = model.field(name).map(|f| f.kind).unwrap_or(FieldKind::Text);
@@ -388,9 +397,9 @@ pub fn search_read(conn: &mut PgConnection, model: &'static ModelInfo, search: &
     let condition = where_clause(model, search, &mut builder);
     let order = if search.order.is_empty() { "id ASC".to_string() } else { format!("{}, id ASC", search.order) };
     let mut sql = format!(
-        "SELECT row_to_json(t)::text AS row FROM (SELECT {} FROM dte_sidecar.{} WHERE {condition} ORDER BY {order}",
+        "SELECT row_to_json(t)::text AS row FROM (SELECT {} FROM {} WHERE {condition} ORDER BY {order}",
         columns.join(", "),
-        model.table
+        source(model)
     );
     if let Some(limit) = search.limit {
         sql.push_str(&format!(" LIMIT {limit}"));
@@ -404,7 +413,7 @@ pub fn search_read(conn: &mut PgConnection, model: &'static ModelInfo, search: &
 pub fn search_count(conn: &mut PgConnection, model: &'static ModelInfo, search: &Search) -> AppResult<i64> {
     let mut builder = SqlBuilder::default();
     let condition = where_clause(model, search, &mut builder);
-    builder.sql = format!("SELECT count(*) AS count FROM dte_sidecar.{} WHERE {condition}", model.table);
+    builder.sql = format!("SELECT count(*) AS count FROM {} WHERE {condition}", source(model));
     let row: CountRow = builder.into_query().get_result(conn)?;
     Ok(row.count)
 }

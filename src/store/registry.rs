@@ -34,9 +34,41 @@ pub struct ModelInfo {
     pub hidden: &'static [&'static str],
 }
 
+/// Odoo's `display_name`, which every model answers; computed where no column holds it.
+static DISPLAY_NAME: Field = Field { name: "display_name", kind: FieldKind::Char };
+
 impl ModelInfo {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.fields.iter().find(|f| f.name == name).or_else(|| (name == "display_name").then_some(&DISPLAY_NAME))
+    }
+
+    /// Every field a read without `fields` returns: the columns, then `display_name`.
+    pub fn readable_fields(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.fields.iter().map(|f| f.name).collect();
+        if !names.contains(&"display_name") {
+            names.push("display_name");
+        }
+        names
+    }
+
+    /// The SQL that computes `display_name` from the row's columns, for the models that
+    /// have no such column (None where the column exists).
+    pub fn display_name_sql(&self) -> Option<&'static str> {
+        if self.fields.iter().any(|f| f.name == "display_name") {
+            return None;
+        }
+        Some(match self.name {
+            "dte.company" => "concat(name, ' (', rut, ')')",
+            "dte.contingency" => "concat('Contingency, company ', company_id)",
+            "dte.audit.log" => "concat(action, ' ', target_model, ' ', target_id)",
+            "dte.document" => "concat('DTE ', dte_type, '-', folio)",
+            "dte.document.transition" => "concat(from_state, ' -> ', to_state)",
+            "dte.envelope" => "concat('EnvioDTE ', id, ' ', track_id)",
+            "dte.caf" => "concat('CAF ', dte_type, ' ', folio_from, '-', folio_to)",
+            "dte.certificate" => "concat(holder_name, ' (', subject_rut, ')')",
+            "dte.alert" => "concat(rule, ' ', raised_at)",
+            _ => "id::text",
+        })
     }
 
     pub fn has_company(&self) -> bool {
