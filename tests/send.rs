@@ -219,7 +219,10 @@ async fn recovery_half_way_succeeds_and_backs_up() {
     // The retry that succeeded counts: a failed one, then this one.
     assert_eq!(entry["retry_count"], 2, "{entry}");
     let history: Vec<Value> = serde_json::from_str(entry["retry_history"].as_str().unwrap()).unwrap();
-    assert_eq!((history.last().unwrap()["event"].as_str(), history.last().unwrap()["retry"].as_i64()), (Some("success"), Some(2)));
+    assert_eq!(
+        (history.last().unwrap()["event"].as_str(), history.last().unwrap()["retry"].as_i64()),
+        (Some("success"), Some(2))
+    );
     assert!(entry["success_track_id"].is_string());
     assert_eq!(entry["success_date"], app.clock.now().format("%Y-%m-%d %H:%M:%S").to_string());
     assert_eq!(document_of(&app, 60).await["state"], "sent");
@@ -446,7 +449,8 @@ async fn retry_due_retries_what_is_due_now_and_leaves_the_rest() {
     assert_eq!(document_of(&app, 131).await["state"], "failed");
     // Only the caller's companies.
     app.clock.advance(TimeDelta::minutes(30));
-    let elsewhere = app.call("dte.failed.queue", "retry_due", json!([]), json!({"context": {"allowed_company_ids": [2]}})).await;
+    let elsewhere =
+        app.call("dte.failed.queue", "retry_due", json!([]), json!({"context": {"allowed_company_ids": [2]}})).await;
     assert_eq!(elsewhere["due"], 0, "{elsewhere}");
     assert_eq!(entry_of(&app, 131).await["state"], "pending");
     // Bad input changes nothing.

@@ -50,11 +50,8 @@ pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppRe
     let now = ctx.clock.now();
     ctx.db
         .run(move |conn| {
-            let company: Option<i32> = dte_failed_queue::table
-                .find(entry_id)
-                .select(dte_failed_queue::company_id)
-                .first(conn)
-                .optional()?;
+            let company: Option<i32> =
+                dte_failed_queue::table.find(entry_id).select(dte_failed_queue::company_id).first(conn).optional()?;
             match company {
                 Some(company) => super::alerts::check_retry_rate(conn, company, now).map(|_| ()),
                 None => Ok(()),

@@ -51,7 +51,8 @@ class DteAuditLog(models.Model):
             "dte.failed.queue": _("Retry queue entry"),
             "dte.contingency": _("Contingency of the company"),
             "dte.contingency.pending": _("Documents kept in contingency"),
-            "dte.caf": _("CAF file"),
+            "dte.caf": _("Folio range (CAF)"),
+            "dte.certificate": _("Signing certificate"),
             "dte.backup": _("Backup"),
         }
 
