@@ -216,6 +216,13 @@ async fn recovery_half_way_succeeds_and_backs_up() {
     assert_eq!(app.sweep().await.retried, 1);
     let entry = entry_of(&app, 60).await;
     assert_eq!(entry["state"], "success");
+    // The retry that succeeded counts: a failed one, then this one.
+    assert_eq!(entry["retry_count"], 2, "{entry}");
+    let history: Vec<Value> = serde_json::from_str(entry["retry_history"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (history.last().unwrap()["event"].as_str(), history.last().unwrap()["retry"].as_i64()),
+        (Some("success"), Some(2))
+    );
     assert!(entry["success_track_id"].is_string());
     assert_eq!(entry["success_date"], app.clock.now().format("%Y-%m-%d %H:%M:%S").to_string());
     assert_eq!(document_of(&app, 60).await["state"], "sent");
@@ -413,4 +420,75 @@ async fn folios_chosen_by_the_caller_count_against_the_stock() {
     assert_eq!(app.send(143, 1, 33, COMPANY_RUT).await["result"]["folio"], 3);
     let kpis = app.call("dte.dashboard", "get_kpis", json!([1]), json!({})).await;
     assert_eq!(kpis["folios_left"]["33"], 96);
+}
+
+#[actix_rt::test]
+async fn retry_due_retries_what_is_due_now_and_leaves_the_rest() {
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(130, 1, 33, COMPANY_RUT).await;
+    app.clock.advance(TimeDelta::minutes(30));
+    app.send(131, 1, 33, COMPANY_RUT).await;
+    app.sim.set_faults(Faults::default());
+    // Nothing is due yet: nothing is touched.
+    let report = app.call("dte.failed.queue", "retry_due", json!([]), json!({})).await;
+    assert_eq!((report["due"].as_i64(), report["retried"].as_i64()), (Some(0), Some(0)), "{report}");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 0);
+    // One hour after the first failure: the first entry is due, the second is not.
+    app.clock.advance(TimeDelta::minutes(30));
+    let report = app.call("dte.failed.queue", "retry_due", json!([]), json!({})).await;
+    assert_eq!(report["due"], 1, "{report}");
+    assert_eq!(report["retried"], 1);
+    assert_eq!(report["succeeded"], 1);
+    assert_eq!(report["failed"], 0);
+    let first = entry_of(&app, 130).await;
+    assert_eq!((first["state"].as_str(), first["retry_count"].as_i64()), (Some("success"), Some(1)));
+    let second = entry_of(&app, 131).await;
+    assert_eq!((second["state"].as_str(), second["retry_count"].as_i64()), (Some("pending"), Some(0)));
+    assert_eq!(second["last_retry_date"], false, "not touched");
+    assert_eq!(document_of(&app, 131).await["state"], "failed");
+    // Only the caller's companies.
+    app.clock.advance(TimeDelta::minutes(30));
+    let elsewhere =
+        app.call("dte.failed.queue", "retry_due", json!([]), json!({"context": {"allowed_company_ids": [2]}})).await;
+    assert_eq!(elsewhere["due"], 0, "{elsewhere}");
+    assert_eq!(entry_of(&app, 131).await["state"], "pending");
+    // Bad input changes nothing.
+    let answer = app.execute_kw("dte.failed.queue", "retry_due", json!([]), json!({"limit": 100000})).await;
+    assert_eq!(error_of(&answer).0, "odoo.exceptions.ValidationError", "{answer}");
+    assert_eq!(entry_of(&app, 131).await["state"], "pending");
+}
+
+async fn open_rate_alerts(app: &TestApp) -> Value {
+    app.call(
+        "dte.alert",
+        "search_count",
+        json!([[["rule", "=", "retry_success_low"], ["resolved_at", "=", false]]]),
+        json!({}),
+    )
+    .await
+}
+
+#[actix_rt::test]
+async fn the_retry_rate_alerts_only_after_retries_and_resolves_when_they_succeed() {
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(140, 1, 33, COMPANY_RUT).await;
+    // In the queue, never retried: no rate yet, no alert.
+    dte_sidecar::flows::alerts::check(&app.ctx).await.unwrap();
+    assert_eq!(open_rate_alerts(&app).await, 0, "no retry has run");
+    let kpis = app.call("dte.dashboard", "get_kpis", json!([1]), json!({})).await;
+    assert_eq!((kpis["retried_count"].as_i64(), kpis["retry_success_rate"].clone()), (Some(0), Value::Null));
+    // A retry fails: 0 % of one retried document.
+    app.clock.advance(TimeDelta::hours(1));
+    assert_eq!(app.sweep().await.retried, 1);
+    assert_eq!(open_rate_alerts(&app).await, 1, "0 % of retries succeeded");
+    // The next retry succeeds: the rate is 100 % and the alert is resolved at once.
+    app.sim.set_faults(Faults::default());
+    let entry = entry_of(&app, 140).await["id"].as_i64().unwrap();
+    let results = app.call("dte.failed.queue", "retry_send", json!([[entry]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    let kpis = app.call("dte.dashboard", "get_kpis", json!([1]), json!({})).await;
+    assert_eq!(kpis["retry_success_rate"], 100.0, "{kpis}");
+    assert_eq!(open_rate_alerts(&app).await, 0, "the alert's condition ended");
 }

@@ -68,6 +68,23 @@ pub fn resolve(conn: &mut PgConnection, company_id: i32, rule: &str, now: Timest
     Ok(())
 }
 
+/// The retry success rule for one company: raised when retries were made and under 80 %
+/// of them succeeded; resolved otherwise. Before any retry there is no rate to alert on.
+/// Returns whether a new alert was raised.
+pub fn check_retry_rate(conn: &mut PgConnection, company_id: i32, now: Timestamp) -> AppResult<bool> {
+    let (retried, _, rate) = super::dashboard::retry_success_rate(conn, company_id)?;
+    match rate {
+        Some(rate) if retried > 0 && rate < 80.0 => {
+            let details = serde_json::json!({"rate": rate, "total": retried});
+            Ok(raise(conn, company_id, "retry_success_low", &details, now)?.is_some())
+        }
+        _ => {
+            resolve(conn, company_id, "retry_success_low", now)?;
+            Ok(false)
+        }
+    }
+}
+
 /// The hourly check of the specification's alert rules, for every company, then mail for
 /// alerts not yet sent. Rules: more than 10 entries waiting in the retry queue; retry
 /// success rate under 80 %; contingency on for more than 24 hours; folios running low
@@ -82,6 +99,7 @@ pub async fn check(ctx: &crate::context::AppContext) -> AppResult<usize> {
             conn.transaction(|conn| {
                 let companies: Vec<i32> = dte_company::table.select(dte_company::id).load(conn)?;
                 let mut raised = 0;
+                let mut rate_alerts = 0;
                 let mut rule = |conn: &mut PgConnection, company: i32, name: &str, holds: bool, details: Value| -> AppResult<()> {
                     if holds {
                         raised += usize::from(raise(conn, company, name, &details, now)?.is_some());
@@ -93,8 +111,7 @@ pub async fn check(ctx: &crate::context::AppContext) -> AppResult<usize> {
                 for company in companies {
                     let waiting = super::dashboard::open_queue_count(conn, company)?;
                     rule(conn, company, "queue_backlog", waiting > 10, serde_json::json!({"count": waiting}))?;
-                    let (total, _, rate) = super::dashboard::retry_success_rate(conn, company)?;
-                    rule(conn, company, "retry_success_low", total > 0 && rate < 80.0, serde_json::json!({"rate": rate, "total": total}))?;
+                    rate_alerts += usize::from(check_retry_rate(conn, company, now)?);
                     let since: Option<Option<Timestamp>> = dte_contingency::table
                         .filter(dte_contingency::company_id.eq(company))
                         .filter(dte_contingency::enabled.eq(true))
@@ -115,7 +132,7 @@ pub async fn check(ctx: &crate::context::AppContext) -> AppResult<usize> {
                         "types": low.iter().map(|(t, n)| serde_json::json!({"dte_type": t, "left": n})).collect::<Vec<_>>(),
                     }))?;
                 }
-                Ok(raised)
+                Ok(raised + rate_alerts)
             })
         })
         .await?;

@@ -353,6 +353,16 @@ pub async fn verify(ctx: &AppContext) -> anyhow::Result<VerifyReport> {
 /// The weekly cleanup: removes backups sent more than `backup.retention_years` ago, the
 /// copy first and then the row, and only where the copy is there and matches — never
 /// a copy whose row stays, nor a row that is the only copy left.
+/// `run_retention`: the weekly retention, now (Odoo's "Cleanup Old Backups" cron). Applies
+/// to every company, as the sidecar's own weekly run does: the period is the sidecar's
+/// setting, not the caller's choice. Answers what it removed.
+pub async fn run_retention(ctx: &AppContext) -> AppResult<Value> {
+    let removed = apply_retention(ctx).await?;
+    let years = ctx.settings.backup.retention_years;
+    tracing::info!(removed, retention_years = years, "retention run on request");
+    Ok(serde_json::json!({"removed": removed, "retention_years": years}))
+}
+
 pub async fn apply_retention(ctx: &AppContext) -> AppResult<usize> {
     let years = i32::try_from(ctx.settings.backup.retention_years).unwrap_or(i32::MAX);
     let now = ctx.clock.now();

@@ -17,18 +17,18 @@ pub struct KpiParams {
     pub company_id: i32,
 }
 
-/// Retry success rate as the specification computes it: entries that succeeded over all
-/// entries, in percent (0 when there are none).
-pub fn retry_success_rate(conn: &mut PgConnection, company_id: i32) -> AppResult<(i64, i64, f64)> {
-    let total: i64 =
-        dte_failed_queue::table.filter(dte_failed_queue::company_id.eq(company_id)).count().get_result(conn)?;
-    let success: i64 = dte_failed_queue::table
+/// Retry success rate over the entries that were retried at least once (a retry that
+/// succeeded counts as one): `(retried, succeeded, percent)`, no percent before any retry.
+/// An entry closed without a retry (its first upload's outcome turned out fine) is no
+/// retry and does not weigh on the rate.
+pub fn retry_success_rate(conn: &mut PgConnection, company_id: i32) -> AppResult<(i64, i64, Option<f64>)> {
+    let retried_entries = dte_failed_queue::table
         .filter(dte_failed_queue::company_id.eq(company_id))
-        .filter(dte_failed_queue::state.eq("success"))
-        .count()
-        .get_result(conn)?;
-    let rate = if total > 0 { (success as f64) * 100.0 / (total as f64) } else { 0.0 };
-    Ok((total, success, (rate * 100.0).round() / 100.0))
+        .filter(dte_failed_queue::retry_count.gt(0));
+    let retried: i64 = retried_entries.count().get_result(conn)?;
+    let success: i64 = retried_entries.filter(dte_failed_queue::state.eq("success")).count().get_result(conn)?;
+    let rate = (retried > 0).then(|| ((success as f64) * 100.0 / (retried as f64) * 100.0).round() / 100.0);
+    Ok((retried, success, rate))
 }
 
 pub fn open_queue_count(conn: &mut PgConnection, company_id: i32) -> AppResult<i64> {
@@ -58,7 +58,7 @@ pub async fn get_kpis(ctx: &AppContext, p: KpiParams) -> AppResult<Value> {
     ctx.db
         .run(move |conn| {
             company::require(conn, p.company_id)?;
-            let (_, _, rate) = retry_success_rate(conn, p.company_id)?;
+            let (retried, _, rate) = retry_success_rate(conn, p.company_id)?;
             let states: Vec<StateCount> = diesel::sql_query(
                 "SELECT state, count(*) AS n FROM dte_sidecar.dte_document WHERE company_id = $1 GROUP BY state ORDER BY state",
             )
@@ -75,9 +75,11 @@ pub async fn get_kpis(ctx: &AppContext, p: KpiParams) -> AppResult<Value> {
                 "company_id": p.company_id,
                 "failed_queue_count": open_queue_count(conn, p.company_id)?,
                 "retry_success_rate": rate,
+                "retried_count": retried,
                 "contingency_active": contingency::is_enabled(conn, p.company_id)?,
                 "pending_contingency_count": contingency::unuploaded_count(conn, p.company_id)?,
                 "backup_storage_mb": ((storage.bytes as f64) / 1_048_576.0 * 1000.0).round() / 1000.0,
+                "backup_storage_bytes": storage.bytes,
                 "documents_by_state": by_state,
                 "folios_left": stock,
             }))

@@ -341,10 +341,13 @@ pub fn close_with_success(
         if entry.state == "retrying" {
             crate::metrics::retries("success", 1);
         }
-        let event = json!({"date": odoo_time(now), "event": "success", "track_id": track_id});
+        // A retry that succeeded is a retry: it counts like a failed one.
+        let retry_count = entry.retry_count + i32::from(entry.state == "retrying");
+        let event = json!({"date": odoo_time(now), "event": "success", "retry": retry_count, "track_id": track_id});
         diesel::update(dte_failed_queue::table.find(entry.id))
             .set((
                 dte_failed_queue::state.eq("success"),
+                dte_failed_queue::retry_count.eq(retry_count),
                 dte_failed_queue::success_track_id.eq(track_id),
                 dte_failed_queue::success_date.eq(now),
                 dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
@@ -378,8 +381,10 @@ pub fn close_documents_with_success(
                        WHERE document_id = ANY($1) AND state IN ('pending', 'retrying') FOR UPDATE) \
          UPDATE dte_sidecar.dte_failed_queue q SET state = 'success', success_track_id = $2, success_date = $3, \
            next_retry_date = NULL, last_retry_date = CASE WHEN open.state = 'retrying' THEN $3 ELSE q.last_retry_date END, \
+           retry_count = q.retry_count + CASE WHEN open.state = 'retrying' THEN 1 ELSE 0 END, \
            retry_history = (q.retry_history::jsonb || jsonb_build_array(jsonb_build_object( \
-             'date', to_char($3, 'YYYY-MM-DD HH24:MI:SS'), 'event', 'success', 'track_id', $2)))::text \
+             'date', to_char($3, 'YYYY-MM-DD HH24:MI:SS'), 'event', 'success', \
+             'retry', q.retry_count + CASE WHEN open.state = 'retrying' THEN 1 ELSE 0 END, 'track_id', $2)))::text \
          FROM open WHERE q.id = open.id RETURNING open.state AS was",
     )
     .bind::<Array<Int4>, _>(document_ids)

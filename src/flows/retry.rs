@@ -40,13 +40,92 @@ pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppRe
     let lease = chrono::TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
     let claimed =
         ctx.db.run(move |conn| conn.transaction(|conn| claim(conn, &keys, entry_id, manual, now, lease))).await?;
-    match claimed {
-        Claim::Nothing => Ok(Retried::NotDue),
-        Claim::Done => Ok(Retried::AlreadyDone),
-        Claim::Envelope(envelope_id) => {
-            Ok(Retried::Uploaded(upload::upload_envelope(ctx, envelope_id, "retry").await?))
+    let retried = match claimed {
+        Claim::Nothing => return Ok(Retried::NotDue),
+        Claim::Done => Retried::AlreadyDone,
+        Claim::Envelope(envelope_id) => Retried::Uploaded(upload::upload_envelope(ctx, envelope_id, "retry").await?),
+    };
+    // The retry success rate just changed: its alert is raised or resolved now, not at the
+    // next hourly check (an alert whose condition ended must not stay open).
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |conn| {
+            let company: Option<i32> =
+                dte_failed_queue::table.find(entry_id).select(dte_failed_queue::company_id).first(conn).optional()?;
+            match company {
+                Some(company) => super::alerts::check_retry_rate(conn, company, now).map(|_| ()),
+                None => Ok(()),
+            }
+        })
+        .await?;
+    Ok(retried)
+}
+
+/// Entries handled by one `retry_due` call (the specification's cron takes 100).
+const DUE_BATCH: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueParams {
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// `retry_due`: retries, now, the pending entries whose next retry has come (of the
+/// caller's companies), oldest first — what the sweep does on its own schedule, for
+/// Odoo's "Run Now". Entries not due are not touched. Answers what it did.
+pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResult<Value> {
+    let limit = match p.limit {
+        None => DUE_BATCH,
+        Some(n) if (1..=DUE_BATCH).contains(&n) => n,
+        Some(_) => return Err(AppError::field("limit", format!("expected 1 to {DUE_BATCH}"))),
+    };
+    let now = ctx.clock.now();
+    let companies = actor.companies.clone();
+    let due: Vec<i32> = ctx
+        .db
+        .run(move |conn| {
+            let mut query = dte_failed_queue::table
+                .filter(dte_failed_queue::state.eq("pending"))
+                .filter(dte_failed_queue::next_retry_date.le(now))
+                .into_boxed();
+            if let Some(ids) = companies {
+                let ids: Vec<i32> = ids.into_iter().filter_map(|id| i32::try_from(id).ok()).collect();
+                query = query.filter(dte_failed_queue::company_id.eq_any(ids));
+            }
+            Ok(query
+                .order((dte_failed_queue::next_retry_date.asc(), dte_failed_queue::id.asc()))
+                .limit(limit)
+                .select(dte_failed_queue::id)
+                .load(conn)?)
+        })
+        .await?;
+    let (mut retried, mut succeeded, mut failed, mut abandoned) = (0, 0, 0, 0);
+    for id in &due {
+        let id = *id;
+        if retry_entry(ctx, id, false).await? == Retried::NotDue {
+            continue; // taken meanwhile by the sidecar's own job or another replica
+        }
+        retried += 1;
+        let state: String = ctx
+            .db
+            .run(move |conn| Ok(dte_failed_queue::table.find(id).select(dte_failed_queue::state).first(conn)?))
+            .await?;
+        match state.as_str() {
+            "success" => succeeded += 1,
+            "abandoned" => abandoned += 1,
+            _ => failed += 1,
         }
     }
+    tracing::info!(due = due.len(), retried, succeeded, failed, abandoned, "due retries run on request");
+    Ok(json!({
+        "due": due.len(),
+        "retried": retried,
+        "succeeded": succeeded,
+        "failed": failed,
+        "abandoned": abandoned,
+        "ids": due,
+    }))
 }
 
 /// When a pending entry is due, if it is.

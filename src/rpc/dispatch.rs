@@ -134,6 +134,11 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         ("dte.failed.queue", "retry_send") => retry::retry_send(ctx, actor, params!("ids")).await,
         ("dte.failed.queue", "abandon") => retry::abandon(ctx, actor, params!("ids", "reason")).await,
         ("dte.failed.queue", "requeue") => retry::requeue(ctx, actor, params!("ids")).await,
+        ("dte.failed.queue", "retry_due") => retry::retry_due(ctx, actor, params!("limit")).await,
+        ("dte.backup", "run_retention") => {
+            let _: NoParams = params!();
+            backup::run_retention(ctx).await
+        }
         ("dte.backup", "download_xml") => backup::download_xml(ctx, actor, params!("ids")).await,
         ("dte.backup", "backup_dte") => {
             backup::backup_dte(
@@ -198,6 +203,10 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
     }
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import dte_sidecar_client
+from . import dte_sidecar_text
 from . import dte_sidecar_view_mixin
 from . import dte_document
 from . import dte_backup
@@ -10,6 +11,8 @@ from . import dte_audit_log
 from . import dte_alert
 from . import dte_caf
 from . import dte_dashboard
+from . import dte_report
 from . import account_move
 from . import res_company
 from . import res_config_settings
+from . import ir_model

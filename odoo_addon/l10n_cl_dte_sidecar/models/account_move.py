@@ -10,6 +10,7 @@ from odoo.fields import Domain
 
 from ..tools import dte_json
 from .dte_document import DOCUMENT_STATES
+from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
 
 _logger = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ class AccountMove(models.Model):
     dte_track_id = fields.Char(string="SII track ID", compute="_compute_dte_status")
     dte_message = fields.Text(string="DTE message", compute="_compute_dte_status")
     dte_state_changed_at = fields.Datetime(string="DTE state changed on", compute="_compute_dte_status")
+    dte_type = fields.Selection(DTE_TYPE_SELECTION, string="DTE type", compute="_compute_dte_document_data")
+    dte_receiver_rut = fields.Char(string="Receiver RUT", compute="_compute_dte_document_data")
+    dte_issue_date = fields.Date(string="Issue date (FchEmis)", compute="_compute_dte_document_data")
+    dte_amount_total = fields.Monetary(
+        string="Total (MntTotal)", compute="_compute_dte_document_data", currency_field="company_currency_id"
+    )
     dte_contingency_active = fields.Boolean(
         string="Company in DTE contingency", compute="_compute_dte_contingency_active"
     )
@@ -75,6 +82,16 @@ class AccountMove(models.Model):
             code = move.l10n_latam_document_type_id.code
             move.dte_code = code if move.country_code == "CL" and code in dte_json.DTE_TYPES else False
 
+    @api.depends("dte_code", "partner_id.commercial_partner_id.vat", "invoice_date", "amount_total_signed")
+    def _compute_dte_document_data(self):
+        """What the DTE says about the receiver, the date and the total (in pesos)."""
+        for move in self:
+            partner = move.partner_id.commercial_partner_id
+            move.dte_type = move.dte_code or False
+            move.dte_receiver_rut = dte_json.format_rut(partner.vat) if move.dte_code and partner.vat else False
+            move.dte_issue_date = move.invoice_date if move.dte_code else False
+            move.dte_amount_total = abs(move.amount_total_signed) if move.dte_code else 0.0
+
     @api.depends("dte_code", "state")
     @api.depends_context("uid")
     def _compute_dte_status(self):
@@ -82,6 +99,7 @@ class AccountMove(models.Model):
         of it is kept on the move, so it cannot drift."""
         move_ids = [move._origin.id for move in self if move._origin.id]
         may_send = self._dte_user_may_send()
+        client = self.env["dte.sidecar.client"]
         documents = {}
         if move_ids:
             # sudo: whoever may see the invoice may see the state of its DTE.
@@ -95,7 +113,9 @@ class AccountMove(models.Model):
             move.dte_state = document.state if document else False
             move.dte_folio = str(document.folio) if document and document.folio else False
             move.dte_track_id = document.track_id if document else False
-            move.dte_message = document.message if document else False
+            move.dte_message = client._dte_document_text(
+                document.state, document.sii_code, document.message
+            ) if document else False
             move.dte_state_changed_at = document.state_changed_at if document else False
             # Once the sidecar has the document, sending again only returns it (the sidecar
             # retries, polls and reconciles on its own): the button is for the first time.
@@ -171,7 +191,9 @@ class AccountMove(models.Model):
                 folio=result.get("folio") or "-", track=result.get("track_id") or "-",
             )
             if result.get("message"):
-                text = f"{text} {result['message']}"
+                text = "{} {}".format(text, client._dte_document_text(
+                    state, result.get("sii_code") or "", result["message"]
+                ))
             lines.append(text)
             if state in WARNING_STATES or not state:
                 kind = "warning"

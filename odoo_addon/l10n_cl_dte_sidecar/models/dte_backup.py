@@ -2,11 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import base64
 import binascii
+import logging
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
+
+_logger = logging.getLogger(__name__)
 
 
 class DteBackup(models.Model):
@@ -70,6 +73,18 @@ class DteBackup(models.Model):
             "url": f"/web/content/dte.backup/{self.id}/xml_file/{filename}?download=true",
             "target": "download",
         }
+
+    @api.model
+    def _cron_cleanup_old_backups(self):
+        """Scheduled action "DTE: Cleanup Old Backups": the sidecar's retention, now. It
+        removes only backups older than its retention period whose second copy checks out;
+        the result goes to the log."""
+        report = self._dte_client()._call("dte.backup", "run_retention") or {}
+        _logger.info(
+            "DTE: Cleanup Old Backups: %s backups older than %s years removed",
+            report.get("removed", 0), report.get("retention_years", "?"),
+        )
+        return report
 
     def action_open_move(self):
         self.ensure_one()

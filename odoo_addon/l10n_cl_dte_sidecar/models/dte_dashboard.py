@@ -5,6 +5,16 @@ from markupsafe import Markup, escape
 from odoo import _, api, fields, models
 
 
+def human_size(size):
+    """Bytes for a person: ``4.7 KB``, ``12.3 MB`` (units of 1024)."""
+    size = float(size or 0)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
 class DteDashboard(models.TransientModel):
     """KPIs of one company as the sidecar computes them (``dte.dashboard.get_kpis``)."""
 
@@ -16,13 +26,30 @@ class DteDashboard(models.TransientModel):
     )
     failed_queue_count = fields.Integer(string="Documents waiting for a retry", readonly=True)
     retry_success_rate = fields.Float(string="Retry success rate (%)", digits=(5, 1), readonly=True)
+    retried_count = fields.Integer(string="Documents retried", readonly=True)
+    retry_success_text = fields.Char(string="Retry success rate", compute="_compute_texts")
     contingency_active = fields.Boolean(string="Contingency active", readonly=True)
     pending_contingency_count = fields.Integer(string="Pending from contingency", readonly=True)
-    backup_storage_mb = fields.Float(string="Backup storage (MB)", digits=(12, 2), readonly=True)
+    backup_storage_mb = fields.Float(string="Backup storage (MB)", digits=(12, 3), readonly=True)
+    backup_storage_bytes = fields.Integer(string="Backup storage (bytes)", readonly=True)
+    backup_storage_text = fields.Char(string="Backup storage", compute="_compute_texts")
     documents_by_state = fields.Html(string="Documents by state", readonly=True, sanitize=True)
     folios_left = fields.Html(string="Folios left", readonly=True, sanitize=True)
     alert_count = fields.Integer(string="Open alerts", readonly=True)
     refreshed_at = fields.Datetime(string="Refreshed on", readonly=True)
+
+    def _compute_display_name(self):
+        for dashboard in self:
+            dashboard.display_name = _("DTE dashboard: %(company)s", company=dashboard.company_id.name or "")
+
+    @api.depends("retried_count", "retry_success_rate", "backup_storage_bytes")
+    def _compute_texts(self):
+        for dashboard in self:
+            dashboard.retry_success_text = (
+                _("%(rate)s %% of %(count)s retried", rate=f"{dashboard.retry_success_rate:.1f}", count=dashboard.retried_count)
+                if dashboard.retried_count else _("No retries yet")
+            )
+            dashboard.backup_storage_text = human_size(dashboard.backup_storage_bytes)
 
     @api.model
     def _kpi_values(self, company):
@@ -45,9 +72,12 @@ class DteDashboard(models.TransientModel):
             "company_id": company.id,
             "failed_queue_count": int(kpis.get("failed_queue_count") or 0),
             "retry_success_rate": float(kpis.get("retry_success_rate") or 0.0),
+            "retried_count": int(kpis.get("retried_count") or 0),
             "contingency_active": bool(kpis.get("contingency_active")),
             "pending_contingency_count": int(kpis.get("pending_contingency_count") or 0),
             "backup_storage_mb": float(kpis.get("backup_storage_mb") or 0.0),
+            "backup_storage_bytes": int(kpis.get("backup_storage_bytes")
+                                        or round(float(kpis.get("backup_storage_mb") or 0.0) * 1048576)),
             "documents_by_state": states_table,
             "folios_left": folios_table,
             "alert_count": alert_count,
@@ -68,8 +98,16 @@ class DteDashboard(models.TransientModel):
 
     @api.model
     def action_open(self):
-        """Menu entry: a fresh dashboard of the current company."""
-        dashboard = self.create(self._kpi_values(self.env.company))
+        """Menu entry: the dashboard of the current company, refreshed. One record per user
+        and company, reused at every opening."""
+        company = self.env.company
+        values = self._kpi_values(company)
+        dashboard = self.search([("create_uid", "=", self.env.uid), ("company_id", "=", company.id)],
+                                order="id desc", limit=1)
+        if dashboard:
+            dashboard.write(values)
+        else:
+            dashboard = self.create(values)
         return dashboard._action_view()
 
     def action_refresh(self):
@@ -81,7 +119,7 @@ class DteDashboard(models.TransientModel):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("DTE dashboard"),
+            "name": self.display_name,
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",
@@ -110,6 +148,18 @@ class DteDashboard(models.TransientModel):
             "l10n_cl_dte_sidecar.action_dte_alert",
             [("company_id", "=", self.company_id.id), ("resolved_at", "=", False)],
         )
+
+    def action_open_report_documents(self):
+        return self._open("l10n_cl_dte_sidecar.action_dte_report_documents",
+                          [("company_id", "=", self.company_id.id)])
+
+    def action_open_report_failed_queue(self):
+        return self._open("l10n_cl_dte_sidecar.action_dte_report_failed_queue",
+                          [("company_id", "=", self.company_id.id)])
+
+    def action_open_report_contingency(self):
+        return self._open("l10n_cl_dte_sidecar.action_dte_report_contingency",
+                          [("company_id", "=", self.company_id.id)])
 
     def action_open_contingency_wizard(self):
         return self.env["dte.contingency.wizard"].action_open(self.company_id)

@@ -1,6 +1,6 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
 
@@ -35,12 +35,20 @@ class DteDocument(models.Model):
     state = fields.Selection(DOCUMENT_STATES, readonly=True)
     track_id = fields.Char(string="SII track ID", readonly=True)
     sii_code = fields.Char(string="SII status code", readonly=True)
-    message = fields.Text(readonly=True)
+    message = fields.Text(string="Message from the sidecar", readonly=True)
+    message_text = fields.Text(string="Message", compute="_compute_message_text")
     issue_date = fields.Date(string="Issue date", readonly=True)
     receiver_rut = fields.Char(string="Receiver RUT", readonly=True)
     total = fields.Integer(string="Total (CLP)", readonly=True, aggregator="sum")
     state_changed_at = fields.Datetime(string="State changed on", readonly=True)
     created_at = fields.Datetime(string="Created on", readonly=True)
+
+    @api.depends("state", "sii_code", "message")
+    @api.depends_context("lang", "tz")
+    def _compute_message_text(self):
+        client = self.env["dte.sidecar.client"]
+        for document in self:
+            document.message_text = client._dte_document_text(document.state, document.sii_code, document.message)
 
     def _compute_display_name(self):
         for document in self:

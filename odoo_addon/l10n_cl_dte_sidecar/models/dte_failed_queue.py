@@ -1,8 +1,18 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, fields, models
+import json
+import logging
+from datetime import datetime
 
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.tools.misc import format_datetime
+
+from .dte_sidecar_text import ERROR_RE
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
+
+_logger = logging.getLogger(__name__)
 
 ERROR_TYPES = [
     ("timeout", "Timeout"),
@@ -20,15 +30,20 @@ QUEUE_STATES = [
 ]
 
 
-def summarize_result(result):
-    """A short text for a person out of what the sidecar answered to an action."""
+def summarize_result(result, env=None):
+    """A short text for a person out of what the sidecar answered to an action (messages
+    in the user's language when ``env`` is given)."""
     if isinstance(result, dict):
         result = [result]
     if isinstance(result, list):
         parts = []
         for item in result:
             if isinstance(item, dict):
-                text = item.get("message") or item.get("state") or ""
+                if env is not None and "success" in item:
+                    text = (env._("Sent to the SII.") if item["success"]
+                            else env["dte.sidecar.client"]._dte_error_text(item.get("message") or ""))
+                else:
+                    text = item.get("message") or item.get("state") or ""
                 if item.get("folio"):
                     text = f"{item['folio']}: {text}"
                 if text:
@@ -65,7 +80,11 @@ class DteFailedQueue(models.Model):
     state = fields.Selection(QUEUE_STATES, readonly=True)
     success_track_id = fields.Char(string="SII track ID", readonly=True)
     success_date = fields.Datetime(string="Succeeded on", readonly=True)
-    retry_history = fields.Text(string="Retry history", readonly=True)
+    retry_history = fields.Text(string="Retry history (technical)", readonly=True)
+    retry_history_html = fields.Html(
+        string="Retry history", compute="_compute_retry_history_html", sanitize=True,
+    )
+    error_text = fields.Text(string="Error message", compute="_compute_error_text")
     company_id = fields.Many2one("res.company", string="Company", readonly=True)
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     document_id = fields.Many2one("dte.document", string="DTE document", readonly=True)
@@ -73,6 +92,90 @@ class DteFailedQueue(models.Model):
     def _compute_display_name(self):
         for entry in self:
             entry.display_name = f"DTE {entry.dte_type or ''} N° {entry.folio or ''}"
+
+    @api.depends("error_message")
+    @api.depends_context("lang", "tz")
+    def _compute_error_text(self):
+        client = self.env["dte.sidecar.client"]
+        for entry in self:
+            entry.error_text = client._dte_error_text(entry.error_message)
+
+    @api.depends("retry_history")
+    @api.depends_context("lang", "tz")
+    def _compute_retry_history_html(self):
+        for entry in self:
+            entry.retry_history_html = entry._retry_history_table()
+
+    def _retry_history_rows(self):
+        """The events of ``retry_history`` (JSON the sidecar writes) as
+        ``(when, outcome, sii_code, message)``, in the user's language and time zone."""
+        self.ensure_one()
+        try:
+            events = json.loads(self.retry_history or "[]")
+        except ValueError:
+            events = []
+        if not isinstance(events, list):
+            events = []
+        client = self.env["dte.sidecar.client"]
+        tz = self.env.context.get("tz") or self.env.user.tz or "America/Santiago"
+        rows = []
+        for event in events:
+            if not isinstance(event, dict):
+                continue
+            when = event.get("date") or ""
+            try:
+                when = format_datetime(self.env, datetime.strptime(when[:19], "%Y-%m-%d %H:%M:%S"), tz=tz,
+                                       dt_format="short")
+            except ValueError:
+                pass
+            kind, retry = event.get("event"), event.get("retry")
+            who = event.get("by") or ""
+            error = event.get("error_message") or ""
+            match = ERROR_RE.match(error)
+            code = match.group("code") if match else ""
+            message = client._dte_error_text(error) if error else ""
+            if kind == "failed":
+                outcome = _("Upload failed")
+            elif kind == "retry_failed":
+                outcome = _("Retry %(count)s failed", count=retry) if retry else _("Retry failed")
+            elif kind == "success":
+                outcome = _("Retry %(count)s succeeded", count=retry) if retry else _("Sent")
+                message = _("SII track ID %(track)s.", track=event["track_id"]) if event.get("track_id") else ""
+            elif kind == "unsendable":
+                outcome = _("Cannot be sent")
+            elif kind == "abandoned":
+                outcome = _("Abandoned by %(who)s", who=who) if who else _("Abandoned")
+                message = event.get("reason") or ""
+            elif kind == "requeued":
+                outcome = _("Requeued by %(who)s", who=who) if who else _("Requeued")
+            else:
+                outcome = str(kind or "")
+            rows.append((when, outcome, code, message))
+        return rows
+
+    def _retry_history_table(self):
+        rows = self._retry_history_rows()
+        if not rows:
+            return Markup("<p class='text-muted'>%s</p>") % _("No retries yet.")
+        body = Markup("").join(
+            Markup("<tr><td class='text-nowrap'>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>") % row for row in rows
+        )
+        return Markup(
+            "<table class='table table-sm o_dte_retry_history'><thead><tr>"
+            "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
+        ) % (_("When"), _("Outcome"), _("SII code"), _("Message"), body)
+
+    @api.model
+    def _cron_retry_failed_dtes(self):
+        """Scheduled action "DTE: Retry Failed DTEs": the sidecar retries now what is due
+        (``next_retry_date`` passed) and leaves the rest; the result goes to the log."""
+        report = self._dte_client()._call("dte.failed.queue", "retry_due") or {}
+        _logger.info(
+            "DTE: Retry Failed DTEs: %s due, %s retried: %s succeeded, %s failed, %s abandoned",
+            report.get("due", 0), report.get("retried", 0), report.get("succeeded", 0),
+            report.get("failed", 0), report.get("abandoned", 0),
+        )
+        return report
 
     def _dte_queue_action(self, method, done_message):
         self._dte_check_manager()
@@ -82,7 +185,7 @@ class DteFailedQueue(models.Model):
         # see (multi-company rules).
         self.check_access("read")
         result = self._dte_client()._call("dte.failed.queue", method, ids=self.ids)
-        detail = summarize_result(result)
+        detail = summarize_result(result, self.env)
         message = f"{done_message} {detail}".strip() if detail else done_message
         return self._dte_notify(message)
 

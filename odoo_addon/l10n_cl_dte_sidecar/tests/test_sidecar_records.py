@@ -66,7 +66,7 @@ class TestSidecarRecords(DteCommon):
             (("dte.failed.queue", "abandon"), [entry.id]),
             (("dte.failed.queue", "requeue"), [entry.id]),
         ])
-        self.assertIn("sent to the SII", action["params"]["message"])
+        self.assertIn("Sent to the SII.", action["params"]["message"])
         with self.assertRaises(AccessError), self.patch_sidecar() as sidecar:
             entry.with_user(self.dte_user).action_retry_now()
         sidecar.assert_not_called()

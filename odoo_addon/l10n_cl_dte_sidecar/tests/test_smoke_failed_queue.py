@@ -40,7 +40,7 @@ class TestSmokeFailedQueue(DteLiveCommon, TransactionCase):
         # later; "Retry now" (a DTE manager) is the same retry, at once.
         with self.step(self.live_manager_uid) as env:
             action = env["dte.failed.queue"].browse(entry_id).action_retry_now()
-        self.assertIn("sent to the SII", action["params"]["message"])
+        self.assertIn("Sent to the SII.", action["params"]["message"])
 
         def retried(env):
             entry = env["dte.failed.queue"].browse(entry_id)
@@ -52,8 +52,9 @@ class TestSmokeFailedQueue(DteLiveCommon, TransactionCase):
             self.assertTrue(entry.success_track_id)
             self.assertTrue(entry.success_date)
             self.assertTrue(entry.last_retry_date)
-            # The retry is in the entry's history (retry_count counts failed retries only,
-            # as in the specification's flow 2).
+            # The retry is in the entry's history, and counted: a retry that succeeds is
+            # a retry too (1 / 5).
+            self.assertEqual(entry.retry_count, 1)
             history = json.loads(entry.retry_history)
             self.assertEqual([event.get("event") for event in history], ["failed", "success"])
             self.assertEqual(history[-1].get("track_id"), entry.success_track_id)

@@ -1,0 +1,172 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What accountants look at, against the real sidecar: the specification's scheduled
+actions, the retry history, the messages in Spanish, the dashboard."""
+
+import contextlib
+import logging
+
+from odoo import fields
+from odoo.tests import TransactionCase, tagged
+
+from .common import DteLiveCommon
+
+RETRY_LOGGER = "odoo.addons.l10n_cl_dte_sidecar.models.dte_failed_queue"
+BACKUP_LOGGER = "odoo.addons.l10n_cl_dte_sidecar.models.dte_backup"
+
+
+@contextlib.contextmanager
+def captured(logger_name):
+    """The messages ``logger_name`` logs meanwhile (and still lets them through)."""
+    lines = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    logger, handler = logging.getLogger(logger_name), Capture(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+
+
+@tagged("post_install", "-at_install", "dte_live")
+class TestSmokeScreens(DteLiveCommon, TransactionCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with cls.step() as env:
+            env["res.lang"]._activate_lang("es_CL")
+            env["ir.module.module"]._load_module_terms(["l10n_cl_dte_sidecar"], ["es_CL"], overwrite=True)
+            env["res.users"].browse(cls.live_manager_uid).write({"tz": "America/Santiago"})
+
+    def _failed_entry(self):
+        """An invoice the SII could not take (HTTP 500): its queue entry id."""
+        self.sim_fault("http500")
+        try:
+            move_id = self.live_invoice()
+            self.send(move_id)
+        finally:
+            self.sim_fault(None)
+        with self.step() as env:
+            entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
+            self.assertEqual(entry.state, "pending")
+            return entry.id
+
+    def test_scheduled_actions_of_the_deployment_checklist(self):
+        """Checklist step 4: Settings > Technical > Scheduled Actions holds "DTE: Retry
+        Failed DTEs", active, every hour; and the weekly backup clean-up."""
+        with self.step() as env:
+            crons = env["ir.cron"].search([("name", "ilike", "DTE: Retry Failed DTEs")])
+            self.assertEqual(len(crons), 1)
+            self.assertTrue(crons.active)
+            self.assertEqual((crons.interval_number, crons.interval_type), (1, "hours"))
+            cleanup = env.ref("l10n_cl_dte_sidecar.ir_cron_cleanup_old_backups")
+            self.assertTrue(cleanup.active)
+            self.assertEqual((cleanup.interval_number, cleanup.interval_type), (1, "weeks"))
+
+    def test_run_now_retries_what_is_due_and_leaves_the_rest(self):
+        """Checklist step 6: "Run Now" on the cron retries the entries that are due, through
+        the sidecar; an entry not due yet is not touched."""
+        due_id, later_id = self._failed_entry(), self._failed_entry()
+        with self.step() as env:
+            later_before = env["dte.failed.queue"].browse(later_id).read(["retry_count", "next_retry_date"])[0]
+            # The first entry's hour has passed (as one hour later).
+            env.cr.execute(
+                "UPDATE dte_sidecar.dte_failed_queue SET next_retry_date = (now() AT TIME ZONE 'UTC') - interval '1 minute'"
+                " WHERE id = %s", [due_id],
+            )
+        with self.step() as env, captured(RETRY_LOGGER) as logs:
+            env.ref("l10n_cl_dte_sidecar.ir_cron_retry_failed_dtes").method_direct_trigger()
+        # The cron's log says what it did (this test's entry among whatever else was due).
+        self.assertEqual(len(logs), 1, logs)
+        self.assertRegex(logs[0], r"^DTE: Retry Failed DTEs: [1-9]\d* due, [1-9]\d* retried: [1-9]\d* succeeded")
+        with self.step() as env:
+            due = env["dte.failed.queue"].browse(due_id)
+            self.assertEqual(due.state, "success")
+            self.assertTrue(due.success_track_id)
+            # A retry that succeeds is counted (1 / 5), not only the failed ones.
+            self.assertEqual(due.retry_count, 1)
+            later = env["dte.failed.queue"].browse(later_id)
+            self.assertEqual(later.state, "pending")
+            self.assertFalse(later.last_retry_date, "not due: not touched")
+            self.assertEqual(later.read(["retry_count", "next_retry_date"])[0], later_before)
+
+    def test_cleanup_cron_runs_the_sidecars_retention(self):
+        with self.step() as env:
+            before = env["dte.backup"].search_count([])
+        with self.step() as env, captured(BACKUP_LOGGER) as logs:
+            env.ref("l10n_cl_dte_sidecar.ir_cron_cleanup_old_backups").method_direct_trigger()
+        self.assertEqual(logs, ["DTE: Cleanup Old Backups: 0 backups older than 6 years removed"])
+        with self.step() as env:
+            self.assertEqual(env["dte.backup"].search_count([]), before, "nothing is six years old")
+
+    def test_retry_history_and_messages_in_spanish_and_local_time(self):
+        entry_id = self._failed_entry()
+        with self.step(self.live_manager_uid) as env:
+            env = env(context={"lang": "es_CL", "tz": "America/Santiago"})
+            entry = env["dte.failed.queue"].browse(entry_id)
+            # The error reads as Spanish, starts with a capital, keeps its code for support,
+            # and says the next retry in Santiago's time, not UTC.
+            self.assertIn("http-500", entry.error_message)
+            self.assertTrue(entry.error_text.startswith("El SII respondió con un error del servidor (http-500)."),
+                            entry.error_text)
+            # The invoice's message says when the next retry is: in Santiago's time, not UTC.
+            move = entry.move_id
+            self.assertIn("UTC", move.dte_document_id.message, "the sidecar writes UTC")
+            self.assertTrue(move.dte_message.startswith("El SII respondió con un error del servidor (http-500)."),
+                            move.dte_message)
+            self.assertNotIn("UTC", move.dte_message)
+            local = fields.Datetime.context_timestamp(entry, entry.next_retry_date)
+            self.assertIn("Próximo reintento: ", move.dte_message)
+            self.assertIn(f"{local.hour}:{local.minute:02d}", move.dte_message)
+            # The history is rows, not JSON.
+            rows = entry._retry_history_rows()
+            self.assertEqual(len(rows), 1)
+            when, outcome, code, message = rows[0]
+            self.assertEqual((outcome, code), ("Envío fallido", "http-500"))
+            failed = fields.Datetime.context_timestamp(entry, entry.failed_date)
+            self.assertIn(f"{failed.hour}:{failed.minute:02d}", when)
+            self.assertNotIn("{", entry.retry_history_html)
+            self.assertIn("<td>http-500</td>", entry.retry_history_html)
+            entry.action_retry_now()
+        with self.step(self.live_manager_uid) as env:
+            env = env(context={"lang": "es_CL", "tz": "America/Santiago"})
+            entry = env["dte.failed.queue"].browse(entry_id)
+            self.assertEqual(entry.state, "success")
+            outcomes = [row[1] for row in entry._retry_history_rows()]
+            self.assertEqual(outcomes, ["Envío fallido", "Reintento 1 exitoso"])
+            self.assertEqual(entry.retry_count, 1)
+            document = env["dte.document"].search([("move_id", "=", entry.move_id.id)])
+            self.assertRegex(document.message_text, r"^(Recibido|Aceptado) por el SII")
+            self.assertNotIn("received by", document.message_text)
+            # The manual retry in the audit log: a label, and the entry it was about.
+            audit = env["dte.audit.log"].search([("target_model", "=", "dte.failed.queue"),
+                                                 ("target_id", "=", entry_id)])
+            self.assertEqual(audit.action_label, "Reintento manual")
+            self.assertEqual(audit.target_name, f"Entrada de la cola de reintentos: {entry.display_name}")
+
+    def test_dashboard_is_one_record_with_a_title(self):
+        with self.step(self.live_manager_uid) as env:
+            env = env(context={"lang": "es_CL"})
+            first = env["dte.dashboard"].action_open()
+            second = env["dte.dashboard"].action_open()
+            self.assertEqual(first["res_id"], second["res_id"], "opening again reuses the dashboard")
+            dashboard = env["dte.dashboard"].browse(first["res_id"])
+            company = env["res.company"].browse(self.live_company_id)
+            self.assertEqual(dashboard.display_name, f"Panel DTE: {company.name}")
+            self.assertNotIn("dte.dashboard,", second["name"])
+            if dashboard.backup_storage_bytes:
+                # A few KB of XML are shown in KB, not as 0.00 MB.
+                self.assertRegex(dashboard.backup_storage_text, r"^\d+(\.\d)? (B|KB|MB)$")
+                self.assertNotEqual(dashboard.backup_storage_text, "0.0 MB")
+            # Graphs of the sidecar's records, by day.
+            report = dashboard.action_open_report_documents()
+            self.assertEqual(report["res_model"], "dte.document")
+            self.assertEqual(report["views"][0][1], "graph")
+            groups = env["dte.document"]._read_group([("company_id", "=", company.id)],
+                                                      ["created_at:day", "state"], ["__count"])
+            self.assertTrue(groups)
