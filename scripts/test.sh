@@ -2,8 +2,8 @@
 # Runs every test: installs missing system packages, starts a PostgreSQL of the
 # project's own under .local/ unless DATABASE_URL is given (a role that may create
 # databases: each test gets its own), then the Rust suite, the schema drift check,
-# the addon's client tests, the Helm chart checks, and the Odoo tests when ODOO_PATH
-# names an Odoo 19 tree.
+# the addon's client tests, the Helm chart checks, and the Odoo tests and tours (on
+# ODOO_PATH, or ../shared/odoo19 when it is there).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

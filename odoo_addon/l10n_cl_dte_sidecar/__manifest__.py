@@ -32,6 +32,7 @@
         "views/l10n_cl_dte_sidecar_menus.xml",
         "data/ir_cron_data.xml",
     ],
+    "assets": {"web.assets_tests": ["l10n_cl_dte_sidecar/static/tests/tours/**/*"]},
     "installable": True,
     "application": False,
 }
