@@ -20,6 +20,8 @@
 #   ODOO_DB_USER         role Odoo and the sidecar use (odoo; Odoo refuses "postgres")
 #   ODOO_TEST_DB         database to create, dropped first (l10n_cl_dte_sidecar_test)
 #   KEEP_DB=1            keep the database (and its rows) after the run
+#   ODOO_TEST_TAGS       Odoo's --test-tags (/l10n_cl_dte_sidecar: all the addon's tests;
+#                        /l10n_cl_dte_sidecar:TestDteTours: the tours only)
 #   DTE_SIDECAR_BIN      sidecar binary (default: target/debug/dte-sidecar, brought up to
 #                        date with `cargo build --bin dte-sidecar`: cheap after `cargo test`)
 #   SIDECAR_PORT, SII_SIM_PORT, SII_SIM_ADMIN_PORT, ODOO_HTTP_PORT (18070, 18080, 18081, 18069)
@@ -277,7 +279,7 @@ set +e
 DTE_SIDECAR_URL="http://127.0.0.1:$SIDECAR_PORT" DTE_SIDECAR_API_KEY="$API_KEY" \
 DTE_SII_SIM_ADMIN_URL="http://127.0.0.1:$SII_SIM_ADMIN_PORT" DTE_SCREENSHOT_DIR="$SHOT_DIR" \
     "${ODOO[@]}" -c "$CONF" -d "$DB" -i l10n_cl_dte_sidecar --test-enable \
-    --test-tags /l10n_cl_dte_sidecar --screenshots "$SHOT_DIR/failures" --stop-after-init >"$test_log" 2>&1
+    --test-tags "${ODOO_TEST_TAGS:-/l10n_cl_dte_sidecar}" --screenshots "$SHOT_DIR/failures" --stop-after-init >"$test_log" 2>&1
 odoo_rc=$?
 set -e
 echo "odoo-bin exited $odoo_rc after $(( $(now) - t0 )) s (log: $test_log)"
