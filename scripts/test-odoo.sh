@@ -16,7 +16,9 @@
 # Environment (all optional except ODOO_PATH for step 2):
 #   ODOO_PATH            Odoo 19 tree (has odoo-bin and requirements.txt); default
 #                        ../shared/odoo19 beside the checkout when it exists
-#   PGHOST/PGPORT        PostgreSQL (127.0.0.1:5432); PG_SUPERUSER (postgres) creates the role
+#   PGHOST/PGPORT        PostgreSQL (the host and port of DATABASE_URL when it is set, as
+#                        scripts/test.sh does; else 127.0.0.1:5432); PG_SUPERUSER (postgres)
+#                        creates the role
 #   ODOO_DB_USER         role Odoo and the sidecar use (odoo; Odoo refuses "postgres")
 #   ODOO_TEST_DB         database to create, dropped first (l10n_cl_dte_sidecar_test)
 #   KEEP_DB=1            keep the database (and its rows) after the run
@@ -82,7 +84,13 @@ ODOO_PATH="$(cd "$ODOO_PATH" && pwd)"
 [ -x "$ODOO_PATH/odoo-bin" ] || { echo "ODOO_PATH=$ODOO_PATH has no odoo-bin"; exit 2; }
 grep -q "version_info = (19" "$ODOO_PATH/odoo/release.py" || { echo "ODOO_PATH is not Odoo 19"; exit 2; }
 
+# scripts/test.sh hands over the PostgreSQL it started (DATABASE_URL, an admin URL).
+if [ -z "${PGPORT:-}" ] && [[ "${DATABASE_URL:-}" =~ ^postgres(ql)?://([^@/]+@)?([^:/]+):([0-9]+)/ ]]; then
+    PGHOST="${PGHOST:-${BASH_REMATCH[3]}}" PGPORT="${BASH_REMATCH[4]}"
+fi
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}"
+# Odoo's tree stays read-only: its compiled Python goes to the cache.
+export PYTHONPYCACHEPREFIX="$CACHE/pycache"
 PG_SUPERUSER="${PG_SUPERUSER:-postgres}"
 DB_USER="${ODOO_DB_USER:-odoo}"
 DB="${ODOO_TEST_DB:-l10n_cl_dte_sidecar_test}"
@@ -120,7 +128,7 @@ trap cleanup EXIT
 odoo_t0=$(now)
 # The browser the tours run in, wkhtmltopdf for printed reports and pdftoppm to look at them.
 say "system packages for Odoo's browser tests and reports"
-browser_packages=(chromium wkhtmltopdf poppler-utils)
+browser_packages=(chromium fonts-dejavu-core wkhtmltopdf poppler-utils)
 missing=()
 for pkg in "${browser_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -12,7 +12,8 @@ use crate::settings::{LogFormat, LogSettings};
 pub fn init(log: &LogSettings) {
     let filter = || EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     use std::io::IsTerminal as _;
-    let people = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let people =
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     // The job board's live log: a board with no browser open, or one that reads slowly,
     // must not make every log line report an error of its own.
     let board = TracingSubscriber::new(&board_events()).layer().log_internal_errors(false).with_filter(filter());
