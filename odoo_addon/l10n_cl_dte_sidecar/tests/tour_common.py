@@ -22,6 +22,8 @@ import json
 import logging
 import os
 import re
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from unittest.mock import patch
@@ -99,6 +101,17 @@ class DteTourCase(DteLiveCommon, HttpCase):
                 company_id=company.id, company_ids=company.ids,
             )
         return user.id
+
+    def _wait_remaining_requests(self, timeout=10):
+        """Wait for the tour's last requests, not for the bus websockets of earlier tours:
+        outside test mode Odoo does not end those, and each tour would wait 10 s for them."""
+        deadline = time.monotonic() + timeout
+        for thread in threading.enumerate():
+            url = getattr(thread, "url", "") or ""
+            if thread.name.startswith("odoo.service.http.request.") and "/websocket" not in url:
+                thread.join(max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    _logger.info("request still running after the tour: %s", url)
 
     # Running a tour --------------------------------------------------------------------
 
