@@ -4,7 +4,8 @@
 # databases: each test gets its own), then the Rust suite, the schema drift check,
 # the Odoo RPC clients from PyPI against the debug binary, the addon's client tests, the
 # Helm chart checks, the image built and run with podman (scripts/test-image.sh, from the
-# debug binary `cargo test` builds), and the Odoo tests when ODOO_PATH names an Odoo 19 tree.
+# debug binary `cargo test` builds), and the Odoo tests and tours (on ODOO_PATH, or
+# ../shared/odoo19 when it is there).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

@@ -1,21 +1,35 @@
 //! Logs through tracing: text for people, JSON for collectors.
 
-use tracing_subscriber::EnvFilter;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use apalis_board::actix::sse::{TracingBroadcaster, TracingSubscriber};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::settings::{LogFormat, LogSettings};
 
 pub fn init(log: &LogSettings) {
-    let filter = EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = || EnvFilter::try_new(&log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     use std::io::IsTerminal as _;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+    let people =
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    // The job board's live log: a board with no browser open, or one that reads slowly,
+    // must not make every log line report an error of its own.
+    let board = TracingSubscriber::new(&board_events()).layer().log_internal_errors(false).with_filter(filter());
+    let registry = tracing_subscriber::registry().with(board);
     // A second init (tests) keeps the first subscriber.
     let _ = match log.format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => registry.with(people.json().flatten_event(true).with_filter(filter())).try_init(),
+        LogFormat::Text => registry.with(people.with_filter(filter())).try_init(),
     };
+}
+
+/// What the job board's `/api/v1/events` streams (its "System Status" and task logs): the
+/// events logged inside spans, as the tracing layer installed by [`init`] hands them over.
+pub fn board_events() -> Arc<Mutex<TracingBroadcaster>> {
+    static BROADCASTER: OnceLock<Arc<Mutex<TracingBroadcaster>>> = OnceLock::new();
+    Arc::clone(BROADCASTER.get_or_init(TracingBroadcaster::create))
 }
 
 /// The Prometheus recorder, installed once per process.

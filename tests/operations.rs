@@ -142,6 +142,15 @@ async fn the_job_board_answers_only_with_credentials() {
     };
     assert_eq!(get(Some(("ops", "board-password-123")), "/api/v1/queues").await.unwrap().status().as_u16(), 200);
     assert_eq!(get(Some(("ops", "board-password-123")), "/").await.unwrap().status().as_u16(), 200);
+    // The live log the board's "System Status" reads: a stream, not a 500.
+    let events = get(Some(("ops", "board-password-123")), "/api/v1/events").await.unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+    assert_eq!(
+        events.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/event-stream"),
+        "the board's events are server-sent events"
+    );
+    assert_eq!(get(None, "/api/v1/events").await.unwrap().status().as_u16(), 401);
     assert_eq!(get(None, "/api/v1/queues").await.unwrap().status().as_u16(), 401);
     assert_eq!(get(Some(("ops", "wrong")), "/api/v1/queues").await.unwrap().status().as_u16(), 401);
     assert_eq!(get(None, "/").await.unwrap().status().as_u16(), 401);

@@ -53,6 +53,8 @@ pub fn start(settings: &AdminSettings, pool: PgPool, listener: TcpListener) -> s
             .build();
         App::new()
             .app_data(credentials.clone())
+            // Without it `/api/v1/events` answers 500 and the board says "Unhealthy".
+            .app_data(web::Data::new(crate::telemetry::board_events()))
             .wrap(HttpAuthentication::basic(check))
             .service(api)
             .service(ServeUI::new())

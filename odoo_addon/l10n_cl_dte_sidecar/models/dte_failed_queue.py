@@ -190,7 +190,32 @@ class DteFailedQueue(models.Model):
         return self._dte_notify(message)
 
     def action_retry_now(self):
-        return self._dte_queue_action("retry_send", _("The sidecar retried the selected documents."))
+        self._dte_check_manager()
+        if not self:
+            return False
+        self.check_access("read")
+        result = self._dte_client()._call("dte.failed.queue", "retry_send", ids=self.ids)
+        items = [item for item in (result if isinstance(result, list) else [result]) if isinstance(item, dict)]
+        failed = [item for item in items if item.get("success") is False]
+        if not failed:
+            detail = summarize_result(result)
+            done = _("The sidecar retried the selected documents.")
+            return self._dte_notify(f"{done} {detail}".strip() if detail else done)
+        # A retry that did not reach the SII is a failure the user must see as one, with
+        # the SII's reason: the document is still in the queue.
+        names = {entry.id: entry.display_name for entry in self}
+        reasons = "\n".join(
+            f"{names.get(item.get('id'), '')}: {item.get('message') or _('no reason given')}".strip(": ")
+            for item in failed
+        )
+        return self._dte_notify(
+            _(
+                "%(failed)s of %(total)s documents could not be sent to the SII and stay in the queue.\n%(reasons)s",
+                failed=len(failed), total=len(items), reasons=reasons,
+            ),
+            kind="danger",
+            title=_("Retry failed"),
+        )
 
     def action_abandon(self):
         return self._dte_queue_action("abandon", _("The selected documents were abandoned."))

@@ -9,3 +9,4 @@ from . import test_smoke_contingency
 from . import test_screens
 from . import test_smoke_screens
 from . import test_tour_settings
+from . import test_tours

@@ -32,6 +32,7 @@ import requests
 from odoo import Command, api, fields
 from odoo.sql_db import db_connect
 from odoo.tests import new_test_user
+from odoo.tests.common import get_db_name
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -292,7 +293,8 @@ class DteLiveCommon:
     def step(cls, uid=None):
         """A new, real transaction (as one request of the web client) of user ``uid``
         (the superuser by default), committed at the end."""
-        with db_connect(cls.env.cr.dbname).cursor() as cr:
+        # The database by name: tours prepare their users before the test's own cursor exists.
+        with db_connect(get_db_name()).cursor() as cr:
             env = api.Environment(cr, uid or api.SUPERUSER_ID, {"lang": "en_US"})
             yield env
             env.flush_all()
@@ -321,23 +323,23 @@ class DteLiveCommon:
                 }).action_upload()
 
     @classmethod
-    def _caf_file(cls, code):
-        """A CAF for folios 1-100 dated today, signed by the simulator's (fake) SII key;
-        the shipped synthetic file when there is no simulator (it may have expired: CAFs
-        of 33, 56 and 61 last six months)."""
+    def _caf_file(cls, code, folio_from=1, folio_to=100):
+        """A CAF for folios 1-100 (or the range given) dated today, signed by the simulator's
+        (fake) SII key; the shipped synthetic file (1-100) when there is no simulator (it may
+        have expired: CAFs of 33, 56 and 61 last six months)."""
         if not cls.sim_admin_url:
             return (DATA_DIR / f"CAF-SYNTHETIC-76000001-9-T{code}-F1-100.xml").read_bytes()
         response = requests.post(cls.sim_admin_url.rstrip("/") + "/caf", json={
             "rut": COMPANY_RUT, "name": "EMPRESA DE PRUEBA SINTETICA SPA", "dte_type": int(code),
-            "folio_from": 1, "folio_to": 100, "authorized_on": fields.Date.to_string(fields.Date.today()),
+            "folio_from": folio_from, "folio_to": folio_to, "authorized_on": fields.Date.to_string(fields.Date.today()),
         }, timeout=10)
         response.raise_for_status()
         return response.content
 
     @classmethod
-    def live_invoice(cls, amount=5000.0, quantity=2):
-        """Create and post a type 33 invoice in its own transaction, as the accountant;
-        return its id."""
+    def live_invoice(cls, amount=5000.0, quantity=2, post=True):
+        """Create (and post, unless ``post`` is false) a type 33 invoice in its own
+        transaction, as the accountant; return its id."""
         with cls.step(cls.live_accountant_uid) as env:
             company = env["res.company"].browse(cls.live_company_id)
             tax = env["account.tax"].search([
@@ -360,7 +362,8 @@ class DteLiveCommon:
                     "tax_ids": [Command.set(tax.ids)],
                 })],
             })
-            move.action_post()
+            if post:
+                move.action_post()
             return move.id
 
     @classmethod

@@ -131,6 +131,9 @@ class TestSidecarRecords(DteCommon):
                           enabled_date="2026-01-05T12:00:00Z", enabled_by=self.dte_manager.id, pending_count=2)
             wizard.action_enable()
             self.assertTrue(wizard.enabled)
+            self.assertEqual(wizard.current_comment, "SII caído")
+            # The comment went with the switch: the next switch gets its own.
+            self.assertFalse(wizard.comment)
             self.assertEqual(wizard.enabled_by, "DTE manager")
             self.assertEqual(str(wizard.enabled_date), "2026-01-05 12:00:00")
             self.assertEqual(wizard.pending_count, 2)
@@ -138,12 +141,16 @@ class TestSidecarRecords(DteCommon):
             result = wizard.action_upload_pending()
             self.assertIn("2 documents uploaded", result["params"]["message"])
             status.update(enabled=False)
+            wizard.write({"comment": "SII disponible"})
             wizard.action_disable()
             self.assertFalse(wizard.enabled)
+            # The sidecar still reports the comment of the period that ended: not shown.
+            self.assertEqual(status["comment"], "SII caído")
+            self.assertFalse(wizard.current_comment)
         self.assertEqual(calls, [
             ("enable", {"company_id": self.company.id, "reason": "sii_unavailable", "comment": "SII caído"}),
             ("upload", {"company_id": self.company.id, "batch_size": 50}),
-            ("disable", {"company_id": self.company.id, "comment": "SII caído"}),
+            ("disable", {"company_id": self.company.id, "comment": "SII disponible"}),
         ])
         with self.patch_sidecar(answers):
             action = self.env["dte.contingency.wizard"].with_user(self.dte_user).action_open()

@@ -44,11 +44,14 @@ class DteContingencyWizard(models.TransientModel):
             enabled_by = user.name if user else str(enabled_by)
         elif isinstance(enabled_by, (list, tuple)) and len(enabled_by) == 2:
             enabled_by = enabled_by[1]  # Odoo's [id, name] form
+        enabled = bool(status.get("enabled"))
         return {
             "company_id": company.id,
-            "enabled": bool(status.get("enabled")),
+            "enabled": enabled,
             "current_reason": status.get("reason") if status.get("reason") in reasons else False,
-            "current_comment": status.get("comment") or False,
+            # The sidecar keeps the comment of the last enabling after contingency ends: it
+            # describes a period that is over, so it is shown only while that period lasts.
+            "current_comment": (status.get("comment") or False) if enabled else False,
             "enabled_date": _to_datetime(status.get("enabled_date")),
             "enabled_by": enabled_by or False,
             "pending_count": int(status.get("pending_count") or 0),
@@ -62,12 +65,15 @@ class DteContingencyWizard(models.TransientModel):
 
     def _action_reopen(self, notification=None):
         self.ensure_one()
+        # Complete as the web client runs it: a notification's ``next`` reaches the client
+        # as it is, without the server filling in ``views`` as it does for a returned action.
         action = {
             "type": "ir.actions.act_window",
             "name": _("DTE contingency"),
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",
+            "views": [(self.env.ref("l10n_cl_dte_sidecar.view_dte_contingency_wizard_form").id, "form")],
             "target": "new",
         }
         if notification:
@@ -83,8 +89,13 @@ class DteContingencyWizard(models.TransientModel):
             }
         return action
 
-    def _refresh(self):
-        self.write(self._status_values(self.company_id))
+    def _refresh(self, switched=False):
+        values = self._status_values(self.company_id)
+        if switched:
+            # The comment typed for this switch is in the audit log now; the next switch
+            # gets its own.
+            values["comment"] = False
+        self.write(values)
 
     def action_refresh(self):
         self.ensure_one()
@@ -100,7 +111,7 @@ class DteContingencyWizard(models.TransientModel):
             "dte.contingency", "enable_contingency",
             company_id=self.company_id.id, reason=self.reason, comment=self.comment or "",
         )
-        self._refresh()
+        self._refresh(switched=True)
         return self._action_reopen(_(
             "Contingency mode is ON: documents are stamped and signed, and kept until the SII is back."
         ))
@@ -136,7 +147,7 @@ class DteContingencyWizard(models.TransientModel):
             "dte.contingency", "disable_contingency",
             company_id=self.company_id.id, comment=self.comment or "",
         )
-        self._refresh()
+        self._refresh(switched=True)
         return self._action_reopen(_("Contingency mode is OFF."))
 
 

@@ -1,0 +1,159 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The screens as accountants use them: tours in Chromium, in Spanish, against the real
+sidecar and its SII simulator (static/tests/tours/dte_tours.js)."""
+
+import base64
+
+from odoo.tests import tagged
+
+from .common import CERT_PASSWORD, DATA_DIR
+from .tour_common import DteTourCase
+
+SENT = ("sent", "accepted", "accepted_with_objections")
+
+
+@tagged("post_install", "-at_install", "dte_live", "dte_tour")
+class TestDteTours(DteTourCase):
+
+    def _document(self, env, move_id):
+        return env["dte.document"].search([("move_id", "=", move_id)], order="id desc", limit=1)
+
+    def _wait_accepted(self, move_ids):
+        def accepted(env):
+            states = env["account.move"].browse(move_ids).mapped("dte_state")
+            return all(state == "accepted" for state in states) and states
+
+        self.assertTrue(self.wait_until(accepted, timeout=60), "the SII did not accept the documents")
+
+    def test_01_settings_register_certificate_and_caf(self):
+        """Settings: URL, key and timeout saved; the connection checked; the company
+        registered; a certificate and a new CAF (folios 101-200) handed over in the dialog."""
+        caf = self._caf_file("33", 101, 200)
+        self.dte_tour("/odoo/settings", "dte_setup", self.tour_manager_login, {
+            "url": self.sidecar_url,
+            "api_key": self.sidecar_key,
+            "p12": base64.b64encode((DATA_DIR / "signer-11111111-1.p12").read_bytes()).decode(),
+            "password": CERT_PASSWORD,
+            "caf": base64.b64encode(caf).decode(),
+            "caf_name": "CAF-33-101-200.xml",
+        })
+        with self.step() as env:
+            icp = env["ir.config_parameter"].sudo()
+            self.assertEqual(icp.get_param("l10n_cl_dte_sidecar.url"), self.sidecar_url)
+            self.assertEqual(icp.get_param("l10n_cl_dte_sidecar.timeout"), "60")
+            loaded = env["dte.caf"].search([
+                ("company_id", "=", self.live_company_id), ("dte_type", "=", "33"), ("folio_from", "=", 101),
+            ])
+            self.assertEqual(loaded.mapped("folio_to"), [200])
+            actions = env["dte.audit.log"].search([
+                ("actor_uid", "=", self.tour_manager_uid),
+            ]).mapped("action")
+            self.assertTrue({"company.register", "company.update"} & set(actions), actions)
+            for action in ("certificate.set", "caf.load"):
+                self.assertIn(action, actions)
+            # Odoo keeps neither the certificate nor its password.
+            self.assertFalse(env["dte.company.upload.wizard"].search([
+                "|", ("certificate_file", "!=", False), ("certificate_password", "!=", False),
+            ]))
+
+    def test_02_invoice_sent_backed_up_and_accepted(self):
+        """An accountant posts and sends an invoice; the SII tab shows it sent, then
+        accepted, and its backup is listed."""
+        move_id = self.live_invoice(amount=118000.0, quantity=1, post=False)
+        self.dte_tour(self.move_url(move_id), "dte_invoice_send", self.tour_accountant_login)
+        self._wait_accepted([move_id])
+        with self.step() as env:
+            document = self._document(env, move_id)
+            folio, track_id = str(document.folio), document.track_id
+            self.assertEqual(env["dte.backup"].search_count([("move_id", "=", move_id)]), 1)
+        self.dte_tour(self.move_url(move_id), "dte_invoice_accepted", self.tour_accountant_login, {
+            "folio": folio, "track_id": track_id,
+        })
+
+    def test_03_sii_down_retry_queue_and_retry_now(self):
+        """The SII answers 500: the invoice waits in the retry queue; "Retry now" while it is
+        still down says it failed (not a green notification); once it is back, "Retry now"
+        sends it."""
+        self.sim_fault("http500")
+        try:
+            move_id = self.live_invoice(amount=64000.0, quantity=1, post=False)
+            self.dte_tour(self.move_url(move_id), "dte_send_fails", self.tour_manager_login)
+            with self.step() as env:
+                entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
+                self.assertEqual(entry.state, "pending")
+                self.assertEqual(entry.error_type, "unavailable")
+                folio, failures = entry.folio, len(env["dte.audit.log"].search([
+                    ("target_model", "=", "dte.failed.queue"), ("target_id", "=", entry.id),
+                ]))
+            self.dte_tour("/odoo", "dte_retry_fails", self.tour_manager_login, {"folio": folio})
+            with self.step() as env:
+                entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
+                self.assertEqual(entry.state, "pending")
+                # The manual retry happened (it is in the audit log), and failed.
+                self.assertEqual(len(env["dte.audit.log"].search([
+                    ("target_model", "=", "dte.failed.queue"), ("target_id", "=", entry.id),
+                    ("action", "=", "failed_queue.retry_now"),
+                ])), failures + 1)
+        finally:
+            self.sim_fault(None)
+        self.dte_tour("/odoo/action-l10n_cl_dte_sidecar.action_dte_failed_queue", "dte_retry_now",
+                      self.tour_manager_login, {"folio": folio})
+        with self.step() as env:
+            entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
+            self.assertEqual(entry.state, "success")
+            self.assertIn(env["account.move"].browse(move_id).dte_state, SENT)
+            self.assertEqual(env["dte.backup"].search_count([("move_id", "=", move_id)]), 1)
+
+    def test_04_contingency_full_cycle(self):
+        """The contingency dialog: enable, two invoices kept, disable, upload, accepted."""
+        # Amounts of their own: Odoo would show other test invoices as possible duplicates.
+        move_ids = [
+            self.live_invoice(amount=23500.0, quantity=2, post=False),
+            self.live_invoice(amount=9900.0, quantity=3, post=False),
+        ]
+        self.dte_tour("/odoo", "dte_contingency_enable", self.tour_manager_login)
+        try:
+            for move_id in move_ids:
+                self.dte_tour(self.move_url(move_id), "dte_contingency_send", self.tour_accountant_login)
+            with self.step() as env:
+                pending = env["dte.contingency.pending"].search([("move_id", "in", move_ids)])
+                self.assertEqual(len(pending), 2)
+                self.assertFalse(any(pending.mapped("uploaded")))
+                waiting = env["dte.contingency.pending"].search_count([
+                    ("company_id", "=", self.live_company_id), ("uploaded", "=", False),
+                ])
+            self.dte_tour("/odoo", "dte_contingency_disable_upload", self.tour_manager_login, {
+                "pending": waiting,
+            })
+        finally:
+            with self.step(self.live_manager_uid) as env:
+                action = env["dte.contingency.wizard"].action_open(env["res.company"].browse(self.live_company_id))
+                wizard = env["dte.contingency.wizard"].browse(action["res_id"])
+                if wizard.enabled:
+                    wizard.action_disable()
+        with self.step() as env:
+            pending = env["dte.contingency.pending"].search([("move_id", "in", move_ids)])
+            self.assertTrue(all(pending.mapped("uploaded")))
+        self._wait_accepted(move_ids)
+        with self.step() as env:
+            self.assertEqual(env["dte.backup"].search_count([("move_id", "in", move_ids)]), 2)
+            audit = env["dte.audit.log"].search([
+                ("company_id", "=", self.live_company_id), ("target_model", "=", "dte.contingency"),
+            ], order="id desc", limit=2)
+            self.assertEqual(audit.mapped("action"), ["contingency.disable", "contingency.enable"])
+            self.assertEqual(audit.actor_uid.ids, [self.tour_manager_uid])
+
+    def test_05_dashboard(self):
+        """The dashboard opens from the menu and shows the sidecar's numbers."""
+        with self.step() as env:
+            accepted = env["dte.document"].search_count([
+                ("company_id", "=", self.live_company_id), ("state", "=", "accepted"),
+            ])
+            waiting = env["dte.failed.queue"].search_count([
+                ("company_id", "=", self.live_company_id), ("state", "in", ("pending", "retrying")),
+            ])
+        self.assertGreater(accepted, 0)
+        self.dte_tour("/odoo", "dte_dashboard", self.tour_manager_login, {
+            "accepted": accepted, "waiting": waiting,
+        })
