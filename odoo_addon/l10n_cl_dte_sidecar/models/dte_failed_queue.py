@@ -198,14 +198,17 @@ class DteFailedQueue(models.Model):
         items = [item for item in (result if isinstance(result, list) else [result]) if isinstance(item, dict)]
         failed = [item for item in items if item.get("success") is False]
         if not failed:
-            detail = summarize_result(result)
+            detail = summarize_result(result, self.env)
             done = _("The sidecar retried the selected documents.")
             return self._dte_notify(f"{done} {detail}".strip() if detail else done)
         # A retry that did not reach the SII is a failure the user must see as one, with
         # the SII's reason: the document is still in the queue.
         names = {entry.id: entry.display_name for entry in self}
+        client = self.env["dte.sidecar.client"]
         reasons = "\n".join(
-            f"{names.get(item.get('id'), '')}: {item.get('message') or _('no reason given')}".strip(": ")
+            f"{names.get(item.get('id'), '')}: "
+            f"{client._dte_error_text(item.get('message') or '') if item.get('message') else _('no reason given')}"
+            .strip(": ")
             for item in failed
         )
         return self._dte_notify(
