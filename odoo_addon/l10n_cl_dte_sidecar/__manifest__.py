@@ -30,6 +30,7 @@
         "views/res_company_views.xml",
         "views/res_config_settings_views.xml",
         "views/l10n_cl_dte_sidecar_menus.xml",
+        "report/report_invoice.xml",
         "data/ir_cron_data.xml",
     ],
     "installable": True,

@@ -11,5 +11,6 @@ from . import dte_alert
 from . import dte_caf
 from . import dte_dashboard
 from . import account_move
+from . import account_move_print
 from . import res_company
 from . import res_config_settings

@@ -6,3 +6,4 @@ from . import test_i18n
 from . import test_smoke_backup
 from . import test_smoke_failed_queue
 from . import test_smoke_contingency
+from . import test_smoke_print
