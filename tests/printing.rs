@@ -82,9 +82,7 @@ async fn every_type_prints_the_ted_it_stored_and_signed() {
         assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
         // The same by document id, as SVG.
         let document_id = barcode["document_id"].as_i64().unwrap();
-        let svg = app
-            .call("dte.document", "get_ted_barcode", json!([document_id, null, "svg"]), json!({}))
-            .await;
+        let svg = app.call("dte.document", "get_ted_barcode", json!([document_id, null, "svg"]), json!({})).await;
         assert_eq!(svg["ted_base64"], barcode["ted_base64"]);
         assert!(svg["svg"].as_str().unwrap().starts_with("<svg "), "{svg}");
     }
@@ -115,13 +113,10 @@ async fn bad_requests_get_odoo_errors() {
     app.setup_company(1, COMPANY_RUT, 100).await;
     app.send(1, 1, 33, COMPANY_RUT).await;
     let error = |answer: Value| error_of(&answer);
-    let (name, message) =
-        error(app.execute_kw("dte.document", "get_ted_barcode", json!([]), json!({})).await);
+    let (name, message) = error(app.execute_kw("dte.document", "get_ted_barcode", json!([]), json!({})).await);
     assert_eq!(name, "odoo.exceptions.ValidationError");
     assert!(message.contains("document_id or move_id"), "{message}");
-    let (name, _) = error(
-        app.execute_kw("dte.document", "get_ted_barcode", json!([1]), json!({"move_id": 1})).await,
-    );
+    let (name, _) = error(app.execute_kw("dte.document", "get_ted_barcode", json!([1]), json!({"move_id": 1})).await);
     assert_eq!(name, "odoo.exceptions.ValidationError");
     let (name, message) = error(
         app.execute_kw("dte.document", "get_ted_barcode", json!([]), json!({"move_id": 1, "image_format": "gif"}))

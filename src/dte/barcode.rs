@@ -180,10 +180,7 @@ impl TedBarcode {
     /// Image size in pixels at [`DPI`], quiet zone included.
     pub fn image_pixels(&self) -> (u32, u32) {
         let border = 2 * QUIET_ZONE_MODULES;
-        (
-            (self.width_modules() + border) * MODULE_PIXELS,
-            (self.rows() * ROW_HEIGHT_MODULES + border) * MODULE_PIXELS,
-        )
+        ((self.width_modules() + border) * MODULE_PIXELS, (self.rows() * ROW_HEIGHT_MODULES + border) * MODULE_PIXELS)
     }
 
     /// A 1-bit black-and-white PNG at [`DPI`] (its `pHYs` says so), quiet zone included.
@@ -218,8 +215,9 @@ impl TedBarcode {
                 yppu: per_metre,
                 unit: png::Unit::Meter,
             }));
-            let mut writer =
-                encoder.write_header().map_err(|e| DteError::Config(format!("PNG header could not be written: {e}")))?;
+            let mut writer = encoder
+                .write_header()
+                .map_err(|e| DteError::Config(format!("PNG header could not be written: {e}")))?;
             writer
                 .write_image_data(&pixels)
                 .map_err(|e| DteError::Config(format!("PNG data could not be written: {e}")))?;
@@ -297,7 +295,9 @@ mod tests {
     #[test]
     fn a_long_ted_fits_in_three_by_nine_centimetres_with_modules_above_the_minimum() {
         // RSR and IT1 at their 40 characters, Latin-1 letters included: the longest TED.
-        let ted = sample_ted(b"\xd1\xd1\xd1\xd1\xd1 &amp; HIJOS LIMITADA \xc1\xc9\xcd\xd3\xda \xe1\xe9\xed\xf3\xfa XXXXXXXXX");
+        let ted = sample_ted(
+            b"\xd1\xd1\xd1\xd1\xd1 &amp; HIJOS LIMITADA \xc1\xc9\xcd\xd3\xda \xe1\xe9\xed\xf3\xfa XXXXXXXXX",
+        );
         let barcode = TedBarcode::encode(&ted).unwrap();
         assert!(TedBarcode::module_mm() >= 0.0067 * MM_PER_INCH, "{}", TedBarcode::module_mm());
         assert!(TedBarcode::quiet_zone_mm() >= 0.25 * MM_PER_INCH);

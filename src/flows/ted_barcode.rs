@@ -52,11 +52,8 @@ pub async fn get_ted_barcode(ctx: &AppContext, actor: Actor, p: BarcodeParams) -
                     .ok_or_else(|| AppError::missing(format!("move {move_id} has no DTE")))?,
                 _ => return Err(AppError::field("document_id", "give either document_id or move_id")),
             };
-            let company: Option<Company> = dte_company::table
-                .find(document.company_id)
-                .select(Company::as_select())
-                .first(conn)
-                .optional()?;
+            let company: Option<Company> =
+                dte_company::table.find(document.company_id).select(Company::as_select()).first(conn).optional()?;
             Ok((document, company))
         })
         .await?;

@@ -14,11 +14,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from odoo import Command, fields
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.http import get_default_session, root as http_root
 from odoo.service import security
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import HOST, Opener
+from odoo.sql_db import db_connect
+from odoo.tests.common import HOST, Opener, get_db_name
 
 from .common import DteLiveCommon, customer_values
 
@@ -130,27 +131,32 @@ def measure(image, barcode):
 class TestPrintedDte(DteLiveCommon, HttpCase):
     """An accountant prints sent and contingency invoices of every type."""
 
-    # The reports are rendered by the server's own cursors, which see what the sidecar and
-    # the steps commit (a test cursor would not).
+    # The reports are rendered with the server's own cursors, which see what the sidecar and
+    # the steps commit (the test cursor would not); see setUpClass.
     registry_test_mode = False
 
     @classmethod
     def setUpClass(cls):
+        # HttpCase writes web.base.url in the class's transaction, and that row lock would
+        # hold every request of the server's own cursors: commit the same value first, so
+        # that its write has nothing to change. wkhtmltopdf fetches the assets from there.
+        with db_connect(get_db_name()).cursor() as cr:
+            icp = api.Environment(cr, SUPERUSER_ID, {})["ir.config_parameter"]
+            icp.set_param("web.base.url", cls.base_url())
+            icp.set_param("report.url", cls.base_url())
+            cr.commit()
         super().setUpClass()
+        # The server may serve requests while the tests hold the registry (as in test mode),
+        # but with cursors of its own.
+        for patcher in cls._registry_test_mode_patches(cr=cls.cr, registry=cls.registry)[1:]:
+            patcher.start()
+            cls.addClassCleanup(patcher.stop)
         if zxingcpp is None:
             raise AssertionError("zxing-cpp and Pillow are needed (scripts/test-odoo.sh installs them)")
         for tool in ("pdftoppm", "openssl", "wkhtmltopdf"):
             if not shutil.which(tool):
                 raise AssertionError(f"{tool} is not installed")
-        # The class's own transaction holds the lock HttpCase took on web.base.url, which the
-        # server's requests would wait for: end it (it has written nothing else).
-        cls.cr.rollback()
-        cls.env.invalidate_all()
         with cls.step() as env:
-            icp = env["ir.config_parameter"].sudo()
-            # wkhtmltopdf fetches the report's assets from this very server.
-            icp.set_param("web.base.url", cls.base_url())
-            icp.set_param("report.url", cls.base_url())
             company = env["res.company"].browse(cls.live_company_id)
             company.dte_sii_office = "Santiago Centro"
             partner = env["res.partner"].search([("vat", "=", SPECIAL_RUT)], limit=1)
