@@ -7,6 +7,7 @@ bytes must be the TED the sidecar stored, its FRMT must verify with the CAF key
 (``openssl``), and the symbol must have the SII's sizes."""
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -223,7 +224,16 @@ class TestPrintedDte(DteLiveCommon, HttpCase):
         return bytes(rows[0][0])
 
     def print_pdf(self, move_id, report="account.report_invoice_with_payments"):
-        response = self.url_open(f"/report/pdf/{report}/{move_id}", timeout=120)
+        """The PDF as the web client's Print gets it: POST /report/download with the page's
+        CSRF token. Under --test-enable Odoo renders HTML unless asked for the real PDF."""
+        page = self.url_open("/odoo", timeout=60)
+        token = re.search(r'csrf_token: "([^"]+)"', page.text)
+        self.assertTrue(token, "no CSRF token in the web client page: not logged in?")
+        response = self.url_open("/report/download", data={
+            "data": json.dumps([f"/report/pdf/{report}/{move_id}", "qweb-pdf"]),
+            "context": json.dumps({"force_report_rendering": True}),
+            "csrf_token": token.group(1),
+        }, timeout=120)
         self.assertEqual(response.status_code, 200, response.text[:500])
         self.assertEqual(response.headers["Content-Type"], "application/pdf")
         return response.content
