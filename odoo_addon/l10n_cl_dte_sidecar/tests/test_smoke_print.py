@@ -14,8 +14,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.addons.base.models import ir_actions_report
 from odoo.http import get_default_session, root as http_root
 from odoo.service import security
 from odoo.tests import HttpCase, tagged
@@ -38,6 +40,9 @@ MAX_WIDTH_CM, MAX_HEIGHT_CM = 9.0, 3.0
 SPECIAL_NAME = "ÑANDÚ & CÍA. LIMITADA"
 SPECIAL_ITEM = "Café & té de Ñuñoa"
 SPECIAL_RUT = "96790240-3"
+#: wkhtmltopdf as Odoo runs it outside tests (HttpCase wraps it for its test cursor and
+#: test lock, which this class does not use).
+RUN_WKHTMLTOPDF = ir_actions_report._run_wkhtmltopdf
 #: Where the rendered pages are kept for a person to look at.
 ARTIFACTS = Path(os.environ.get("DTE_PRINT_ARTIFACTS", Path(tempfile.gettempdir()) / "dte-print"))
 
@@ -165,6 +170,10 @@ class TestPrintedDte(DteLiveCommon, HttpCase):
                 partner = env["res.partner"].create({**customer_values(env, SPECIAL_NAME), "vat": SPECIAL_RUT})
             cls.special_partner_id = partner.id
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def setUp(self):
+        super().setUp()
+        self.startPatcher(patch.object(ir_actions_report, "_run_wkhtmltopdf", RUN_WKHTMLTOPDF))
 
     # Helpers ----------------------------------------------------------------------------
 
