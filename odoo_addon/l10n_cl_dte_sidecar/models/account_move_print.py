@@ -5,6 +5,8 @@
 from odoo import _, models
 from odoo.exceptions import UserError
 
+#: wkhtmltopdf, as Odoo runs it, draws a CSS millimetre as 0.75 mm.
+WKHTMLTOPDF_MM_CORRECTION = 4 / 3
 #: Types whose printed copy can be ceded (factoring), and the legend of that copy. The
 #: dispatch guide's transport copy goes with its invoice.
 CEDIBLE_LEGENDS = {"33": "CEDIBLE", "34": "CEDIBLE", "52": "CEDIBLE CON SU FACTURA"}
@@ -28,8 +30,10 @@ class AccountMove(models.Model):
         date = barcode.get("resolution_date") or ""
         return {
             "src": "data:image/png;base64," + barcode["image_base64"],
-            "width_mm": barcode["image_width_mm"],
-            "height_mm": barcode["image_height_mm"],
+            # wkhtmltopdf, as Odoo runs it (90 dpi, zoomed), draws a CSS millimetre as 0.75 mm
+            # (measured on the PDF at 300 dpi): ask for 4/3 so the bars get their real size.
+            "width_mm": round(barcode["image_width_mm"] * WKHTMLTOPDF_MM_CORRECTION, 3),
+            "height_mm": round(barcode["image_height_mm"] * WKHTMLTOPDF_MM_CORRECTION, 3),
             "folio": barcode.get("folio"),
             "resolution_number": barcode.get("resolution_number") or 0,
             "resolution_year": date[:4],
