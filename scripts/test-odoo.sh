@@ -173,6 +173,12 @@ elif [ ! -f "$VENV/.complete" ]; then
     touch "$VENV/.complete"
 fi
 echo "venv ready in $(( $(now) - t0 )) s: $VENV"
+# The independent PDF417 reader the printed-DTE tests decode barcodes with (pinned), into
+# whichever venv runs the tests; Pillow, which reads the images, comes with Odoo.
+TEST_PACKAGES=("zxing-cpp==3.1.1")
+if ! "$VENV/bin/python" -c 'import zxingcpp, PIL' 2>/dev/null; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check "${TEST_PACKAGES[@]}"
+fi
 
 # The database role (Odoo refuses to run as postgres).
 psql -U "$PG_SUPERUSER" -d postgres -qtAc "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'" | grep -q 1 \

@@ -31,6 +31,7 @@
         "views/res_config_settings_views.xml",
         "views/l10n_cl_dte_sidecar_menus.xml",
         "views/dte_report_views.xml",
+        "report/report_invoice.xml",
         "data/ir_cron_data.xml",
     ],
     "assets": {"web.assets_tests": ["l10n_cl_dte_sidecar/static/tests/tours/**/*"]},

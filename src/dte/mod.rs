@@ -27,6 +27,7 @@
 //!             (build_signed_dte_timed also returns the time spent per stage)
 //! envelope:   build_envio(&[SignedDte], &Caratula::for_sii(..), &signer, &schemas, now) → bytes
 //!             SignedDte::from_xml(stored_bytes) to rebuild envelopes from stored DTEs
+//! printing:   ted_bytes(stored_bytes) → TedBarcode::encode(&ted) → to_png() / to_svg()
 //! checking:   verify_document(bytes, &schemas, &trust) → VerificationReport
 //! SII auth:   sign_get_token_request(seed, &signer) / verify_get_token_request(bytes)
 //! ```
@@ -50,6 +51,7 @@
 //! - Parsing refuses DTDs, so no entity is ever expanded, and allows documents above 10 MB
 //!   (an EnvioDTE of 2000 DTEs is about 11 MB).
 
+mod barcode;
 mod caf;
 mod document;
 mod envio;
@@ -64,6 +66,7 @@ mod verify;
 mod xml;
 mod xsd;
 
+pub use barcode::{ted_bytes, TedBarcode, DPI, ERROR_CORRECTION_LEVEL};
 pub use caf::{caf_expiry_date, Caf, CafTrust, SiiEnvironment, IDK_CERTIFICATION, IDK_PRODUCTION};
 pub use document::{build_signed_dte, build_signed_dte_timed, document_id, SignedDte, StageTimings};
 pub use envio::{build_envio, Caratula, MAX_DTES_PER_ENVELOPE, SET_DTE_ID, SII_RUT};

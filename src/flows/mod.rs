@@ -21,5 +21,6 @@ pub mod send;
 pub mod status;
 pub mod status_view;
 pub mod sweep;
+pub mod ted_barcode;
 pub mod upload;
 pub mod xml_content;

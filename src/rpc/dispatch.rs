@@ -11,7 +11,7 @@ use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::flows::audit::Actor;
 use crate::flows::{
-    backup, company, contingency, credentials, dashboard, failed_queue, folios, retry, send, status_view,
+    backup, company, contingency, credentials, dashboard, failed_queue, folios, retry, send, status_view, ted_barcode,
 };
 use crate::store::registry;
 
@@ -131,6 +131,9 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             send::action_send_to_sii(ctx, actor, params!("move_id", "company_id", "document", "folio")).await
         }
         ("account.move", "get_dte_status") => status_view::get_dte_status(ctx, actor, params!("move_ids")).await,
+        ("dte.document", "get_ted_barcode") => {
+            ted_barcode::get_ted_barcode(ctx, actor, params!("document_id", "move_id", "image_format")).await
+        }
         ("dte.failed.queue", "retry_send") => retry::retry_send(ctx, actor, params!("ids")).await,
         ("dte.failed.queue", "abandon") => retry::abandon(ctx, actor, params!("ids", "reason")).await,
         ("dte.failed.queue", "requeue") => retry::requeue(ctx, actor, params!("ids")).await,

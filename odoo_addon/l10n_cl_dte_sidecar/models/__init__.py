@@ -13,6 +13,7 @@ from . import dte_caf
 from . import dte_dashboard
 from . import dte_report
 from . import account_move
+from . import account_move_print
 from . import res_company
 from . import res_config_settings
 from . import ir_model

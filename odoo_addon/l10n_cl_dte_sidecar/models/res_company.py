@@ -21,6 +21,11 @@ class ResCompany(models.Model):
         "(0 in certification)."
     )
     dte_resolution_date = fields.Date(string="SII resolution date")
+    dte_sii_office = fields.Char(
+        string="SII office",
+        help="The SII unit the company belongs to, printed under the box at the top right of "
+        "every DTE (for example SANTIAGO CENTRO). Empty: the company's city.",
+    )
 
     @api.constrains("dte_acteco")
     def _check_dte_acteco(self):

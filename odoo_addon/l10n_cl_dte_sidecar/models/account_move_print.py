@@ -1,0 +1,51 @@
+# Copyright 2026 dte-sidecar authors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The printed DTE: the TED barcode, its legend and the cedible copy on the invoice report."""
+
+from odoo import _, models
+from odoo.exceptions import UserError
+
+#: wkhtmltopdf, as Odoo runs it, draws a CSS millimetre as 0.75 mm.
+WKHTMLTOPDF_MM_CORRECTION = 4 / 3
+#: Types whose printed copy can be ceded (factoring), and the legend of that copy. The
+#: dispatch guide's transport copy goes with its invoice.
+CEDIBLE_LEGENDS = {"33": "CEDIBLE", "34": "CEDIBLE", "52": "CEDIBLE CON SU FACTURA"}
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    def _dte_printed_stamp(self):
+        """What the printed DTE shows under its barcode, or ``{}`` when the move has no DTE
+        yet. The barcode is the TED the sidecar signed and stored, asked of it at each print:
+        printing only reads, it never sends and never takes a folio."""
+        self.ensure_one()
+        if not self.dte_code or not self.dte_document_id:
+            return {}
+        barcode = self.env["dte.sidecar.client"]._call(
+            "dte.document", "get_ted_barcode", move_id=self.id, image_format="png",
+        )
+        if not isinstance(barcode, dict) or not barcode.get("image_base64"):
+            raise UserError(_("The DTE sidecar did not give the electronic stamp of %(move)s.", move=self.display_name))
+        date = barcode.get("resolution_date") or ""
+        return {
+            "src": "data:image/png;base64," + barcode["image_base64"],
+            # wkhtmltopdf, as Odoo runs it (90 dpi, zoomed), draws a CSS millimetre as 0.75 mm
+            # (measured on the PDF at 300 dpi): ask for 4/3 so the bars get their real size.
+            "width_mm": round(barcode["image_width_mm"] * WKHTMLTOPDF_MM_CORRECTION, 3),
+            "height_mm": round(barcode["image_height_mm"] * WKHTMLTOPDF_MM_CORRECTION, 3),
+            "folio": barcode.get("folio"),
+            "resolution_number": barcode.get("resolution_number") or 0,
+            "resolution_year": date[:4],
+        }
+
+    def _dte_cedible_legend(self):
+        self.ensure_one()
+        return CEDIBLE_LEGENDS.get(self.dte_code or "")
+
+    def _dte_sii_office(self):
+        """The SII office of the company, as the box at the top right names it (its city
+        when none is set)."""
+        self.ensure_one()
+        company = self.company_id
+        return (company.dte_sii_office or company.partner_id.city or "").strip().upper()
