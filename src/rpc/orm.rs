@@ -1,5 +1,7 @@
 //! The ORM methods every model answers: `search_read`, `read`, `search`, `search_count`.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -46,22 +48,28 @@ pub async fn call(
     match method {
         "read" => {
             let p: ReadParams = params::bind(&qualified, &["ids", "fields"], args, kwargs)?;
+            // Each id asked is one row answered (duplicates too), so the answer is bounded
+            // by bounding the ids.
+            if p.ids.len() > usize::try_from(max).unwrap_or(usize::MAX) {
+                return Err(AppError::field("ids", format!("{} ids is more than the {max} one read may ask for", p.ids.len())));
+            }
             let mut search = Search::new(model);
             search.fields = query::parse_fields(model, p.fields.as_deref().unwrap_or_default())?;
-            search.domain = query::parse_domain(model, &json!([["id", "in", p.ids]]))?;
+            let mut distinct = p.ids.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            search.domain = query::parse_domain(model, &json!([["id", "in", distinct]]))?;
             search.companies = companies;
             search.limit = None;
-            let wanted = p.ids.clone();
             let rows = ctx.db.run(move |conn| query::search_read(conn, model, &search)).await?;
+            let by_id: HashMap<i64, &Value> =
+                rows.iter().filter_map(|r| Some((r.get("id").and_then(Value::as_i64)?, r))).collect();
             // Odoo answers in the order asked and refuses ids it cannot find.
-            let mut ordered = Vec::with_capacity(wanted.len());
-            for id in wanted {
-                let row = rows
-                    .iter()
-                    .find(|r| r.get("id").and_then(Value::as_i64) == Some(id))
-                    .ok_or_else(|| AppError::missing_record(model.name, id))?;
-                ordered.push(row.clone());
-            }
+            let ordered = p
+                .ids
+                .iter()
+                .map(|id| by_id.get(id).map(|row| (*row).clone()).ok_or_else(|| AppError::missing_record(model.name, id)))
+                .collect::<AppResult<Vec<_>>>()?;
             Ok(Value::Array(ordered))
         }
         "search_read" | "search" => {

@@ -36,7 +36,32 @@ pub fn bind<P: DeserializeOwned>(
     }
     // An explicit null means "not given", as Python's None does for optional arguments.
     bound.retain(|_, v| !v.is_null());
+    refuse_nul(&bound)?;
     read(method, Value::Object(bound))
+}
+
+/// PostgreSQL text cannot hold a NUL character: refuse it up front, naming the argument,
+/// rather than fail on the way to the database. Walks without recursion.
+pub fn refuse_nul(arguments: &Map<String, Value>) -> AppResult<()> {
+    for (name, value) in arguments {
+        let mut pending = vec![value];
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::String(s) if s.contains('\0') => {
+                    return Err(AppError::field(name, "text may not contain a NUL character"))
+                }
+                Value::Array(items) => pending.extend(items),
+                Value::Object(map) => {
+                    if map.keys().any(|k| k.contains('\0')) {
+                        return Err(AppError::field(name, "text may not contain a NUL character"));
+                    }
+                    pending.extend(map.values());
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads `value` into `P`; the error names the argument at fault.
@@ -79,6 +104,13 @@ mod tests {
         assert_eq!(p, P { a: 1, b: Some("x".into()) });
         let p: P = bind("m", &["a", "b"], vec![], kw(json!({"a": 2, "b": null}))).unwrap();
         assert_eq!(p, P { a: 2, b: None });
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_naming_the_argument() {
+        let err = bind::<P>("m", &["a", "b"], vec![json!(1)], kw(json!({"b": "x\u{0}y"}))).unwrap_err();
+        assert_eq!(err.to_string(), "b: text may not contain a NUL character");
+        assert!(matches!(err, AppError::Validation(_)));
     }
 
     #[test]
