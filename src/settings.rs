@@ -332,7 +332,12 @@ impl Default for DatabaseSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 8 * 1024 * 1024, max_xml_bytes: 4 * 1024 * 1024, max_search_limit: 10_000, body_timeout_secs: 30 }
+        Self {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_xml_bytes: 4 * 1024 * 1024,
+            max_search_limit: 10_000,
+            body_timeout_secs: 30,
+        }
     }
 }
 

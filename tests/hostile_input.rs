@@ -15,7 +15,7 @@ async fn refused_by_both_doors(app: &TestApp, model: &str, method: &str, kwargs:
     let (status, body) = app.json2(model, method, kwargs.clone()).await;
     assert_eq!(body["name"], name, "/json/2 {model}.{method}: {status} {body}");
     assert!(body["message"].as_str().unwrap_or_default().contains(expected), "/json/2: {body}");
-    assert!(status >= 400 && status < 500, "/json/2 answered {status}");
+    assert!((400..500).contains(&status), "/json/2 answered {status}");
     let answer = app.execute_kw(model, method, json!([]), kwargs).await;
     let (got, message) = error_of(&answer);
     assert_eq!(got, name, "/jsonrpc {model}.{method}: {answer}");
@@ -126,8 +126,9 @@ async fn the_key_is_checked_before_arguments_are_read_and_alike_on_both_doors() 
             "args": ["db", 2, padded, "dte.contingency", "get_status", [1], {}]}}))
         .await;
     assert_eq!(answer["result"]["company_id"], 1, "{answer}");
-    let (status, body) =
-        app.json2_raw("dte.contingency/get_status", Some(&format!(" {API_KEY}")), br#"{"company_id": 1}"#.to_vec()).await;
+    let (status, body) = app
+        .json2_raw("dte.contingency/get_status", Some(&format!(" {API_KEY}")), br#"{"company_id": 1}"#.to_vec())
+        .await;
     assert_eq!((status, &body["company_id"]), (200, &json!(1)), "{body}");
     // A body that is JSON but not a request object.
     let mut response = awc::Client::default()
@@ -212,10 +213,18 @@ async fn markup_cannot_be_smuggled_into_a_backup_or_a_caf() {
     }
     laughs.push_str("]><DTE>&l9;</DTE>");
     refused_by_both_doors(&app, "dte.backup", "backup_dte", backup_kwargs(&laughs), VALIDATION, "DTD").await;
-    refused_by_both_doors(&app, "dte.failed.queue", "add_failed_dte", json!({"dte_type": "33", "folio": "7",
+    refused_by_both_doors(
+        &app,
+        "dte.failed.queue",
+        "add_failed_dte",
+        json!({"dte_type": "33", "folio": "7",
         "xml_content": laughs, "error_type": "connection", "error_message": "x", "move_id": 3, "company_id": 1}),
-        VALIDATION, "DTD").await;
-    let caf = format!("<?xml version=\"1.0\"?><!DOCTYPE AUTORIZACION [<!ENTITY x \"y\">]><AUTORIZACION>&x;</AUTORIZACION>");
+        VALIDATION,
+        "DTD",
+    )
+    .await;
+    let caf = "<?xml version=\"1.0\"?><!DOCTYPE AUTORIZACION [<!ENTITY x \"y\">]><AUTORIZACION>&x;</AUTORIZACION>"
+        .to_string();
     refused_by_both_doors(&app, "dte.caf", "load", json!({"company_id": 1, "caf_xml": caf}), VALIDATION, "DTD").await;
     assert_eq!(app.table_counts(), before);
     still_serving(&app).await;

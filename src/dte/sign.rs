@@ -651,8 +651,8 @@ mod pkcs12_work {
 
     #[test]
     fn the_real_test_certificate_passes() {
-        let p12 = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/signer-11111111-1.p12"))
-            .unwrap();
+        let p12 =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/signer-11111111-1.p12")).unwrap();
         check_pkcs12_work(&p12).unwrap();
     }
 }

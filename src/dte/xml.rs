@@ -583,7 +583,9 @@ pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<String> {
 pub(crate) fn decode_document(bytes: &[u8]) -> String {
     match declared_encoding(bytes).as_deref() {
         Some("ISO-8859-1") | Some("ISO8859-1") | Some("LATIN1") | Some("LATIN-1") => super::text::latin1_decode(bytes),
-        Some("WINDOWS-1252") | Some("CP1252") => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+        Some("WINDOWS-1252") | Some("CP1252") => {
+            encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
+        }
         _ => String::from_utf8_lossy(bytes).into_owned(),
     }
 }

@@ -67,7 +67,9 @@ impl CallContext {
         match &self.allowed_company_ids {
             Some(ids) => {
                 if let Some(outside) = ids.iter().find(|id| !bound.contains(id)) {
-                    return Err(AppError::Forbidden(format!("company {outside} is not among the companies of this key")));
+                    return Err(AppError::Forbidden(format!(
+                        "company {outside} is not among the companies of this key"
+                    )));
                 }
             }
             None => self.allowed_company_ids = Some(bound.to_vec()),

@@ -32,7 +32,7 @@ pub async fn handle(ctx: web::Data<AppContext>, payload: web::Payload) -> HttpRe
             return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &error));
         }
     };
-    let id = request.id.as_deref().and_then(|raw| serde_json::from_str(raw.get()).ok()).unwrap_or(Value::Null);
+    let id = request.id.and_then(|raw| serde_json::from_str(raw.get()).ok()).unwrap_or(Value::Null);
     match answer(&ctx, request).await {
         Ok(result) => HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": id, "result": result})),
         Err(e) => HttpResponse::Ok().json(jsonrpc_error(id, &e)),
@@ -62,7 +62,9 @@ fn raw_list<'a>(raw: Option<&'a RawValue>, what: &str) -> AppResult<Vec<&'a RawV
     match raw {
         None => Ok(Vec::new()),
         Some(raw) if raw.get() == "null" => Ok(Vec::new()),
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|_| AppError::BadRequest(format!("{what}: expected a list"))),
+        Some(raw) => {
+            serde_json::from_str(raw.get()).map_err(|_| AppError::BadRequest(format!("{what}: expected a list")))
+        }
     }
 }
 
@@ -72,8 +74,9 @@ fn tree(raw: Option<&RawValue>) -> Option<Value> {
 
 async fn answer(ctx: &AppContext, request: Envelope<'_>) -> AppResult<Value> {
     let params: Params = match request.params {
-        Some(raw) => serde_json::from_str(raw.get())
-            .map_err(|_| AppError::BadRequest("params: expected an object".into()))?,
+        Some(raw) => {
+            serde_json::from_str(raw.get()).map_err(|_| AppError::BadRequest("params: expected an object".into()))?
+        }
         None => return Err(AppError::BadRequest("params: expected an object".into())),
     };
     let args = raw_list(params.args, "params.args")?;

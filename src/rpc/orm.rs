@@ -51,7 +51,10 @@ pub async fn call(
             // Each id asked is one row answered (duplicates too), so the answer is bounded
             // by bounding the ids.
             if p.ids.len() > usize::try_from(max).unwrap_or(usize::MAX) {
-                return Err(AppError::field("ids", format!("{} ids is more than the {max} one read may ask for", p.ids.len())));
+                return Err(AppError::field(
+                    "ids",
+                    format!("{} ids is more than the {max} one read may ask for", p.ids.len()),
+                ));
             }
             let mut search = Search::new(model);
             search.fields = query::parse_fields(model, p.fields.as_deref().unwrap_or_default())?;
@@ -68,7 +71,9 @@ pub async fn call(
             let ordered = p
                 .ids
                 .iter()
-                .map(|id| by_id.get(id).map(|row| (*row).clone()).ok_or_else(|| AppError::missing_record(model.name, id)))
+                .map(|id| {
+                    by_id.get(id).map(|row| (*row).clone()).ok_or_else(|| AppError::missing_record(model.name, id))
+                })
                 .collect::<AppResult<Vec<_>>>()?;
             Ok(Value::Array(ordered))
         }
