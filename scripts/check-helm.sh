@@ -528,11 +528,15 @@ def service_check(cfg):
     for name, key in (g("auth", "api_keys") or {}).items():
         if known(key) and len(key) < 16:
             out.append(f"auth.api_keys.{name}: an API key needs at least 16 characters")
+        elif known(key) and key.strip() != key:
+            out.append(f"auth.api_keys.{name}: an API key must not begin or end with whitespace")
     xml, body = g("limits", "max_xml_bytes", 1), g("limits", "max_body_bytes", 1)
     if not (1 <= xml <= body):
         out.append("limits.max_xml_bytes: must be between 1 and limits.max_body_bytes")
     if g("limits", "max_search_limit", 1) < 1:
         out.append("limits.max_search_limit: must be at least 1")
+    if g("limits", "body_timeout_secs", 30) < 1:
+        out.append("limits.body_timeout_secs: must be at least 1")
     if not g("clock", "speedup", 1) >= 1:
         out.append("clock.speedup: must be a number >= 1")
     key = g("secrets", "master_key", "")

@@ -38,6 +38,13 @@ enum Command {
     /// Check every backup row against its second copy (hash and signatures); exits 1 on
     /// any difference.
     Verify,
+    /// Verify DTE or EnvioDTE files as an auditor would (schema, CAF, TED, signatures and
+    /// signer): one line per file; exits 1 when any file fails.
+    VerifyFile {
+        /// The XML files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
         Command::SiiSim => sii_sim(settings),
         Command::Restore => restore(settings),
         Command::Verify => verify(settings),
+        Command::VerifyFile { files } => return verify_files(&settings, &files),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -188,6 +196,46 @@ fn verify(settings: Settings) -> anyhow::Result<()> {
         anyhow::bail!("{} backup(s) differ from their copy", report.problems.len());
     }
     Ok(())
+}
+
+fn verify_files(settings: &Settings, files: &[PathBuf]) -> ExitCode {
+    let keys = match Keys::from_settings(settings) {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("dte-sidecar: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = 0;
+    for file in files {
+        let line = match std::fs::read(file) {
+            Err(e) => Err(format!("cannot read the file: {e}")),
+            Ok(bytes) => match dte_sidecar::dte::verify_document(&bytes, &keys.schemas, &keys.trust) {
+                Err(e) => Err(e.to_string()),
+                Ok(report) if report.is_valid() => {
+                    let signer = report
+                        .envelope_signer_rut
+                        .as_ref()
+                        .or_else(|| report.documents.first().and_then(|d| d.signer_rut.as_ref()))
+                        .map_or_else(|| "no signer named".to_string(), |rut| format!("signed by {rut}"));
+                    Ok(format!("{} document(s), {signer}", report.documents.len().max(1)))
+                }
+                Ok(report) => Err(report.problems().join("; ")),
+            },
+        };
+        match line {
+            Ok(summary) => println!("OK\t{}\t{summary}", file.display()),
+            Err(why) => {
+                failed += 1;
+                println!("FAIL\t{}\t{why}", file.display());
+            }
+        }
+    }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn sii_sim(settings: Settings) -> anyhow::Result<()> {

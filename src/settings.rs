@@ -64,6 +64,10 @@ pub struct AuthSettings {
     /// API keys by client name (`[auth.api_keys] odoo = "…"`,
     /// `DTE__AUTH__API_KEYS__ODOO=…`). The name is what the audit log records.
     pub api_keys: BTreeMap<String, Secret>,
+    /// Companies a key may act for, by client name (`[auth.key_companies] odoo = [1, 2]`).
+    /// A bound key never reads or acts for another company, whatever its calls' context
+    /// says; a key left out is bounded only by each call's `allowed_company_ids`.
+    pub key_companies: BTreeMap<String, Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -73,8 +77,10 @@ pub struct LimitSettings {
     pub max_body_bytes: usize,
     /// Largest `xml_content` accepted in one call, in bytes.
     pub max_xml_bytes: usize,
-    /// Largest `limit` a `search_read` may ask for.
+    /// Largest `limit` a `search_read` may ask for, and most ids a `read` may name.
     pub max_search_limit: i64,
+    /// Seconds a client has to send a whole request body.
+    pub body_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -326,7 +332,12 @@ impl Default for DatabaseSettings {
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { max_body_bytes: 8 * 1024 * 1024, max_xml_bytes: 4 * 1024 * 1024, max_search_limit: 10_000 }
+        Self {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_xml_bytes: 4 * 1024 * 1024,
+            max_search_limit: 10_000,
+            body_timeout_secs: 30,
+        }
     }
 }
 
@@ -449,12 +460,24 @@ impl Settings {
             if key.expose().len() < 16 {
                 return bad(&format!("auth.api_keys.{name}"), "an API key needs at least 16 characters");
             }
+            if self.auth.key_companies.get(name).is_some_and(Vec::is_empty) {
+                return bad(&format!("auth.key_companies.{name}"), "list at least one company");
+            }
+            if key.expose().trim() != key.expose() {
+                return bad(&format!("auth.api_keys.{name}"), "an API key must not begin or end with whitespace");
+            }
+        }
+        if let Some(name) = self.auth.key_companies.keys().find(|name| !self.auth.api_keys.contains_key(*name)) {
+            return bad(&format!("auth.key_companies.{name}"), "names no key of auth.api_keys");
         }
         if self.limits.max_xml_bytes == 0 || self.limits.max_xml_bytes > self.limits.max_body_bytes {
             return bad("limits.max_xml_bytes", "must be between 1 and limits.max_body_bytes");
         }
         if self.limits.max_search_limit < 1 {
             return bad("limits.max_search_limit", "must be at least 1");
+        }
+        if self.limits.body_timeout_secs < 1 {
+            return bad("limits.body_timeout_secs", "must be at least 1");
         }
         if !(self.clock.speedup.is_finite() && self.clock.speedup >= 1.0) {
             return bad("clock.speedup", "must be a number >= 1");

@@ -240,9 +240,13 @@ fn official_sii_example_verifies_and_a_changed_amount_does_not() {
     let report = verify_document(&official, &schemas(), &CafTrust::sii()).unwrap();
     assert_eq!(report.schema, Check::Passed);
     assert_eq!(report.cover, Some(Check::Passed));
-    assert_eq!(report.envelope_signature, Some(Check::Passed));
-    // The example is signed with its KeyValue key; its X509Certificate (RUT 7880442-4) holds
-    // another key, so no signer RUT is vouched for.
+    // The example is signed with its KeyValue key, but its X509Certificate (RUT 7880442-4)
+    // holds another key: the signer it names did not sign, so the signature is refused.
+    assert!(
+        matches!(&report.envelope_signature, Some(Check::Failed(reason)) if reason.contains("certificate was replaced")),
+        "{:?}",
+        report.envelope_signature
+    );
     assert_eq!(report.envelope_signer_rut, None);
     let document = &report.documents[0];
     assert_eq!(document.id.as_deref(), Some("F60T33"));
@@ -264,6 +268,73 @@ fn official_sii_example_verifies_and_a_changed_amount_does_not() {
     assert!(matches!(&report.documents[0].ted, Check::Failed(reason) if reason.contains("FRMT")));
     assert!(!report.envelope_signature.as_ref().unwrap().passed());
     assert_eq!(report.documents[0].caf, Check::Passed);
+}
+
+/// The peer envelope with the first DTE's X509Certificate replaced by another person's
+/// (the official example's, RUT 7880442-4): the signature still matches its KeyValue.
+fn with_replaced_certificate() -> Vec<u8> {
+    let peer = dte_sidecar::dte::latin1_decode(&fixture("peer/EnvioDTE-T33-T34-T52-T56-T61.xml"));
+    let official = dte_sidecar::dte::latin1_decode(&fixture("official/F60T33-ejemplo-oficial-SII.xml"));
+    let between = |text: &str| -> (usize, usize) {
+        let start = text.find("<X509Certificate>").unwrap() + "<X509Certificate>".len();
+        (start, start + text[start..].find("</X509Certificate>").unwrap())
+    };
+    let (from, to) = between(&official);
+    let other = official[from..to].to_string();
+    let (from, to) = between(&peer);
+    latin1_encode(&format!("{}{other}{}", &peer[..from], &peer[to..])).unwrap()
+}
+
+#[test]
+fn a_dte_whose_certificate_was_replaced_is_refused() {
+    let report = verify_document(&with_replaced_certificate(), &schemas(), &test_trust()).unwrap();
+    let first = &report.documents[0];
+    assert!(
+        matches!(&first.signature, Check::Failed(reason) if reason.contains("certificate was replaced")),
+        "{:?}",
+        first.signature
+    );
+    assert_eq!(first.signer_rut, None, "the replaced certificate's RUT is never reported as signer");
+    assert!(!report.is_valid());
+    assert!(report.documents[1..].iter().all(|document| document.signature.passed()));
+}
+
+#[test]
+fn verify_file_prints_one_line_per_file_and_fails_when_any_does() {
+    let dir = scratch_dir("verify-file");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sii]\nschemas_dir = \"{}\"\n[[sii.extra_caf_keys]]\nidk = 100\npath = \"{}\"\n",
+            manifest_path("schemas/sii").display(),
+            manifest_path("tests/fixtures/keys/FAKE-SII-IDK100-public.pem").display()
+        ),
+    )
+    .unwrap();
+    let tampered = dir.join("replaced-certificate.xml");
+    std::fs::write(&tampered, with_replaced_certificate()).unwrap();
+    let peer = manifest_path("tests/fixtures/peer/EnvioDTE-T33-T34-T52-T56-T61.xml");
+    let run = |files: &[&std::path::Path]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_dte-sidecar"))
+            .arg("--config")
+            .arg(&config)
+            .arg("verify-file")
+            .args(files)
+            .env_remove("DTE_CONFIG")
+            .output()
+            .unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (code, out) = run(&[&peer]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("OK\t") && out.contains("5 document(s), signed by"), "{out}");
+    let (code, out) = run(&[&peer, &tampered]);
+    assert_eq!(code, Some(1), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("OK\t"), "{out}");
+    assert!(lines[1].starts_with("FAIL\t") && lines[1].contains("certificate was replaced"), "{out}");
 }
 
 #[test]

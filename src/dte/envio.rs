@@ -125,7 +125,7 @@ pub fn build_envio(
     }
     xml.extend_from_slice(b"</SetDTE>\n</EnvioDTE>\n");
 
-    let doc = XmlDoc::parse(&xml)?;
+    let doc = XmlDoc::parse_own(&xml)?;
     doc.register_ids()?;
     sign_enveloped(&doc, doc.root(), SignedPart::ElementById(SET_DTE_ID), signer)?;
     schemas.validate(SchemaKind::EnvioDte, &doc)?;

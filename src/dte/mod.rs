@@ -81,6 +81,7 @@ pub use sign::Signer;
 pub use ted::{dd_bytes, sign_dd, verify_frmt, TedFields, TED_TEXT_MAX_CHARS};
 pub use text::{compact_between_tags, latin1_decode, latin1_encode, Decimal};
 pub use verify::{verify_document, Check, DocumentKind, DocumentReport, VerificationReport};
+pub use xml::check_untrusted as check_xml;
 pub use xsd::{SchemaKind, Schemas};
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ impl Signer {
         if password.contains('\0') {
             return Err(DteError::Certificate("the password contains a NUL character".into()));
         }
+        check_pkcs12_work(pkcs12_der)?;
         let legacy_available = load_legacy_provider();
         let archive = Pkcs12::from_der(pkcs12_der)
             .map_err(|_| DteError::Certificate("the file is not a PKCS#12 (.p12/.pfx) certificate".into()))?;
@@ -498,28 +499,93 @@ pub(crate) fn verify_signature(signature: Node<'_>, expected_uri: Option<&str>) 
         .transpose()?;
     let key_value = signature.path(&["KeyInfo", "KeyValue", "RSAKeyValue"]).map(rsa_key_value).transpose()?;
 
-    let mut candidates: Vec<(PKey<Public>, Option<Rut>)> = Vec::new();
-    if let Some(certificate) = &certificate {
-        let key = certificate.public_key().map_err(|_| "the certificate's public key cannot be read")?;
-        candidates.push((key, rut_from_certificate(certificate)));
-    }
-    if let Some(key) = key_value {
-        if !candidates.iter().any(|(known, _)| known.public_eq(&key)) {
-            candidates.push((key, None));
+    // The signer is who the certificate names, so only the certificate's key may verify:
+    // a KeyValue that is another key (a certificate swapped for someone else's) is refused.
+    // Without a certificate the KeyValue verifies, and no signer is named.
+    let (key, signer_rut) = match (&certificate, key_value) {
+        (Some(certificate), key_value) => {
+            let key = certificate.public_key().map_err(|_| "the certificate's public key cannot be read")?;
+            if key_value.is_some_and(|value| !value.public_eq(&key)) {
+                return Err("the KeyValue is not the key of the X509Certificate: the certificate was replaced".into());
+            }
+            (key, rut_from_certificate(certificate))
         }
+        (None, Some(key)) => (key, None),
+        (None, None) => return Err("the signature carries no public key".into()),
+    };
+    if key.bits() > MAX_VERIFY_KEY_BITS {
+        return Err(format!("a {}-bit key is larger than the {MAX_VERIFY_KEY_BITS} bits accepted", key.bits()));
     }
-    if candidates.is_empty() {
-        return Err("the signature carries no public key".into());
-    }
-    let mut last_problem = String::new();
-    for (key, signer_rut) in candidates {
-        match verify_with_key(signature, &key) {
-            Ok(()) => return Ok(VerifiedSignature { signer_rut }),
-            Err(problem) => last_problem = problem,
-        }
-    }
-    Err(last_problem)
+    verify_with_key(signature, &key)?;
+    Ok(VerifiedSignature { signer_rut })
 }
+
+/// Most key-derivation iterations a PKCS#12 file may ask for (MAC and PBE alike). Real
+/// certificates use 2048 to 10 000; the file chooses, so the cost is capped before OpenSSL
+/// spends it.
+pub const MAX_PKCS12_ITERATIONS: u64 = 1_000_000;
+
+/// Reads the PKCS#12's DER without recursion and refuses it when any iteration count
+/// (an INTEGER right after the salt OCTET STRING, as in MacData, PBKDF2 and PKCS#12 PBE
+/// parameters) is above [`MAX_PKCS12_ITERATIONS`]. Encapsulated DER in OCTET STRINGs is
+/// read too (the AuthenticatedSafe and its SafeContents travel that way).
+fn check_pkcs12_work(der: &[u8]) -> DteResult<()> {
+    const MAX_ELEMENTS: usize = 100_000;
+    let mut pending: Vec<&[u8]> = vec![der];
+    let mut seen = 0usize;
+    while let Some(mut content) = pending.pop() {
+        let mut previous_was_octets = false;
+        while !content.is_empty() {
+            seen += 1;
+            if seen > MAX_ELEMENTS {
+                return Err(DteError::Certificate("the PKCS#12 file is too complex".into()));
+            }
+            let Some((tag, body, rest)) = der_element(content) else { break };
+            content = rest;
+            match tag {
+                0x02 if previous_was_octets => {
+                    let digits = body.iter().skip_while(|b| **b == 0).count();
+                    let value = body.iter().fold(0u64, |n, b| n.saturating_mul(256).saturating_add(u64::from(*b)));
+                    if digits > 8 || value > MAX_PKCS12_ITERATIONS {
+                        return Err(DteError::Certificate(format!(
+                            "the PKCS#12 file asks for more than {MAX_PKCS12_ITERATIONS} key-derivation iterations"
+                        )));
+                    }
+                }
+                // Constructed: SEQUENCE, SET, context-specific.
+                tag if tag & 0x20 != 0 => pending.push(body),
+                // An OCTET STRING may hold DER.
+                0x04 => pending.push(body),
+                _ => {}
+            }
+            previous_was_octets = tag == 0x04;
+        }
+    }
+    Ok(())
+}
+
+/// One DER element: (tag, content, what follows). None when it does not parse.
+fn der_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = bytes.split_first()?;
+    if tag & 0x1f == 0x1f {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (length, rest) = if first & 0x80 == 0 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let length = rest[..count].iter().fold(0usize, |n, b| (n << 8) | usize::from(*b));
+        (length, &rest[count..])
+    };
+    (rest.len() >= length).then(|| (tag, &rest[..length], &rest[length..]))
+}
+
+/// Largest RSA key a signature may be checked with (the work grows with the key).
+const MAX_VERIFY_KEY_BITS: u32 = 8192;
 
 fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(), String> {
     let key = xmlsec_public_key(public_key)?;
@@ -546,6 +612,49 @@ fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(),
 /// The `<Signature>` child (XMLDSig namespace) of an element.
 pub(crate) fn signature_child<'doc>(parent: Node<'doc>) -> Option<Node<'doc>> {
     parent.children().find(|child| child.is("Signature", DSIG_NS_STR))
+}
+
+#[cfg(test)]
+mod pkcs12_work {
+    use super::*;
+
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        if content.len() < 128 {
+            out.push(content.len() as u8);
+        } else {
+            out.push(0x82);
+            out.extend_from_slice(&(content.len() as u16).to_be_bytes());
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn mac_data(iterations: &[u8]) -> Vec<u8> {
+        let mut inner = der(0x30, &[]);
+        inner.extend(der(0x04, b"salt-salt"));
+        inner.extend(der(0x02, iterations));
+        let mut pfx = der(0x02, &[3]);
+        pfx.extend(der(0x30, &der(0x04, &der(0x30, &[]))));
+        pfx.extend(der(0x30, &inner));
+        der(0x30, &pfx)
+    }
+
+    #[test]
+    fn iteration_counts_above_the_cap_are_refused_before_openssl_runs() {
+        assert!(check_pkcs12_work(&mac_data(&[0x08, 0x00])).is_ok());
+        let err = check_pkcs12_work(&mac_data(&[0x7f, 0xff, 0xff, 0xff])).unwrap_err().to_string();
+        assert!(err.contains("key-derivation iterations"), "{err}");
+        let err = Signer::from_pkcs12(&mac_data(&[0x7f, 0xff, 0xff, 0xff]), "x").unwrap_err().to_string();
+        assert!(err.contains("key-derivation iterations"), "{err}");
+    }
+
+    #[test]
+    fn the_real_test_certificate_passes() {
+        let p12 =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/signer-11111111-1.p12")).unwrap();
+        check_pkcs12_work(&p12).unwrap();
+    }
 }
 
 fn decode_base64_text(text: &str) -> Result<Vec<u8>, String> {

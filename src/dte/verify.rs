@@ -117,11 +117,14 @@ impl VerificationReport {
 /// Verifies an `EnvioDTE` or a `DTE`. Errors only when the input is not XML or not one of
 /// these; every other finding is in the report.
 pub fn verify_document(xml: &[u8], schemas: &Schemas, trust: &CafTrust) -> DteResult<VerificationReport> {
-    let doc = XmlDoc::parse(xml)?;
+    let doc = XmlDoc::parse_for_verify(xml)?;
     let root = doc.root();
+    // The SII's own free invoicing portal writes DTEs without the namespace, and so does
+    // cutting a DTE out of an EnvioDTE by hand; what was signed is that form.
+    let bare_dte = root.name() == "DTE" && root.namespace().is_none();
     let kind = if root.is("EnvioDTE", SII_NS_STR) {
         DocumentKind::Envelope
-    } else if root.is("DTE", SII_NS_STR) {
+    } else if root.is("DTE", SII_NS_STR) || bare_dte {
         DocumentKind::Dte
     } else {
         return Err(DteError::MalformedXml(format!(
@@ -129,7 +132,9 @@ pub fn verify_document(xml: &[u8], schemas: &Schemas, trust: &CafTrust) -> DteRe
             root.name()
         )));
     };
-    let schema = Check::from_result(
+    let schema = Check::from_result(if bare_dte {
+        validate_in_sii_namespace(&doc, schemas)
+    } else {
         schemas
             .validate(
                 match kind {
@@ -138,8 +143,8 @@ pub fn verify_document(xml: &[u8], schemas: &Schemas, trust: &CafTrust) -> DteRe
                 },
                 &doc,
             )
-            .map_err(|error| error.to_string()),
-    );
+            .map_err(|error| error.to_string())
+    });
     let ids = doc.register_ids().map_err(|error| error.to_string());
 
     let set_dte = root.child("SetDTE");
@@ -183,6 +188,18 @@ pub fn verify_document(xml: &[u8], schemas: &Schemas, trust: &CafTrust) -> DteRe
     };
 
     Ok(VerificationReport { kind, schema, cover, envelope_signature, envelope_signer_rut, documents })
+}
+
+/// Schema check of a DTE written without the SII namespace: the same document with the
+/// namespace declared on its root.
+fn validate_in_sii_namespace(doc: &XmlDoc, schemas: &Schemas) -> Result<(), String> {
+    let bytes = doc.to_utf8().map_err(|error| error.to_string())?;
+    let start = bytes.windows(4).position(|w| w == b"<DTE").ok_or("no DTE element")? + 4;
+    let mut namespaced = bytes[..start].to_vec();
+    namespaced.extend_from_slice(format!(" xmlns=\"{SII_NS_STR}\"").as_bytes());
+    namespaced.extend_from_slice(&bytes[start..]);
+    let copy = XmlDoc::parse_for_verify(&namespaced).map_err(|error| error.to_string())?;
+    schemas.validate(SchemaKind::Dte, &copy).map_err(|error| error.to_string())
 }
 
 fn check_envelope_signature(root: Node<'_>, set: Node<'_>, ids: &Result<(), String>) -> Result<Option<Rut>, String> {
@@ -302,13 +319,22 @@ fn check_dte(doc: &XmlDoc, dte: Node<'_>, raw: Option<RawSpans<'_>>, trust: &Caf
 }
 
 /// The DTE is copied into a document of its own and checked there: inside an envelope the
-/// envelope's namespace declarations would enter its canonical form.
+/// envelope's namespace declarations would enter its canonical form. Some issuers sign
+/// their DTEs where they stand, in the envelope's namespace context: that is tried next.
 fn check_dte_signature(dte: Node<'_>, id: Option<&str>) -> Result<Option<Rut>, String> {
     let id = id.ok_or("Documento has no ID")?;
+    let uri = format!("#{id}");
     let standalone = XmlDoc::copy_of(dte).map_err(|error| error.to_string())?;
     standalone.register_ids().map_err(|error| error.to_string())?;
     let signature = signature_child(standalone.root()).ok_or("DTE has no Signature")?;
-    verify_signature(signature, Some(&format!("#{id}"))).map(|found| found.signer_rut)
+    let alone = verify_signature(signature, Some(&uri)).map(|found| found.signer_rut);
+    if alone.is_ok() || dte.is_root() {
+        return alone;
+    }
+    match signature_child(dte).map(|signature| verify_signature(signature, Some(&uri))) {
+        Some(Ok(found)) => Ok(found.signer_rut),
+        _ => alone,
+    }
 }
 
 /// Returns (CAF check, TED check).

@@ -25,16 +25,64 @@ const LATIN1: &CStr = c"ISO-8859-1";
 
 /// Refuse network access while parsing, keep whitespace, stay quiet on stderr (errors are
 /// read back from libxml and returned). No entity substitution and no DTD loading: documents
-/// from anywhere must not reach files or hosts.
-///
-/// `XML_PARSE_HUGE` lifts libxml's 10 MB look-up limit, which an EnvioDTE of 2000 DTEs
-/// exceeds. It also relaxes the limits on entity expansion, so [`XmlDoc::parse`] refuses any
-/// document with a DTD (no SII document has one): without a DTD there are no entities to
-/// expand.
+/// from anywhere must not reach files or hosts. libxml's own limits stay on (no
+/// `XML_PARSE_HUGE`): a text node above 10 MB or an amplifying entity is an error.
 const PARSE_OPTIONS: c_int = (lx::xmlParserOption_XML_PARSE_NONET
     | lx::xmlParserOption_XML_PARSE_NOERROR
-    | lx::xmlParserOption_XML_PARSE_NOWARNING
-    | lx::xmlParserOption_XML_PARSE_HUGE) as c_int;
+    | lx::xmlParserOption_XML_PARSE_NOWARNING) as c_int;
+
+/// For envelopes the engine assembles from its own signed DTEs: an EnvioDTE of 2000 DTEs
+/// passes libxml's 10 MB look-up limit, so that limit is lifted there, and only there.
+const OWN_PARSE_OPTIONS: c_int = PARSE_OPTIONS | lx::xmlParserOption_XML_PARSE_HUGE as c_int;
+
+/// Encodings a document may declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encodings {
+    /// What the SII's documents use: ISO-8859-1 or UTF-8.
+    Sii,
+    /// Also `windows-1252`, as documents found in the wild declare (verification only).
+    SiiAndWindows1252,
+}
+
+impl Encodings {
+    fn allows(self, declared: &str) -> bool {
+        let name = declared.to_ascii_uppercase().replace('_', "-");
+        matches!(name.as_str(), "UTF-8" | "UTF8" | "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "LATIN-1")
+            || (self == Self::SiiAndWindows1252 && matches!(name.as_str(), "WINDOWS-1252" | "CP1252"))
+    }
+}
+
+thread_local! {
+    /// Set by the SAX hooks below when the parser meets a DTD or an entity declaration.
+    static MET_DTD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Stops the parse the moment libxml reports a DOCTYPE (before its internal subset is
+/// read), whatever bytes or encoding carried it: nothing in a DTD is ever declared.
+unsafe extern "C" fn refuse_subset(ctx: *mut std::ffi::c_void, _: *const u8, _: *const u8, _: *const u8) {
+    MET_DTD.with(|met| met.set(true));
+    // SAFETY: libxml calls SAX hooks with its parser context as `ctx`.
+    unsafe { lx::xmlStopParser(ctx.cast()) }
+}
+
+unsafe extern "C" fn refuse_entity(
+    ctx: *mut std::ffi::c_void,
+    _: *const u8,
+    _: c_int,
+    _: *const u8,
+    _: *const u8,
+    _: *mut u8,
+) {
+    MET_DTD.with(|met| met.set(true));
+    // SAFETY: as above.
+    unsafe { lx::xmlStopParser(ctx.cast()) }
+}
+
+unsafe extern "C" fn refuse_reference(ctx: *mut std::ffi::c_void, _: *const u8) {
+    MET_DTD.with(|met| met.set(true));
+    // SAFETY: as above.
+    unsafe { lx::xmlStopParser(ctx.cast()) }
+}
 
 /// One-time process set-up of libxml2 and xmlsec (both keep global state).
 pub(crate) fn ensure_initialised() {
@@ -101,35 +149,103 @@ impl XmlDoc {
         }
     }
 
-    /// Parses bytes in an ASCII-compatible encoding named by the XML declaration (ISO-8859-1,
-    /// UTF-8). Documents with a DTD, and UTF-16/UTF-32 documents (where a DTD could not be
-    /// spotted byte-wise), are refused.
+    /// Parses a document from outside (ISO-8859-1 or UTF-8): see [`XmlDoc::parse_with`].
     pub(crate) fn parse(bytes: &[u8]) -> DteResult<XmlDoc> {
+        Self::parse_with(bytes, Encodings::Sii, PARSE_OPTIONS)
+    }
+
+    /// Parses a document to verify: also `windows-1252`, as documents found in the wild declare.
+    pub(crate) fn parse_for_verify(bytes: &[u8]) -> DteResult<XmlDoc> {
+        Self::parse_with(bytes, Encodings::SiiAndWindows1252, PARSE_OPTIONS)
+    }
+
+    /// Parses an envelope the engine assembled from its own DTEs (no size look-up limit).
+    pub(crate) fn parse_own(bytes: &[u8]) -> DteResult<XmlDoc> {
+        Self::parse_with(bytes, Encodings::Sii, OWN_PARSE_OPTIONS)
+    }
+
+    /// Parses bytes in an ASCII-compatible encoding named by the XML declaration, one of
+    /// `encodings`. What is refused is decided by what libxml actually reads: any DOCTYPE
+    /// (internal or external subset), entity declaration or entity reference stops the
+    /// parse, whatever encoding carried it; a document libxml read in another encoding
+    /// than an allowed one (UTF-7, UTF-16 with or without BOM, EBCDIC…) is refused.
+    pub(crate) fn parse_with(bytes: &[u8], encodings: Encodings, options: c_int) -> DteResult<XmlDoc> {
         ensure_initialised();
-        let head = bytes.get(..4).unwrap_or(bytes);
-        if head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xFF, 0xFE]) || head.contains(&0) {
-            return Err(DteError::MalformedXml(
-                "UTF-16/UTF-32 documents are not accepted; the SII uses ISO-8859-1".into(),
-            ));
+        let refuse = |why: &str| Err(DteError::MalformedXml(why.into()));
+        let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let body = &body[body.iter().take_while(|b| b" \t\r\n".contains(b)).count()..];
+        if body.first() != Some(&b'<') || body.get(..4).unwrap_or(body).contains(&0) {
+            return refuse("not an XML document in ISO-8859-1 or UTF-8 (it must begin with '<')");
         }
-        if bytes.windows(9).any(|window| window == b"<!DOCTYPE") {
-            return Err(DteError::MalformedXml("documents with a DTD (<!DOCTYPE>) are not accepted".into()));
+        match declared_encoding(body) {
+            Some(name) if !encodings.allows(&name) => {
+                return Err(DteError::MalformedXml(format!(
+                    "encoding {name} is not accepted; SII documents are ISO-8859-1 or UTF-8"
+                )))
+            }
+            _ => {}
+        }
+        if body.windows(9).any(|window| window.eq_ignore_ascii_case(b"<!DOCTYPE")) {
+            return refuse("documents with a DTD (<!DOCTYPE>) are not accepted");
         }
         let length =
             c_int::try_from(bytes.len()).map_err(|_| DteError::MalformedXml("document larger than 2 GiB".into()))?;
-        // SAFETY: the buffer outlives the call; libxml copies what it keeps.
-        unsafe {
+        MET_DTD.with(|met| met.set(false));
+        // SAFETY: the context is created, used and freed here; its SAX handler is libxml's
+        // own SAX2 one with three hooks replaced; the buffer outlives the call and libxml
+        // copies what it keeps. The document is owned (and freed) by `XmlDoc`.
+        let doc = unsafe {
             lx::xmlResetLastError();
-            let doc = lx::xmlReadMemory(bytes.as_ptr().cast(), length, ptr::null(), ptr::null(), PARSE_OPTIONS);
-            if doc.is_null() {
-                return Err(DteError::MalformedXml(last_libxml_error()));
+            let ctxt = lx::xmlNewParserCtxt();
+            if ctxt.is_null() {
+                return Err(out_of_memory());
             }
-            let owned = XmlDoc { ptr: doc };
-            if lx::xmlDocGetRootElement(doc).is_null() {
-                return Err(DteError::MalformedXml("document has no root element".into()));
+            let sax = (*ctxt).sax;
+            if !sax.is_null() {
+                (*sax).internalSubset = Some(refuse_subset);
+                (*sax).externalSubset = Some(refuse_subset);
+                (*sax).entityDecl = Some(refuse_entity);
+                (*sax).reference = Some(refuse_reference);
             }
-            Ok(owned)
+            let doc = lx::xmlCtxtReadMemory(ctxt, bytes.as_ptr().cast(), length, ptr::null(), ptr::null(), options);
+            let message = if doc.is_null() { Some(last_libxml_error()) } else { None };
+            lx::xmlFreeParserCtxt(ctxt);
+            if sax.is_null() {
+                if !doc.is_null() {
+                    lx::xmlFreeDoc(doc);
+                }
+                return Err(out_of_memory());
+            }
+            match (doc.is_null(), message) {
+                (true, message) => {
+                    if MET_DTD.with(|met| met.get()) {
+                        return refuse("documents with a DTD or entities are not accepted");
+                    }
+                    return Err(DteError::MalformedXml(message.unwrap_or_else(|| "not well-formed XML".into())));
+                }
+                (false, _) => XmlDoc { ptr: doc },
+            }
+        };
+        // SAFETY: `doc` is a document libxml just returned.
+        let (subset, encoding) = unsafe {
+            let raw = doc.ptr;
+            let encoding = (*raw).encoding;
+            let encoding =
+                (!encoding.is_null()).then(|| CStr::from_ptr(encoding.cast()).to_string_lossy().into_owned());
+            (!(*raw).intSubset.is_null() || !(*raw).extSubset.is_null(), encoding)
+        };
+        if subset || MET_DTD.with(|met| met.get()) {
+            return refuse("documents with a DTD or entities are not accepted");
         }
+        if let Some(name) = encoding.filter(|name| !encodings.allows(name)) {
+            return Err(DteError::MalformedXml(format!(
+                "encoding {name} is not accepted; SII documents are ISO-8859-1 or UTF-8"
+            )));
+        }
+        if doc.root_ptr().is_null() {
+            return refuse("document has no root element");
+        }
+        Ok(doc)
     }
 
     /// A new document holding a deep copy of `node` as its root. Namespaces the node uses but
@@ -154,6 +270,11 @@ impl XmlDoc {
 
     pub(crate) fn as_ptr(&self) -> lx::xmlDocPtr {
         self.ptr
+    }
+
+    fn root_ptr(&self) -> lx::xmlNodePtr {
+        // SAFETY: `ptr` is a live document.
+        unsafe { lx::xmlDocGetRootElement(self.ptr) }
     }
 
     pub(crate) fn root(&self) -> Node<'_> {
@@ -336,6 +457,15 @@ impl<'doc> Node<'doc> {
         self.name() == local_name && self.namespace() == Some(namespace)
     }
 
+    /// True for the document's root element.
+    pub(crate) fn is_root(&self) -> bool {
+        // SAFETY: the parent pointer of a live node is null or a live node or document.
+        unsafe {
+            let parent = (*self.ptr).parent;
+            parent.is_null() || (*parent).type_ == lx::xmlElementType_XML_DOCUMENT_NODE
+        }
+    }
+
     /// Element children, in document order.
     pub(crate) fn children(&self) -> impl Iterator<Item = Node<'doc>> {
         // SAFETY: sibling pointers of a live tree.
@@ -428,6 +558,12 @@ fn last_libxml_error() -> String {
     }
 }
 
+/// Checks a document from outside the way every parse of the engine does (encoding, no DTD,
+/// no entities, libxml's limits), without keeping it.
+pub fn check_untrusted(bytes: &[u8]) -> DteResult<()> {
+    XmlDoc::parse(bytes).map(drop)
+}
+
 /// The encoding named in an XML declaration (`<?xml … encoding="…"?>`), upper-cased.
 pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<String> {
     let head = bytes.get(..bytes.len().min(200))?;
@@ -447,6 +583,9 @@ pub(crate) fn declared_encoding(bytes: &[u8]) -> Option<String> {
 pub(crate) fn decode_document(bytes: &[u8]) -> String {
     match declared_encoding(bytes).as_deref() {
         Some("ISO-8859-1") | Some("ISO8859-1") | Some("LATIN1") | Some("LATIN-1") => super::text::latin1_decode(bytes),
+        Some("WINDOWS-1252") | Some("CP1252") => {
+            encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
+        }
         _ => String::from_utf8_lossy(bytes).into_owned(),
     }
 }

@@ -356,12 +356,13 @@ pub fn unuploaded_count(conn: &mut PgConnection, company_id: i32) -> AppResult<i
         .get_result(conn)?)
 }
 
-/// Pending documents not yet given to an envelope.
+/// Pending documents not yet given to an envelope (quarantined ones left out).
 pub fn pending_count(conn: &mut PgConnection, company_id: i32) -> AppResult<i64> {
     Ok(dte_contingency_pending::table
         .filter(dte_contingency_pending::company_id.eq(company_id))
         .filter(dte_contingency_pending::uploaded.eq(false))
         .filter(dte_contingency_pending::envelope_id.is_null())
+        .filter(dte_contingency_pending::quarantine_reason.is_null())
         .count()
         .get_result(conn)?)
 }
@@ -395,6 +396,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                     .filter(dte_contingency_pending::company_id.eq(company_id))
                     .filter(dte_contingency_pending::uploaded.eq(false))
                     .filter(dte_contingency_pending::envelope_id.is_null())
+                    .filter(dte_contingency_pending::quarantine_reason.is_null())
                     .order(dte_contingency_pending::id)
                     .limit(batch_size)
                     .select(PendingDte::as_select())
@@ -405,15 +407,34 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                 if rows.is_empty() {
                     return Ok(envelopes);
                 }
+                // A stored document that cannot be read is quarantined with the reason, once;
+                // the others go on.
+                let mut readable = Vec::with_capacity(rows.len());
+                for row in rows {
+                    match crate::dte::SignedDte::from_xml(row.xml_content.clone()) {
+                        Ok(signed) => readable.push((row, signed)),
+                        Err(e) => {
+                            let reason = format!(
+                                "quarantined: the stored XML cannot be read ({})",
+                                super::keys::engine_error("xml_content", e)
+                            );
+                            tracing::warn!(pending = row.id, company_id, reason = %reason, "pending document quarantined");
+                            diesel::update(dte_contingency_pending::table.find(row.id))
+                                .set((
+                                    dte_contingency_pending::quarantine_reason.eq(&reason),
+                                    dte_contingency_pending::upload_error.eq(&reason),
+                                ))
+                                .execute(conn)?;
+                        }
+                    }
+                }
+                if readable.is_empty() {
+                    return Ok(envelopes);
+                }
                 let signer = keys.signer(conn, company_id)?;
-                for chunk in rows.chunks(per_envelope) {
-                    let signed = chunk
-                        .iter()
-                        .map(|row| {
-                            crate::dte::SignedDte::from_xml(row.xml_content.clone())
-                                .map_err(|e| super::keys::engine_error("xml_content", e))
-                        })
-                        .collect::<AppResult<Vec<_>>>()?;
+                for chunk in readable.chunks(per_envelope) {
+                    let signed: Vec<_> = chunk.iter().map(|(_, signed)| signed.clone()).collect();
+                    let chunk: Vec<&PendingDte> = chunk.iter().map(|(row, _)| row).collect();
                     let envelope = super::send::store_envelope(conn, &keys, &signer, &company, &signed, now)?;
                     let ids: Vec<i32> = chunk.iter().map(|r| r.id).collect();
                     diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&ids)))

@@ -36,10 +36,16 @@ pub async fn set_certificate(ctx: &AppContext, actor: Actor, p: SetCertificatePa
         .map_err(|_| AppError::field("pkcs12", "expected the .p12/.pfx file in base64"))?;
     let now = ctx.clock.now();
     let keys = ctx.keys.clone();
+    // The PKCS#12's key derivation is CPU work the file sets the size of: it runs before a
+    // pooled connection is taken, so uploads cannot hold the pool.
+    let (file, password) = (pkcs12.clone(), p.password.clone());
+    let signer = tokio::task::spawn_blocking(move || Signer::from_pkcs12(&file, &password))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("certificate task failed: {e}")))?
+        .map_err(|e| engine_error("", e))?;
     ctx.db
         .run(move |conn| {
             let sealer = keys.sealer()?;
-            let signer = Signer::from_pkcs12(&pkcs12, &p.password).map_err(|e| engine_error("", e))?;
             if signer.not_after().is_some_and(|end| end <= now) {
                 return Err(AppError::field(
                     "pkcs12",

@@ -33,14 +33,21 @@ pub struct LoadCafParams {
 
 /// Loads a CAF: its SII signature (FRMA) is checked, it must be the company's, not
 /// expired, and not overlap a loaded one. The same file again returns the loaded CAF.
-pub async fn load_caf(ctx: &AppContext, actor: Actor, p: LoadCafParams) -> AppResult<Value> {
+pub async fn load_caf(ctx: &AppContext, actor: Actor, mut p: LoadCafParams) -> AppResult<Value> {
     let now = ctx.clock.now();
     let keys = ctx.keys.clone();
+    // Parsing and checking the CAF is CPU work: done before a pooled connection is taken.
+    let (caf_xml, trust) = (std::mem::take(&mut p.caf_xml), keys.trust.clone());
+    let (xml, caf) = tokio::task::spawn_blocking(move || {
+        let xml = super::xml_content::accept_text("caf_xml", &caf_xml, 1 << 20)?;
+        let caf = Caf::parse(&xml, &trust).map_err(|e| engine_error("caf_xml", e))?;
+        Ok::<_, AppError>((xml, caf))
+    })
+    .await
+    .map_err(|e| AppError::internal(anyhow::anyhow!("CAF task failed: {e}")))??;
     ctx.db
         .run(move |conn| {
             let sealer = keys.sealer()?;
-            let xml = super::xml_content::accept_text("caf_xml", &p.caf_xml, 1 << 20)?;
-            let caf = Caf::parse(&xml, &keys.trust).map_err(|e| engine_error("caf_xml", e))?;
             let company = company::require(conn, p.company_id)?;
             let company_rut: Rut = company.rut.parse().map_err(AppError::internal)?;
             caf.check_belongs_to(company_rut, caf.document_type()).map_err(|e| engine_error("caf_xml", e))?;

@@ -69,15 +69,21 @@ fn to_latin1(field: &str, text: &str) -> AppResult<Vec<u8>> {
 
 fn check_well_formed(field: &str, bytes: &[u8]) -> AppResult<()> {
     // A DTE never carries a DTD; refusing any keeps entity expansion and external
-    // fetches out of the question.
-    if contains_ignore_case(bytes, b"<!DOCTYPE") || contains_ignore_case(bytes, b"<!ENTITY") {
-        return Err(AppError::field(field, "a DTD or entity declaration is not accepted"));
-    }
+    // fetches out of the question. The engine's parse decides by what libxml read, in
+    // whatever encoding the bytes came, and allows only the SII's encodings.
+    crate::dte::check_xml(bytes).map_err(|e| match e {
+        crate::dte::DteError::MalformedXml(why) if why.contains("DTD") => {
+            AppError::field(field, "a DTD or entity declaration is not accepted")
+        }
+        crate::dte::DteError::MalformedXml(why) if why.starts_with("encoding ") => AppError::field(field, why),
+        crate::dte::DteError::MalformedXml(why) => AppError::field(field, format!("not well-formed XML: {why}")),
+        other => AppError::field(field, other),
+    })?;
     parse(bytes).map(drop).map_err(|why| AppError::field(field, format!("not well-formed XML: {why}")))
 }
 
 fn parse(bytes: &[u8]) -> Result<libxml::tree::Document, String> {
-    let options = ParserOptions { recover: false, no_net: true, ..ParserOptions::default() };
+    let options = ParserOptions { recover: false, no_net: true, huge: false, ..ParserOptions::default() };
     match Parser::default().parse_string_with_diagnostics(bytes, options) {
         Ok((doc, diagnostics)) if diagnostics.iter().all(|d| !is_error(d)) => Ok(doc),
         Ok((_, diagnostics)) => Err(first_message(&diagnostics)),
@@ -120,10 +126,6 @@ fn identity(bytes: &[u8]) -> Option<Identity> {
     })
 }
 
-fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,11 +151,22 @@ mod tests {
             ("not xml at all", "not well-formed"),
             ("", "not well-formed"),
             ("<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>", "DTD"),
+            // A DTD that no byte check sees: UTF-7 ('+ADw-' is '<'), and UTF-16 without a BOM.
+            ("<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-!DOCTYPE x +AFs-+ADw-!ENTITY a \"b\"+AD4-+AF0-+AD4-<x/>", "UTF-7"),
+            ("<?xml version=\"1.0\" encoding=\"UTF-16\"?><x/>", "UTF-16"),
+            ("<x>&undeclared;</x>", "not well-formed"),
+            ("x<x/>", "must begin with '<'"),
             ("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><x>€</x>", "ISO-8859-1"),
         ] {
             let err = accept_text("xml_content", text, 1 << 20).unwrap_err().to_string();
             assert!(err.starts_with("xml_content: ") && err.contains(why), "{text}: {err}");
         }
+        let mut utf16 = Vec::new();
+        for unit in "<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>".encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        let err = accept_bytes("caf_xml", utf16, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains("must begin with '<'"), "{err}");
         let err = accept_text("xml_content", DTE, 10).unwrap_err().to_string();
         assert!(err.contains("larger than 10 bytes"), "{err}");
     }

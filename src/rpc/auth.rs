@@ -7,8 +7,10 @@ use crate::settings::AuthSettings;
 
 /// The name of the client whose key this is, if any. Every configured key is compared
 /// (no early exit) and over fixed-length digests, so timing tells nothing about keys.
+/// One rule for both doors: whitespace around a presented key is not part of it (the
+/// settings refuse keys that begin or end with whitespace).
 pub fn client_for_key(auth: &AuthSettings, presented: &str) -> Option<String> {
-    let presented = Sha256::digest(presented.as_bytes());
+    let presented = Sha256::digest(presented.trim().as_bytes());
     let mut found = None;
     for (name, key) in &auth.api_keys {
         let expected = Sha256::digest(key.expose().as_bytes());
@@ -38,5 +40,6 @@ mod tests {
         assert_eq!(client_for_key(&auth, "k-odoo-0123456789").as_deref(), Some("odoo"));
         assert_eq!(client_for_key(&auth, "k-odoo-012345678"), None);
         assert_eq!(client_for_key(&auth, ""), None);
+        assert_eq!(client_for_key(&auth, " k-ops-0123456789\n").as_deref(), Some("ops"));
     }
 }

@@ -62,6 +62,22 @@ impl CallContext {
         Ok(Self { uid, allowed_company_ids })
     }
 
+    /// Narrows the call to the companies its key is bound to: a context naming another
+    /// company is refused, a context naming none gets the key's companies.
+    fn bind_to(&mut self, bound: &[i64]) -> AppResult<()> {
+        match &self.allowed_company_ids {
+            Some(ids) => {
+                if let Some(outside) = ids.iter().find(|id| !bound.contains(id)) {
+                    return Err(AppError::Forbidden(format!(
+                        "company {outside} is not among the companies of this key"
+                    )));
+                }
+            }
+            None => self.allowed_company_ids = Some(bound.to_vec()),
+        }
+        Ok(())
+    }
+
     /// Odoo's current company: the first allowed one.
     fn company(&self) -> Option<i64> {
         self.allowed_company_ids.as_ref().and_then(|ids| ids.first().copied())
@@ -104,7 +120,10 @@ fn args<P: DeserializeOwned>(
 
 pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
     let Call { model, method, args: positional, mut kwargs, client } = call;
-    let context = CallContext::take(&mut kwargs)?;
+    let mut context = CallContext::take(&mut kwargs)?;
+    if let Some(bound) = ctx.settings.auth.key_companies.get(&client) {
+        context.bind_to(bound)?;
+    }
     if meta::serves(&model) {
         let uid = uid_of(&ctx.settings.auth, &client).ok_or(AppError::AccessDenied)?;
         let max = ctx.settings.limits.max_search_limit;
@@ -188,6 +207,16 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             if let Some(company) = context.company() {
                 for v in values.iter_mut().filter_map(Value::as_object_mut) {
                     v.entry("company_id").or_insert(Value::from(company));
+                }
+            }
+            // Record rules: each new row belongs to one of the call's companies.
+            if let Some(allowed) = &context.allowed_company_ids {
+                for company in values.iter().filter_map(|v| v.get("company_id")).filter_map(Value::as_i64) {
+                    if !allowed.contains(&company) {
+                        return Err(AppError::Forbidden(format!(
+                            "company {company} is not among the companies of this request"
+                        )));
+                    }
                 }
             }
             let values = params::read(&qualified, Value::Array(values))?;

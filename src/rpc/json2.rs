@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::auth::client_for_key;
-use super::body;
+use super::body::{self, BodyLimits};
 use super::dispatch::{dispatch, Call};
 use super::respond::error_data;
 use crate::context::AppContext;
@@ -35,7 +35,7 @@ async fn answer(
 ) -> AppResult<Value> {
     let client =
         bearer_key(request).and_then(|key| client_for_key(&ctx.settings.auth, key)).ok_or(AppError::AccessDenied)?;
-    let kwargs = match body::read_json(payload, ctx.settings.limits.max_body_bytes).await? {
+    let kwargs = match body::read_json(payload, BodyLimits::from_settings(&ctx.settings.limits)).await? {
         Value::Object(map) => map,
         _ => return Err(AppError::BadRequest("expected a JSON object of named arguments".into())),
     };
@@ -45,7 +45,7 @@ async fn answer(
 fn bearer_key(request: &HttpRequest) -> Option<&str> {
     let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+    scheme.eq_ignore_ascii_case("bearer").then_some(key)
 }
 
 pub fn error_response(error: &AppError) -> HttpResponse {

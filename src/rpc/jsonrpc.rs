@@ -4,44 +4,91 @@
 //! Always HTTP 200; errors travel in the envelope.
 
 use actix_web::{web, HttpResponse};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::auth::{client_for_key, uid_of};
-use super::body;
+use super::body::{self, BodyLimits};
 use super::dispatch::{dispatch, Call};
 use super::respond::jsonrpc_error;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 
 pub async fn handle(ctx: web::Data<AppContext>, payload: web::Payload) -> HttpResponse {
-    let request = match body::read_json(payload, ctx.settings.limits.max_body_bytes).await {
-        Ok(value) => value,
+    let body = match body::read_bytes(payload, BodyLimits::from_settings(&ctx.settings.limits)).await {
+        Ok(body) => body,
         Err(e) => return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &e)),
     };
-    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    // The envelope is read over borrowed raw values: arguments become a JSON tree only
+    // once the key has been checked, so an unauthenticated body costs no more than its bytes.
+    let request: Envelope = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => {
+            let error = match serde_json::from_slice::<IgnoredAny>(&body) {
+                Ok(_) => AppError::BadRequest("expected a JSON-RPC request object".into()),
+                Err(e) => body::parse_error(e),
+            };
+            return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &error));
+        }
+    };
+    let id = request.id.and_then(|raw| serde_json::from_str(raw.get()).ok()).unwrap_or(Value::Null);
     match answer(&ctx, request).await {
         Ok(result) => HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": id, "result": result})),
         Err(e) => HttpResponse::Ok().json(jsonrpc_error(id, &e)),
     }
 }
 
-async fn answer(ctx: &AppContext, request: Value) -> AppResult<Value> {
-    let Value::Object(mut request) = request else {
-        return Err(AppError::BadRequest("expected a JSON-RPC request object".into()));
+/// A JSON-RPC request whose parts stay raw slices of the body until they are needed.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Params<'a> {
+    #[serde(default)]
+    service: Option<Value>,
+    #[serde(default)]
+    method: Option<Value>,
+    #[serde(borrow, default)]
+    args: Option<&'a RawValue>,
+}
+
+fn raw_list<'a>(raw: Option<&'a RawValue>, what: &str) -> AppResult<Vec<&'a RawValue>> {
+    match raw {
+        None => Ok(Vec::new()),
+        Some(raw) if raw.get() == "null" => Ok(Vec::new()),
+        Some(raw) => {
+            serde_json::from_str(raw.get()).map_err(|_| AppError::BadRequest(format!("{what}: expected a list")))
+        }
+    }
+}
+
+fn tree(raw: Option<&RawValue>) -> Option<Value> {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+}
+
+async fn answer(ctx: &AppContext, request: Envelope<'_>) -> AppResult<Value> {
+    let params: Params = match request.params {
+        Some(raw) => {
+            serde_json::from_str(raw.get()).map_err(|_| AppError::BadRequest("params: expected an object".into()))?
+        }
+        None => return Err(AppError::BadRequest("params: expected an object".into())),
     };
-    let Some(Value::Object(mut params)) = request.remove("params") else {
-        return Err(AppError::BadRequest("params: expected an object".into()));
-    };
-    let service = params.remove("service");
-    let method = params.remove("method");
-    let args = match params.remove("args") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(args)) => args,
-        Some(_) => return Err(AppError::BadRequest("params.args: expected a list".into())),
-    };
-    match (service.as_ref().and_then(Value::as_str), method.as_ref().and_then(Value::as_str)) {
+    let args = raw_list(params.args, "params.args")?;
+    match (params.service.as_ref().and_then(Value::as_str), params.method.as_ref().and_then(Value::as_str)) {
         (Some("common"), Some("version")) => Ok(version()),
-        (Some("common"), Some(method @ ("login" | "authenticate"))) => login(ctx, method, &args),
+        (Some("common"), Some(method @ ("login" | "authenticate"))) => {
+            // At most one argument more than Odoo takes is turned into a tree: the count is
+            // what the error reports, the values past it are never needed.
+            let args: Vec<Value> = args.iter().take(5).map(|raw| tree(Some(raw)).unwrap_or(Value::Null)).collect();
+            login(ctx, method, &args)
+        }
         (Some("object"), Some(method @ ("execute_kw" | "execute"))) => execute_kw(ctx, method, args).await,
         (service, method) => Err(AppError::NotFound(format!(
             "unknown service method {}.{}",
@@ -64,7 +111,7 @@ pub fn version() -> Value {
 /// `POST /web/webclient/version_info`, which some clients ask first: the same answer
 /// in a JSON-RPC envelope.
 pub async fn version_info(ctx: web::Data<AppContext>, payload: web::Payload) -> HttpResponse {
-    let id = match body::read_json(payload, ctx.settings.limits.max_body_bytes).await {
+    let id = match body::read_json(payload, BodyLimits::from_settings(&ctx.settings.limits)).await {
         Ok(request) => request.get("id").cloned().unwrap_or(Value::Null),
         Err(e) => return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &e)),
     };
@@ -92,15 +139,12 @@ fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
 }
 
 /// `execute_kw(db, uid, key, model, method, args, kwargs=None)` and
-/// `execute(db, uid, key, model, method, *args)`.
-async fn execute_kw(ctx: &AppContext, service_method: &str, args: Vec<Value>) -> AppResult<Value> {
-    let mut args = args.into_iter();
-    let (_db, _uid, key) = (args.next(), args.next(), args.next());
-    let client = key
-        .as_ref()
-        .and_then(Value::as_str)
-        .and_then(|key| client_for_key(&ctx.settings.auth, key))
-        .ok_or(AppError::AccessDenied)?;
+/// `execute(db, uid, key, model, method, *args)`. The key is checked before any argument
+/// becomes a JSON tree.
+async fn execute_kw(ctx: &AppContext, service_method: &str, args: Vec<&RawValue>) -> AppResult<Value> {
+    let key: Option<String> = args.get(2).and_then(|raw| serde_json::from_str(raw.get()).ok());
+    let client = key.and_then(|key| client_for_key(&ctx.settings.auth, &key)).ok_or(AppError::AccessDenied)?;
+    let mut args = args.into_iter().skip(3).map(|raw| tree(Some(raw)).unwrap_or(Value::Null));
     let model = args.next().and_then(|v| v.as_str().map(str::to_string));
     let method = args.next().and_then(|v| v.as_str().map(str::to_string));
     let (Some(model), Some(method)) = (model, method) else {

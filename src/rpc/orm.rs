@@ -1,6 +1,8 @@
 //! The ORM methods every record model answers, with Odoo 19's signatures:
 //! `search_read`, `read`, `search`, `search_count`, `name_search`, `fields_get`.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -93,14 +95,24 @@ pub async fn call(
     match method {
         "read" => {
             let p: ReadParams = params::bind(&qualified, &["ids", "fields", "load"], args, kwargs)?;
+            // Each id asked is one row answered (duplicates too), so the answer is bounded
+            // by bounding the ids.
+            if p.ids.len() > usize::try_from(max).unwrap_or(usize::MAX) {
+                return Err(AppError::field(
+                    "ids",
+                    format!("{} ids is more than the {max} one read may ask for", p.ids.len()),
+                ));
+            }
             let mut search = Search::new(model);
             search.fields = query::parse_fields(model, p.fields.as_deref().unwrap_or_default())?;
-            search.domain = query::parse_domain(model, &json!([["id", "in", p.ids]]))?;
+            let mut distinct = p.ids.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            search.domain = query::parse_domain(model, &json!([["id", "in", distinct]]))?;
             search.companies = companies;
             search.limit = None;
-            let wanted = p.ids.clone();
             let rows = ctx.db.run(move |conn| query::search_read(conn, model, &search)).await?;
-            in_order_asked(model.name, &rows, &wanted)
+            in_order_asked(model.name, &rows, &p.ids)
         }
         "search_read" | "search" => {
             let p: SearchParams = if method == "search" {
@@ -206,15 +218,14 @@ pub fn require_domain(qualified: &str, args: &[Value], kwargs: &Map<String, Valu
 }
 
 /// Odoo answers `read` in the order asked and refuses ids it cannot find.
+/// Odoo answers in the order asked (duplicates too) and refuses ids it cannot find.
 pub fn in_order_asked(model: &str, rows: &[Value], wanted: &[i64]) -> AppResult<Value> {
-    let mut ordered = Vec::with_capacity(wanted.len());
-    for id in wanted {
-        let row = rows
-            .iter()
-            .find(|r| r.get("id").and_then(Value::as_i64) == Some(*id))
-            .ok_or_else(|| AppError::missing_record(model, id))?;
-        ordered.push(row.clone());
-    }
+    let by_id: HashMap<i64, &Value> =
+        rows.iter().filter_map(|r| Some((r.get("id").and_then(Value::as_i64)?, r))).collect();
+    let ordered = wanted
+        .iter()
+        .map(|id| by_id.get(id).map(|row| (*row).clone()).ok_or_else(|| AppError::missing_record(model, id)))
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(Value::Array(ordered))
 }
 

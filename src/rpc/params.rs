@@ -43,7 +43,32 @@ pub fn bind<P: DeserializeOwned>(
             *id = Value::Array(vec![id.take()]);
         }
     }
+    refuse_nul(&bound)?;
     read(method, Value::Object(bound))
+}
+
+/// PostgreSQL text cannot hold a NUL character: refuse it up front, naming the argument,
+/// rather than fail on the way to the database. Walks without recursion.
+pub fn refuse_nul(arguments: &Map<String, Value>) -> AppResult<()> {
+    for (name, value) in arguments {
+        let mut pending = vec![value];
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::String(s) if s.contains('\0') => {
+                    return Err(AppError::field(name, "text may not contain a NUL character"))
+                }
+                Value::Array(items) => pending.extend(items),
+                Value::Object(map) => {
+                    if map.keys().any(|k| k.contains('\0')) {
+                        return Err(AppError::field(name, "text may not contain a NUL character"));
+                    }
+                    pending.extend(map.values());
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads `value` into `P`; the error names the argument at fault.
@@ -100,6 +125,13 @@ mod tests {
         assert_eq!(p.ids, vec![7]);
         let p: Ids = bind("m", &["ids"], vec![], kw(json!({"ids": [7, 8]}))).unwrap();
         assert_eq!(p.ids, vec![7, 8]);
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_naming_the_argument() {
+        let err = bind::<P>("m", &["a", "b"], vec![json!(1)], kw(json!({"b": "x\u{0}y"}))).unwrap_err();
+        assert_eq!(err.to_string(), "b: text may not contain a NUL character");
+        assert!(matches!(err, AppError::Validation(_)));
     }
 
     #[test]

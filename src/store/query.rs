@@ -92,6 +92,12 @@ pub enum BindList {
     Text(Vec<String>),
 }
 
+/// Most items (terms and operators) a domain may hold.
+pub const MAX_DOMAIN_ITEMS: usize = 1000;
+/// Deepest nesting of `&`, `|` and `!` a domain may build. Compiling and dropping a
+/// domain recurse over its tree, so its depth is bounded here, not by the stack.
+pub const MAX_DOMAIN_DEPTH: usize = 100;
+
 /// Parses an Odoo domain (`[["state", "=", "pending"], "|", …]`) for `model`.
 pub fn parse_domain(model: &'static ModelInfo, domain: &Value) -> AppResult<Domain> {
     let items = match domain {
@@ -99,34 +105,75 @@ pub fn parse_domain(model: &'static ModelInfo, domain: &Value) -> AppResult<Doma
         Value::Array(items) => items,
         _ => return Err(AppError::field("domain", "expected a list")),
     };
-    // Prefix (Polish) notation, evaluated from the end with a stack; terms left over
-    // at the end are joined with an implicit '&', as Odoo does.
-    let mut stack: Vec<Domain> = Vec::new();
+    if items.len() > MAX_DOMAIN_ITEMS {
+        return Err(AppError::field(
+            "domain",
+            format!("{} items is more than the {MAX_DOMAIN_ITEMS} a domain may hold", items.len()),
+        ));
+    }
+    let too_deep = || AppError::field("domain", format!("nested deeper than {MAX_DOMAIN_DEPTH} operators"));
+    // Prefix (Polish) notation, evaluated from the end with a stack of (term, depth);
+    // terms left over at the end are joined with an implicit '&', as Odoo does.
+    let mut stack: Vec<(Domain, usize)> = Vec::new();
     for item in items.iter().rev() {
         match item {
             Value::String(op) if op == "&" || op == "|" => {
-                let (Some(a), Some(b)) = (stack.pop(), stack.pop()) else {
+                let (Some((a, da)), Some((b, db))) = (stack.pop(), stack.pop()) else {
                     return Err(AppError::field("domain", format!("'{op}' needs two terms")));
                 };
-                stack.push(if op == "&" {
-                    Domain::And(Box::new(a), Box::new(b))
-                } else {
-                    Domain::Or(Box::new(a), Box::new(b))
-                });
+                let depth = da.max(db) + 1;
+                if depth > MAX_DOMAIN_DEPTH {
+                    return Err(too_deep());
+                }
+                stack.push((
+                    if op == "&" {
+                        Domain::And(Box::new(a), Box::new(b))
+                    } else {
+                        Domain::Or(Box::new(a), Box::new(b))
+                    },
+                    depth,
+                ));
             }
             Value::String(op) if op == "!" => {
-                let Some(a) = stack.pop() else {
+                let Some((a, depth)) = stack.pop() else {
                     return Err(AppError::field("domain", "'!' needs a term"));
                 };
-                stack.push(Domain::Not(Box::new(a)));
+                if depth + 1 > MAX_DOMAIN_DEPTH {
+                    return Err(too_deep());
+                }
+                stack.push((Domain::Not(Box::new(a)), depth + 1));
             }
-            Value::Array(term) => stack.push(parse_leaf(model, term)?),
-            other => return Err(AppError::field("domain", format!("unexpected item {other}"))),
+            Value::Array(term) => stack.push((parse_leaf(model, term)?, 0)),
+            other => return Err(AppError::field("domain", format!("unexpected item {}", short(other)))),
         }
     }
-    let mut terms = stack.into_iter().rev();
-    let first = terms.next().unwrap_or(Domain::All);
-    Ok(terms.fold(first, |acc, term| Domain::And(Box::new(acc), Box::new(term))))
+    let terms: Vec<Domain> = stack.into_iter().rev().map(|(term, _)| term).collect();
+    Ok(join_and(terms))
+}
+
+/// Joins terms with '&' as a balanced tree, so a long implicit chain stays shallow.
+fn join_and(mut terms: Vec<Domain>) -> Domain {
+    while terms.len() > 1 {
+        let mut joined = Vec::with_capacity(terms.len().div_ceil(2));
+        let mut pairs = terms.into_iter();
+        while let Some(a) = pairs.next() {
+            joined.push(match pairs.next() {
+                Some(b) => Domain::And(Box::new(a), Box::new(b)),
+                None => a,
+            });
+        }
+        terms = joined;
+    }
+    terms.pop().unwrap_or(Domain::All)
+}
+
+/// A value as quoted in an error, cut to a readable length.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
 }
 
 fn parse_leaf(model: &'static ModelInfo, term: &[Value]) -> AppResult<Domain> {
@@ -138,6 +185,9 @@ fn parse_leaf(model: &'static ModelInfo, term: &[Value]) -> AppResult<Domain> {
         .ok_or_else(|| AppError::field("domain", format!("invalid field '{name}' on model '{}'", model.name)))?;
     let op = Operator::parse(op).ok_or_else(|| AppError::field("domain", format!("unsupported operator '{op}'")))?;
     let where_ = |why: &str| AppError::field("domain", format!("{name} {}: {why}", op_text(op)));
+    if holds_nul(value) {
+        return Err(where_("text may not contain a NUL character"));
+    }
     let value = match op {
         Operator::In | Operator::NotIn => {
             let Value::Array(values) = value else { return Err(where_("expected a list")) };
@@ -167,6 +217,14 @@ fn parse_leaf(model: &'static ModelInfo, term: &[Value]) -> AppResult<Domain> {
     Ok(Domain::Leaf { field: field.name, kind: field.kind, op, value })
 }
 
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(values) => values.iter().any(|v| v.as_str().is_some_and(|s| s.contains('\0'))),
+        _ => false,
+    }
+}
+
 fn op_text(op: Operator) -> &'static str {
     match op {
         Operator::In => "in",
@@ -182,8 +240,10 @@ fn escape_like(text: &str) -> String {
 }
 
 /// Text of a value for a text field: strings, and numbers (folios are often sent as numbers).
+/// PostgreSQL text cannot hold a NUL character, so such a string fits no field.
 fn text_of(value: &Value) -> Option<String> {
     match value {
+        Value::String(s) if s.contains('\0') => None,
         Value::String(s) => Some(s.clone()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         _ => None,
@@ -477,6 +537,47 @@ mod tests {
             let err = compile(domain.clone()).unwrap_err().to_string();
             assert!(err.contains(expected), "{domain}: {err}");
         }
+    }
+
+    #[test]
+    fn domains_are_bounded_in_size_and_depth() {
+        let mut nots = vec![json!("!"); 1_000_000];
+        nots.push(json!(["folio", "=", "1"]));
+        let err = compile(Value::Array(nots)).unwrap_err().to_string();
+        assert!(err.contains("more than the 1000"), "{err}");
+
+        let mut deep = vec![json!("!"); MAX_DOMAIN_DEPTH + 1];
+        deep.push(json!(["folio", "=", "1"]));
+        assert!(compile(Value::Array(deep)).unwrap_err().to_string().contains("nested deeper than 100"));
+        let mut ands = vec![json!("&"); MAX_DOMAIN_DEPTH + 1];
+        ands.extend(std::iter::repeat_n(json!(["folio", "=", "1"]), MAX_DOMAIN_DEPTH + 2));
+        assert!(compile(Value::Array(ands)).unwrap_err().to_string().contains("nested deeper"));
+
+        // The largest domains allowed compile and drop on a small stack: a chain of
+        // '!' at the depth limit, and an implicit '&' of as many terms as allowed.
+        let worker = std::thread::Builder::new().stack_size(256 * 1024);
+        let handle = worker
+            .spawn(|| {
+                let mut deepest = vec![json!("!"); MAX_DOMAIN_DEPTH];
+                deepest.push(json!(["folio", "=", "1"]));
+                let (sql, binds) = compile(Value::Array(deepest)).unwrap();
+                assert_eq!(binds, 1);
+                assert_eq!(sql.matches("NOT").count(), MAX_DOMAIN_DEPTH);
+                let chain = vec![json!(["folio", "=", "1"]); MAX_DOMAIN_ITEMS];
+                let (_, binds) = compile(Value::Array(chain)).unwrap();
+                assert_eq!(binds, MAX_DOMAIN_ITEMS);
+            })
+            .unwrap();
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn a_nul_character_in_a_value_names_the_condition() {
+        let err = compile(json!([["folio", "=", "1\u{0}2"]])).unwrap_err();
+        assert!(matches!(err, AppError::Validation(_)));
+        assert_eq!(err.to_string(), "domain: folio =: text may not contain a NUL character");
+        let err = compile(json!([["folio", "in", ["1", "\u{0}"]]])).unwrap_err().to_string();
+        assert!(err.contains("NUL"), "{err}");
     }
 
     #[test]

@@ -130,7 +130,8 @@ pub static MODELS: &[ModelInfo] = &[
         fields: fields!(id: Integer, dte_type: Char, folio: Char, rut_emisor: Char,
             xml_content: Binary, stored_date: Datetime, uploaded: Boolean,
             uploaded_date: Datetime, track_id: Char, upload_error: Text, company_id: Integer,
-            move_id: Integer, display_name: Char, document_id: Integer, envelope_id: Integer),
+            move_id: Integer, display_name: Char, document_id: Integer, envelope_id: Integer,
+            quarantine_reason: Text),
     },
     ModelInfo {
         name: "dte.audit.log",

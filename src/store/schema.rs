@@ -146,6 +146,7 @@ pub mod dte_sidecar {
             display_name -> Nullable<Varchar>,
             document_id -> Nullable<Int4>,
             envelope_id -> Nullable<Int4>,
+            quarantine_reason -> Nullable<Text>,
         }
     }
 

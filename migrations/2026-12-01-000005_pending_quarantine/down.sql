@@ -1,0 +1,1 @@
+ALTER TABLE dte_sidecar.dte_contingency_pending DROP COLUMN quarantine_reason;
