@@ -50,6 +50,9 @@ SIGNATURES = {
         "dte_type", "folio", "xml_content", "error_type", "error_message", "move_id", "rut_emisor", "company_id",
     ],
     "retry_send": ["ids"],
+    "retry_due": ["limit"],
+    "run_retention": [],
+    "get_ted_barcode": ["document_id", "move_id", "image_format"],
     "abandon": ["ids", "reason"],
     "requeue": ["ids"],
     "get_status": ["company_id"],
@@ -210,6 +213,9 @@ class ClientScenario:
         status = self.call("account.move", "get_dte_status", [move])
         self.assertEqual(status[0]["folio"], 1)
         self.assertEqual(self.call("account.move", "get_dte_status", move)[0]["move_id"], move)
+        stamp = self.call("dte.document", "get_ted_barcode", move_id=move, image_format="svg")
+        self.assertEqual((stamp["document_id"], stamp["folio"]), (sent["document_id"], 1))
+        self.assertIn("<svg", stamp["svg"])
 
     def test_05_search_and_read_with_and_without_optional_arguments(self):
         self.login()
@@ -260,6 +266,8 @@ class ClientScenario:
         download = self.call("dte.backup", "download_xml", [backup_id])
         self.assertIn(f"<Folio>{folio}</Folio>", base64.b64decode(download["xml_base64"]).decode())
         self.assertEqual(self.call("dte.backup", "download_xml", backup_id)["sha256"], download["sha256"])
+        retention = self.call("dte.backup", "run_retention")
+        self.assertEqual((retention["removed"], retention["retention_years"]), (0, 6), "nothing is six years old")
         self.assertOdooError("UserError", self.call, "dte.backup", "backup_dte", "33", str(folio),
                              signed_xml(33, folio).replace("<DTE ", "<DTE  "), "0123456", self.move_base + 2,
                              None, self.company_id)
@@ -278,6 +286,9 @@ class ClientScenario:
         retried = self.call("dte.failed.queue", "retry_send", [entry])
         self.assertEqual([r["id"] for r in retried], [entry])
         self.assertOdooError("UserError", self.call, "dte.failed.queue", "requeue", [entry])
+        # The hourly cron's handle: the entry just retried is not due again yet.
+        due = self.call("dte.failed.queue", "retry_due", 10)
+        self.assertNotIn(entry, due["ids"])
 
     def test_08_contingency(self):
         self.login()
