@@ -29,7 +29,8 @@
 #
 # Needs root (podman as root, apt-get). Installs podman, runc, debootstrap and friends.
 # Environment: DATABASE_URL (an admin URL; scripts/test.sh exports it), IMAGE_TEST_PORT
-# (first of 7 ports, default 58070), IMAGE_BINARY, KEEP_IMAGE_TEST=1 (leave the work
+# (first of 7 ports, default 18270, below the kernel's ephemeral range so that no outgoing
+# connection holds one; the next free block of 7 is taken if one is busy), IMAGE_BINARY, KEEP_IMAGE_TEST=1 (leave the work
 # directory for reading). Containers, pods, podman secrets and volumes, the simulator and
 # the two databases are removed at the end, also on failure.
 set -euo pipefail
@@ -38,7 +39,10 @@ cd "$ROOT"
 T_START=$(date +%s)
 
 IMAGE_CACHE="$ROOT/.cache/image"
-PORT="${IMAGE_TEST_PORT:-58070}"
+PORT="${IMAGE_TEST_PORT:-18270}"
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+block_busy() { local p; for p in $(seq "$1" $(($1 + 6))); do port_busy "$p" && return 0; done; return 1; }
+while block_busy "$PORT"; do PORT=$((PORT + 10)); done
 SIM_PORT=$((PORT + 1)) SIM_ADMIN_PORT=$((PORT + 2)) RUN_PORT=$((PORT + 3)) KUBE_PORT=$((PORT + 4))
 KUBE_SIM_PORT=$((PORT + 5)) KUBE_SIM_ADMIN_PORT=$((PORT + 6))
 IMAGE="localhost/dte-sidecar:test"
