@@ -429,6 +429,24 @@ class TestPrintedDte(PrintedDteChecks, DteLiveCommon, HttpCase):
         # Odoo's own text is in Lato, which wkhtmltopdf embeds without a text layer: where
         # the lines and totals fall is seen on the page images (kept under ARTIFACTS).
 
+    def test_the_printed_giros_are_the_ones_the_dte_carries(self):
+        """The issuer's and the customer's giro (GiroEmis, GiroRecep) are printed, not
+        Odoo's industry, which Chilean partners rarely have. Odoo's own text is in Lato,
+        without a text layer in the PDF: the report's HTML is read instead."""
+        move_id = self.sent_move("l10n_cl.dc_a_f_dte")
+        with self.step(self.live_accountant_uid) as env:
+            html = env["ir.actions.report"]._render_qweb_html("account.report_invoice_with_payments", [move_id])[0]
+            partner = env["account.move"].browse(move_id).partner_id
+            self.assertFalse(partner.industry_id)
+            customer_giro = partner.l10n_cl_activity_description
+            issuer_name = env["res.company"].browse(self.live_company_id).partner_id.name
+        text = " ".join(re.sub(r"<[^>]+>", " ", html.decode()).split())
+        xml = self.stored(move_id).decode("latin-1")
+        self.assertIn(f"<GiroRecep>{customer_giro}</GiroRecep>", xml)
+        self.assertIn(f"GIRO: {customer_giro}", text)
+        self.assertIn("<GiroEmis>SERVICIOS INFORMATICOS</GiroEmis>", xml)
+        self.assertIn(f"{issuer_name} SERVICIOS INFORMATICOS", text)
+
     def test_contingency_invoice_prints_and_printing_sends_nothing_and_takes_no_folio(self):
         with self.step() as env:
             folios_before = env["dte.sidecar.client"]._call("dte.caf", "folios_left", company_id=self.live_company_id)
