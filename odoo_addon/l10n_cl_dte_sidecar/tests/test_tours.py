@@ -1,7 +1,7 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The screens as accountants use them: tours in Chromium, in Spanish, against the real
-sidecar and its SII simulator (static/tests/tours/dte_tours.js)."""
+sidecar and its SII simulator (static/tests/tours/dte_tours.js, dte_print.js)."""
 
 import base64
 import hashlib

@@ -85,6 +85,8 @@ registry.category("web_tour.tours").add("dte_print_invoice", {
         {
             content: "The report came back",
             trigger: 'body[data-dte-downloads="1"]',
+            // wkhtmltopdf takes seconds, more on a busy machine: the longest wait a step may have.
+            timeout: 60000,
         },
         {
             content: "It is a PDF, downloaded as a file, and no error dialog opened",
