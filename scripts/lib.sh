@@ -13,7 +13,7 @@ as_root() {
 # Debian/Ubuntu packages the build, the tests and the service need.
 SYSTEM_PACKAGES=(pkg-config libxml2-dev libxmlsec1-dev libxmlsec1-openssl libssl-dev libpq-dev
     libclang-dev clang xmlsec1 libxml2-utils openssl postgresql python3 python3-venv python3-pip curl
-    wkhtmltopdf poppler-utils)
+    wkhtmltopdf poppler-utils fonts-liberation)
 
 ensure_system_packages() {
     ensure_packages "${SYSTEM_PACKAGES[@]}"

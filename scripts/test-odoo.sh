@@ -3,8 +3,8 @@
 #
 # 1. Always: the addon's RPC client and document JSON, in plain Python (no Odoo).
 # 2. With an Odoo 19 CE tree (ODOO_PATH, or ../shared/odoo19 beside the checkout when it
-#    is there): Chromium, wkhtmltopdf and poppler-utils (Debian packages, installed when
-#    missing and we are root), a venv with Odoo's requirements plus websocket-client (cached
+#    is there): Chromium, wkhtmltopdf, poppler-utils and fonts-liberation (Debian packages,
+#    installed when missing and we are root), a venv with Odoo's requirements plus websocket-client (cached
 #    under .cache/), a fresh database with account + l10n_cl for a Chilean company, the SII
 #    simulator and the sidecar on 127.0.0.1, the addon installed with its tests and tours
 #    (`--test-enable --test-tags /l10n_cl_dte_sidecar`; a skipped tour or browser test is a
@@ -127,8 +127,10 @@ trap cleanup EXIT
 
 odoo_t0=$(now)
 # The browser the tours run in, wkhtmltopdf for printed reports and pdftoppm to look at them.
+# The printed DTE's SII box and stamp legend are in Arial: Liberation Sans has its metrics
+# (fontconfig maps arial to it); without it they would fall back to DejaVu Sans, wider.
 say "system packages for Odoo's browser tests and reports"
-browser_packages=(chromium fonts-dejavu-core wkhtmltopdf poppler-utils)
+browser_packages=(chromium fonts-dejavu-core fonts-liberation wkhtmltopdf poppler-utils)
 missing=()
 for pkg in "${browser_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -136,8 +138,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        # Wait for another apt run on the machine rather than fail on its lock.
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+            --no-install-recommends "${missing[@]}" >/dev/null
     else
         echo "missing Debian packages: ${missing[*]} (install them as root)"
         exit 2

@@ -34,7 +34,10 @@
         "report/report_invoice.xml",
         "data/ir_cron_data.xml",
     ],
-    "assets": {"web.assets_tests": ["l10n_cl_dte_sidecar/static/tests/tours/**/*"]},
+    "assets": {
+        "web.report_assets_common": ["l10n_cl_dte_sidecar/static/src/scss/report_dte.scss"],
+        "web.assets_tests": ["l10n_cl_dte_sidecar/static/tests/tours/**/*"],
+    },
     "installable": True,
     "application": False,
 }

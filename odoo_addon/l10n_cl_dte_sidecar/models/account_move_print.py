@@ -10,6 +10,15 @@ WKHTMLTOPDF_MM_CORRECTION = 4 / 3
 #: Types whose printed copy can be ceded (factoring), and the legend of that copy. The
 #: dispatch guide's transport copy goes with its invoice.
 CEDIBLE_LEGENDS = {"33": "CEDIBLE", "34": "CEDIBLE", "52": "CEDIBLE CON SU FACTURA"}
+#: The types' names as the SII writes them in the box at the top right. They are the same
+#: whatever the customer's language (l10n_cl's names are English, Spanish only for es_419).
+SII_TYPE_NAMES = {
+    "33": "FACTURA ELECTRÓNICA",
+    "34": "FACTURA NO AFECTA O EXENTA ELECTRÓNICA",
+    "52": "GUÍA DE DESPACHO ELECTRÓNICA",
+    "56": "NOTA DE DÉBITO ELECTRÓNICA",
+    "61": "NOTA DE CRÉDITO ELECTRÓNICA",
+}
 
 
 class AccountMove(models.Model):
@@ -38,6 +47,11 @@ class AccountMove(models.Model):
             "resolution_number": barcode.get("resolution_number") or 0,
             "resolution_year": date[:4],
         }
+
+    def _dte_printed_type_name(self):
+        """The type's name in the SII box, or ``False`` for a move that is not a DTE."""
+        self.ensure_one()
+        return SII_TYPE_NAMES.get(self.dte_code or "", False)
 
     def _dte_cedible_legend(self):
         self.ensure_one()

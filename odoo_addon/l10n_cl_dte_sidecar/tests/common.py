@@ -41,6 +41,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 COMPANY_RUT = "76000001-9"
 CUSTOMER_RUT = "77777777-7"
 CERT_PASSWORD = "1234"
+#: The customers' language: what is printed for them must be Spanish whatever it is, and
+#: Odoo renders an invoice in its customer's language.
+CUSTOMER_LANG = "es_CL"
 
 
 def company_values():
@@ -56,8 +59,10 @@ def company_values():
 
 
 def customer_values(env, name="CLIENTE & HIJOS LTDA"):
+    env["res.lang"]._activate_lang(CUSTOMER_LANG)
     return {
         "name": name,
+        "lang": CUSTOMER_LANG,
         "is_company": True,
         "country_id": env.ref("base.cl").id,
         "l10n_latam_identification_type_id": env.ref("l10n_cl.it_RUT").id,

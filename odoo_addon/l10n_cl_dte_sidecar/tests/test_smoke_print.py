@@ -24,7 +24,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.sql_db import db_connect
 from odoo.tests.common import HOST, Opener, get_db_name
 
-from .common import DteLiveCommon, customer_values
+from .common import CUSTOMER_LANG, DteLiveCommon, customer_values
 
 try:
     import zxingcpp
@@ -36,6 +36,16 @@ DPI = 300
 MIN_MODULE_MILS = 6.7
 MIN_QUIET_ZONE_IN = 0.25
 MAX_WIDTH_CM, MAX_HEIGHT_CM = 9.0, 3.0
+#: The types as the SII names them, in the box, whatever the customer's language.
+SII_TYPE_NAMES = {
+    "33": "FACTURA ELECTRÓNICA",
+    "34": "FACTURA NO AFECTA O EXENTA ELECTRÓNICA",
+    "52": "GUÍA DE DESPACHO ELECTRÓNICA",
+    "56": "NOTA DE DÉBITO ELECTRÓNICA",
+    "61": "NOTA DE CRÉDITO ELECTRÓNICA",
+}
+#: A long invoice: more lines than a page holds (the SII allows 60).
+LONG_INVOICE_LINES = 60
 #: A customer with the characters that TEDs get wrong: Ñ, & and accents.
 SPECIAL_NAME = "ÑANDÚ & CÍA. LIMITADA"
 SPECIAL_ITEM = "Café & té de Ñuñoa"
@@ -133,8 +143,91 @@ def measure(image, barcode):
     }
 
 
+class PrintedDteChecks:
+    """What the printed-DTE tests check on a PDF an accountant got; mixed into live
+    ``HttpCase`` classes (this one and the print tour)."""
+
+    def stored(self, move_id):
+        """The signed XML the sidecar stored for the move, straight from its table."""
+        with self.step() as env:
+            env.cr.execute("SELECT xml_content FROM dte_sidecar.dte_document WHERE move_id = %s", [move_id])
+            rows = env.cr.fetchall()
+        self.assertEqual(len(rows), 1, f"move {move_id} has no stored DTE")
+        return bytes(rows[0][0])
+
+    def rasterise(self, pdf, name):
+        """Every page of ``pdf`` at 300 dpi, as PIL images (kept under ARTIFACTS)."""
+        with tempfile.TemporaryDirectory() as workdir:
+            (Path(workdir) / "doc.pdf").write_bytes(pdf)
+            subprocess.run(["pdftoppm", "-r", str(DPI), "-png", "doc.pdf", "page"], cwd=workdir, check=True)
+            pages = []
+            for page in sorted(Path(workdir).glob("page*.png")):
+                kept = ARTIFACTS / f"{name}-{page.name}"
+                shutil.copyfile(page, kept)
+                pages.append(Image.open(kept))
+            (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
+        return pages
+
+    def pdf_text(self, pdf):
+        with tempfile.TemporaryDirectory() as workdir:
+            path = Path(workdir) / "doc.pdf"
+            path.write_bytes(pdf)
+            return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout
+
+    def pdf_fonts(self, pdf):
+        """The names of the fonts the PDF embeds (``pdffonts``), subset prefixes cut."""
+        with tempfile.TemporaryDirectory() as workdir:
+            path = Path(workdir) / "doc.pdf"
+            path.write_bytes(pdf)
+            listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+        return {line.split()[0].split("+")[-1] for line in listing.splitlines()[2:] if line.strip()}
+
+    def check_printed_ted(self, pdf, move_id, name):
+        """The PDF's one barcode must be the stored TED, verified and of the SII's sizes.
+        Returns the PDF's text, the measures, the TED and the pages (the index of the one
+        with the barcode last)."""
+        pages = self.rasterise(pdf, name)
+        found = [(index, code) for index, page in enumerate(pages) for code in decode_pdf417(page)]
+        self.assertEqual(len(found), 1, f"{name}: expected one PDF417 in the PDF, found {len(found)}")
+        index, code = found[0]
+        ted = stored_ted(self.stored(move_id))
+        self.assertEqual(code.bytes, ted, f"{name}: the barcode is not the stored TED")
+        with tempfile.TemporaryDirectory() as workdir:
+            self.assertTrue(openssl_verifies_frmt(code.bytes, workdir), f"{name}: FRMT does not verify")
+        fonts = self.pdf_fonts(pdf)
+        self.assertTrue(any(font.startswith(("LiberationSans", "Arial")) for font in fonts), f"{name}: {fonts}")
+        self.assertFalse([font for font in fonts if "Serif" in font], f"{name}: a serif font stands in for Arial")
+        sizes = measure(pages[index], code)
+        self.assertGreaterEqual(sizes["module_mils"], MIN_MODULE_MILS, f"{name}: {sizes}")
+        self.assertGreaterEqual(sizes["quiet_zone_in"], MIN_QUIET_ZONE_IN, f"{name}: {sizes}")
+        self.assertLessEqual(sizes["width_cm"], MAX_WIDTH_CM, f"{name}: {sizes}")
+        self.assertLessEqual(sizes["height_cm"], MAX_HEIGHT_CM, f"{name}: {sizes}")
+        self._logger.info("printed %s: %d bytes of TED, %s", name, len(ted), {k: round(v, 3) for k, v in sizes.items()})
+        return self.pdf_text(pdf), sizes, ted, pages, index
+
+    def check_sii_box(self, text, move_id, code):
+        """The box at the top right (RUT, the type's Spanish name, N° folio, SII office) and
+        the legend under the stamp, in the PDF's text."""
+        with self.step() as env:
+            move = env["account.move"].browse(move_id)
+            folio, lang = move.dte_folio, move.partner_id.lang
+            english_name = move.l10n_latam_document_type_id.with_context(lang="en_US").name
+        self.assertEqual(lang, CUSTOMER_LANG, "the test customer reads Spanish")
+        flat = " ".join(text.split())
+        self.assertIn("RUT: 76.000.001-9", flat)
+        self.assertIn(SII_TYPE_NAMES[code], flat)
+        self.assertNotIn(english_name.upper(), flat.upper())
+        self.assertRegex(flat, rf"Nº: {folio}\b")
+        self.assertIn("S.I.I. - SANTIAGO CENTRO", flat)
+        self.assertIn("Timbre Electrónico SII", flat)
+        self.assertIn("Res. N° 0 de 2026", flat)
+        self.assertIn("Verifique documento: www.sii.cl", flat)
+        return flat, folio
+
+
 @tagged("post_install", "-at_install", "dte_live")
-class TestPrintedDte(DteLiveCommon, HttpCase):
+class TestPrintedDte(PrintedDteChecks, DteLiveCommon, HttpCase):
     """An accountant prints sent and contingency invoices of every type."""
 
     # The reports are rendered with the server's own cursors, which see what the sidecar and
@@ -159,7 +252,7 @@ class TestPrintedDte(DteLiveCommon, HttpCase):
             cls.addClassCleanup(patcher.stop)
         if zxingcpp is None:
             raise AssertionError("zxing-cpp and Pillow are needed (scripts/test-odoo.sh installs them)")
-        for tool in ("pdftoppm", "openssl", "wkhtmltopdf"):
+        for tool in ("pdftoppm", "pdftotext", "pdffonts", "openssl", "wkhtmltopdf"):
             if not shutil.which(tool):
                 raise AssertionError(f"{tool} is not installed")
         with cls.step() as env:
@@ -224,14 +317,6 @@ class TestPrintedDte(DteLiveCommon, HttpCase):
         self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
         return move_id
 
-    def stored(self, move_id):
-        """The signed XML the sidecar stored for the move, straight from its table."""
-        with self.step() as env:
-            env.cr.execute("SELECT xml_content FROM dte_sidecar.dte_document WHERE move_id = %s", [move_id])
-            rows = env.cr.fetchall()
-        self.assertEqual(len(rows), 1, f"move {move_id} has no stored DTE")
-        return bytes(rows[0][0])
-
     def print_pdf(self, move_id, report="account.report_invoice_with_payments"):
         """The PDF as the web client's Print gets it: POST /report/download with the page's
         CSRF token. Under --test-enable Odoo renders HTML unless asked for the real PDF."""
@@ -247,45 +332,10 @@ class TestPrintedDte(DteLiveCommon, HttpCase):
         self.assertEqual(response.headers["Content-Type"], "application/pdf")
         return response.content
 
-    def rasterise(self, pdf, name):
-        """Every page of ``pdf`` at 300 dpi, as PIL images (kept under ARTIFACTS)."""
-        with tempfile.TemporaryDirectory() as workdir:
-            (Path(workdir) / "doc.pdf").write_bytes(pdf)
-            subprocess.run(["pdftoppm", "-r", str(DPI), "-png", "doc.pdf", "page"], cwd=workdir, check=True)
-            pages = []
-            for page in sorted(Path(workdir).glob("page*.png")):
-                kept = ARTIFACTS / f"{name}-{page.name}"
-                shutil.copyfile(page, kept)
-                pages.append(Image.open(kept))
-            (ARTIFACTS / f"{name}.pdf").write_bytes(pdf)
-        return pages
-
-    def pdf_text(self, pdf):
-        with tempfile.TemporaryDirectory() as workdir:
-            path = Path(workdir) / "doc.pdf"
-            path.write_bytes(pdf)
-            return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                                  check=True).stdout
-
     def assert_printed_ted(self, move_id, name, report="account.report_invoice_with_payments"):
-        """Print the move as the accountant; the page's barcode must be the stored TED,
-        verified and of the SII's sizes. Returns the PDF's text and the measures."""
-        pdf = self.print_pdf(move_id, report)
-        pages = self.rasterise(pdf, name)
-        found = [(page, code) for page in pages for code in decode_pdf417(page)]
-        self.assertEqual(len(found), 1, f"{name}: expected one PDF417 in the PDF, found {len(found)}")
-        page, code = found[0]
-        ted = stored_ted(self.stored(move_id))
-        self.assertEqual(code.bytes, ted, f"{name}: the barcode is not the stored TED")
-        with tempfile.TemporaryDirectory() as workdir:
-            self.assertTrue(openssl_verifies_frmt(code.bytes, workdir), f"{name}: FRMT does not verify")
-        sizes = measure(page, code)
-        self.assertGreaterEqual(sizes["module_mils"], MIN_MODULE_MILS, f"{name}: {sizes}")
-        self.assertGreaterEqual(sizes["quiet_zone_in"], MIN_QUIET_ZONE_IN, f"{name}: {sizes}")
-        self.assertLessEqual(sizes["width_cm"], MAX_WIDTH_CM, f"{name}: {sizes}")
-        self.assertLessEqual(sizes["height_cm"], MAX_HEIGHT_CM, f"{name}: {sizes}")
-        self._logger.info("printed %s: %d bytes of TED, %s", name, len(ted), {k: round(v, 3) for k, v in sizes.items()})
-        return self.pdf_text(pdf), sizes, ted
+        """Print the move as the accountant and check its stamp (:meth:`check_printed_ted`)."""
+        text, sizes, ted, _pages, _index = self.check_printed_ted(self.print_pdf(move_id, report), move_id, name)
+        return text, sizes, ted
 
     def sidecar_png(self, move_id):
         with self.step() as env:
@@ -322,19 +372,9 @@ class TestPrintedDte(DteLiveCommon, HttpCase):
             with self.subTest(dte_type=code):
                 text, _sizes, ted = self.assert_printed_ted(move_id, f"dte-{code}")
                 self.assertIn(f"<TD>{code}</TD>".encode(), ted)
-                with self.step() as env:
-                    move = env["account.move"].browse(move_id)
-                    folio, type_name = move.dte_folio, move.l10n_latam_document_type_id.name
-                self.assertIn(f"<F>{folio}</F>".encode(), ted)
                 # The box at the top right, and the legend under the stamp.
-                flat = " ".join(text.split())
-                self.assertIn("RUT: 76.000.001-9", flat)
-                self.assertIn(type_name.upper(), flat.upper())
-                self.assertRegex(flat, rf"Nº: {folio}\b")
-                self.assertIn("S.I.I. - SANTIAGO CENTRO", flat)
-                self.assertIn("Timbre Electrónico SII", flat)
-                self.assertIn("Res. N° 0 de 2026", flat)
-                self.assertIn("Verifique documento: www.sii.cl", flat)
+                flat, folio = self.check_sii_box(text, move_id, code)
+                self.assertIn(f"<F>{folio}</F>".encode(), ted)
                 self.assertNotIn("CEDIBLE", flat, "the original is not the cedible copy")
                 # The sidecar's own PNG decodes to the same bytes.
                 barcode, png = self.sidecar_png(move_id)
@@ -367,6 +407,45 @@ class TestPrintedDte(DteLiveCommon, HttpCase):
         _text, _sizes, ted = self.assert_printed_ted(move_id, "dte-33-special")
         self.assertIn(f"<RSR>{SPECIAL_NAME.replace('&', '&amp;')}</RSR>".encode("latin-1"), ted)
         self.assertIn(f"<IT1>{SPECIAL_ITEM.replace('&', '&amp;')}</IT1>".encode("latin-1"), ted)
+
+    def test_a_long_invoice_prints_its_box_first_and_its_stamp_once_after_the_totals(self):
+        """Sixty lines (the most a DTE holds) fill more than a page: the SII box heads the
+        first page, and the stamp prints once, whole, below the totals on the last page."""
+        lines = [(f"Artículo número {n:02d}", 1, 1000.0 + n, True) for n in range(1, LONG_INVOICE_LINES + 1)]
+        move_id = self.sent_move("l10n_cl.dc_a_f_dte", lines)
+        self.login(self.live_accountant_uid)
+        pdf = self.print_pdf(move_id)
+        text, _sizes, _ted, pages, index = self.check_printed_ted(pdf, move_id, "dte-33-long")
+        self.assertGreater(len(pages), 1, "sixty lines should not fit on one page")
+        self.assertEqual(index, len(pages) - 1, "the stamp is on the last page")
+        self.check_sii_box(text, move_id, "33")
+        page_texts = [" ".join(page.split()) for page in text.split("\f")[:len(pages)]]
+        self.assertEqual(len(page_texts), len(pages))
+        for number, page_text in enumerate(page_texts):
+            with self.subTest(page=number + 1):
+                box = "RUT: 76.000.001-9" in page_text and "FACTURA ELECTRÓNICA" in page_text
+                self.assertEqual(box, number == 0, "the SII box heads the first page only")
+                self.assertEqual("Timbre Electrónico SII" in page_text, number == index)
+        # Odoo's own text is in Lato, which wkhtmltopdf embeds without a text layer: where
+        # the lines and totals fall is seen on the page images (kept under ARTIFACTS).
+
+    def test_the_printed_giros_are_the_ones_the_dte_carries(self):
+        """The issuer's and the customer's giro (GiroEmis, GiroRecep) are printed, not
+        Odoo's industry, which Chilean partners rarely have. Odoo's own text is in Lato,
+        without a text layer in the PDF: the report's HTML is read instead."""
+        move_id = self.sent_move("l10n_cl.dc_a_f_dte")
+        with self.step(self.live_accountant_uid) as env:
+            html = env["ir.actions.report"]._render_qweb_html("account.report_invoice_with_payments", [move_id])[0]
+            partner = env["account.move"].browse(move_id).partner_id
+            self.assertFalse(partner.industry_id)
+            customer_giro = partner.l10n_cl_activity_description
+            issuer_name = env["res.company"].browse(self.live_company_id).partner_id.name
+        text = " ".join(re.sub(r"<[^>]+>", " ", html.decode()).split())
+        xml = self.stored(move_id).decode("latin-1")
+        self.assertIn(f"<GiroRecep>{customer_giro}</GiroRecep>", xml)
+        self.assertIn(f"GIRO: {customer_giro}", text)
+        self.assertIn("<GiroEmis>SERVICIOS INFORMATICOS</GiroEmis>", xml)
+        self.assertIn(f"{issuer_name} SERVICIOS INFORMATICOS", text)
 
     def test_contingency_invoice_prints_and_printing_sends_nothing_and_takes_no_folio(self):
         with self.step() as env:

@@ -1,20 +1,25 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The screens as accountants use them: tours in Chromium, in Spanish, against the real
-sidecar and its SII simulator (static/tests/tours/dte_tours.js)."""
+sidecar and its SII simulator (static/tests/tours/dte_tours.js, dte_print.js)."""
 
 import base64
+import hashlib
+import threading
+from unittest.mock import patch
 
+from odoo.addons.base.models import ir_actions_report
 from odoo.tests import tagged
 
 from .common import CERT_PASSWORD, DATA_DIR
-from .tour_common import DteTourCase
+from .test_smoke_print import RUN_WKHTMLTOPDF, PrintedDteChecks
+from .tour_common import DteTourCase, screenshot_dir
 
 SENT = ("sent", "accepted", "accepted_with_objections")
 
 
 @tagged("post_install", "-at_install", "dte_live", "dte_tour")
-class TestDteTours(DteTourCase):
+class TestDteTours(PrintedDteChecks, DteTourCase):
 
     def _document(self, env, move_id):
         return env["dte.document"].search([("move_id", "=", move_id)], order="id desc", limit=1)
@@ -157,3 +162,72 @@ class TestDteTours(DteTourCase):
         self.dte_tour("/odoo", "dte_dashboard", self.tour_manager_login, {
             "accepted": accepted, "waiting": waiting,
         })
+
+    def test_06_print_sent_and_contingency_invoices(self):
+        """An accountant presses Print on a sent invoice and on one kept in contingency: the
+        web client runs the report action and downloads a PDF; that very PDF carries the
+        stored TED as its barcode and the SII box with RUT, type and folio."""
+        with self.step() as env:
+            env["res.company"].browse(self.live_company_id).dte_sii_office = "Santiago Centro"
+        sent = self.live_invoice(amount=31400.0, quantity=1)
+        action = self.send(sent)
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        self.print_in_browser(sent, "print_sent", "/Enviado|Aceptado/")
+
+        with self.step(self.live_manager_uid) as env:
+            env["dte.sidecar.client"]._call(
+                "dte.contingency", "enable_contingency", company_id=self.live_company_id,
+                reason="manual", comment="Impresión en contingencia",
+            )
+        try:
+            kept = self.live_invoice(amount=27300.0, quantity=1)
+            action = self.send(kept)
+            self.assertEqual(action["params"]["type"], "warning", action["params"]["message"])
+            self.print_in_browser(kept, "print_contingency", "Contingencia")
+            with self.step() as env:
+                self.assertEqual(env["account.move"].browse(kept).dte_state, "contingency", "printing uploaded it")
+        finally:
+            with self.step(self.live_manager_uid) as env:
+                client = env["dte.sidecar.client"]
+                client._call("dte.contingency", "disable_contingency", company_id=self.live_company_id,
+                             comment="Fin de la impresión en contingencia")
+                client._call("dte.contingency", "upload_pending_batch", company_id=self.live_company_id)
+
+    def print_in_browser(self, move_id, name, state):
+        """Run the print tour on the move's form; check the PDF the browser downloaded."""
+        with self.step() as env:
+            folio = self._document(env, move_id).folio
+        rendered = []
+        lock = threading.Lock()
+        render_of = self.registry["ir.actions.report"]._render_qweb_pdf
+
+        def render(report, report_ref, res_ids=None, data=None):
+            # Odoo renders HTML under --test-enable unless told otherwise: the real PDF,
+            # as in production, kept for the checks below.
+            content, kind = render_of(report.with_context(force_report_rendering=True), report_ref,
+                                      res_ids=res_ids, data=data)
+            with lock:
+                rendered.append({"report": report_ref, "res_ids": list(res_ids or []), "content": content,
+                                 "kind": kind})
+            return content, kind
+
+        with patch.object(self.registry["ir.actions.report"], "_render_qweb_pdf", render), \
+                patch.object(ir_actions_report, "_run_wkhtmltopdf", RUN_WKHTMLTOPDF):
+            self.dte_tour(self.move_url(move_id), "dte_print_invoice", self.tour_accountant_login, {
+                "name": name, "state": state, "folio": str(folio),
+            })
+        self.assertEqual([report["name"] for report in self.tour_reports], [name])
+        downloaded = self.tour_reports[0]
+        self.assertEqual(len(rendered), 1, [(r["report"], r["res_ids"]) for r in rendered])
+        pdf = rendered[0]
+        self.assertEqual((pdf["report"], pdf["res_ids"], pdf["kind"]),
+                         ("account.report_invoice_with_payments", [move_id], "pdf"))
+        # The bytes the browser got are the ones checked here.
+        self.assertEqual(downloaded["sha256"], hashlib.sha256(pdf["content"]).hexdigest())
+        self.assertEqual(downloaded["size"], len(pdf["content"]))
+        text, _sizes, ted, pages, _index = self.check_printed_ted(pdf["content"], move_id, name)
+        self.assertIn(b"<TD>33</TD>", ted)
+        self.assertIn(f"<F>{folio}</F>".encode(), ted)
+        self.check_sii_box(text, move_id, "33")
+        # The first page as the customer sees it, beside the tour's screenshots.
+        pages[0].save(screenshot_dir() / f"{name}_pdf_page1.png")

@@ -14,7 +14,8 @@ throwaway database that ``scripts/test-odoo.sh`` makes.
 A tour reads what its test hands over with ``tourData()``. A tour step
 ``screenshot(name)`` (static/tests/tours/dte_tour_utils.js) logs
 ``dte-screenshot:<name>``; the test saves the page as ``<name>.png`` under
-``DTE_SCREENSHOT_DIR`` (or Odoo's screenshots folder) and lets the tour go on.
+``DTE_SCREENSHOT_DIR`` (or Odoo's screenshots folder) and lets the tour go on. A line
+``dte-tour-report:<json>`` hands the test what the page saw (``self.tour_reports``).
 """
 
 import base64
@@ -40,6 +41,9 @@ _logger = logging.getLogger(__name__)
 LANG = "es_CL"
 TZ = "America/Santiago"
 SCREENSHOT_MARK = "dte-screenshot:"
+#: A tour's report to its test: ``dte-tour-report:<json>`` (dte_print.js logs what a
+#: download answered); the test reads them in ``self.tour_reports``.
+REPORT_MARK = "dte-tour-report:"
 
 
 def screenshot_dir():
@@ -115,10 +119,13 @@ class DteTourCase(DteLiveCommon, HttpCase):
 
     # Running a tour --------------------------------------------------------------------
 
+    tour_reports = ()
+
     def dte_tour(self, url, tour, login, data=None, timeout=120):
         """Run ``tour`` from ``url`` as ``login``; ``data`` reaches the tour's steps through
         ``tourData()``. It is handed to every page of the tab over the DevTools protocol,
         not in the tour's start code, which Odoo logs (it may hold the API key)."""
+        self.tour_reports = []
         with self._tour_browser(data or {}):
             self.start_tour(url, tour, login=login, timeout=timeout)
 
@@ -134,6 +141,9 @@ class DteTourCase(DteLiveCommon, HttpCase):
             if type == "log" and isinstance(text, str) and text.startswith(SCREENSHOT_MARK):
                 name = re.sub(r"[^\w-]", "_", text[len(SCREENSHOT_MARK):]) or "page"
                 self._save_screenshot(browser, folder / f"{name}.png", name)
+                return None
+            if type == "log" and isinstance(text, str) and text.startswith(REPORT_MARK):
+                self.tour_reports.append(json.loads(text[len(REPORT_MARK):]))
                 return None
             return handle_console_of(browser, type, args=args, stackTrace=stackTrace, **kw)
 
