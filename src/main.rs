@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use dte_sidecar::context::AppContext;
 use dte_sidecar::flows::keys::Keys;
-use dte_sidecar::settings::Settings;
+use dte_sidecar::settings::{self, Settings};
 use dte_sidecar::sii::simulator::{state::Outcome, Simulator, SimulatorConfig};
 use dte_sidecar::{clock, jobs, server, store, telemetry};
 
@@ -38,6 +38,13 @@ enum Command {
     /// Check every backup row against its second copy (hash and signatures); exits 1 on
     /// any difference.
     Verify,
+    /// The maintained counters (documents, backups and their bytes, retry-queue entries):
+    /// `check` recomputes them from the rows and exits 1 on any difference; `rebuild`
+    /// recomputes and stores them.
+    Aggregates {
+        #[command(subcommand)]
+        action: AggregatesAction,
+    },
     /// Verify DTE or EnvioDTE files as an auditor would (schema, CAF, TED, signatures and
     /// signer): one line per file; exits 1 when any file fails.
     VerifyFile {
@@ -45,10 +52,57 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Check the settings, or list every key (reads no database, opens no port).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// What the DTE engine accepts.
+    Engine {
+        #[command(subcommand)]
+        action: EngineAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Read the settings file and the environment exactly as COMMAND would at its start:
+    /// one line per problem on stderr and exit 1, or exit 0.
+    Check {
+        /// The command whose start is checked.
+        #[arg(long = "for", value_enum, default_value = "serve", value_name = "COMMAND")]
+        command: settings::Command,
+        /// When the settings are good, print them as JSON (secrets as "***").
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every key: its type, default, environment variable and whether it is a secret, as JSON.
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+enum EngineAction {
+    /// Text lengths, list sizes and the fields each document type needs, as JSON.
+    Limits,
+}
+
+#[derive(Debug, Subcommand)]
+enum AggregatesAction {
+    /// Recompute from the rows and compare; one line per difference, exit 1 on any.
+    Check,
+    /// Recompute from the rows and store (writers wait meanwhile).
+    Rebuild,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match &cli.command {
+        Command::Config { action } => return config(action, cli.config.as_deref()),
+        Command::Engine { action: EngineAction::Limits } => {
+            return print_json(&dte_sidecar::dte::engine_limits());
+        }
+        _ => {}
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(e) => {
@@ -63,13 +117,46 @@ fn main() -> ExitCode {
         Command::SiiSim => sii_sim(settings),
         Command::Restore => restore(settings),
         Command::Verify => verify(settings),
+        Command::Aggregates { action } => aggregates(&settings, action),
         Command::VerifyFile { files } => return verify_files(&settings, &files),
+        Command::Config { .. } | Command::Engine { .. } => return ExitCode::SUCCESS,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("dte-sidecar: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(action: &ConfigAction, file: Option<&std::path::Path>) -> ExitCode {
+    match action {
+        ConfigAction::Schema => print_json(&settings::schema()),
+        ConfigAction::Check { command, json } => match Settings::check_for(file, None, *command) {
+            Ok(settings) if *json => print_json(&settings),
+            Ok(_) => ExitCode::SUCCESS,
+            Err(problems) => {
+                for problem in problems {
+                    eprintln!("dte-sidecar: {problem}");
+                }
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> ExitCode {
+    use std::io::Write as _;
+    // A closed pipe (`| head`) is an error to report, not a panic.
+    let written = serde_json::to_string_pretty(value)
+        .map_err(anyhow::Error::from)
+        .and_then(|text| writeln!(std::io::stdout().lock(), "{text}").map_err(Into::into));
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dte-sidecar: {e}");
             ExitCode::FAILURE
         }
     }
@@ -194,6 +281,30 @@ fn verify(settings: Settings) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.problems.is_empty() {
         anyhow::bail!("{} backup(s) differ from their copy", report.problems.len());
+    }
+    Ok(())
+}
+
+fn aggregates(settings: &Settings, action: AggregatesAction) -> anyhow::Result<()> {
+    let mut conn = store::connect_once(settings.database_url()?)?;
+    match action {
+        AggregatesAction::Check => {
+            let differences = store::aggregates::differences(&mut conn)?;
+            for line in &differences {
+                println!("{line}");
+            }
+            if !differences.is_empty() {
+                anyhow::bail!(
+                    "{} aggregate(s) differ from the rows (run `dte-sidecar aggregates rebuild`)",
+                    differences.len()
+                );
+            }
+            println!("aggregates agree with the rows");
+        }
+        AggregatesAction::Rebuild => {
+            let written = store::aggregates::rebuild(&mut conn)?;
+            println!("aggregates rebuilt from the rows ({written} counters)");
+        }
     }
     Ok(())
 }

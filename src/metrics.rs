@@ -1,6 +1,7 @@
 //! `/metrics` in Prometheus' text format. Counters and the SII latency histogram are kept
 //! as things happen; the gauges (documents by state, queue depth, contingency) are read
-//! from the database at scrape time, so every replica reports the same shared truth.
+//! from the database at scrape time (the counts from the maintained aggregates), so every
+//! replica reports the same shared truth.
 
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
@@ -50,12 +51,10 @@ pub async fn render(ctx: web::Data<AppContext>) -> HttpResponse {
     };
     let read = ctx
         .db
-        .run(|conn| {
-            let states: Vec<Labelled> = diesel::sql_query("SELECT state AS label, count(*) AS n FROM dte_sidecar.dte_document GROUP BY state").load(conn)?;
-            let queue: Vec<Labelled> = diesel::sql_query(
-                "SELECT state AS label, count(*) AS n FROM dte_sidecar.dte_failed_queue GROUP BY state",
-            )
-            .load(conn)?;
+        .scrape(|conn| {
+            // From the maintained aggregates: a scrape costs the same at any history size.
+            let states = crate::store::aggregates::documents_by_state(conn, None)?;
+            let queue = crate::store::aggregates::queue_by_state(conn, None)?;
             let contingency: Vec<CompanyFlag> = diesel::sql_query("SELECT company_id, enabled FROM dte_sidecar.dte_contingency").load(conn)?;
             let pending: Vec<Labelled> = diesel::sql_query(
                 "SELECT company_id::text AS label, count(*) AS n FROM dte_sidecar.dte_contingency_pending WHERE NOT uploaded GROUP BY company_id",
@@ -64,13 +63,13 @@ pub async fn render(ctx: web::Data<AppContext>) -> HttpResponse {
             Ok((states, queue, contingency, pending))
         })
         .await;
-    if let Ok((states, queue, contingency, pending)) = read {
+    if let Some((states, queue, contingency, pending)) = read {
         for state in crate::flows::document::DocState::ALL {
-            let n = states.iter().find(|s| s.label == state.as_str()).map_or(0, |s| s.n);
+            let n = states.get(state.as_str()).copied().unwrap_or(0);
             metrics::gauge!("dte_documents", "state" => state.as_str()).set(n as f64);
         }
         for state in ["pending", "retrying", "success", "abandoned"] {
-            let n = queue.iter().find(|s| s.label == state).map_or(0, |s| s.n);
+            let n = queue.get(state).copied().unwrap_or(0);
             metrics::gauge!("dte_failed_queue_entries", "state" => state).set(n as f64);
         }
         for flag in contingency {

@@ -45,8 +45,7 @@ async fn healthz() -> HttpResponse {
 
 /// Ready: the database answers and its schema is current.
 async fn readyz(ctx: web::Data<AppContext>) -> HttpResponse {
-    let ready = ctx.db.run(|conn| Ok(crate::store::is_ready(conn))).await.unwrap_or(false);
-    if ready {
+    if ctx.db.ready().await {
         HttpResponse::Ok().json(json!({"status": "ready"}))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({"status": "not ready"}))

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{error_of, TestApp, API_KEY, COMPANY_RUT};
 use diesel::connection::SimpleConnection;
+use diesel::RunQueryDsl;
 use serde_json::{json, Value};
 
 /// Both doors answer `call` with the same Odoo exception; the message holds `expected`.
@@ -267,5 +268,453 @@ async fn an_unreadable_pending_document_is_quarantined_and_the_others_are_sent()
     let again = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;
     assert_eq!(again["envelopes"], 0, "{again}");
     assert_eq!(app.sim.upload_count(), uploads);
+    still_serving(&app).await;
+}
+
+#[actix_rt::test]
+async fn an_argument_nested_past_the_parser_limit_is_a_bad_request_on_both_doors() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, COMPANY_RUT).await;
+    let mut deep = json!([]);
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    let answer = app
+        .jsonrpc(json!({"jsonrpc": "2.0", "id": 1, "params": {"service": "object", "method": "execute_kw",
+            "args": ["db", 2, API_KEY, "dte.backup", "search", [deep.clone()], {}]}}))
+        .await;
+    let (name, message) = error_of(&answer);
+    assert_eq!(name, "werkzeug.exceptions.BadRequest", "{answer}");
+    assert!(message.contains("recursion limit"), "{message}");
+    let (status, body) = app.json2("dte.backup", "search", json!({"domain": deep})).await;
+    assert_eq!((status, &body["name"]), (400, &json!("werkzeug.exceptions.BadRequest")), "{body}");
+    still_serving(&app).await;
+}
+
+#[actix_rt::test]
+async fn large_bodies_sent_at_once_all_get_their_answer() {
+    // More large bodies than the memory budget holds at once: they wait their turn.
+    let app = TestApp::spawn_with(|s| s.limits.max_search_limit = 1000).await;
+    app.register_company(1, COMPANY_RUT).await;
+    let ids = vec![json!(1); 1_500_000];
+    let calls = (0..6).map(|i| {
+        let app = &app;
+        let kwargs = json!({"ids": ids.clone()});
+        async move {
+            if i % 2 == 0 {
+                let (status, body) = app.json2("dte.company", "read", kwargs).await;
+                (status, body["message"].as_str().unwrap_or_default().to_string())
+            } else {
+                let answer = app.execute_kw("dte.company", "read", json!([]), kwargs).await;
+                (200, error_of(&answer).1)
+            }
+        }
+    });
+    for (status, message) in futures::future::join_all(calls).await {
+        assert!((200..500).contains(&status), "{status}");
+        assert!(message.contains("1500000 ids is more than the 1000"), "{message}");
+    }
+    still_serving(&app).await;
+}
+
+/// Sessions of the test database waiting for a lock (calls the test holds back).
+fn waiting_on_locks(app: &TestApp) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: Waiting = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result(&mut app.db.conn())
+    .unwrap();
+    row.n
+}
+
+/// Waits (without a deadline that could decide the test) until `n` sessions wait on a lock.
+async fn until_waiting(app: &TestApp, n: i64) {
+    for _ in 0..3000 {
+        if waiting_on_locks(app) >= n {
+            return;
+        }
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} calls never reached the locked table");
+}
+
+/// Holds an exclusive lock on a table until dropped (as a long migration or a slow
+/// statement elsewhere would).
+struct TableLock(diesel::PgConnection);
+
+impl TableLock {
+    fn take(app: &TestApp, table: &str) -> Self {
+        let mut conn = app.db.conn();
+        conn.batch_execute(&format!("BEGIN; LOCK TABLE dte_sidecar.{table} IN ACCESS EXCLUSIVE MODE")).unwrap();
+        Self(conn)
+    }
+
+    fn release(mut self) {
+        self.0.batch_execute("ROLLBACK").unwrap();
+    }
+}
+
+#[actix_rt::test]
+async fn readyz_is_not_starved_by_slow_calls_and_scrapes_do_not_starve_calls() {
+    let app = TestApp::spawn_with(|s| {
+        s.database.pool_size = 2;
+        s.database.pool_timeout_secs = 1;
+    })
+    .await;
+    app.register_company(1, COMPANY_RUT).await;
+
+    // Slow calls hold every pooled connection: /readyz still answers from its own.
+    let lock = TableLock::take(&app, "dte_contingency");
+    let slow =
+        futures::future::join_all((0..2).map(|_| app.json2("dte.contingency", "get_status", json!({"company_id": 1}))));
+    let probe = async {
+        until_waiting(&app, 2).await;
+        let ready = app.get("/readyz").await;
+        lock.release();
+        ready
+    };
+    let (answers, ready) = futures::future::join(slow, probe).await;
+    assert_eq!(ready, (200, json!({"status": "ready"})), "the pool was busy, the database was not");
+    assert!(answers.iter().all(|(status, body)| *status == 200 && body["company_id"] == 1), "{answers:?}");
+
+    // A flood of scrapes, one of them stuck on a table they read (the maintained document
+    // counts): calls keep their connections.
+    let lock = TableLock::take(&app, "dte_document_totals");
+    let base = &app.base;
+    let scrapes = futures::future::join_all((0..20).map(|_| async move {
+        let mut response = awc::Client::default().get(format!("{base}/metrics")).send().await.unwrap();
+        (response.status().as_u16(), response.body().await.map(|b| b.len()).unwrap_or(0))
+    }));
+    let calls = async {
+        until_waiting(&app, 1).await;
+        let status = app.json2("dte.contingency", "get_status", json!({"company_id": 1})).await;
+        let count = app.json2("dte.company", "search_count", json!({"domain": []})).await;
+        let ready = app.get("/readyz").await;
+        lock.release();
+        (status, count, ready)
+    };
+    let (scraped, (status, count, ready)) = futures::future::join(scrapes, calls).await;
+    assert_eq!((status.0, &status.1["company_id"]), (200, &json!(1)), "{status:?}");
+    assert_eq!(count, (200, json!(1)));
+    assert_eq!(ready.0, 200);
+    assert!(scraped.iter().all(|(status, length)| *status == 200 && *length > 0), "{scraped:?}");
+    still_serving(&app).await;
+}
+
+/// The synthetic signer as a PKCS#12 whose key derivations take the most iterations allowed.
+fn costly_pkcs12() -> Vec<u8> {
+    let dir = common::engine::scratch_dir("costly-p12");
+    let out = dir.join("signer.p12");
+    let (ok, output) = common::engine::run_tool(
+        "openssl",
+        &[
+            "pkcs12",
+            "-export",
+            "-in",
+            common::engine::path_str(&common::engine::manifest_path("tests/fixtures/keys/signer-11111111-1-cert.pem")),
+            "-inkey",
+            common::engine::path_str(&common::engine::manifest_path("tests/fixtures/keys/signer-11111111-1-key.pem")),
+            "-passout",
+            "pass:1234",
+            "-iter",
+            &dte_sidecar::dte::MAX_PKCS12_ITERATIONS.to_string(),
+            "-out",
+            common::engine::path_str(&out),
+        ],
+    );
+    assert!(ok, "openssl pkcs12: {output}");
+    std::fs::read(out).unwrap()
+}
+
+#[actix_rt::test]
+async fn costly_certificate_uploads_do_not_hold_the_pool() {
+    let app = TestApp::spawn_with(|s| {
+        s.database.pool_size = 2;
+        s.database.pool_timeout_secs = 1;
+    })
+    .await;
+    const UPLOADS: i32 = 12;
+    for company in 1..=UPLOADS {
+        let body = 76_000_000 + company as u32;
+        let rut = format!("{body}-{}", dte_sidecar::dte::check_digit(body));
+        app.register_company(company, &rut).await;
+    }
+    let p12 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, costly_pkcs12());
+    let done = std::sync::atomic::AtomicI32::new(0);
+    let uploads = futures::future::join_all((1..=UPLOADS).map(|company| {
+        let (p12, done, app) = (p12.clone(), &done, &app);
+        async move {
+            let answer = app
+                .json2(
+                    "dte.company",
+                    "set_certificate",
+                    json!({"company_id": company, "pkcs12": p12, "password": "1234"}),
+                )
+                .await;
+            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            answer
+        }
+    }));
+    // While the uploads derive their keys, the pool serves other calls and the probe.
+    let others = async {
+        let ready = app.get("/readyz").await;
+        let read =
+            app.json2("dte.company", "search_read", json!({"domain": [["id", "=", 1]], "fields": ["rut"]})).await;
+        (ready, read, done.load(std::sync::atomic::Ordering::SeqCst))
+    };
+    let (uploaded, (ready, read, finished_meanwhile)) = futures::future::join(uploads, others).await;
+    assert_eq!(ready, (200, json!({"status": "ready"})));
+    assert_eq!(read, (200, json!([{"id": 1, "rut": "76000001-9"}])));
+    assert!(finished_meanwhile < UPLOADS, "the uploads were over before the other calls ran");
+    for (status, body) in &uploaded {
+        assert_eq!((*status, &body["subject_rut"]), (200, &json!("11111111-1")), "{body}");
+    }
+    still_serving(&app).await;
+}
+
+/// Posts raw bytes to `/jsonrpc`; the parsed answer.
+async fn jsonrpc_raw(app: &TestApp, body: Vec<u8>) -> Value {
+    let mut response = awc::Client::default()
+        .post(format!("{}/jsonrpc", app.base))
+        .insert_header(("Content-Type", "application/json"))
+        .send_body(body)
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().limit(1 << 20).await.unwrap()
+}
+
+#[actix_rt::test]
+async fn bodies_json_cannot_represent_or_nest_too_deep_are_bad_requests() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, COMPANY_RUT).await;
+    let before = app.table_counts();
+    const BAD: &str = "werkzeug.exceptions.BadRequest";
+    let deep = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let envelope = |domain: &str, key: &str| {
+        format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":1,\"params\":{{\"service\":\"object\",\"method\":\"execute_kw\",\
+             \"args\":[\"db\",2,\"{key}\",\"dte.backup\",\"search_count\",[{domain}],{{}}]}}}}"
+        )
+    };
+    // Nested 100 000 deep, with the right key and without: refused, never recursed into
+    // (without the key, possibly before the arguments are looked at).
+    let answer = jsonrpc_raw(&app, envelope(&deep(100_000), API_KEY).into_bytes()).await;
+    assert_eq!(error_of(&answer).0, BAD, "{answer}");
+    let answer = jsonrpc_raw(&app, envelope(&deep(100_000), "wrong-key-0123456789abc").into_bytes()).await;
+    let refused = error_of(&answer).0;
+    assert!(refused == BAD || refused == "odoo.exceptions.AccessDenied", "{answer}");
+    let (status, body) = app.json2_raw("dte.backup/search_count", Some(API_KEY), deep(100_000).into_bytes()).await;
+    assert_eq!((status, &body["name"]), (400, &json!(BAD)), "{body}");
+    let (status, body) = app
+        .json2_raw("dte.backup/search_count", Some(API_KEY), format!("{{\"domain\": {}}}", deep(100_000)).into_bytes())
+        .await;
+    assert_eq!((status, &body["name"]), (400, &json!(BAD)), "{body}");
+    // A lone surrogate and invalid UTF-8: no text PostgreSQL could store.
+    for text in [&b"\"\\ud800\""[..], &b"\"\xff\xfe\""[..]] {
+        let mut body = b"{\"company_id\": 1, \"reason\": \"manual\", \"comment\": ".to_vec();
+        body.extend_from_slice(text);
+        body.push(b'}');
+        let (status, answer) = app.json2_raw("dte.contingency/enable_contingency", Some(API_KEY), body).await;
+        assert_eq!((status, &answer["name"]), (400, &json!(BAD)), "{answer}");
+    }
+    assert_eq!(app.table_counts(), before);
+    still_serving(&app).await;
+}
+
+#[actix_rt::test]
+async fn names_that_would_be_sql_and_numbers_out_of_range_are_validation_errors() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, COMPANY_RUT).await;
+    let before = app.table_counts();
+    const VALIDATION: &str = "odoo.exceptions.ValidationError";
+    let cases = [
+        ("dte.company", "search_read", json!({"fields": ["id) FROM pg_roles --"]}), "invalid field"),
+        ("dte.company", "search_read", json!({"order": "id; DROP TABLE dte_sidecar.dte_company"}), "order"),
+        ("dte.company", "search_read", json!({"order": "(SELECT 1)"}), "invalid field"),
+        ("dte.company", "search_count", json!({"domain": [["id = 1 OR 1=1 --", "=", 1]]}), "domain"),
+        ("dte.company", "search_count", json!({"domain": [["id", "= ANY(ARRAY[1]) OR 1=1 --", 1]]}), "domain"),
+        ("dte.company", "search_read", json!({"limit": -1}), "limit"),
+        ("dte.company", "search_read", json!({"offset": -5}), "offset"),
+        ("dte.company", "search_read", json!({"limit": 1e20}), "limit"),
+        ("dte.contingency", "get_status", json!({"company_id": 9_999_999_999_i64}), "company_id"),
+        ("dte.contingency", "get_status", json!({"company_id": "1; DROP"}), "company_id"),
+        (
+            "dte.backup",
+            "backup_dte",
+            json!({"dte_type": "33", "folio": "99999999999999999999", "xml_content": common::dte_xml("33", "1"),
+                "track_id": "1", "move_id": 3, "company_id": 1}),
+            "folio",
+        ),
+        ("dte.company", "register", json!({"company_id": 2, "rut": COMPANY_RUT, "name": "a\u{0}b"}), "NUL"),
+        ("dte.company", "register", json!({"company_id": 2, "rut": "76000001-9\u{0}", "name": "x"}), "NUL"),
+        ("dte.company", "set_certificate", json!({"company_id": 1, "pkcs12": "AAAA", "password": "a\u{0}"}), "NUL"),
+    ];
+    for (model, method, kwargs, expected) in cases {
+        refused_by_both_doors(&app, model, method, kwargs, VALIDATION, expected).await;
+    }
+    assert_eq!(app.table_counts(), before);
+    still_serving(&app).await;
+}
+
+#[actix_rt::test]
+async fn every_xml_argument_is_held_to_the_same_rules() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, COMPANY_RUT).await;
+    let before = app.table_counts();
+    const VALIDATION: &str = "odoo.exceptions.ValidationError";
+    let utf7 = "<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-!DOCTYPE x +AFs-+ADw-!ENTITY a \"x\"+AD4-+AF0-+AD4-<x>+ACY-a;</x>";
+    let utf16: Vec<u8> =
+        "<?xml version=\"1.0\" encoding=\"UTF-16\"?><DTE/>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let dtd = "<?xml version=\"1.0\"?><!DOCTYPE DTE [<!ENTITY a \"x\">]><DTE>&a;</DTE>";
+    let nul = "<DTE>\u{0}</DTE>";
+    // CAFs: the same encodings and DTD rules as documents.
+    for (caf, expected) in [(utf7, "UTF-7"), (dtd, "DTD"), ("<AUTORIZACION/>", "caf_xml")] {
+        refused_by_both_doors(&app, "dte.caf", "load", json!({"company_id": 1, "caf_xml": caf}), VALIDATION, expected)
+            .await;
+    }
+    // Failed-queue entries: what a backup refuses, the queue refuses.
+    for (xml, expected) in [(utf7, "UTF-7"), (dtd, "DTD"), (nul, "NUL")] {
+        refused_by_both_doors(
+            &app,
+            "dte.failed.queue",
+            "add_failed_dte",
+            json!({"dte_type": "33", "folio": "7", "xml_content": xml, "error_type": "timeout",
+                "error_message": "x", "move_id": 3, "company_id": 1}),
+            VALIDATION,
+            expected,
+        )
+        .await;
+    }
+    // Contingency documents arrive in base64, so any bytes can be sent: UTF-16 too.
+    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+    for (bytes, expected) in [(utf7.as_bytes(), "UTF-7"), (&utf16[..], "ISO-8859-1 or UTF-8"), (dtd.as_bytes(), "DTD")]
+    {
+        refused_by_both_doors(
+            &app,
+            "dte.contingency.pending",
+            "create",
+            json!({"vals_list": [{"dte_type": "33", "folio": "7", "move_id": 3, "company_id": 1,
+                "xml_content": b64(bytes)}]}),
+            VALIDATION,
+            expected,
+        )
+        .await;
+    }
+    assert_eq!(app.table_counts(), before);
+    still_serving(&app).await;
+}
+
+#[actix_rt::test]
+async fn certificates_that_would_set_their_own_cost_are_refused() {
+    let dir = common::engine::scratch_dir("costly-certificates");
+    let path = |name: &str| common::engine::path_str(&dir.join(name)).to_string();
+    let cert = common::engine::manifest_path("tests/fixtures/keys/signer-11111111-1-cert.pem");
+    let key = common::engine::manifest_path("tests/fixtures/keys/signer-11111111-1-key.pem");
+    let over = (dte_sidecar::dte::MAX_PKCS12_ITERATIONS + 1).to_string();
+    let (over_p12, big_key, big_pem, big_p12) = (path("over.p12"), path("big.key"), path("big.pem"), path("big.p12"));
+    let tools: [&[&str]; 3] = [
+        // One iteration more than allowed.
+        &[
+            "pkcs12",
+            "-export",
+            "-in",
+            common::engine::path_str(&cert),
+            "-inkey",
+            common::engine::path_str(&key),
+            "-passout",
+            "pass:1234",
+            "-iter",
+            &over,
+            "-out",
+            &over_p12,
+        ],
+        // A key larger than the SII issues: the certificate would set what each signature costs.
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:4608",
+            "-nodes",
+            "-keyout",
+            &big_key,
+            "-out",
+            &big_pem,
+            "-days",
+            "30",
+            "-subj",
+            "/CN=USUARIO GRANDE/serialNumber=11111111-1",
+        ],
+        &["pkcs12", "-export", "-in", &big_pem, "-inkey", &big_key, "-passout", "pass:1234", "-out", &big_p12],
+    ];
+    for args in tools {
+        let (ok, output) = common::engine::run_tool("openssl", args);
+        assert!(ok, "openssl {args:?}: {output}");
+    }
+    // The files are made before the service starts: openssl takes a while.
+    let app = TestApp::spawn().await;
+    app.register_company(1, COMPANY_RUT).await;
+    let before = app.table_counts();
+    for (file, expected) in [("over.p12", "key-derivation iterations"), ("big.p12", "4608-bit key is larger")] {
+        let p12 =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, std::fs::read(dir.join(file)).unwrap());
+        refused_by_both_doors(
+            &app,
+            "dte.company",
+            "set_certificate",
+            json!({"company_id": 1, "pkcs12": p12, "password": "1234"}),
+            "odoo.exceptions.ValidationError",
+            expected,
+        )
+        .await;
+    }
+    assert_eq!(app.table_counts(), before);
+    still_serving(&app).await;
+}
+
+#[actix_rt::test]
+async fn an_unreadable_queued_document_is_retried_once_and_then_waits_for_a_person() {
+    let app = TestApp::spawn().await;
+    app.setup_company(1, COMPANY_RUT, 100).await;
+    let entry = app
+        .call(
+            "dte.failed.queue",
+            "add_failed_dte",
+            json!([]),
+            json!({"dte_type": "33", "folio": "7", "xml_content": common::dte_xml("33", "7"), "error_type": "timeout",
+                "error_message": "x", "move_id": 3, "company_id": 1}),
+        )
+        .await;
+    // Stored before the checks were strict: nested entities.
+    app.db
+        .conn()
+        .batch_execute(
+            "UPDATE dte_sidecar.dte_failed_queue SET xml_content = convert_to('<!DOCTYPE DTE [<!ENTITY a \"aaaa\">\
+             <!ENTITY b \"&a;&a;&a;&a;\">]><DTE>&b;</DTE>', 'UTF8')",
+        )
+        .unwrap();
+    let results = app.call("dte.failed.queue", "retry_send", json!([[entry]]), json!({})).await;
+    assert_eq!(results[0]["success"], false, "{results}");
+    let row = app
+        .call(
+            "dte.failed.queue",
+            "read",
+            json!([[entry], ["state", "next_retry_date", "error_type", "error_message"]]),
+            json!({}),
+        )
+        .await;
+    assert_eq!((&row[0]["next_retry_date"], &row[0]["error_type"]), (&json!(false), &json!("validation")), "{row}");
+    assert!(row[0]["error_message"].as_str().unwrap_or_default().contains("cannot be sent"), "{row}");
+    // No schedule reads it again: not the scheduled retries, not the sweep.
+    app.clock.advance(chrono::TimeDelta::days(2));
+    let due = app.call("dte.failed.queue", "retry_due", json!([]), json!({})).await;
+    assert_eq!(due["due"], 0, "{due}");
+    app.sweep().await;
+    assert_eq!(app.sim.upload_count(), 0);
     still_serving(&app).await;
 }

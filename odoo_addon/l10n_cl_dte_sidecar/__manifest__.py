@@ -38,6 +38,4 @@
         "web.report_assets_common": ["l10n_cl_dte_sidecar/static/src/scss/report_dte.scss"],
         "web.assets_tests": ["l10n_cl_dte_sidecar/static/tests/tours/**/*"],
     },
-    "installable": True,
-    "application": False,
 }

@@ -3,6 +3,7 @@
 """The document JSON built from a move's plain values, without Odoo."""
 
 import unittest
+import unittest.mock
 from decimal import Decimal
 
 from test_sidecar_rpc import load_tool
@@ -160,6 +161,18 @@ class DteJsonTest(unittest.TestCase):
         ])
         self.assertIn("dispatch_type", dte_json.missing_values(values(dte_type="52")))
         self.assertIn("dte_type", dte_json.missing_values(values(dte_type="39")))
+
+    def test_the_rules_are_the_engines(self):
+        # Every field the engine requires is asked for, under the addon's own name.
+        engine = set(dte_json.LIMITS["required"])
+        asked = {path for _, path in dte_json._REQUIRED if path}
+        self.assertEqual(asked, engine)
+        self.assertEqual(dte_json.DTE_TYPES, ("33", "34", "52", "56", "61"))
+        self.assertEqual(dte_json.TYPES_WITH_REFERENCE, ("56", "61"))
+        # A length the engine changes is the length the addon cuts to.
+        with unittest.mock.patch.dict(dte_json.LIMITS["max_chars"], {"receiver.name": 7}):
+            document = dte_json.build_document(values())
+        self.assertEqual(document["receiver"]["name"], "CLIENTE")
 
     def test_rut(self):
         self.assertEqual(dte_json.format_rut("76.000.001-9"), "76000001-9")

@@ -102,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
 class SidecarRpcTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        super().setUpClass()
         cls.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         cls.url = f"http://127.0.0.1:{cls.server.server_address[1]}"
         cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
@@ -111,8 +112,10 @@ class SidecarRpcTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.shutdown()
         cls.server.server_close()
+        super().tearDownClass()
 
     def setUp(self):
+        super().setUp()
         Handler.requests_seen.clear()
 
     def call(self, method, params=None, **kw):

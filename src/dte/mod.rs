@@ -57,6 +57,7 @@ mod document;
 mod envio;
 mod error;
 mod gettoken;
+mod limits;
 mod model;
 mod rut;
 mod sign;
@@ -72,12 +73,13 @@ pub use document::{build_signed_dte, build_signed_dte_timed, document_id, Signed
 pub use envio::{build_envio, Caratula, MAX_DTES_PER_ENVELOPE, SET_DTE_ID, SII_RUT};
 pub use error::{DteError, DteResult};
 pub use gettoken::{sign_get_token_request, verify_get_token_request, VerifiedTokenRequest};
+pub use limits::{engine_limits, EngineLimits};
 pub use model::{
     AdjustmentKind, AdjustmentUnit, AppliesTo, ComputedTotals, Driver, DteRequest, DteType, GlobalAdjustment, Issuer,
     ItemCode, Line, Receiver, Reference, Resolution, Totals, Transfer, Transport, IVA_RATE_PERCENT,
 };
 pub use rut::{check_digit, validate_rut, Rut, RutError};
-pub use sign::Signer;
+pub use sign::{sign_in_place, Signer, MAX_PKCS12_ITERATIONS};
 pub use ted::{dd_bytes, sign_dd, verify_frmt, TedFields, TED_TEXT_MAX_CHARS};
 pub use text::{compact_between_tags, latin1_decode, latin1_encode, Decimal};
 pub use verify::{verify_document, Check, DocumentKind, DocumentReport, VerificationReport};

@@ -49,6 +49,22 @@ impl DteType {
         DteType::ALL.into_iter().find(|kind| kind.code() == code)
     }
 
+    /// Same as [`DteType::from_code`].
+    pub fn new(code: u16) -> Option<DteType> {
+        DteType::from_code(code)
+    }
+
+    /// The SII code as text, as the tables and Odoo keep it (`"33"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DteType::Factura => "33",
+            DteType::FacturaExenta => "34",
+            DteType::GuiaDespacho => "52",
+            DteType::NotaDebito => "56",
+            DteType::NotaCredito => "61",
+        }
+    }
+
     /// A short English name for messages.
     pub fn description(self) -> &'static str {
         match self {
@@ -62,6 +78,42 @@ impl DteType {
 
     fn needs_reference(self) -> bool {
         matches!(self, DteType::NotaDebito | DteType::NotaCredito)
+    }
+}
+
+impl std::fmt::Display for DteType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DteType {
+    type Err = ();
+    fn from_str(text: &str) -> Result<Self, ()> {
+        text.trim().parse::<u16>().ok().and_then(DteType::from_code).ok_or(())
+    }
+}
+
+/// Read the way Odoo callers send it: `33` or `"33"`.
+impl<'de> Deserialize<'de> for DteType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = DteType;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("one of 33, 34, 52, 56, 61")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DteType, E> {
+                v.parse().map_err(|()| E::custom(format!("expected one of 33, 34, 52, 56, 61, got '{v}'")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DteType, E> {
+                self.visit_str(&v.to_string())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DteType, E> {
+                self.visit_str(&v.to_string())
+            }
+        }
+        deserializer.deserialize_any(Code)
     }
 }
 

@@ -110,6 +110,14 @@ impl Signer {
         if key.id() != Id::RSA {
             return Err(DteError::Certificate("the key is not RSA; the SII requires RSA-SHA1 signatures".into()));
         }
+        // Every document is signed while its folio's transaction is open: the certificate
+        // must not choose how long that takes.
+        if key.bits() > MAX_SIGNING_KEY_BITS {
+            return Err(DteError::Certificate(format!(
+                "a {}-bit key is larger than the {MAX_SIGNING_KEY_BITS} bits accepted (the SII's certificates use 2048)",
+                key.bits()
+            )));
+        }
         let matches = certificate.public_key().map(|public| public.public_eq(&key)).unwrap_or(false);
         if !matches {
             return Err(DteError::Certificate("the certificate does not belong to the private key".into()));
@@ -468,6 +476,21 @@ pub(crate) fn sign_enveloped(doc: &XmlDoc, parent: Node<'_>, part: SignedPart<'_
     Ok(())
 }
 
+/// Signs the element whose `ID` is `id` where it stands in `xml`: a `<Signature>` over
+/// `#id` is appended to the element's parent, so the signed form carries the namespace
+/// context the element has there (an envelope's declarations included). The document
+/// comes back in ISO-8859-1. This is how other issuers' software signs documents (DTEs
+/// without the SII namespace, DTEs signed inside their EnvioDTE); the engine signs what it
+/// builds as it builds it.
+pub fn sign_in_place(xml: &[u8], id: &str, signer: &Signer) -> DteResult<Vec<u8>> {
+    let doc = XmlDoc::parse(xml)?;
+    doc.register_ids()?;
+    let element = doc.element_by_id(id).ok_or_else(|| DteError::input("ID", format!("no element has ID '{id}'")))?;
+    let parent = element.parent().ok_or_else(|| DteError::input("ID", "the root element cannot sign itself"))?;
+    sign_enveloped(&doc, parent, SignedPart::ElementById(id), signer)?;
+    doc.to_latin1()
+}
+
 /// What a successful signature check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VerifiedSignature {
@@ -586,6 +609,9 @@ fn der_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 /// Largest RSA key a signature may be checked with (the work grows with the key).
 const MAX_VERIFY_KEY_BITS: u32 = 8192;
+
+/// Largest signing key accepted in a certificate.
+pub const MAX_SIGNING_KEY_BITS: u32 = 4096;
 
 fn verify_with_key(signature: Node<'_>, public_key: &PKey<Public>) -> Result<(), String> {
     let key = xmlsec_public_key(public_key)?;

@@ -340,6 +340,20 @@ impl XmlDoc {
         }
     }
 
+    /// The element whose `ID` is registered as `id` (see [`XmlDoc::register_ids`]).
+    pub(crate) fn element_by_id(&self, id: &str) -> Option<Node<'_>> {
+        let id = CString::new(id).ok()?;
+        // SAFETY: libxml returns an attribute of this live document, or NULL; the
+        // attribute's parent is its element.
+        unsafe {
+            let attribute = lx::xmlGetID(self.ptr, id.as_ptr().cast());
+            if attribute.is_null() || (*attribute).parent.is_null() {
+                return None;
+            }
+            Some(Node { ptr: (*attribute).parent, _doc: PhantomData })
+        }
+    }
+
     /// Registers every attribute named `ID` on an element as an XML ID, so `URI="#…"`
     /// references resolve. Two elements with the same ID are refused: that is how signature
     /// wrapping hides a second, unsigned copy.
@@ -455,6 +469,16 @@ impl<'doc> Node<'doc> {
 
     pub(crate) fn is(&self, local_name: &str, namespace: &str) -> bool {
         self.name() == local_name && self.namespace() == Some(namespace)
+    }
+
+    /// The parent element; `None` for the root.
+    pub(crate) fn parent(&self) -> Option<Node<'doc>> {
+        // SAFETY: as in `is_root`.
+        unsafe {
+            let parent = (*self.ptr).parent;
+            (!parent.is_null() && (*parent).type_ == lx::xmlElementType_XML_ELEMENT_NODE)
+                .then_some(Node { ptr: parent, _doc: PhantomData })
+        }
     }
 
     /// True for the document's root element.

@@ -6,55 +6,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-/// The DTE types this product issues.
-pub const DTE_TYPES: [u16; 5] = [33, 34, 52, 56, 61];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DteType(u16);
-
-impl DteType {
-    pub fn new(code: u16) -> Option<Self> {
-        DTE_TYPES.contains(&code).then_some(Self(code))
-    }
-
-    pub fn code(self) -> u16 {
-        self.0
-    }
-
-    /// The engine's view of the type.
-    pub fn engine(self) -> crate::dte::DteType {
-        crate::dte::DteType::from_code(self.0).unwrap_or(crate::dte::DteType::Factura)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self.0 {
-            33 => "33",
-            34 => "34",
-            52 => "52",
-            56 => "56",
-            _ => "61",
-        }
-    }
-}
-
-impl From<crate::dte::DteType> for DteType {
-    fn from(kind: crate::dte::DteType) -> Self {
-        Self(kind.code())
-    }
-}
-
-impl fmt::Display for DteType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for DteType {
-    type Err = ();
-    fn from_str(text: &str) -> Result<Self, ()> {
-        text.trim().parse::<u16>().ok().and_then(Self::new).ok_or(())
-    }
-}
+/// The engine's type, read from `"33"` or `33` like the other arguments.
+pub use crate::dte::DteType;
 
 /// A folio: a positive integer, sent as a number or as digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,12 +63,6 @@ impl<T: std::str::FromStr> Visitor<'_> for CodeVisitor<T> {
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
         self.visit_str(&v.to_string())
-    }
-}
-
-impl<'de> Deserialize<'de> for DteType {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(CodeVisitor("one of 33, 34, 52, 56, 61", std::marker::PhantomData))
     }
 }
 

@@ -355,41 +355,110 @@ pub async fn verify(ctx: &AppContext) -> anyhow::Result<VerifyReport> {
 /// a copy whose row stays, nor a row that is the only copy left.
 /// `run_retention`: the weekly retention, now (Odoo's "Cleanup Old Backups" cron). Applies
 /// to every company, as the sidecar's own weekly run does: the period is the sidecar's
-/// setting, not the caller's choice. Answers what it removed.
-pub async fn run_retention(ctx: &AppContext) -> AppResult<Value> {
-    let removed = apply_retention(ctx).await?;
+/// setting, not the caller's choice. A key bound to companies runs it for those only.
+/// Answers what it removed.
+pub async fn run_retention(ctx: &AppContext, bound: Option<Vec<i64>>) -> AppResult<Value> {
+    let removed = apply_retention_for(ctx, bound).await?;
     let years = ctx.settings.backup.retention_years;
     tracing::info!(removed, retention_years = years, "retention run on request");
     Ok(serde_json::json!({"removed": removed, "retention_years": years}))
 }
 
+/// Backups looked at per batch. Each batch is one short read and one short delete, with no
+/// transaction held in between: writers never wait behind the clean-up, however much of
+/// it there is.
+const RETENTION_BATCH: i64 = 500;
+
+#[derive(QueryableByName)]
+struct Expired {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    id: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    company_id: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dte_type: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    folio: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    sha256: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    sent_date: Timestamp,
+}
+
+/// Removes the copy of an expired backup when it is there and matches; answers the row
+/// to remove with it (none when the copy is missing or differs: the row is kept).
+async fn expire_copy(ctx: &AppContext, row: Expired) -> AppResult<Option<i32>> {
+    let key = CopyKey { company_id: row.company_id, dte_type: row.dte_type, folio: row.folio };
+    let copy = ctx.archive.get(&key).await.map_err(AppError::internal)?;
+    if copy.is_none_or(|(_, xml)| hex::encode(Sha256::digest(&xml)) != row.sha256) {
+        tracing::warn!(backup = row.id, "past retention but its copy is missing or differs: kept");
+        return Ok(None);
+    }
+    // The copy first, then the row: never a copy whose row stays.
+    ctx.archive.delete(&key).await.map_err(AppError::internal)?;
+    Ok(Some(row.id))
+}
+
+/// Oldest first, in batches, walking on past the rows it keeps (a missing copy) so they
+/// never hold back the rest.
 pub async fn apply_retention(ctx: &AppContext) -> AppResult<usize> {
+    apply_retention_for(ctx, None).await
+}
+
+/// The retention over some companies' backups (all when `None`).
+async fn apply_retention_for(ctx: &AppContext, companies: Option<Vec<i64>>) -> AppResult<usize> {
+    use futures::stream::{self, StreamExt};
+    let companies: Option<Vec<i32>> =
+        companies.map(|ids| ids.into_iter().filter_map(|id| i32::try_from(id).ok()).collect());
     let years = i32::try_from(ctx.settings.backup.retention_years).unwrap_or(i32::MAX);
     let now = ctx.clock.now();
     let cutoff = now.date().with_year(now.date().year() - years).unwrap_or(now.date()).and_time(now.time());
-    let expired: Vec<Backup> = ctx
-        .db
-        .run(move |conn| {
-            Ok(dte_backup::table
-                .filter(dte_backup::sent_date.lt(cutoff))
-                .limit(1000)
-                .select(Backup::as_select())
-                .load(conn)?)
-        })
-        .await?;
+    let mut after: Option<(Timestamp, i32)> = None;
     let mut removed = 0;
-    for row in expired {
-        let key = copy_key(&row);
-        let copy = ctx.archive.get(&key).await.map_err(AppError::internal)?;
-        let copy_matches = copy.is_some_and(|(_, xml)| hex::encode(Sha256::digest(&xml)) == row.sha256);
-        if !copy_matches {
-            tracing::warn!(backup = row.id, "past retention but its copy is missing or differs: kept");
-            continue;
+    loop {
+        let batch: Vec<Expired> = ctx
+            .db
+            .run({
+                let companies = companies.clone();
+                move |conn| {
+                let (at, id) = after.unwrap_or((cutoff, 0));
+                Ok(diesel::sql_query(
+                    "SELECT id, company_id, dte_type::text AS dte_type, folio::text AS folio, sha256::text AS sha256, sent_date \
+                     FROM dte_sidecar.dte_backup \
+                     WHERE sent_date < $1 AND ($4 OR (sent_date, id) > ($2, $3)) \
+                       AND ($6::int4[] IS NULL OR company_id = ANY($6)) \
+                     ORDER BY sent_date, id LIMIT $5",
+                )
+                .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+                .bind::<diesel::sql_types::Timestamp, _>(at)
+                .bind::<diesel::sql_types::Integer, _>(id)
+                .bind::<diesel::sql_types::Bool, _>(after.is_none())
+                .bind::<diesel::sql_types::BigInt, _>(RETENTION_BATCH)
+                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Integer>>, _>(companies)
+                .load(conn)?)
+            }})
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = Some((last.sent_date, last.id));
+        let outcomes: Vec<AppResult<Option<i32>>> =
+            stream::iter(batch).map(|row| expire_copy(ctx, row)).buffer_unordered(16).collect().await;
+        let mut ids = Vec::new();
+        let mut failure = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(Some(id)) => ids.push(id),
+                Ok(None) => {}
+                Err(e) => failure = Some(e),
+            }
         }
-        ctx.archive.delete(&key).await.map_err(AppError::internal)?;
-        let id = row.id;
-        ctx.db.run(move |conn| Ok(diesel::delete(dte_backup::table.find(id)).execute(conn)?)).await?;
-        removed += 1;
+        let count = ids.len();
+        ctx.db
+            .run(move |conn| Ok(diesel::delete(dte_backup::table.filter(dte_backup::id.eq_any(&ids))).execute(conn)?))
+            .await?;
+        removed += count;
+        if let Some(e) = failure {
+            return Err(e);
+        }
     }
     Ok(removed)
 }

@@ -374,6 +374,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
     let keys = ctx.keys.clone();
     let per_envelope = ctx.settings.sii.max_documents_per_envelope;
     let lease = chrono::TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
+    ctx.keys.open_signer_ahead(&ctx.db, company_id).await?;
     ctx.db
         .run(move |conn| {
             conn.transaction(|conn| {

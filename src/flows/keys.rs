@@ -16,6 +16,7 @@ use crate::secrets::Sealer;
 use crate::settings::Settings;
 use crate::store::models::{CafRow, CertificateRow};
 use crate::store::schema::dte_sidecar::dte_certificate;
+use crate::store::Db;
 
 /// Purposes bound into sealed values.
 pub const SEALED_PKCS12: &str = "certificate.pkcs12";
@@ -78,6 +79,35 @@ impl Keys {
                     "company {company_id} has no signing certificate; load one (dte.company.set_certificate)"
                 ))
             })?;
+        self.open_signer(&row)
+    }
+
+    /// Opens a company's active certificate ahead of a transaction that will sign: the
+    /// PKCS#12's key derivation then runs with no pooled connection held, and the
+    /// transaction finds the signer ready. A company without one is left to that
+    /// transaction to report.
+    pub async fn open_signer_ahead(self: &Arc<Self>, db: &Db, company_id: i32) -> AppResult<()> {
+        let row: Option<CertificateRow> = db
+            .run(move |conn| {
+                Ok(dte_certificate::table
+                    .filter(dte_certificate::company_id.eq(company_id))
+                    .filter(dte_certificate::active.eq(true))
+                    .select(CertificateRow::as_select())
+                    .first(conn)
+                    .optional()?)
+            })
+            .await?;
+        let Some(row) = row else { return Ok(()) };
+        if lock(&self.signers).contains_key(&row.id) {
+            return Ok(());
+        }
+        let keys = Arc::clone(self);
+        tokio::task::spawn_blocking(move || keys.open_signer(&row).map(drop))
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("certificate task failed: {e}")))?
+    }
+
+    fn open_signer(&self, row: &CertificateRow) -> AppResult<Arc<Signer>> {
         if let Some(signer) = lock(&self.signers).get(&row.id) {
             return Ok(Arc::clone(signer));
         }

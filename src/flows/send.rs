@@ -57,10 +57,11 @@ pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -
     let request_json = serde_json::to_vec(&p.document).map_err(AppError::internal)?;
     let request = DteRequest::from_json(&request_json).map_err(|e| engine_error("document", e))?;
     request.validate().map_err(|e| engine_error("document", e))?;
-    let dte_type: DteType = request.dte_type().map_err(|e| engine_error("document", e))?.into();
+    let dte_type: DteType = request.dte_type().map_err(|e| engine_error("document", e))?;
     let now = ctx.clock.now();
     let keys = Arc::clone(&ctx.keys);
     let lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
+    ctx.keys.open_signer_ahead(&ctx.db, p.company_id).await?;
     let prepared = ctx
         .db
         .run(move |conn| {

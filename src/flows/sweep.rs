@@ -7,7 +7,8 @@
 //!    the first time. A folio is never received twice.
 //! 3. Due retries run.
 //! 4. Due status queries run.
-//! 5. Backups still without their second copy are copied.
+//! 5. Backups still without their second copy are copied; the counters' stripes of past
+//!    days are folded.
 //! 6. A company the sidecar put in contingency leaves it once the SII answers again.
 //! 7. Once per business hour: the alert rules. Once per business week: retention.
 
@@ -102,6 +103,8 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
         }
     }
     report.copied = carry_on("copies", super::backup::copy_out(ctx, None).await).unwrap_or(0);
+    let today = now.date();
+    carry_on("aggregates", ctx.db.run(move |conn| crate::store::aggregates::compact(conn, today)).await);
     report.recovered = carry_on("recovery", super::contingency::probe_and_recover(ctx).await).unwrap_or(0);
     let hour = now.date().and_hms_opt(now.time().hour(), 0, 0).unwrap_or(now);
     if claim(ctx, "alerts", hour).await? {

@@ -31,15 +31,9 @@ pub fn claim_tick(
     Ok(inserted == 1)
 }
 
-/// The cron expression (with seconds) for a sweep every `secs` seconds.
-pub fn schedule(secs: u64) -> Option<String> {
-    match secs {
-        s if s > 0 && s < 60 && 60 % s == 0 => Some(format!("*/{s} * * * * *")),
-        s if s >= 60 && s % 60 == 0 && 60 % (s / 60) == 0 => Some(format!("0 */{} * * * *", s / 60)),
-        3600 => Some("0 0 * * * *".into()),
-        _ => None,
-    }
-}
+/// The cron expression (with seconds) for a sweep every `secs` seconds (the settings
+/// check refuses an interval it cannot express).
+pub use crate::settings::sweep_schedule as schedule;
 
 pub async fn run(tick: Tick, ctx: Data<AppContext>) -> Result<(), BoxDynError> {
     let at = i64::try_from(tick.get_timestamp())

@@ -121,7 +121,8 @@ fn args<P: DeserializeOwned>(
 pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
     let Call { model, method, args: positional, mut kwargs, client } = call;
     let mut context = CallContext::take(&mut kwargs)?;
-    if let Some(bound) = ctx.settings.auth.key_companies.get(&client) {
+    let bound = ctx.settings.auth.key_companies.get(&client).cloned();
+    if let Some(bound) = &bound {
         context.bind_to(bound)?;
     }
     if meta::serves(&model) {
@@ -159,7 +160,7 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         ("dte.failed.queue", "retry_due") => retry::retry_due(ctx, actor, params!("limit")).await,
         ("dte.backup", "run_retention") => {
             let _: NoParams = params!();
-            backup::run_retention(ctx).await
+            backup::run_retention(ctx, bound).await
         }
         ("dte.backup", "download_xml") => backup::download_xml(ctx, actor, params!("ids")).await,
         ("dte.backup", "backup_dte") => {

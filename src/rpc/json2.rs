@@ -35,7 +35,9 @@ async fn answer(
 ) -> AppResult<Value> {
     let client =
         bearer_key(request).and_then(|key| client_for_key(&ctx.settings.auth, key)).ok_or(AppError::AccessDenied)?;
-    let kwargs = match body::read_json(payload, BodyLimits::from_settings(&ctx.settings.limits)).await? {
+    // `json` keeps the body's room in the memory budget until the call is answered.
+    let json = body::read_json(payload, BodyLimits::from_settings(&ctx.settings.limits, request)).await?;
+    let kwargs = match json.value {
         Value::Object(map) => map,
         _ => return Err(AppError::BadRequest("expected a JSON object of named arguments".into())),
     };

@@ -3,7 +3,7 @@
 //! (or `object.execute` with the method's arguments after `method`).
 //! Always HTTP 200; errors travel in the envelope.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -16,17 +16,19 @@ use super::respond::jsonrpc_error;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 
-pub async fn handle(ctx: web::Data<AppContext>, payload: web::Payload) -> HttpResponse {
-    let body = match body::read_bytes(payload, BodyLimits::from_settings(&ctx.settings.limits)).await {
+pub async fn handle(ctx: web::Data<AppContext>, request: HttpRequest, payload: web::Payload) -> HttpResponse {
+    // Its room in the memory budget is kept until the call is answered.
+    let body = match body::read_bytes(payload, BodyLimits::from_settings(&ctx.settings.limits, &request)).await {
         Ok(body) => body,
         Err(e) => return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &e)),
     };
+    let body = &body.bytes[..];
     // The envelope is read over borrowed raw values: arguments become a JSON tree only
     // once the key has been checked, so an unauthenticated body costs no more than its bytes.
-    let request: Envelope = match serde_json::from_slice(&body) {
+    let request: Envelope = match serde_json::from_slice(body) {
         Ok(request) => request,
         Err(_) => {
-            let error = match serde_json::from_slice::<IgnoredAny>(&body) {
+            let error = match serde_json::from_slice::<IgnoredAny>(body) {
                 Ok(_) => AppError::BadRequest("expected a JSON-RPC request object".into()),
                 Err(e) => body::parse_error(e),
             };
@@ -73,6 +75,20 @@ fn tree(raw: Option<&RawValue>) -> Option<Value> {
     raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
 }
 
+/// The arguments as JSON trees; large ones are parsed on a blocking thread. One that cannot
+/// be read (nested past the parser's depth limit) is a `BadRequest`, not a missing value.
+async fn trees(raws: Vec<&RawValue>) -> AppResult<Vec<Value>> {
+    let size: usize = raws.iter().map(|raw| raw.get().len()).sum();
+    if size <= body::SMALL_BODY_BYTES {
+        return raws.iter().map(|raw| serde_json::from_str(raw.get()).map_err(body::parse_error)).collect();
+    }
+    let texts: Vec<String> = raws.iter().map(|raw| raw.get().to_owned()).collect();
+    web::block(move || texts.iter().map(|text| serde_json::from_str(text)).collect::<serde_json::Result<Vec<Value>>>())
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("parse task failed: {e}")))?
+        .map_err(body::parse_error)
+}
+
 async fn answer(ctx: &AppContext, request: Envelope<'_>) -> AppResult<Value> {
     let params: Params = match request.params {
         Some(raw) => {
@@ -110,9 +126,9 @@ pub fn version() -> Value {
 
 /// `POST /web/webclient/version_info`, which some clients ask first: the same answer
 /// in a JSON-RPC envelope.
-pub async fn version_info(ctx: web::Data<AppContext>, payload: web::Payload) -> HttpResponse {
-    let id = match body::read_json(payload, BodyLimits::from_settings(&ctx.settings.limits)).await {
-        Ok(request) => request.get("id").cloned().unwrap_or(Value::Null),
+pub async fn version_info(ctx: web::Data<AppContext>, request: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let id = match body::read_json(payload, BodyLimits::from_settings(&ctx.settings.limits, &request)).await {
+        Ok(body) => body.value.get("id").cloned().unwrap_or(Value::Null),
         Err(e) => return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &e)),
     };
     HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": id, "result": version()}))
@@ -144,7 +160,7 @@ fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
 async fn execute_kw(ctx: &AppContext, service_method: &str, args: Vec<&RawValue>) -> AppResult<Value> {
     let key: Option<String> = args.get(2).and_then(|raw| serde_json::from_str(raw.get()).ok());
     let client = key.and_then(|key| client_for_key(&ctx.settings.auth, &key)).ok_or(AppError::AccessDenied)?;
-    let mut args = args.into_iter().skip(3).map(|raw| tree(Some(raw)).unwrap_or(Value::Null));
+    let mut args = trees(args.into_iter().skip(3).collect()).await?.into_iter();
     let model = args.next().and_then(|v| v.as_str().map(str::to_string));
     let method = args.next().and_then(|v| v.as_str().map(str::to_string));
     let (Some(model), Some(method)) = (model, method) else {

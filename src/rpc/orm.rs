@@ -160,6 +160,7 @@ pub async fn call(
             let mut search = Search::new(model);
             search.domain = query::parse_domain(model, &p.domain)?;
             search.companies = companies;
+            search.limit = p.limit;
             let count = ctx.db.run(move |conn| query::search_count(conn, model, &search)).await?;
             Ok(json!(p.limit.map_or(count, |limit| count.min(limit.max(0)))))
         }

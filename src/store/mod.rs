@@ -2,11 +2,14 @@
 //! `&mut PgConnection` so a caller can group several in one transaction; callers on the
 //! async side go through [`Db::run`], which moves the blocking work off the reactor.
 
+pub mod aggregates;
 pub mod models;
 pub mod query;
 pub mod registry;
 pub mod schema;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -41,23 +44,54 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSetup {
     }
 }
 
-/// A handle on the connection pool.
+/// How long `/readyz` and `/metrics` wait for their own connection: less than a probe's
+/// timeout, so a database that does not answer is reported rather than waited for.
+pub const OPS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The probe's and the scrape's connections also give up on a statement after
+/// [`OPS_TIMEOUT`]: a lock held elsewhere makes them answer late, never hang.
+#[derive(Debug)]
+struct OpsSessionSetup;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for OpsSessionSetup {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        SessionSetup.on_acquire(conn)?;
+        conn.batch_execute(&format!("SET statement_timeout = {}", OPS_TIMEOUT.as_millis()))
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// A handle on the connection pool, and on the two connections of its own that `/readyz`
+/// and `/metrics` use: slow calls holding every pooled connection cannot make the probe
+/// fail, and scrapes cannot take a connection a call needs.
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    probe: PgPool,
+    scrape: PgPool,
+    scraping: Arc<AtomicBool>,
 }
 
 impl Db {
     pub fn connect(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Self> {
-        let manager = ConnectionManager::<PgConnection>::new(url);
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
             .connection_customizer(Box::new(SessionSetup))
-            .build(manager)
+            .build(ConnectionManager::<PgConnection>::new(url))
             .context("cannot connect to the database")?;
-        Ok(Self { pool })
+        // One connection each, opened on first use and kept.
+        let single = || {
+            Pool::builder()
+                .max_size(1)
+                .min_idle(Some(0))
+                .idle_timeout(None)
+                .connection_timeout(OPS_TIMEOUT)
+                .connection_customizer(Box::new(OpsSessionSetup))
+                .build_unchecked(ConnectionManager::<PgConnection>::new(url))
+        };
+        Ok(Self { pool, probe: single(), scrape: single(), scraping: Arc::new(AtomicBool::new(false)) })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -81,6 +115,41 @@ impl Db {
         })
         .await
         .map_err(|e| AppError::internal(anyhow::anyhow!("store task failed: {e}")))?
+    }
+
+    /// True when the database answers on the probe's own connection and no migration is
+    /// pending.
+    pub async fn ready(&self) -> bool {
+        let probe = self.probe.clone();
+        tokio::task::spawn_blocking(move || probe.get().is_ok_and(|mut conn| is_ready(&mut conn)))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Runs a scrape's read on the scrape's own connection. While one runs, another scrape
+    /// gets `None` at once (and reports the values last read) instead of queueing.
+    pub async fn scrape<T, F>(&self, work: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    {
+        if self.scraping.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        /// Lets the next scrape read, however this one ends.
+        struct Done(Arc<AtomicBool>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let (scrape, done) = (self.scrape.clone(), Done(Arc::clone(&self.scraping)));
+        let read = tokio::task::spawn_blocking(move || {
+            let _done = done;
+            scrape.get().ok().and_then(|mut conn| work(&mut conn).ok())
+        })
+        .await;
+        read.ok().flatten()
     }
 }
 

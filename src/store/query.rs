@@ -347,6 +347,14 @@ impl SqlBuilder {
     }
 }
 
+/// The SQL condition `domain` compiles to and how many values it binds (`$1…$n`): what a
+/// search sends, without a connection.
+pub fn compile_domain(domain: &Domain) -> (String, usize) {
+    let mut builder = SqlBuilder::default();
+    let sql = builder.condition(domain);
+    (sql, builder.binds.len())
+}
+
 /// What a `search_read` asks for.
 #[derive(Debug, Clone)]
 pub struct Search {
@@ -419,9 +427,9 @@ fn source(model: &'static ModelInfo) -> String {
 
 fn where_clause(model: &'static ModelInfo, search: &Search, builder: &mut SqlBuilder) -> String {
     let mut condition = builder.condition(&search.domain);
-    if let (Some(companies), true) = (&search.companies, model.has_company()) {
+    if let (Some(companies), Some(company)) = (&search.companies, model.company_sql()) {
         let p = builder.placeholder(BindValue::Many(BindList::Int(companies.clone())));
-        condition = format!("({condition}) AND company_id = ANY({p})");
+        condition = format!("({condition}) AND {company} = ANY({p})");
     }
     condition
 }
@@ -455,7 +463,15 @@ pub fn search_read(conn: &mut PgConnection, model: &'static ModelInfo, search: &
     }
     let mut builder = SqlBuilder::default();
     let condition = where_clause(model, search, &mut builder);
-    let order = if search.order.is_empty() { "id ASC".to_string() } else { format!("{}, id ASC", search.order) };
+    // Qualified: a bare `sent_date` would name the formatted output column (a text sort
+    // that no index serves), not the table's.
+    let table = model.table;
+    let mut terms: Vec<String> =
+        search.order.split(", ").filter(|t| !t.is_empty()).map(|t| format!("{table}.{t}")).collect();
+    if !terms.iter().any(|t| t.starts_with(&format!("{table}.id "))) {
+        terms.push(format!("{table}.id ASC"));
+    }
+    let order = terms.join(", ");
     let mut sql = format!(
         "SELECT row_to_json(t)::text AS row FROM (SELECT {} FROM {} WHERE {condition} ORDER BY {order}",
         columns.join(", "),
@@ -471,9 +487,23 @@ pub fn search_read(conn: &mut PgConnection, model: &'static ModelInfo, search: &
 }
 
 pub fn search_count(conn: &mut PgConnection, model: &'static ModelInfo, search: &Search) -> AppResult<i64> {
+    // Every row (of the allowed companies): the maintained aggregates know, history is not scanned.
+    if search.domain == Domain::All && model.has_company() {
+        if let Some(total) = super::aggregates::total(conn, model.table, search.companies.as_deref())? {
+            return Ok(total);
+        }
+    }
     let mut builder = SqlBuilder::default();
     let condition = where_clause(model, search, &mut builder);
-    builder.sql = format!("SELECT count(*) AS count FROM {} WHERE {condition}", source(model));
+    // A count up to a limit (Odoo's list views count up to 10,000) stops there.
+    builder.sql = match search.limit {
+        Some(limit) => format!(
+            "SELECT count(*) AS count FROM (SELECT 1 FROM {} WHERE {condition} LIMIT {}) AS limited",
+            source(model),
+            limit.max(0)
+        ),
+        None => format!("SELECT count(*) AS count FROM {} WHERE {condition}", source(model)),
+    };
     let row: CountRow = builder.into_query().get_result(conn)?;
     Ok(row.count)
 }
@@ -499,10 +529,7 @@ mod tests {
     }
 
     fn compile(domain: Value) -> AppResult<(String, usize)> {
-        let parsed = parse_domain(backup(), &domain)?;
-        let mut b = SqlBuilder::default();
-        let sql = b.condition(&parsed);
-        Ok((sql, b.binds.len()))
+        Ok(compile_domain(&parse_domain(backup(), &domain)?))
     }
 
     #[test]

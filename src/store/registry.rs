@@ -74,6 +74,19 @@ impl ModelInfo {
     pub fn has_company(&self) -> bool {
         self.field("company_id").is_some()
     }
+
+    /// The SQL that gives a row's company, for Odoo's record rules: `company_id`, the
+    /// company's own id, or a transition's document's company.
+    pub fn company_sql(&self) -> Option<&'static str> {
+        match self.name {
+            _ if self.has_company() => Some("company_id"),
+            "dte.company" => Some("id"),
+            "dte.document.transition" => {
+                Some("(SELECT d.company_id FROM dte_sidecar.dte_document d WHERE d.id = document_id)")
+            }
+            _ => None,
+        }
+    }
 }
 
 macro_rules! fields {

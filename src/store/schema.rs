@@ -58,6 +58,29 @@ pub mod dte_sidecar {
     }
 
     diesel::table! {
+        dte_sidecar.dte_backup_daily (company_id, dte_type, day, slot) {
+            company_id -> Int4,
+            #[max_length = 2]
+            dte_type -> Varchar,
+            day -> Date,
+            slot -> Int2,
+            backups -> Int8,
+            bytes -> Int8,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_backup_totals (company_id, dte_type, slot) {
+            company_id -> Int4,
+            #[max_length = 2]
+            dte_type -> Varchar,
+            slot -> Int2,
+            backups -> Int8,
+            bytes -> Int8,
+        }
+    }
+
+    diesel::table! {
         dte_sidecar.dte_caf (id) {
             id -> Int4,
             company_id -> Int4,
@@ -192,6 +215,31 @@ pub mod dte_sidecar {
     }
 
     diesel::table! {
+        dte_sidecar.dte_document_daily (company_id, dte_type, state, day, slot) {
+            company_id -> Int4,
+            #[max_length = 2]
+            dte_type -> Varchar,
+            #[max_length = 30]
+            state -> Varchar,
+            day -> Date,
+            slot -> Int2,
+            documents -> Int8,
+        }
+    }
+
+    diesel::table! {
+        dte_sidecar.dte_document_totals (company_id, dte_type, state, slot) {
+            company_id -> Int4,
+            #[max_length = 2]
+            dte_type -> Varchar,
+            #[max_length = 30]
+            state -> Varchar,
+            slot -> Int2,
+            documents -> Int8,
+        }
+    }
+
+    diesel::table! {
         dte_sidecar.dte_document_transition (id) {
             id -> Int4,
             document_id -> Int4,
@@ -259,6 +307,17 @@ pub mod dte_sidecar {
     }
 
     diesel::table! {
+        dte_sidecar.dte_failed_queue_totals (company_id, state, retried, slot) {
+            company_id -> Int4,
+            #[max_length = 20]
+            state -> Varchar,
+            retried -> Bool,
+            slot -> Int2,
+            entries -> Int8,
+        }
+    }
+
+    diesel::table! {
         dte_sidecar.dte_sii_health (company_id) {
             company_id -> Int4,
             consecutive_failures -> Int4,
@@ -279,6 +338,8 @@ pub mod dte_sidecar {
         dte_alert,
         dte_audit_log,
         dte_backup,
+        dte_backup_daily,
+        dte_backup_totals,
         dte_caf,
         dte_certificate,
         dte_company,
@@ -286,9 +347,12 @@ pub mod dte_sidecar {
         dte_contingency_pending,
         dte_cron_tick,
         dte_document,
+        dte_document_daily,
+        dte_document_totals,
         dte_document_transition,
         dte_envelope,
         dte_failed_queue,
+        dte_failed_queue_totals,
         dte_sii_health,
     );
 }

@@ -180,7 +180,9 @@ impl TestApp {
         }];
         settings.backup.dir = engine::scratch_dir("backups");
         adjust(&mut settings);
-        let pool = Db::connect(&db.url, settings.database.pool_size, Duration::from_secs(10)).expect("pool");
+        let pool =
+            Db::connect(&db.url, settings.database.pool_size, Duration::from_secs(settings.database.pool_timeout_secs))
+                .expect("pool");
         let ctx = AppContext::from_settings(settings, pool, Arc::new(clock.clone())).expect("context");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -150,10 +150,19 @@ so that extraConfig is honoured everywhere.
 {{- toJson (get $cfg (index . 1) | default dict) }}
 {{- end }}
 
+{{/*
+The service's own default of a setting: files/settings-defaults.json, written from
+`dte-sidecar config schema` (scripts/check-helm.sh fails when they differ).
+Call with (list $ "section.key").
+*/}}
+{{- define "dte-sidecar.serviceDefault" -}}
+{{- index ((index . 0).Files.Get "files/settings-defaults.json" | fromJson) (index . 1) }}
+{{- end }}
+
 {{/* Seconds the server is given to finish in-flight requests after SIGTERM. */}}
 {{- define "dte-sidecar.shutdownTimeout" -}}
 {{- $server := include "dte-sidecar.section" (list . "server") | fromJson }}
-{{- int ($server.shutdown_timeout_secs | default 30) }}
+{{- int ($server.shutdown_timeout_secs | default (include "dte-sidecar.serviceDefault" (list . "server.shutdown_timeout_secs"))) }}
 {{- end }}
 
 {{/*
@@ -175,9 +184,9 @@ than its shutdown timeout is refused: the kubelet would SIGKILL requests midway.
 {{- end }}
 {{- end }}
 
-{{/* backup.store: "dir" (also the service's default when unset) or "s3". */}}
+{{/* backup.store: "dir" or "s3" (the service's default when unset). */}}
 {{- define "dte-sidecar.backupStore" -}}
-{{- (include "dte-sidecar.section" (list . "backup") | fromJson).store | default "dir" }}
+{{- (include "dte-sidecar.section" (list . "backup") | fromJson).store | default (include "dte-sidecar.serviceDefault" (list . "backup.store")) }}
 {{- end }}
 
 {{/* backup.dir when the store is "dir": where the backup volume is mounted. */}}
@@ -190,9 +199,9 @@ than its shutdown timeout is refused: the kubelet would SIGKILL requests midway.
 {{- (include "dte-sidecar.section" (list . "smtp") | fromJson).host | default "" }}
 {{- end }}
 
-{{/* smtp.port (the service's default, 587, when unset). */}}
+{{/* smtp.port (the service's default when unset). */}}
 {{- define "dte-sidecar.smtpPort" -}}
-{{- int ((include "dte-sidecar.section" (list . "smtp") | fromJson).port | default 587) }}
+{{- int ((include "dte-sidecar.section" (list . "smtp") | fromJson).port | default (include "dte-sidecar.serviceDefault" (list . "smtp.port"))) }}
 {{- end }}
 
 {{/* admin.board_user ("" when unset). */}}
@@ -493,9 +502,20 @@ Deployment so that `helm template`/`helm install` fail early with a clear messag
 {{- $backup := get $cfg "backup" | default dict }}
 {{- $sii := get $cfg "sii" | default dict }}
 {{- $env := include "dte-sidecar.siiEnvironment" . }}
-{{- range $section := list "auth" "secrets" }}
-{{- if hasKey $cfg $section }}
-{{- fail (printf "config/extraConfig.%s: secrets do not go in the config file; use the `secrets` values (or secrets.existingSecret)" $section) }}
+{{- if hasKey $cfg "secrets" }}
+{{- fail "config/extraConfig.secrets: secrets do not go in the config file; use the `secrets` values (or secrets.existingSecret)" }}
+{{- end }}
+{{- /* auth holds only the keys' company bindings; the keys are secrets. */}}
+{{- $auth := get $cfg "auth" | default dict }}
+{{- range $key := keys $auth | sortAlpha }}
+{{- if ne $key "key_companies" }}
+{{- fail (printf "config/extraConfig.auth.%s: secrets do not go in the config file; use the `secrets` values (or secrets.existingSecret)" $key) }}
+{{- end }}
+{{- end }}
+{{- $keyNames := include "dte-sidecar.apiKeyNames" . | fromJsonArray }}
+{{- range $name := keys (get $auth "key_companies" | default dict) | sortAlpha }}
+{{- if not (has $name $keyNames) }}
+{{- fail (printf "config.auth.key_companies.%s: names no API key (secrets.apiKeys or secrets.apiKeyNames)" $name) }}
 {{- end }}
 {{- end }}
 {{- if hasKey (get $cfg "database" | default dict) "url" }}

@@ -134,7 +134,7 @@ class AccountMove(models.Model):
         if states:
             domain |= Domain("id", "in", Document.search([("state", "in", states)]).move_id.ids)
         if len(states) != len(values):
-            domain |= Domain("id", "not in", Document.search([]).move_id.ids)
+            domain |= Domain("id", "not in", Document.search([("move_id", "!=", False)]).move_id.ids)
         return domain if positive else ~domain
 
     @api.depends("company_id")

@@ -15,9 +15,9 @@ class DteAuditLog(models.Model):
     _order = "created_at desc, id desc"
     _rec_name = "action"
 
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     actor_uid = fields.Many2one("res.users", string="User", readonly=True)
-    actor = fields.Char(string="Actor", readonly=True)
+    actor = fields.Char(readonly=True)
     action = fields.Char(string="Action code", readonly=True)
     action_label = fields.Char(string="Action", compute="_compute_labels")
     target_model = fields.Char(string="Target model", readonly=True)

@@ -32,7 +32,7 @@ class DteBackup(models.Model):
     rut_emisor = fields.Char(string="Issuer RUT", readonly=True)
     track_id = fields.Char(string="SII track ID", readonly=True)
     sent_date = fields.Datetime(string="Sent on", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     xml_filename = fields.Char(string="XML file name", readonly=True)
     sha256 = fields.Char(string="SHA-256", readonly=True)

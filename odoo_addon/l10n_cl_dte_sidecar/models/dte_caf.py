@@ -17,7 +17,7 @@ class DteCaf(models.Model):
     _table = "dte_caf"
     _order = "company_id, dte_type, folio_from"
 
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     dte_type = fields.Selection(DTE_TYPE_SELECTION, string="DTE type", readonly=True)
     folio_from = fields.Integer(string="From folio", readonly=True, aggregator=False)
     folio_to = fields.Integer(string="To folio", readonly=True, aggregator=False)

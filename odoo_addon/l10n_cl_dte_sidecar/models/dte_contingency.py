@@ -28,7 +28,7 @@ class DteContingency(models.Model):
     enabled_by = fields.Many2one("res.users", string="Enabled by", readonly=True)
     disabled_date = fields.Datetime(string="Disabled on", readonly=True)
     disabled_by = fields.Many2one("res.users", string="Disabled by", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
 
     def _compute_display_name(self):
         for row in self:

@@ -25,7 +25,7 @@ class DteContingencyPending(models.Model):
     uploaded_date = fields.Datetime(string="Uploaded on", readonly=True)
     track_id = fields.Char(string="SII track ID", readonly=True)
     upload_error = fields.Text(string="Upload error", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     document_id = fields.Many2one("dte.document", string="DTE document", readonly=True)
 

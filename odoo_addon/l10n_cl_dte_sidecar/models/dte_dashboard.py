@@ -15,7 +15,7 @@ def human_size(size):
     return f"{size:.1f} TB"
 
 
-class DteDashboard(models.TransientModel):
+class DteDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-models  # a screen, no wizard
     """KPIs of one company as the sidecar computes them (``dte.dashboard.get_kpis``)."""
 
     _name = "dte.dashboard"
@@ -46,7 +46,8 @@ class DteDashboard(models.TransientModel):
     def _compute_texts(self):
         for dashboard in self:
             dashboard.retry_success_text = (
-                _("%(rate)s %% of %(count)s retried", rate=f"{dashboard.retry_success_rate:.1f}", count=dashboard.retried_count)
+                _("%(rate)s %% of %(count)s retried", rate=f"{dashboard.retry_success_rate:.1f}",
+                  count=dashboard.retried_count)
                 if dashboard.retried_count else _("No retries yet")
             )
             dashboard.backup_storage_text = human_size(dashboard.backup_storage_bytes)

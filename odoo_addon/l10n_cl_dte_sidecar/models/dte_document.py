@@ -29,7 +29,7 @@ class DteDocument(models.Model):
     _order = "created_at desc, id desc"
 
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     dte_type = fields.Selection(DTE_TYPE_SELECTION, string="DTE type", readonly=True)
     folio = fields.Integer(readonly=True, aggregator=False)
     state = fields.Selection(DOCUMENT_STATES, readonly=True)

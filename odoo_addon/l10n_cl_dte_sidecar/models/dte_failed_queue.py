@@ -85,7 +85,7 @@ class DteFailedQueue(models.Model):
         string="Retry history", compute="_compute_retry_history_html", sanitize=True,
     )
     error_text = fields.Text(string="Error message", compute="_compute_error_text")
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     document_id = fields.Many2one("dte.document", string="DTE document", readonly=True)
 
@@ -127,7 +127,7 @@ class DteFailedQueue(models.Model):
                 when = format_datetime(self.env, datetime.strptime(when[:19], "%Y-%m-%d %H:%M:%S"), tz=tz,
                                        dt_format="short")
             except ValueError:
-                pass
+                when = event.get("date") or ""  # not a time: shown as stored
             kind, retry = event.get("event"), event.get("retry")
             who = event.get("by") or ""
             error = event.get("error_message") or ""

@@ -22,7 +22,7 @@ class DteContingencyPeriod(models.Model):
     _order = "started_at desc, id desc"
     _rec_name = "started_at"
 
-    company_id = fields.Many2one("res.company", string="Company", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     started_at = fields.Datetime(string="Started on", readonly=True)
     ended_at = fields.Datetime(string="Ended on", readonly=True)
     ongoing = fields.Boolean(readonly=True)
@@ -51,4 +51,5 @@ class DteContingencyPeriod(models.Model):
 
     def _compute_display_name(self):
         for period in self:
-            period.display_name = f"{period.company_id.name or ''} {fields.Datetime.to_string(period.started_at) or ''}".strip()
+            started = fields.Datetime.to_string(period.started_at) or ""
+            period.display_name = f"{period.company_id.name or ''} {started}".strip()

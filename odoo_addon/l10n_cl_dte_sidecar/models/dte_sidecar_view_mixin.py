@@ -83,6 +83,8 @@ class DteSidecarViewMixin(models.AbstractModel):
             model=self._description,
         ))
 
+    # The rows are the sidecar's: these refuse on purpose, without calling super().
+    # pylint: disable=method-required-super,no-raise-unlink
     @api.model_create_multi
     def create(self, vals_list):
         raise self._dte_readonly_error()
@@ -95,6 +97,8 @@ class DteSidecarViewMixin(models.AbstractModel):
 
     def copy(self, default=None):
         raise self._dte_readonly_error()
+
+    # pylint: enable=method-required-super,no-raise-unlink
 
     # Helpers for the buttons ----------------------------------------------------------
 

@@ -303,7 +303,7 @@ class DteLiveCommon:
             env = api.Environment(cr, uid or api.SUPERUSER_ID, {"lang": "en_US"})
             yield env
             env.flush_all()
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit  # other cursors must see it
 
     @classmethod
     def _register_company(cls):

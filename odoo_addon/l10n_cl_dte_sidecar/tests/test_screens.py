@@ -109,7 +109,8 @@ class TestScreens(DteCommon):
     def test_sidecar_errors_read_as_spanish_sentences(self):
         client = self.env_es["dte.sidecar.client"]
         self.assertEqual(
-            client._dte_error_text("STATUS 7: schema invalid: Folio missing; the SII refuses it as it is: a person must act"),
+            client._dte_error_text(
+                "STATUS 7: schema invalid: Folio missing; the SII refuses it as it is: a person must act"),
             "El SII indica que el documento no cumple su esquema: Folio missing (STATUS 7). "
             "El SII lo rechaza tal como está: una persona debe revisarlo.",
         )

@@ -17,12 +17,14 @@ from pathlib import Path
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
-from odoo.addons.base.models import ir_actions_report
-from odoo.http import get_default_session, root as http_root
+from odoo.http import get_default_session
+from odoo.http import root as http_root
 from odoo.service import security
-from odoo.tests import HttpCase, tagged
 from odoo.sql_db import db_connect
+from odoo.tests import HttpCase, tagged
 from odoo.tests.common import HOST, Opener, get_db_name
+
+from odoo.addons.base.models import ir_actions_report
 
 from .common import CUSTOMER_LANG, DteLiveCommon, customer_values
 
@@ -243,7 +245,7 @@ class TestPrintedDte(PrintedDteChecks, DteLiveCommon, HttpCase):
             icp = api.Environment(cr, SUPERUSER_ID, {})["ir.config_parameter"]
             icp.set_param("web.base.url", cls.base_url())
             icp.set_param("report.url", cls.base_url())
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit  # other cursors must see it
         super().setUpClass()
         # The server may serve requests while the tests hold the registry (as in test mode),
         # but with cursors of its own.

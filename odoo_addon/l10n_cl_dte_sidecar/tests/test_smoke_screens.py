@@ -76,7 +76,8 @@ class TestSmokeScreens(DteLiveCommon, TransactionCase):
             later_before = env["dte.failed.queue"].browse(later_id).read(["retry_count", "next_retry_date"])[0]
             # The first entry's hour has passed (as one hour later).
             env.cr.execute(
-                "UPDATE dte_sidecar.dte_failed_queue SET next_retry_date = (now() AT TIME ZONE 'UTC') - interval '1 minute'"
+                "UPDATE dte_sidecar.dte_failed_queue"
+                " SET next_retry_date = (now() AT TIME ZONE 'UTC') - interval '1 minute'"
                 " WHERE id = %s", [due_id],
             )
         with self.step() as env, captured(RETRY_LOGGER) as logs:

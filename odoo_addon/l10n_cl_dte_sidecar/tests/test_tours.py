@@ -8,8 +8,9 @@ import hashlib
 import threading
 from unittest.mock import patch
 
-from odoo.addons.base.models import ir_actions_report
 from odoo.tests import tagged
+
+from odoo.addons.base.models import ir_actions_report
 
 from .common import CERT_PASSWORD, DATA_DIR
 from .test_smoke_print import RUN_WKHTMLTOPDF, PrintedDteChecks

@@ -16,33 +16,39 @@ lengths (the engine refuses longer text). The engine checks the arithmetic:
 ``iva = round(net × 19 %)`` and ``total = net + exempt + iva``.
 """
 
+import json
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
-DTE_TYPES = ("33", "34", "52", "56", "61")
+#: The engine's limits, as ``dte-sidecar engine limits`` prints them (a test of the
+#: sidecar keeps this copy equal): text lengths, list sizes, required fields per type.
+LIMITS = json.loads((Path(__file__).parent / "engine_limits.json").read_text(encoding="utf-8"))
+
+DTE_TYPES = tuple(str(code) for code in LIMITS["document_types"])
 #: Types that must name the document they correct.
-TYPES_WITH_REFERENCE = ("56", "61")
+TYPES_WITH_REFERENCE = tuple(str(code) for code in LIMITS["required"]["references"])
 
-# Lengths of DTE_v10.xsd, as the engine checks them.
-_LEN = {
-    "issuer.name": 100,
-    "issuer.giro": 80,
-    "issuer.email": 80,
-    "issuer.address": 70,
-    "issuer.comuna": 20,
-    "issuer.city": 20,
-    "receiver.name": 100,
-    "receiver.giro": 40,
-    "receiver.email": 80,
-    "receiver.address": 70,
-    "receiver.comuna": 20,
-    "receiver.city": 20,
-    "line.name": 80,
-    "line.description": 1000,
-    "line.unit": 4,
-    "adjustment.description": 45,
-    "reference.folio": 18,
-    "reference.reason": 90,
-}
+#: What ``missing_values`` reports, in the order the form shows it: the addon's key of
+#: each value and the engine's path of the field it fills (None: the addon's own check).
+_REQUIRED = (
+    ("issuer.rut", "issuer.rut"),
+    ("issuer.name", "issuer.name"),
+    ("issuer.giro", "issuer.giro"),
+    ("issuer.address", "issuer.address"),
+    ("issuer.comuna", "issuer.comuna"),
+    ("issuer.rut_valid", None),
+    ("issuer.acteco", "issuer.actecos"),
+    ("receiver.rut", "receiver.rut"),
+    ("receiver.name", "receiver.name"),
+    ("receiver.address", "receiver.address"),
+    ("receiver.comuna", "receiver.comuna"),
+    ("receiver.giro", "receiver.giro"),
+    ("receiver.rut_valid", None),
+    ("issue_date", "issue_date"),
+    ("lines", "lines"),
+    ("references", "references"),
+    ("dispatch_type", "transfer.indicator"),
+)
 
 
 def clp(amount):
@@ -89,11 +95,12 @@ def rut_is_valid(rut):
     return check == expected
 
 
-def _cut(key, value):
+def _cut(path, value):
+    """The text for the engine's field ``path``, at most as long as the engine takes."""
     if value is None or value is False:
         return None
     text = " ".join(str(value).split())
-    return text[: _LEN[key]] if key in _LEN else text
+    return text[: LIMITS["max_chars"][path]]
 
 
 def _compact(mapping):
@@ -118,31 +125,29 @@ def missing_values(values):
     dte_type = str(values.get("dte_type") or "")
     if dte_type not in DTE_TYPES:
         missing.append("dte_type")
-    issuer = values.get("issuer") or {}
-    for key in ("rut", "name", "giro", "address", "comuna"):
-        if not issuer.get(key):
-            missing.append("issuer." + key)
-    if issuer.get("rut") and not rut_is_valid(issuer["rut"]):
-        missing.append("issuer.rut_valid")
-    if not issuer.get("acteco"):
-        missing.append("issuer.acteco")
-    receiver = values.get("receiver") or {}
-    for key in ("rut", "name", "address", "comuna"):
-        if not receiver.get(key):
-            missing.append("receiver." + key)
-    if dte_type in ("33", "34", "56", "61") and not receiver.get("giro"):
-        missing.append("receiver.giro")
-    if receiver.get("rut") and not rut_is_valid(receiver["rut"]):
-        missing.append("receiver.rut_valid")
-    if not values.get("issue_date"):
-        missing.append("issue_date")
-    if not any(clp(line.get("subtotal")) > 0 for line in values.get("lines") or []):
-        missing.append("lines")
-    if dte_type in TYPES_WITH_REFERENCE and not values.get("references"):
-        missing.append("references")
-    if dte_type == "52" and not values.get("dispatch_type"):
-        missing.append("dispatch_type")
+    for key, path in _REQUIRED:
+        if path is None:
+            rut = _value(values, key.removesuffix("_valid"))
+            if rut and not rut_is_valid(rut):
+                missing.append(key)
+            continue
+        types = [str(code) for code in LIMITS["required"][path]]
+        # An unknown type still needs what every type needs.
+        needed = dte_type in types if dte_type in DTE_TYPES else len(types) == len(DTE_TYPES)
+        if needed and not _present(values, key):
+            missing.append(key)
     return missing
+
+
+def _value(values, key):
+    section, _, name = key.rpartition(".")
+    return (values.get(section) or {}).get(name) if section else values.get(name)
+
+
+def _present(values, key):
+    if key == "lines":
+        return any(clp(line.get("subtotal")) > 0 for line in values.get("lines") or [])
+    return bool(_value(values, key))
 
 
 def _line(line):
@@ -152,9 +157,9 @@ def _line(line):
     amount = clp(line.get("subtotal"))
     entry = {
         "exempt": True if line.get("exempt") else None,
-        "name": _cut("line.name", line.get("name")),
-        "description": _cut("line.description", line.get("description")),
-        "unit": _cut("line.unit", line.get("uom")),
+        "name": _cut("lines[].name", line.get("name")),
+        "description": _cut("lines[].description", line.get("description")),
+        "unit": _cut("lines[].unit", line.get("uom")),
         "amount": amount,
     }
     quantity, price = line.get("quantity"), line.get("price_unit")
@@ -203,7 +208,7 @@ def build_document(values):
                 "kind": "discount",
                 "unit": "amount",
                 "value": -amount,
-                "description": _cut("adjustment.description", line.get("name")),
+                "description": _cut("global_adjustments[].description", line.get("name")),
                 "applies_to": "exempt" if line.get("exempt") else "taxable",
             }))
         elif amount > 0:
@@ -225,7 +230,7 @@ def build_document(values):
             "rut": format_rut(issuer.get("rut")),
             "name": _cut("issuer.name", issuer.get("name")),
             "giro": _cut("issuer.giro", issuer.get("giro")),
-            "actecos": [int(code) for code in (issuer.get("acteco") or [])][:4],
+            "actecos": [int(code) for code in (issuer.get("acteco") or [])][: LIMITS["max_items"]["issuer.actecos"]],
             "email": _cut("issuer.email", issuer.get("email")),
             "address": _cut("issuer.address", issuer.get("address")),
             "comuna": _cut("issuer.comuna", issuer.get("comuna")),
@@ -253,10 +258,10 @@ def build_document(values):
         "references": [
             _compact({
                 "document_type": str(ref.get("doc_type") or ""),
-                "folio": _cut("reference.folio", ref.get("folio")),
+                "folio": _cut("references[].folio", ref.get("folio")),
                 "date": ref.get("date"),
                 "code": int(ref["code"]) if ref.get("code") else None,
-                "reason": _cut("reference.reason", ref.get("reason")),
+                "reason": _cut("references[].reason", ref.get("reason")),
             })
             for ref in values.get("references") or []
         ],

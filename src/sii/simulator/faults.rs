@@ -40,6 +40,38 @@ pub enum FaultMode {
     AnswerLost,
 }
 
+impl FaultMode {
+    /// Every mode (the settings schema lists them).
+    pub const ALL: [FaultMode; 11] = [
+        FaultMode::None,
+        FaultMode::Hang,
+        FaultMode::Refuse,
+        FaultMode::Http500,
+        FaultMode::Error500Text,
+        FaultMode::Html,
+        FaultMode::UploadStatus3,
+        FaultMode::UploadStatus5,
+        FaultMode::UploadStatus9,
+        FaultMode::TokenExpired,
+        FaultMode::AnswerLost,
+    ];
+}
+
+/// A new mode fails to compile here until [`FaultMode::ALL`] has it too.
+const _: fn(FaultMode) = |mode| match mode {
+    FaultMode::None
+    | FaultMode::Hang
+    | FaultMode::Refuse
+    | FaultMode::Http500
+    | FaultMode::Error500Text
+    | FaultMode::Html
+    | FaultMode::UploadStatus3
+    | FaultMode::UploadStatus5
+    | FaultMode::UploadStatus9
+    | FaultMode::TokenExpired
+    | FaultMode::AnswerLost => {}
+};
+
 /// The SII endpoints a fault may be limited to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
