@@ -492,3 +492,93 @@ async fn the_retry_rate_alerts_only_after_retries_and_resolves_when_they_succeed
     assert_eq!(kpis["retry_success_rate"], 100.0, "{kpis}");
     assert_eq!(open_rate_alerts(&app).await, 0, "the alert's condition ended");
 }
+
+#[actix_rt::test]
+async fn a_call_that_dies_after_reserving_its_folio_is_completed_by_the_sweep() {
+    use dte_sidecar::flows::args::DteType;
+    use dte_sidecar::flows::folios::{self, Ask, Hold};
+    let app = app().await;
+    // As a call leaves it when the process dies between reserving the folio and storing
+    // the stamped document: the reservation committed, nothing else.
+    let request = app.document(33, COMPANY_RUT).to_string();
+    let now = app.clock.now();
+    let mut conn = app.db.conn();
+    let hold = diesel::Connection::transaction(&mut conn, |conn| {
+        folios::reserve(
+            conn,
+            &Ask {
+                company_id: 1,
+                move_id: 40,
+                dte_type: DteType::new(33).expect("type"),
+                chosen: None,
+                request: &request,
+                now,
+                lease_until: now + TimeDelta::minutes(5),
+            },
+        )
+    })
+    .expect("reserve");
+    let Hold::Taken(reservation) = hold else { panic!("a new move's folio is free") };
+    assert_eq!(reservation.folio.value(), 1);
+
+    // The folio stays with its move: other moves get the next ones, and Odoo's retry of
+    // the same move inside the lease does not take a second folio.
+    assert_eq!(app.send(41, 1, 33, COMPANY_RUT).await["result"]["folio"], 2);
+    assert_eq!(app.sweep().await.completed, 0, "still within its lease");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 0);
+
+    app.clock.advance(TimeDelta::minutes(6));
+    assert_eq!(app.sweep().await.completed, 1);
+    let document = document_of(&app, 40).await;
+    assert_eq!((document["state"].as_str(), &document["folio"]), (Some("sent"), &json!(1)), "{document}");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1, "the reserved folio reached the SII once");
+    assert_eq!(app.sweep().await.completed, 0, "nothing left to complete");
+    let again = app.send(40, 1, 33, COMPANY_RUT).await["result"].clone();
+    assert_eq!(again["document_id"], document["document_id"]);
+    assert_eq!(app.send(42, 1, 33, COMPANY_RUT).await["result"]["folio"], 3);
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1);
+}
+
+#[actix_rt::test]
+async fn concurrent_calls_for_one_move_share_one_document_and_one_folio() {
+    let app = app().await;
+    let sends = (0..10).map(|_| app.send(60, 1, 33, COMPANY_RUT));
+    let answers = futures::future::join_all(sends).await;
+    let ids: Vec<&Value> = answers.iter().map(|a| &a["result"]["document_id"]).collect();
+    assert!(ids.iter().all(|id| *id == ids[0] && id.is_number()), "{answers:?}");
+    assert!(answers.iter().all(|a| a["result"]["folio"] == 1), "{answers:?}");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1);
+    assert_eq!(app.send(61, 1, 33, COMPANY_RUT).await["result"]["folio"], 2, "one folio taken for the ten calls");
+}
+
+#[actix_rt::test]
+async fn a_document_that_cannot_be_stamped_gives_its_folio_back() {
+    let app = app().await;
+    // A company whose SII resolution is missing: the envelope's cover cannot be written,
+    // which is found only while stamping, after the folio was reserved.
+    app.register_company(2, "76000002-7").await;
+    let p12 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        common::engine::fixture("keys/signer-11111111-1.p12"),
+    );
+    app.call("dte.company", "set_certificate", json!([2, p12, common::engine::P12_PASSWORD]), json!({})).await;
+    let caf = common::mint_caf("76000002-7", 33, 1, 10, app.clock.now().date() - TimeDelta::days(1));
+    app.call("dte.caf", "load", json!([2, caf]), json!({})).await;
+
+    let (name, message) = error_of(&app.send(70, 2, 33, "76000002-7").await);
+    assert_eq!(name, "odoo.exceptions.UserError");
+    assert!(message.contains("no SII resolution date"), "{message}");
+    app.call(
+        "dte.company",
+        "register",
+        json!([]),
+        json!({"company_id": 2, "rut": "76000002-7", "name": "Empresa 2 SpA",
+               "resolution_number": 80, "resolution_date": "2026-01-02"}),
+    )
+    .await;
+    // The folio was not skipped: the next document, of any move, is folio 1.
+    let answer = app.send(71, 2, 33, "76000002-7").await;
+    assert_eq!((answer["result"]["state"].as_str(), &answer["result"]["folio"]), (Some("sent"), &json!(1)), "{answer}");
+    assert_eq!(app.send(70, 2, 33, "76000002-7").await["result"]["folio"], 2);
+    assert_eq!(app.sim.arrivals("76000002-7", 33, 1), 1);
+}

@@ -14,11 +14,12 @@ use super::args::{DteType, Folio};
 use super::audit::{self, Actor, Entry};
 use super::company;
 use super::keys::{engine_error, SEALED_CAF};
+use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{Caf, Rut};
 use crate::error::{AppError, AppResult};
-use crate::store::models::CafRow;
-use crate::store::schema::dte_sidecar::{dte_caf, dte_document};
+use crate::store::models::{CafRow, ReservationRow};
+use crate::store::schema::dte_sidecar::{dte_caf, dte_document, dte_folio_reservation};
 
 /// Folios left below which a type is reported as running low.
 pub const LOW_STOCK: i64 = 20;
@@ -184,7 +185,8 @@ pub struct Allocation {
 
 /// The next free folio of a type, in the caller's transaction: concurrent callers never
 /// get the same one (the CAF row is locked until the caller commits, and a rollback
-/// gives the folio back). Folios already used through a caller-given number are skipped.
+/// gives the folio back). Folios already used or reserved through a caller-given number
+/// are skipped.
 pub fn allocate(
     conn: &mut PgConnection,
     company_id: i32,
@@ -210,24 +212,16 @@ pub fn allocate(
                 "no folios left for DTE {dte_type} of company {company_id}: load a new CAF"
             )));
         };
-        let used: bool = diesel::select(diesel::dsl::exists(
-            dte_document::table
-                .filter(dte_document::company_id.eq(company_id))
-                .filter(dte_document::dte_type.eq(dte_type.as_str()))
-                .filter(dte_document::folio.eq(folio)),
-        ))
-        .get_result(conn)?;
-        if !used {
+        if !is_used(conn, company_id, dte_type, folio)? {
             let caf = dte_caf::table.find(caf_id).select(CafRow::as_select()).first(conn)?;
-            let folio = Folio::new(folio)
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("CAF {caf_id} gave folio {folio}")))?;
-            return Ok(Allocation { folio, caf });
+            return Ok(Allocation { folio: checked_folio(caf_id, folio)?, caf });
         }
     }
     Err(AppError::internal(anyhow::anyhow!("no free folio found after skipping 1000 used ones")))
 }
 
-/// Checks a folio the caller chose: inside a loaded, unexpired CAF and never used.
+/// Checks a folio the caller chose: inside a loaded, unexpired CAF, never used and not
+/// reserved for another move (a spare is free to take).
 pub fn claim(
     conn: &mut PgConnection,
     company_id: i32,
@@ -258,17 +252,238 @@ pub fn claim(
             ),
         ));
     }
-    let used: bool = diesel::select(diesel::dsl::exists(
-        dte_document::table
-            .filter(dte_document::company_id.eq(company_id))
-            .filter(dte_document::dte_type.eq(dte_type.as_str()))
-            .filter(dte_document::folio.eq(folio.value())),
-    ))
-    .get_result(conn)?;
-    if used {
+    if is_used(conn, company_id, dte_type, folio.value())? {
         return Err(AppError::field("folio", format!("folio {folio} of DTE {dte_type} is already used")));
     }
     Ok(Allocation { folio, caf })
+}
+
+/// Whether a folio has a document, or is reserved for a move.
+fn is_used(conn: &mut PgConnection, company_id: i32, dte_type: DteType, folio: i64) -> AppResult<bool> {
+    let documented: bool = diesel::select(diesel::dsl::exists(
+        dte_document::table
+            .filter(dte_document::company_id.eq(company_id))
+            .filter(dte_document::dte_type.eq(dte_type.as_str()))
+            .filter(dte_document::folio.eq(folio)),
+    ))
+    .get_result(conn)?;
+    if documented {
+        return Ok(true);
+    }
+    Ok(diesel::select(diesel::dsl::exists(
+        dte_folio_reservation::table
+            .filter(dte_folio_reservation::company_id.eq(company_id))
+            .filter(dte_folio_reservation::dte_type.eq(dte_type.as_str()))
+            .filter(dte_folio_reservation::folio.eq(folio))
+            .filter(dte_folio_reservation::move_id.is_not_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// A folio held for one move while its document is stamped and signed with no
+/// transaction open. [`complete`] turns it into the document; [`release`] makes it a spare.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub id: i32,
+    /// Who holds it: a call that finds its holder changed has been taken over.
+    pub holder: i64,
+    pub folio: Folio,
+    pub caf: CafRow,
+}
+
+/// What a call asking a folio for a move gets.
+pub enum Hold {
+    Taken(Reservation),
+    /// Another live call holds the move's reservation.
+    Busy,
+}
+
+/// A request for a move's folio.
+pub struct Ask<'a> {
+    pub company_id: i32,
+    pub move_id: i32,
+    pub dte_type: DteType,
+    /// The caller's own folio; by default the next free one.
+    pub chosen: Option<Folio>,
+    /// The document request, kept so a reservation left by a crash can be completed.
+    pub request: &'a str,
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+}
+
+/// Reserves a folio for a move, in the caller's transaction, to be committed before the
+/// document is signed. A reservation of the same move whose lease lapsed (its call died)
+/// is taken over with its folio; one that does not fit the request any more becomes a
+/// spare. A spare of the type is used before a new folio is drawn from the CAFs.
+pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
+    let holder: i64 = rand::random();
+    let held: Option<ReservationRow> = dte_folio_reservation::table
+        .filter(dte_folio_reservation::move_id.eq(ask.move_id))
+        .select(ReservationRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?;
+    if let Some(held) = held {
+        if held.lease_until >= ask.now {
+            return Ok(Hold::Busy);
+        }
+        let fits = held.company_id == ask.company_id
+            && held.dte_type == ask.dte_type.as_str()
+            && ask.chosen.is_none_or(|folio| folio.value() == held.folio);
+        if fits {
+            return take(conn, held.id, held.caf_id, held.folio, holder, ask).map(Hold::Taken);
+        }
+        release_row(conn, held.id)?;
+    }
+    let (caf, folio) = match ask.chosen {
+        Some(folio) => (claim(conn, ask.company_id, ask.dte_type, folio, ask.now.date())?.caf, folio),
+        None => match spare(conn, ask)? {
+            Some(row) => {
+                let folio = checked_folio(row.caf_id, row.folio)?;
+                return take(conn, row.id, row.caf_id, folio.value(), holder, ask).map(Hold::Taken);
+            }
+            None => {
+                let allocation = allocate(conn, ask.company_id, ask.dte_type, ask.now.date())?;
+                (allocation.caf, allocation.folio)
+            }
+        },
+    };
+    if let Some(row) = spare_of(conn, ask, folio)? {
+        return take(conn, row.id, caf.id, folio.value(), holder, ask).map(Hold::Taken);
+    }
+    let id: i32 = diesel::insert_into(dte_folio_reservation::table)
+        .values((
+            dte_folio_reservation::company_id.eq(ask.company_id),
+            dte_folio_reservation::move_id.eq(ask.move_id),
+            dte_folio_reservation::dte_type.eq(ask.dte_type.as_str()),
+            dte_folio_reservation::folio.eq(folio.value()),
+            dte_folio_reservation::caf_id.eq(caf.id),
+            dte_folio_reservation::request.eq(ask.request),
+            dte_folio_reservation::holder.eq(holder),
+            dte_folio_reservation::reserved_at.eq(ask.now),
+            dte_folio_reservation::lease_until.eq(ask.lease_until),
+        ))
+        .returning(dte_folio_reservation::id)
+        .get_result(conn)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::field("folio", format!("folio {folio} of DTE {} is already used", ask.dte_type))
+            }
+            other => other.into(),
+        })?;
+    Ok(Hold::Taken(Reservation { id, holder, folio, caf }))
+}
+
+/// Binds a reservation row to the asking call.
+fn take(
+    conn: &mut PgConnection,
+    id: i32,
+    caf_id: i32,
+    folio: i64,
+    holder: i64,
+    ask: &Ask<'_>,
+) -> AppResult<Reservation> {
+    diesel::update(dte_folio_reservation::table.find(id))
+        .set((
+            dte_folio_reservation::move_id.eq(ask.move_id),
+            dte_folio_reservation::request.eq(ask.request),
+            dte_folio_reservation::holder.eq(holder),
+            dte_folio_reservation::reserved_at.eq(ask.now),
+            dte_folio_reservation::lease_until.eq(ask.lease_until),
+        ))
+        .execute(conn)?;
+    let caf = dte_caf::table.find(caf_id).select(CafRow::as_select()).first(conn)?;
+    Ok(Reservation { id, holder, folio: checked_folio(caf_id, folio)?, caf })
+}
+
+/// The lowest spare folio of the type whose CAF is still valid, locked for the caller.
+fn spare(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Option<ReservationRow>> {
+    let usable = dte_caf::table
+        .filter(dte_caf::expires_on.is_null().or(dte_caf::expires_on.gt(ask.now.date())))
+        .select(dte_caf::id);
+    Ok(dte_folio_reservation::table
+        .filter(dte_folio_reservation::company_id.eq(ask.company_id))
+        .filter(dte_folio_reservation::dte_type.eq(ask.dte_type.as_str()))
+        .filter(dte_folio_reservation::move_id.is_null())
+        .filter(dte_folio_reservation::caf_id.eq_any(usable))
+        .order(dte_folio_reservation::folio.asc())
+        .select(ReservationRow::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .optional()?)
+}
+
+/// The spare row of one folio, when the caller's chosen folio is a spare.
+fn spare_of(conn: &mut PgConnection, ask: &Ask<'_>, folio: Folio) -> AppResult<Option<ReservationRow>> {
+    Ok(dte_folio_reservation::table
+        .filter(dte_folio_reservation::company_id.eq(ask.company_id))
+        .filter(dte_folio_reservation::dte_type.eq(ask.dte_type.as_str()))
+        .filter(dte_folio_reservation::folio.eq(folio.value()))
+        .filter(dte_folio_reservation::move_id.is_null())
+        .select(ReservationRow::as_select())
+        .for_update()
+        .first(conn)
+        .optional()?)
+}
+
+/// Ends a reservation as its document is stored, in the same transaction. False when the
+/// caller no longer holds it (its lease lapsed and another call took it over).
+pub fn complete(conn: &mut PgConnection, reservation: &Reservation) -> AppResult<bool> {
+    let deleted = diesel::delete(
+        dte_folio_reservation::table
+            .filter(dte_folio_reservation::id.eq(reservation.id))
+            .filter(dte_folio_reservation::holder.eq(reservation.holder)),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+/// Gives a reserved folio up after its document could not be stamped: it becomes a spare,
+/// so the next allocation of its type uses it and no folio is skipped.
+pub fn release(conn: &mut PgConnection, reservation: &Reservation) -> AppResult<()> {
+    diesel::update(
+        dte_folio_reservation::table
+            .filter(dte_folio_reservation::id.eq(reservation.id))
+            .filter(dte_folio_reservation::holder.eq(reservation.holder)),
+    )
+    .set((dte_folio_reservation::move_id.eq(None::<i32>), dte_folio_reservation::request.eq(None::<String>)))
+    .execute(conn)?;
+    Ok(())
+}
+
+fn release_row(conn: &mut PgConnection, id: i32) -> AppResult<()> {
+    diesel::update(dte_folio_reservation::table.find(id))
+        .set((dte_folio_reservation::move_id.eq(None::<i32>), dte_folio_reservation::request.eq(None::<String>)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Reservations whose call died before storing the document, oldest first.
+pub fn lapsed(conn: &mut PgConnection, now: Timestamp, limit: i64) -> AppResult<Vec<ReservationRow>> {
+    Ok(dte_folio_reservation::table
+        .filter(dte_folio_reservation::move_id.is_not_null())
+        .filter(dte_folio_reservation::lease_until.lt(now))
+        .order(dte_folio_reservation::lease_until.asc())
+        .limit(limit)
+        .select(ReservationRow::as_select())
+        .load(conn)?)
+}
+
+/// Makes a lapsed reservation whose stored request cannot be issued a spare.
+pub fn give_up(conn: &mut PgConnection, id: i32, now: Timestamp) -> AppResult<bool> {
+    let released = diesel::update(
+        dte_folio_reservation::table
+            .filter(dte_folio_reservation::id.eq(id))
+            .filter(dte_folio_reservation::lease_until.lt(now)),
+    )
+    .set((dte_folio_reservation::move_id.eq(None::<i32>), dte_folio_reservation::request.eq(None::<String>)))
+    .execute(conn)?;
+    Ok(released == 1)
+}
+
+fn checked_folio(caf_id: i32, folio: i64) -> AppResult<Folio> {
+    Folio::new(folio).ok_or_else(|| AppError::internal(anyhow::anyhow!("CAF {caf_id} gave folio {folio}")))
 }
 
 #[derive(QueryableByName)]

@@ -1,13 +1,17 @@
 //! `account.move.action_send_to_sii`: the specification's flows 1 and 2.
 //!
-//! The request is checked before anything is written. Then, in one transaction, the folio
-//! is allocated (or the caller's checked), the document is stamped, signed and validated,
-//! its envelope built and signed, and both are stored with the document in `sending` —
-//! all written before any byte goes to the SII. Only then is the envelope uploaded and the
-//! outcome recorded (see [`super::upload`]). A failed stamp rolls the folio back.
-//! Calling again for the same move returns the same document, never a second folio.
+//! The request is checked before anything is written. A short transaction reserves the
+//! folio (the next free one, or the caller's, checked); the document is then stamped,
+//! signed and validated, and its envelope built and signed, with no transaction or pooled
+//! connection held; one transaction stores both with the document in `sending` — all
+//! written before any byte goes to the SII. Only then is the envelope uploaded and the
+//! outcome recorded (see [`super::upload`]). A failed stamp gives the folio back as a
+//! spare; a reservation whose call died is completed by the sweep from its stored
+//! request. Calling again for the same move returns the same document, never a second
+//! folio.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use diesel::prelude::*;
@@ -19,8 +23,9 @@ use sha2::{Digest, Sha256};
 use super::args::{DteType, Folio};
 use super::audit::Actor;
 use super::document::{self, DocState};
+use super::folios::{self, Reservation};
 use super::keys::{engine_error, Keys};
-use super::{company, contingency, folios, upload};
+use super::{company, contingency, upload};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{build_envio, build_signed_dte, Caratula, DteRequest, Resolution, Rut, SignedDte, Signer};
@@ -40,7 +45,12 @@ pub struct SendParams {
     pub folio: Option<Folio>,
 }
 
-/// What the first transaction left to do.
+/// How long a call waits for another call issuing the same move before it gives up.
+const BUSY_WAIT: Duration = Duration::from_secs(30);
+/// Lapsed reservations completed per sweep.
+const LAPSED_BATCH: i64 = 100;
+
+/// What storing the stamped document left to do.
 enum Prepared {
     /// The move already has its document.
     Existing(DocumentRow),
@@ -54,96 +64,216 @@ pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -
     if p.move_id <= 0 {
         return Err(AppError::field("move_id", "must be a positive Odoo record id"));
     }
-    let request_json = serde_json::to_vec(&p.document).map_err(AppError::internal)?;
-    let request = DteRequest::from_json(&request_json).map_err(|e| engine_error("document", e))?;
-    request.validate().map_err(|e| engine_error("document", e))?;
-    let dte_type: DteType = request.dte_type().map_err(|e| engine_error("document", e))?;
-    let now = ctx.clock.now();
-    let keys = Arc::clone(&ctx.keys);
+    let request_json = serde_json::to_string(&p.document).map_err(AppError::internal)?;
+    let order = Order::read(p.move_id, p.company_id, p.folio, request_json)?;
+    let doc = issue(ctx, &actor, order, BUSY_WAIT).await?;
+    Ok(document::view(&doc))
+}
+
+/// A checked request to issue the DTE of one move.
+struct Order {
+    move_id: i32,
+    company_id: i32,
+    folio: Option<Folio>,
+    request: DteRequest,
+    request_json: String,
+    dte_type: DteType,
+}
+
+impl Order {
+    fn read(move_id: i32, company_id: i32, folio: Option<Folio>, request_json: String) -> AppResult<Self> {
+        let request = DteRequest::from_json(request_json.as_bytes()).map_err(|e| engine_error("document", e))?;
+        request.validate().map_err(|e| engine_error("document", e))?;
+        let dte_type: DteType = request.dte_type().map_err(|e| engine_error("document", e))?;
+        Ok(Self { move_id, company_id, folio, request, request_json, dte_type })
+    }
+}
+
+/// A folio reserved for the order, with what stamping needs.
+struct Reserved {
+    reservation: Reservation,
+    company: Company,
+    signer: Arc<Signer>,
+    /// The company was in contingency when the folio was reserved.
+    held: bool,
+}
+
+/// What the reservation's transaction found.
+enum Reservable {
+    Existing(Box<DocumentRow>),
+    Busy,
+    Ready(Box<Reserved>),
+}
+
+/// The stamped and signed document, and its envelope unless it is to be held.
+struct Stamped {
+    signed: SignedDte,
+    envelope: Option<Vec<u8>>,
+}
+
+/// Issues the move's DTE: a short transaction reserves the folio, the document is stamped,
+/// signed and validated (and its envelope built and signed) with no connection held, and
+/// one transaction stores it all in `sending` (or `contingency`) — written before any byte
+/// goes to the SII. Only then is the envelope uploaded.
+async fn issue(ctx: &AppContext, actor: &Actor, order: Order, busy_wait: Duration) -> AppResult<DocumentRow> {
+    ctx.keys.open_signer_ahead(&ctx.db, order.company_id).await?;
+    let order = Arc::new(order);
     let lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
-    ctx.keys.open_signer_ahead(&ctx.db, p.company_id).await?;
+    let waiting_since = Instant::now();
+    let reserved = loop {
+        let (keys, o, now) = (Arc::clone(&ctx.keys), Arc::clone(&order), ctx.clock.now());
+        let found = ctx.db.run(move |conn| conn.transaction(|conn| reserve(conn, &keys, &o, now, now + lease))).await?;
+        match found {
+            Reservable::Existing(doc) => return Ok(*doc),
+            Reservable::Ready(reserved) => break reserved,
+            Reservable::Busy if waiting_since.elapsed() < busy_wait => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Reservable::Busy => {
+                return Err(AppError::user(format!(
+                    "the DTE of move {} is being issued by another call; try again in a moment",
+                    order.move_id
+                )))
+            }
+        }
+    };
+    let now = ctx.clock.now();
+    let (keys, o, r) = (Arc::clone(&ctx.keys), Arc::clone(&order), Arc::new(*reserved));
+    let stamping = Arc::clone(&r);
+    let stamped = tokio::task::spawn_blocking(move || stamp(&keys, &o, &stamping, now))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("stamping task failed: {e}")))?;
+    let stamped = match stamped {
+        Ok(stamped) => stamped,
+        Err(error) => {
+            let reservation = r.reservation.clone();
+            if let Err(e) = ctx.db.run(move |conn| folios::release(conn, &reservation)).await {
+                tracing::error!(error = %e, "could not give back a folio after a failed stamp");
+            }
+            return Err(error);
+        }
+    };
+    let (keys, o, actor) = (Arc::clone(&ctx.keys), Arc::clone(&order), actor.clone());
     let prepared = ctx
         .db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                prepare(
-                    conn,
-                    Order {
-                        keys: &keys,
-                        actor: &actor,
-                        p: &p,
-                        request: &request,
-                        request_json: &request_json,
-                        dte_type,
-                        now,
-                        lease,
-                    },
-                )
-            })
-        })
+        .run(move |conn| conn.transaction(|conn| store(conn, &keys, &actor, &o, &r, stamped, now, now + lease)))
         .await?;
     let document_id = match prepared {
-        Prepared::Existing(doc) | Prepared::Held(doc) => return Ok(document::view(&doc)),
+        Prepared::Existing(doc) | Prepared::Held(doc) => return Ok(doc),
         Prepared::ToUpload { document_id, envelope_id } => {
             upload::upload_envelope(ctx, envelope_id, "first upload").await?;
             document_id
         }
     };
-    let doc = ctx.db.run(move |conn| document::get(conn, document_id)).await?;
-    Ok(document::view(&doc))
+    ctx.db.run(move |conn| document::get(conn, document_id)).await
 }
 
-/// Everything the first transaction works from.
-struct Order<'a> {
-    keys: &'a Keys,
-    actor: &'a Actor,
-    p: &'a SendParams,
-    request: &'a DteRequest,
-    request_json: &'a [u8],
-    dte_type: DteType,
+/// The first, short transaction: the move's document if it has one, or a folio reserved.
+fn reserve(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    order: &Order,
     now: Timestamp,
-    lease: TimeDelta,
-}
-
-fn prepare(conn: &mut PgConnection, order: Order<'_>) -> AppResult<Prepared> {
-    let Order { keys, actor, p, request, request_json, dte_type, now, lease } = order;
-    // One move, one document: a second call waits for the first and returns its document.
-    diesel::sql_query("SELECT pg_advisory_xact_lock(7412, $1)")
-        .bind::<diesel::sql_types::Int4, _>(p.move_id)
-        .execute(conn)?;
-    if let Some(existing) = document::find_by_move(conn, p.move_id)? {
-        if existing.company_id != p.company_id {
-            return Err(AppError::field(
-                "move_id",
-                format!("move {} belongs to company {}", p.move_id, existing.company_id),
-            ));
-        }
-        return Ok(Prepared::Existing(existing));
+    lease_until: Timestamp,
+) -> AppResult<Reservable> {
+    // One move, one document: concurrent calls for a move take turns here.
+    lock_move(conn, order.move_id)?;
+    if let Some(existing) = existing_document(conn, order)? {
+        return Ok(Reservable::Existing(Box::new(existing)));
     }
-    let company = company::require(conn, p.company_id)?;
+    let company = company::require(conn, order.company_id)?;
     let company_rut: Rut = company.rut.parse().map_err(AppError::internal)?;
-    if request.issuer.rut.trim().parse::<Rut>().ok() != Some(company_rut) {
+    if order.request.issuer.rut.trim().parse::<Rut>().ok() != Some(company_rut) {
         return Err(AppError::field(
             "document.issuer.rut",
-            format!("{} is not the RUT of company {} ({})", request.issuer.rut, company.id, company.rut),
+            format!("{} is not the RUT of company {} ({})", order.request.issuer.rut, company.id, company.rut),
         ));
     }
     let signer = keys.signer(conn, company.id)?;
-    let today = now.date();
-    let allocation = match p.folio {
-        Some(folio) => folios::claim(conn, company.id, dte_type, folio, today)?,
-        None => folios::allocate(conn, company.id, dte_type, today)?,
+    let held = contingency::is_enabled(conn, company.id)?;
+    let ask = folios::Ask {
+        company_id: company.id,
+        move_id: order.move_id,
+        dte_type: order.dte_type,
+        chosen: order.folio,
+        request: &order.request_json,
+        now,
+        lease_until,
     };
-    let caf = keys.caf(&allocation.caf)?;
-    let signed = build_signed_dte(request, allocation.folio.value(), &caf, &signer, &keys.schemas, now)
+    Ok(match folios::reserve(conn, &ask)? {
+        folios::Hold::Busy => Reservable::Busy,
+        folios::Hold::Taken(reservation) => {
+            Reservable::Ready(Box::new(Reserved { reservation, company, signer, held }))
+        }
+    })
+}
+
+fn lock_move(conn: &mut PgConnection, move_id: i32) -> AppResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(7412, $1)")
+        .bind::<diesel::sql_types::Int4, _>(move_id)
+        .execute(conn)?;
+    Ok(())
+}
+
+fn existing_document(conn: &mut PgConnection, order: &Order) -> AppResult<Option<DocumentRow>> {
+    let Some(existing) = document::find_by_move(conn, order.move_id)? else { return Ok(None) };
+    if existing.company_id != order.company_id {
+        return Err(AppError::field(
+            "move_id",
+            format!("move {} belongs to company {}", order.move_id, existing.company_id),
+        ));
+    }
+    Ok(Some(existing))
+}
+
+/// The CPU work, with no connection held: the TED with the CAF's key, the document's
+/// signature and schema check, and the envelope's when the document goes out now.
+fn stamp(keys: &Keys, order: &Order, reserved: &Reserved, now: Timestamp) -> AppResult<Stamped> {
+    let caf = keys.caf(&reserved.reservation.caf)?;
+    let folio = reserved.reservation.folio.value();
+    let signed = build_signed_dte(&order.request, folio, &caf, &reserved.signer, &keys.schemas, now)
         .map_err(|e| engine_error("document", e))?;
+    let envelope = match reserved.held {
+        true => None,
+        false => Some(envelope_xml(keys, &reserved.signer, &reserved.company, std::slice::from_ref(&signed), now)?),
+    };
+    Ok(Stamped { signed, envelope })
+}
+
+/// The second transaction: the reservation becomes the document (with its envelope, its
+/// transitions and the audit entry), or the held copy when the company is in contingency.
+#[allow(clippy::too_many_arguments)]
+fn store(
+    conn: &mut PgConnection,
+    keys: &Keys,
+    actor: &Actor,
+    order: &Order,
+    reserved: &Reserved,
+    stamped: Stamped,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> AppResult<Prepared> {
+    lock_move(conn, order.move_id)?;
+    let Stamped { signed, envelope } = stamped;
+    if !folios::complete(conn, &reserved.reservation)? {
+        // Our lease lapsed and another call took the folio over: its document is the one.
+        return match existing_document(conn, order)? {
+            Some(doc) => Ok(Prepared::Existing(doc)),
+            None => Err(AppError::user(format!(
+                "the DTE of move {} is being issued by another call; try again in a moment",
+                order.move_id
+            ))),
+        };
+    }
+    let company = &reserved.company;
+    // The switch may have moved while the document was stamped; this read decides.
     let held = contingency::is_enabled(conn, company.id)?;
     let document_id = insert_document(
         conn,
-        &company,
-        p.move_id,
+        company,
+        order.move_id,
         &signed,
-        request_json,
+        order.request_json.as_bytes(),
         if held { DocState::Contingency } else { DocState::Sending },
         now,
     )?;
@@ -156,30 +286,64 @@ fn prepare(conn: &mut PgConnection, order: Order<'_>) -> AppResult<Prepared> {
             company_id: Some(company.id),
             target_model: Some("dte.document"),
             target_id: Some(document_id),
-            details: serde_json::json!({"move_id": p.move_id, "dte_type": dte_type.as_str(), "folio": signed.folio, "held": held}),
+            details: serde_json::json!({"move_id": order.move_id, "dte_type": order.dte_type.as_str(), "folio": signed.folio, "held": held}),
         },
     )?;
     if held {
         diesel::insert_into(dte_contingency_pending::table)
             .values(NewPendingDte {
-                dte_type: dte_type.as_str(),
+                dte_type: order.dte_type.as_str(),
                 folio: &signed.folio.to_string(),
                 rut_emisor: &company.rut,
                 xml_content: &signed.xml,
                 stored_date: now,
                 company_id: company.id,
-                move_id: p.move_id,
-                display_name: &format!("DTE {dte_type}-{}", signed.folio),
+                move_id: order.move_id,
+                display_name: &format!("DTE {}-{}", order.dte_type, signed.folio),
                 document_id: Some(document_id),
             })
             .execute(conn)?;
         return Ok(Prepared::Held(document::get(conn, document_id)?));
     }
-    let envelope_id = store_envelope(conn, keys, &signer, &company, &[signed], now)?;
+    let xml = match envelope {
+        Some(xml) => xml,
+        // Reserved in contingency, which has ended since: the envelope is built now.
+        None => envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?,
+    };
+    let envelope_id = insert_envelope(conn, company, xml, 1, now)?;
     diesel::update(dte_document::table.find(document_id))
-        .set((dte_document::envelope_id.eq(envelope_id), dte_document::lease_until.eq(now + lease)))
+        .set((dte_document::envelope_id.eq(envelope_id), dte_document::lease_until.eq(lease_until)))
         .execute(conn)?;
     Ok(Prepared::ToUpload { document_id, envelope_id })
+}
+
+/// The sweep's part: reservations whose call died between reserving and storing are
+/// issued from their stored request, so the folio is never lost. One whose request
+/// cannot be issued any more becomes a spare folio.
+pub async fn complete_lapsed(ctx: &AppContext) -> AppResult<usize> {
+    let now = ctx.clock.now();
+    let lapsed = ctx.db.run(move |conn| folios::lapsed(conn, now, LAPSED_BATCH)).await?;
+    let mut completed = 0;
+    for row in lapsed {
+        let (Some(move_id), Some(request_json)) = (row.move_id, row.request.clone()) else { continue };
+        let order = match Order::read(move_id, row.company_id, None, request_json) {
+            Ok(order) => order,
+            Err(error) => {
+                tracing::error!(move_id, folio = row.folio, error = %error, "stored request cannot be issued: folio kept as a spare");
+                let id = row.id;
+                ctx.db.run(move |conn| folios::give_up(conn, id, now)).await?;
+                continue;
+            }
+        };
+        tracing::warn!(move_id, folio = row.folio, "issuing a document whose call died after reserving its folio");
+        match issue(ctx, &Actor::system(), order, Duration::ZERO).await {
+            Ok(_) => completed += 1,
+            Err(error) => {
+                tracing::error!(move_id, folio = row.folio, error = %error, "lapsed reservation not completed")
+            }
+        }
+    }
+    Ok(completed)
 }
 
 fn insert_document(
@@ -231,15 +395,37 @@ pub fn store_envelope(
     documents: &[SignedDte],
     now: Timestamp,
 ) -> AppResult<i32> {
+    let xml = envelope_xml(keys, signer, company, documents, now)?;
+    insert_envelope(conn, company, xml, documents.len(), now)
+}
+
+/// The signed EnvioDTE of `documents`, with the company's cover.
+pub fn envelope_xml(
+    keys: &Keys,
+    signer: &Signer,
+    company: &Company,
+    documents: &[SignedDte],
+    now: Timestamp,
+) -> AppResult<Vec<u8>> {
     let caratula = Caratula::for_sii(company.rut.parse().map_err(AppError::internal)?, resolution(company)?)
         .map_err(|e| engine_error("company", e))?;
-    let xml = build_envio(documents, &caratula, signer, &keys.schemas, now).map_err(|e| engine_error("envelope", e))?;
+    build_envio(documents, &caratula, signer, &keys.schemas, now).map_err(|e| engine_error("envelope", e))
+}
+
+/// Stores an envelope's frozen bytes.
+pub fn insert_envelope(
+    conn: &mut PgConnection,
+    company: &Company,
+    xml: Vec<u8>,
+    document_count: usize,
+    now: Timestamp,
+) -> AppResult<i32> {
     let id = diesel::insert_into(dte_envelope::table)
         .values((
             dte_envelope::company_id.eq(company.id),
             dte_envelope::sha256.eq(hex::encode(Sha256::digest(&xml))),
             dte_envelope::xml_content.eq(xml),
-            dte_envelope::document_count.eq(i32::try_from(documents.len()).unwrap_or(i32::MAX)),
+            dte_envelope::document_count.eq(i32::try_from(document_count).unwrap_or(i32::MAX)),
             dte_envelope::created_at.eq(now),
         ))
         .returning(dte_envelope::id)

@@ -1,6 +1,7 @@
 //! The safety net (the specification's hourly cron, now run often): whatever is due and
 //! was not done by its own job gets done here.
-//! 1. Retries that a crashed worker left `retrying` go back to `pending`.
+//! 1. Retries that a crashed worker left `retrying` go back to `pending`; folios a crashed
+//!    call reserved are issued from the stored request (see [`super::send`]).
 //! 2. Uploads whose outcome is unknown (a `sending` document past its lease: the process
 //!    died between the upload and its record) are reconciled: the same envelope is sent
 //!    again, and the SII either recognises it (STATUS 99, first track id) or takes it for
@@ -28,6 +29,7 @@ const BATCH: i64 = 100;
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
     pub released: usize,
+    pub completed: usize,
     pub reconciled: usize,
     pub retried: usize,
     pub polled: usize,
@@ -66,6 +68,7 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
         })
         .await?;
     let mut report = SweepReport { released, ..SweepReport::default() };
+    report.completed = carry_on("reservations", super::send::complete_lapsed(ctx).await).unwrap_or(0);
     for envelope in stale_envelopes {
         tracing::warn!(envelope, "upload outcome unknown: reconciling with the SII");
         if carry_on("reconcile", upload::upload_envelope(ctx, envelope, "reconcile").await).is_some() {

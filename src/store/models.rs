@@ -237,3 +237,20 @@ pub struct DocumentRow {
     pub created_at: Timestamp,
     pub state_changed_at: Timestamp,
 }
+
+/// A folio held for a move while its document is stamped outside any transaction; a row
+/// without a move is a spare folio the next allocation takes first.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::dte_sidecar::dte_folio_reservation, check_for_backend(diesel::pg::Pg))]
+pub struct ReservationRow {
+    pub id: i32,
+    pub company_id: i32,
+    pub move_id: Option<i32>,
+    pub dte_type: String,
+    pub folio: i64,
+    pub caf_id: i32,
+    pub request: Option<String>,
+    pub holder: i64,
+    pub reserved_at: Timestamp,
+    pub lease_until: Timestamp,
+}

@@ -318,6 +318,22 @@ pub mod dte_sidecar {
     }
 
     diesel::table! {
+        dte_sidecar.dte_folio_reservation (id) {
+            id -> Int4,
+            company_id -> Int4,
+            move_id -> Nullable<Int4>,
+            #[max_length = 2]
+            dte_type -> Varchar,
+            folio -> Int8,
+            caf_id -> Int4,
+            request -> Nullable<Text>,
+            holder -> Int8,
+            reserved_at -> Timestamp,
+            lease_until -> Timestamp,
+        }
+    }
+
+    diesel::table! {
         dte_sidecar.dte_sii_health (company_id) {
             company_id -> Int4,
             consecutive_failures -> Int4,
@@ -353,6 +369,7 @@ pub mod dte_sidecar {
         dte_envelope,
         dte_failed_queue,
         dte_failed_queue_totals,
+        dte_folio_reservation,
         dte_sii_health,
     );
 }

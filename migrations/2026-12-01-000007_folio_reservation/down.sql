@@ -1,0 +1,1 @@
+DROP TABLE dte_sidecar.dte_folio_reservation;
