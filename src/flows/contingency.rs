@@ -371,80 +371,90 @@ pub fn pending_count(conn: &mut PgConnection, company_id: i32) -> AppResult<i64>
 /// returns them together with envelopes an interrupted drain built but never tried.
 pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -> AppResult<Vec<i32>> {
     let now = ctx.clock.now();
-    let keys = ctx.keys.clone();
     let per_envelope = ctx.settings.sii.max_documents_per_envelope;
     let lease = chrono::TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
     ctx.keys.open_signer_ahead(&ctx.db, company_id).await?;
+    let keys = ctx.keys.clone();
+    let (interrupted, rows, company, signer) = ctx
+        .db
+        .run(move |conn| {
+            use crate::store::schema::dte_sidecar::dte_envelope;
+            let company = company::require(conn, company_id)?;
+            let interrupted: Vec<i32> = dte_envelope::table
+                .filter(dte_envelope::company_id.eq(company_id))
+                .filter(dte_envelope::state.eq("created"))
+                .filter(dte_envelope::upload_attempts.eq(0))
+                .filter(
+                    dte_envelope::id.eq_any(
+                        dte_contingency_pending::table
+                            .filter(dte_contingency_pending::uploaded.eq(false))
+                            .select(dte_contingency_pending::envelope_id.assume_not_null()),
+                    ),
+                )
+                .select(dte_envelope::id)
+                .load(conn)?;
+            let rows: Vec<PendingDte> = unbatched(company_id)
+                .order(dte_contingency_pending::id)
+                .limit(batch_size)
+                .select(PendingDte::as_select())
+                .load(conn)?;
+            let signer = match rows.is_empty() {
+                true => None,
+                false => Some(keys.signer(conn, company_id)?),
+            };
+            Ok((interrupted, rows, company, signer))
+        })
+        .await?;
+    let Some(signer) = signer else { return Ok(interrupted) };
+    // Reading the stored XML and signing the envelopes is CPU work: no connection is held.
+    let keys = ctx.keys.clone();
+    let built = tokio::task::spawn_blocking(move || build_batch(&keys, &signer, &company, rows, per_envelope, now))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("drain task failed: {e}")))??;
     ctx.db
         .run(move |conn| {
             conn.transaction(|conn| {
-                use crate::store::schema::dte_sidecar::dte_envelope;
-                let company = company::require(conn, company_id)?;
-                let interrupted: Vec<i32> = dte_envelope::table
-                    .filter(dte_envelope::company_id.eq(company_id))
-                    .filter(dte_envelope::state.eq("created"))
-                    .filter(dte_envelope::upload_attempts.eq(0))
-                    .filter(
-                        dte_envelope::id.eq_any(
-                            dte_contingency_pending::table
-                                .filter(dte_contingency_pending::uploaded.eq(false))
-                                .select(dte_contingency_pending::envelope_id.assume_not_null()),
-                        ),
-                    )
-                    .select(dte_envelope::id)
-                    .load(conn)?;
-                let rows: Vec<PendingDte> = dte_contingency_pending::table
-                    .filter(dte_contingency_pending::company_id.eq(company_id))
+                let ids: Vec<i32> = built
+                    .quarantined
+                    .iter()
+                    .map(|(id, _)| *id)
+                    .chain(built.chunks.iter().flat_map(|c| c.pending.clone()))
+                    .collect();
+                // Rows another drain took while this one signed are left to it.
+                let free: std::collections::HashSet<i32> = dte_contingency_pending::table
+                    .filter(dte_contingency_pending::id.eq_any(&ids))
                     .filter(dte_contingency_pending::uploaded.eq(false))
                     .filter(dte_contingency_pending::envelope_id.is_null())
                     .filter(dte_contingency_pending::quarantine_reason.is_null())
-                    .order(dte_contingency_pending::id)
-                    .limit(batch_size)
-                    .select(PendingDte::as_select())
+                    .select(dte_contingency_pending::id)
                     .for_update()
-                    .skip_locked()
-                    .load(conn)?;
-                let mut envelopes = interrupted;
-                if rows.is_empty() {
-                    return Ok(envelopes);
-                }
-                // A stored document that cannot be read is quarantined with the reason, once;
-                // the others go on.
-                let mut readable = Vec::with_capacity(rows.len());
-                for row in rows {
-                    match crate::dte::SignedDte::from_xml(row.xml_content.clone()) {
-                        Ok(signed) => readable.push((row, signed)),
-                        Err(e) => {
-                            let reason = format!(
-                                "quarantined: the stored XML cannot be read ({})",
-                                super::keys::engine_error("xml_content", e)
-                            );
-                            tracing::warn!(pending = row.id, company_id, reason = %reason, "pending document quarantined");
-                            diesel::update(dte_contingency_pending::table.find(row.id))
-                                .set((
-                                    dte_contingency_pending::quarantine_reason.eq(&reason),
-                                    dte_contingency_pending::upload_error.eq(&reason),
-                                ))
-                                .execute(conn)?;
-                        }
-                    }
-                }
-                if readable.is_empty() {
-                    return Ok(envelopes);
-                }
-                let signer = keys.signer(conn, company_id)?;
-                for chunk in readable.chunks(per_envelope) {
-                    let signed: Vec<_> = chunk.iter().map(|(_, signed)| signed.clone()).collect();
-                    let chunk: Vec<&PendingDte> = chunk.iter().map(|(row, _)| row).collect();
-                    let envelope = super::send::store_envelope(conn, &keys, &signer, &company, &signed, now)?;
-                    let ids: Vec<i32> = chunk.iter().map(|r| r.id).collect();
-                    diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&ids)))
-                        .set(dte_contingency_pending::envelope_id.eq(envelope))
+                    .load::<i32>(conn)?
+                    .into_iter()
+                    .collect();
+                for (id, reason) in built.quarantined.iter().filter(|(id, _)| free.contains(id)) {
+                    tracing::warn!(pending = id, company_id, reason = %reason, "pending document quarantined");
+                    diesel::update(dte_contingency_pending::table.find(id))
+                        .set((
+                            dte_contingency_pending::quarantine_reason.eq(reason),
+                            dte_contingency_pending::upload_error.eq(reason),
+                        ))
                         .execute(conn)?;
-                    let documents: Vec<i32> = chunk.iter().filter_map(|r| r.document_id).collect();
+                }
+                let mut envelopes = interrupted;
+                for chunk in built.chunks {
+                    if !chunk.pending.iter().all(|id| free.contains(id)) {
+                        continue;
+                    }
+                    let envelope =
+                        super::send::insert_envelope(conn, &built.company, chunk.xml, chunk.pending.len(), now)?;
+                    diesel::update(
+                        dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&chunk.pending)),
+                    )
+                    .set(dte_contingency_pending::envelope_id.eq(envelope))
+                    .execute(conn)?;
                     super::document::transition_many(
                         conn,
-                        &documents,
+                        &chunk.documents,
                         super::document::DocState::Sending,
                         "contingency drain",
                         super::document::Change {
@@ -460,6 +470,62 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
             })
         })
         .await
+}
+
+/// Pending documents of a company not yet in an envelope, uploaded or quarantined.
+fn unbatched(company_id: i32) -> dte_contingency_pending::BoxedQuery<'static, diesel::pg::Pg> {
+    dte_contingency_pending::table
+        .filter(dte_contingency_pending::company_id.eq(company_id))
+        .filter(dte_contingency_pending::uploaded.eq(false))
+        .filter(dte_contingency_pending::envelope_id.is_null())
+        .filter(dte_contingency_pending::quarantine_reason.is_null())
+        .into_boxed()
+}
+
+/// A drain's envelopes, signed, and the stored documents that could not be read.
+struct Batch {
+    company: crate::store::models::Company,
+    chunks: Vec<Chunk>,
+    quarantined: Vec<(i32, String)>,
+}
+
+struct Chunk {
+    pending: Vec<i32>,
+    documents: Vec<i32>,
+    xml: Vec<u8>,
+}
+
+fn build_batch(
+    keys: &super::keys::Keys,
+    signer: &crate::dte::Signer,
+    company: &crate::store::models::Company,
+    rows: Vec<PendingDte>,
+    per_envelope: usize,
+    now: crate::clock::Timestamp,
+) -> AppResult<Batch> {
+    // A stored document that cannot be read is quarantined with the reason, once; the
+    // others go on.
+    let mut readable = Vec::with_capacity(rows.len());
+    let mut quarantined = Vec::new();
+    for row in rows {
+        match crate::dte::SignedDte::from_xml(row.xml_content) {
+            Ok(signed) => readable.push((row.id, row.document_id, signed)),
+            Err(e) => quarantined.push((
+                row.id,
+                format!("quarantined: the stored XML cannot be read ({})", super::keys::engine_error("xml_content", e)),
+            )),
+        }
+    }
+    let mut chunks = Vec::new();
+    for chunk in readable.chunks(per_envelope.max(1)) {
+        let signed: Vec<_> = chunk.iter().map(|(_, _, signed)| signed.clone()).collect();
+        chunks.push(Chunk {
+            pending: chunk.iter().map(|(id, _, _)| *id).collect(),
+            documents: chunk.iter().filter_map(|(_, document, _)| *document).collect(),
+            xml: super::send::envelope_xml(keys, signer, company, &signed, now)?,
+        });
+    }
+    Ok(Batch { company: company.clone(), chunks, quarantined })
 }
 
 /// For companies the sidecar put in contingency itself (reason `sii_unavailable`): when
