@@ -185,11 +185,17 @@ class AccountMove(models.Model):
                 result = {}
             state = result.get("state") or ""
             state_label = dict(self._fields["dte_state"]._description_selection(self.env)).get(state, state)
-            text = _(
-                "%(move)s: %(state)s, folio %(folio)s, track ID %(track)s.",
-                move=move.name, state=state_label or _("unknown"),
-                folio=result.get("folio") or "-", track=result.get("track_id") or "-",
-            )
+            if result.get("track_id"):
+                text = _(
+                    "%(move)s: %(state)s, folio %(folio)s, track ID %(track)s.",
+                    move=move.name, state=state_label or _("unknown"),
+                    folio=result.get("folio") or "-", track=result["track_id"],
+                )
+            else:
+                text = _(
+                    "%(move)s: %(state)s, folio %(folio)s.",
+                    move=move.name, state=state_label or _("unknown"), folio=result.get("folio") or "-",
+                )
             if result.get("message"):
                 text = "{} {}".format(text, client._dte_document_text(
                     state, result.get("sii_code") or "", result["message"]
@@ -197,7 +203,12 @@ class AccountMove(models.Model):
             lines.append(text)
             if state in WARNING_STATES or not state:
                 kind = "warning"
-            move.message_post(body=Markup("<p>%s</p>") % _("DTE sent through the sidecar: %(text)s", text=text))
+            if state == "contingency":
+                # Nothing went to the SII yet: the document waits for the contingency upload.
+                summary = _("DTE issued in contingency, kept to be sent to the SII later: %(text)s", text=text)
+            else:
+                summary = _("DTE sent through the sidecar: %(text)s", text=text)
+            move.message_post(body=Markup("<p>%s</p>") % summary)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
