@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BIN = ROOT / "target" / "release" / "dte-sidecar"
+BIN = pathlib.Path(os.environ.get("DTE_SIDECAR_BIN", ROOT / "target" / "release" / "dte-sidecar"))
 KEY = "drill-key-0123456789abcdef"
 MASTER = "a1" * 32
 RUT = "76000001-9"

@@ -47,6 +47,10 @@ pub struct SendParams {
 
 /// How long a call waits for another call issuing the same move before it gives up.
 const BUSY_WAIT: Duration = Duration::from_secs(30);
+/// How long a reserved folio waits for its document before another call for the move, or
+/// the sweep, may take it over. Stamping takes milliseconds; a holder that outlives its
+/// lease only loses the race to store (the holder check), so nothing is issued twice.
+const RESERVATION_LEASE: TimeDelta = TimeDelta::seconds(60);
 /// Lapsed reservations completed per sweep.
 const LAPSED_BATCH: i64 = 100;
 
@@ -58,6 +62,8 @@ enum Prepared {
     Held(DocumentRow),
     /// Stored and ready to upload.
     ToUpload { document_id: i32, envelope_id: i32 },
+    /// Another call took the reservation over and has not stored its document yet.
+    TakenOver,
 }
 
 pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -> AppResult<Value> {
@@ -118,54 +124,63 @@ struct Stamped {
 async fn issue(ctx: &AppContext, actor: &Actor, order: Order, busy_wait: Duration) -> AppResult<DocumentRow> {
     ctx.keys.open_signer_ahead(&ctx.db, order.company_id).await?;
     let order = Arc::new(order);
-    let lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
+    let upload_lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
     let waiting_since = Instant::now();
-    let reserved = loop {
+    let busy = || {
+        AppError::user(format!(
+            "the DTE of move {} is being issued by another call; try again in a moment",
+            order.move_id
+        ))
+    };
+    loop {
         let (keys, o, now) = (Arc::clone(&ctx.keys), Arc::clone(&order), ctx.clock.now());
-        let found = ctx.db.run(move |conn| conn.transaction(|conn| reserve(conn, &keys, &o, now, now + lease))).await?;
-        match found {
+        let found = ctx
+            .db
+            .run(move |conn| conn.transaction(|conn| reserve(conn, &keys, &o, now, now + RESERVATION_LEASE)))
+            .await?;
+        let reserved = match found {
             Reservable::Existing(doc) => return Ok(*doc),
-            Reservable::Ready(reserved) => break reserved,
+            Reservable::Ready(reserved) => Arc::new(*reserved),
             Reservable::Busy if waiting_since.elapsed() < busy_wait => {
-                tokio::time::sleep(Duration::from_millis(20)).await
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
             }
-            Reservable::Busy => {
-                return Err(AppError::user(format!(
-                    "the DTE of move {} is being issued by another call; try again in a moment",
-                    order.move_id
-                )))
+            Reservable::Busy => return Err(busy()),
+        };
+        let now = ctx.clock.now();
+        let (keys, o, r) = (Arc::clone(&ctx.keys), Arc::clone(&order), Arc::clone(&reserved));
+        let stamped = tokio::task::spawn_blocking(move || stamp(&keys, &o, &r, now))
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("stamping task failed: {e}")))?;
+        let stamped = match stamped {
+            Ok(stamped) => stamped,
+            Err(error) => {
+                let reservation = reserved.reservation.clone();
+                if let Err(e) = ctx.db.run(move |conn| folios::release(conn, &reservation)).await {
+                    tracing::error!(error = %e, "could not give back a folio after a failed stamp");
+                }
+                return Err(error);
             }
-        }
-    };
-    let now = ctx.clock.now();
-    let (keys, o, r) = (Arc::clone(&ctx.keys), Arc::clone(&order), Arc::new(*reserved));
-    let stamping = Arc::clone(&r);
-    let stamped = tokio::task::spawn_blocking(move || stamp(&keys, &o, &stamping, now))
-        .await
-        .map_err(|e| AppError::internal(anyhow::anyhow!("stamping task failed: {e}")))?;
-    let stamped = match stamped {
-        Ok(stamped) => stamped,
-        Err(error) => {
-            let reservation = r.reservation.clone();
-            if let Err(e) = ctx.db.run(move |conn| folios::release(conn, &reservation)).await {
-                tracing::error!(error = %e, "could not give back a folio after a failed stamp");
+        };
+        let (keys, o, r, actor) = (Arc::clone(&ctx.keys), Arc::clone(&order), reserved, actor.clone());
+        let prepared = ctx
+            .db
+            .run(move |conn| {
+                conn.transaction(|conn| store(conn, &keys, &actor, &o, &r, stamped, now, now + upload_lease))
+            })
+            .await?;
+        let document_id = match prepared {
+            Prepared::Existing(doc) | Prepared::Held(doc) => return Ok(doc),
+            // Another call took the folio over while this one stamped: wait for its document.
+            Prepared::TakenOver if waiting_since.elapsed() < busy_wait => continue,
+            Prepared::TakenOver => return Err(busy()),
+            Prepared::ToUpload { document_id, envelope_id } => {
+                upload::upload_envelope(ctx, envelope_id, "first upload").await?;
+                document_id
             }
-            return Err(error);
-        }
-    };
-    let (keys, o, actor) = (Arc::clone(&ctx.keys), Arc::clone(&order), actor.clone());
-    let prepared = ctx
-        .db
-        .run(move |conn| conn.transaction(|conn| store(conn, &keys, &actor, &o, &r, stamped, now, now + lease)))
-        .await?;
-    let document_id = match prepared {
-        Prepared::Existing(doc) | Prepared::Held(doc) => return Ok(doc),
-        Prepared::ToUpload { document_id, envelope_id } => {
-            upload::upload_envelope(ctx, envelope_id, "first upload").await?;
-            document_id
-        }
-    };
-    ctx.db.run(move |conn| document::get(conn, document_id)).await
+        };
+        return ctx.db.run(move |conn| document::get(conn, document_id)).await;
+    }
 }
 
 /// The first, short transaction: the move's document if it has one, or a folio reserved.
@@ -256,14 +271,11 @@ fn store(
     lock_move(conn, order.move_id)?;
     let Stamped { signed, envelope } = stamped;
     if !folios::complete(conn, &reserved.reservation)? {
-        // Our lease lapsed and another call took the folio over: its document is the one.
-        return match existing_document(conn, order)? {
-            Some(doc) => Ok(Prepared::Existing(doc)),
-            None => Err(AppError::user(format!(
-                "the DTE of move {} is being issued by another call; try again in a moment",
-                order.move_id
-            ))),
-        };
+        // The reservation lapsed and another call took the folio over: its document is the one.
+        return Ok(match existing_document(conn, order)? {
+            Some(doc) => Prepared::Existing(doc),
+            None => Prepared::TakenOver,
+        });
     }
     let company = &reserved.company;
     // The switch may have moved while the document was stamped; this read decides.
