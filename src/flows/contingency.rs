@@ -1,6 +1,7 @@
 //! Contingency mode per company: while it is on, documents are stamped and signed
 //! locally and kept in `dte_contingency_pending`; nothing is sent to the SII.
-//! Every switch is written to the audit log.
+//! Every switch is written to the audit log. The way back, uploading what was kept, is
+//! `drain`.
 
 use base64::Engine as _;
 use diesel::prelude::*;
@@ -14,7 +15,7 @@ use super::{company, xml_content};
 use crate::context::AppContext;
 use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
-use crate::store::models::{Contingency, NewPendingDte, PendingDte};
+use crate::store::models::{Contingency, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
 
 /// Why a company entered contingency.
@@ -261,92 +262,6 @@ pub async fn create_pending(ctx: &AppContext, values: Vec<PendingValues>) -> App
         .await
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchParams {
-    pub company_id: i32,
-    #[serde(default)]
-    pub batch_size: Option<i64>,
-}
-
-/// `upload_pending_batch`: uploads up to `batch_size` pending documents of a company,
-/// many per EnvioDTE (`sii.max_documents_per_envelope`). Envelopes are built and stored
-/// before any upload, so an interrupted drain resumes with the same envelopes and uploads
-/// nothing twice; envelopes that failed belong to the retry queue from then on.
-pub async fn upload_pending_batch(ctx: &AppContext, actor: Actor, p: BatchParams) -> AppResult<Value> {
-    let batch_size = p.batch_size.unwrap_or(50);
-    if !(1..=100_000).contains(&batch_size) {
-        return Err(AppError::field("batch_size", "must be between 1 and 100000"));
-    }
-    let now = ctx.clock.now();
-    let company_id = p.company_id;
-    ctx.db
-        .run(move |conn| {
-            company::require(conn, company_id)?;
-            audit::record(
-                conn,
-                now,
-                &actor,
-                Entry {
-                    action: "contingency.upload_pending",
-                    company_id: Some(company_id),
-                    target_model: Some("dte.contingency.pending"),
-                    target_id: None,
-                    details: json!({"batch_size": batch_size}),
-                },
-            )
-        })
-        .await?;
-    let envelopes = prepare_batch(ctx, company_id, batch_size).await?;
-    let mut report = DrainReport { envelopes: envelopes.len(), ..DrainReport::default() };
-    for envelope in envelopes {
-        match super::upload::upload_envelope(ctx, envelope, "contingency drain").await? {
-            super::upload::Uploaded::Received { .. } | super::upload::Uploaded::AlreadyDone => {
-                report.uploaded_envelopes += 1
-            }
-            super::upload::Uploaded::Failed(_) => report.failed_envelopes += 1,
-        }
-    }
-    let counted = ctx
-        .db
-        .run(move |conn| {
-            let remaining = pending_count(conn, company_id)?;
-            let (uploaded, failed): (i64, i64) = (
-                dte_contingency_pending::table
-                    .filter(dte_contingency_pending::company_id.eq(company_id))
-                    .filter(dte_contingency_pending::uploaded.eq(true))
-                    .filter(dte_contingency_pending::uploaded_date.ge(now))
-                    .count()
-                    .get_result(conn)?,
-                dte_contingency_pending::table
-                    .filter(dte_contingency_pending::company_id.eq(company_id))
-                    .filter(dte_contingency_pending::uploaded.eq(false))
-                    .filter(dte_contingency_pending::upload_error.is_not_null())
-                    .count()
-                    .get_result(conn)?,
-            );
-            Ok((remaining, uploaded, failed))
-        })
-        .await?;
-    report.remaining = counted.0;
-    report.uploaded = counted.1;
-    report.failed = counted.2;
-    serde_json::to_value(report).map_err(AppError::internal)
-}
-
-#[derive(Debug, Default, serde::Serialize)]
-pub struct DrainReport {
-    pub envelopes: usize,
-    pub uploaded_envelopes: usize,
-    pub failed_envelopes: usize,
-    /// Documents marked uploaded by this drain.
-    pub uploaded: i64,
-    /// Documents whose upload failed (now in the retry queue).
-    pub failed: i64,
-    /// Documents still waiting (not yet in an envelope).
-    pub remaining: i64,
-}
-
 /// Pending documents not uploaded yet.
 pub fn unuploaded_count(conn: &mut PgConnection, company_id: i32) -> AppResult<i64> {
     Ok(dte_contingency_pending::table
@@ -365,160 +280,4 @@ pub fn pending_count(conn: &mut PgConnection, company_id: i32) -> AppResult<i64>
         .filter(dte_contingency_pending::quarantine_reason.is_null())
         .count()
         .get_result(conn)?)
-}
-
-/// Builds and stores the envelopes of the next `batch_size` pending documents, and
-/// returns them together with envelopes an interrupted drain built but never tried.
-pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -> AppResult<Vec<i32>> {
-    let now = ctx.clock.now();
-    let keys = ctx.keys.clone();
-    let per_envelope = ctx.settings.sii.max_documents_per_envelope;
-    let lease = chrono::TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
-    ctx.keys.open_signer_ahead(&ctx.db, company_id).await?;
-    ctx.db
-        .run(move |conn| {
-            conn.transaction(|conn| {
-                use crate::store::schema::dte_sidecar::dte_envelope;
-                let company = company::require(conn, company_id)?;
-                let interrupted: Vec<i32> = dte_envelope::table
-                    .filter(dte_envelope::company_id.eq(company_id))
-                    .filter(dte_envelope::state.eq("created"))
-                    .filter(dte_envelope::upload_attempts.eq(0))
-                    .filter(
-                        dte_envelope::id.eq_any(
-                            dte_contingency_pending::table
-                                .filter(dte_contingency_pending::uploaded.eq(false))
-                                .select(dte_contingency_pending::envelope_id.assume_not_null()),
-                        ),
-                    )
-                    .select(dte_envelope::id)
-                    .load(conn)?;
-                let rows: Vec<PendingDte> = dte_contingency_pending::table
-                    .filter(dte_contingency_pending::company_id.eq(company_id))
-                    .filter(dte_contingency_pending::uploaded.eq(false))
-                    .filter(dte_contingency_pending::envelope_id.is_null())
-                    .filter(dte_contingency_pending::quarantine_reason.is_null())
-                    .order(dte_contingency_pending::id)
-                    .limit(batch_size)
-                    .select(PendingDte::as_select())
-                    .for_update()
-                    .skip_locked()
-                    .load(conn)?;
-                let mut envelopes = interrupted;
-                if rows.is_empty() {
-                    return Ok(envelopes);
-                }
-                // A stored document that cannot be read is quarantined with the reason, once;
-                // the others go on.
-                let mut readable = Vec::with_capacity(rows.len());
-                for row in rows {
-                    match crate::dte::SignedDte::from_xml(row.xml_content.clone()) {
-                        Ok(signed) => readable.push((row, signed)),
-                        Err(e) => {
-                            let reason = format!(
-                                "quarantined: the stored XML cannot be read ({})",
-                                super::keys::engine_error("xml_content", e)
-                            );
-                            tracing::warn!(pending = row.id, company_id, reason = %reason, "pending document quarantined");
-                            diesel::update(dte_contingency_pending::table.find(row.id))
-                                .set((
-                                    dte_contingency_pending::quarantine_reason.eq(&reason),
-                                    dte_contingency_pending::upload_error.eq(&reason),
-                                ))
-                                .execute(conn)?;
-                        }
-                    }
-                }
-                if readable.is_empty() {
-                    return Ok(envelopes);
-                }
-                let signer = keys.signer(conn, company_id)?;
-                for chunk in readable.chunks(per_envelope) {
-                    let signed: Vec<_> = chunk.iter().map(|(_, signed)| signed.clone()).collect();
-                    let chunk: Vec<&PendingDte> = chunk.iter().map(|(row, _)| row).collect();
-                    let envelope = super::send::store_envelope(conn, &keys, &signer, &company, &signed, now)?;
-                    let ids: Vec<i32> = chunk.iter().map(|r| r.id).collect();
-                    diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&ids)))
-                        .set(dte_contingency_pending::envelope_id.eq(envelope))
-                        .execute(conn)?;
-                    let documents: Vec<i32> = chunk.iter().filter_map(|r| r.document_id).collect();
-                    super::document::transition_many(
-                        conn,
-                        &documents,
-                        super::document::DocState::Sending,
-                        "contingency drain",
-                        super::document::Change {
-                            envelope_id: Some(envelope),
-                            lease_until: Some(Some(now + lease)),
-                            ..super::document::Change::default()
-                        },
-                        now,
-                    )?;
-                    envelopes.push(envelope);
-                }
-                Ok(envelopes)
-            })
-        })
-        .await
-}
-
-/// For companies the sidecar put in contingency itself (reason `sii_unavailable`): when
-/// the SII answers again, uploads what is pending and leaves contingency — unless
-/// `sii.auto_leave_contingency` is off, then a person decides.
-pub async fn probe_and_recover(ctx: &AppContext) -> AppResult<usize> {
-    if !ctx.settings.sii.auto_leave_contingency {
-        return Ok(0);
-    }
-    let companies: Vec<i32> = ctx
-        .db
-        .run(|conn| {
-            Ok(dte_contingency::table
-                .filter(dte_contingency::enabled.eq(true))
-                .filter(dte_contingency::reason.eq("sii_unavailable"))
-                .select(dte_contingency::company_id)
-                .load(conn)?)
-        })
-        .await?;
-    let mut recovered = 0;
-    for company in companies {
-        if let Err(e) = ctx.sii.probe().await {
-            tracing::info!(company, error = %e, "SII still not answering; staying in contingency");
-            continue;
-        }
-        loop {
-            let report = upload_pending_batch(
-                ctx,
-                Actor::system(),
-                BatchParams { company_id: company, batch_size: Some(10_000) },
-            )
-            .await?;
-            let failed = report.get("failed_envelopes").and_then(Value::as_u64).unwrap_or(0);
-            let remaining = report.get("remaining").and_then(Value::as_i64).unwrap_or(0);
-            if failed > 0 {
-                tracing::warn!(company, "draining stopped on a failed upload; staying in contingency");
-                break;
-            }
-            if remaining == 0 {
-                let now = ctx.clock.now();
-                ctx.db
-                    .run(move |conn| {
-                        conn.transaction(|conn| {
-                            switch(
-                                conn,
-                                &Actor::system(),
-                                company,
-                                Switch::Off,
-                                Some("the SII answers again; pending documents uploaded"),
-                                now,
-                            )?;
-                            super::alerts::resolve(conn, company, "contingency_auto", now)
-                        })
-                    })
-                    .await?;
-                recovered += 1;
-                break;
-            }
-        }
-    }
-    Ok(recovered)
 }

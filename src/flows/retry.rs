@@ -13,13 +13,13 @@ use serde_json::{json, Value};
 
 use super::audit::{self, Actor, Entry};
 use super::document::{self, Change, DocState};
-use super::keys::{engine_error, Keys};
 use super::upload::{self, Uploaded};
 use super::{company, send};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::SignedDte;
 use crate::error::{AppError, AppResult};
+use crate::keys::{engine_error, Keys};
 use crate::store::models::FailedEntry;
 use crate::store::schema::dte_sidecar::{dte_document, dte_failed_queue};
 
@@ -53,7 +53,7 @@ pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppRe
             let company: Option<i32> =
                 dte_failed_queue::table.find(entry_id).select(dte_failed_queue::company_id).first(conn).optional()?;
             match company {
-                Some(company) => super::alerts::check_retry_rate(conn, company, now).map(|_| ()),
+                Some(company) => super::alert_checks::check_retry_rate(conn, company, now).map(|_| ()),
                 None => Ok(()),
             }
         })

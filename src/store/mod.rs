@@ -3,6 +3,7 @@
 //! async side go through [`Db::run`], which moves the blocking work off the reactor.
 
 pub mod aggregates;
+pub mod cron_tick;
 pub mod models;
 pub mod query;
 pub mod registry;
