@@ -8,6 +8,7 @@ pub mod models;
 pub mod query;
 pub mod registry;
 pub mod schema;
+pub mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
