@@ -9,6 +9,7 @@ use diesel::sql_types::{BigInt, Bool, Int4, Text};
 
 use super::document::DocState;
 use crate::context::AppContext;
+use crate::store::state::QueueState;
 
 #[derive(QueryableByName)]
 struct Labelled {
@@ -49,9 +50,9 @@ pub async fn render(ctx: web::Data<AppContext>) -> HttpResponse {
             let n = states.get(state.as_str()).copied().unwrap_or(0);
             metrics::gauge!("dte_documents", "state" => state.as_str()).set(n as f64);
         }
-        for state in ["pending", "retrying", "success", "abandoned"] {
-            let n = queue.get(state).copied().unwrap_or(0);
-            metrics::gauge!("dte_failed_queue_entries", "state" => state).set(n as f64);
+        for state in QueueState::ALL {
+            let n = queue.get(state.as_str()).copied().unwrap_or(0);
+            metrics::gauge!("dte_failed_queue_entries", "state" => state.as_str()).set(n as f64);
         }
         for flag in contingency {
             metrics::gauge!("dte_contingency_active", "company_id" => flag.company_id.to_string())
