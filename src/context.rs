@@ -1,15 +1,29 @@
 //! The one context every handler, flow and job receives.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::archive::Archive;
 use crate::clock::{SharedClock, Timestamp};
-use crate::flows::keys::Keys;
-use crate::jobs::Scheduler;
+use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::settings::Settings;
 use crate::sii::client::SiiClient;
 use crate::store::Db;
+
+/// Queues the jobs that follow a flow's work, to run at business times. The job queue
+/// (`jobs::Scheduler`) is one; the flows only see this, so they never depend on the jobs
+/// that call them.
+pub trait FollowUps: Send + Sync {
+    /// A retry of the queue entry at `at`.
+    fn retry_at(&self, entry_id: i32, at: Timestamp) -> Queued<'_>;
+    /// A status poll of the envelope at `at`.
+    fn poll_at(&self, envelope_id: i32, at: Timestamp) -> Queued<'_>;
+}
+
+/// A job being queued.
+pub type Queued<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 
 #[derive(Clone)]
 pub struct AppContext {
@@ -19,7 +33,7 @@ pub struct AppContext {
     pub keys: Arc<Keys>,
     pub sii: SiiClient,
     /// Pushes follow-up jobs; absent when no job workers run (the sweep does the work).
-    pub jobs: Option<Scheduler>,
+    pub jobs: Option<Arc<dyn FollowUps>>,
     /// Names this process in job and cron records (several replicas share one database).
     pub instance: String,
     /// Where the second copy of every backup goes.
@@ -66,8 +80,8 @@ impl AppContext {
         }
     }
 
-    pub fn with_jobs(mut self, jobs: Scheduler) -> Self {
-        self.jobs = Some(jobs);
+    pub fn with_jobs(mut self, jobs: impl FollowUps + 'static) -> Self {
+        self.jobs = Some(Arc::new(jobs));
         self
     }
 

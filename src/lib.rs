@@ -1,8 +1,19 @@
 //! dte-sidecar: stamps, signs and sends Chilean tax documents (DTE) to the SII for Odoo,
 //! and makes sure none is lost and none is sent twice.
 //!
-//! Layers: `rpc` (the Odoo-compatible face) → `flows` (business flows) → `dte` (the
-//! engine) and `store` (PostgreSQL); `settings`, `clock` and `context` hold them together.
+//! Layers, each importing only its own layer and the ones below (`tests/layers.rs` checks
+//! it, and that no files import one another in a circle):
+//!
+//! ```text
+//! server                                   HTTP wiring
+//! rpc, jobs                                the Odoo-compatible doors; apalis jobs and crons
+//! flows                                    business flows
+//! context, keys                            what every flow receives; loaded keys and schemas
+//! sii, store, archive, mail                the SII, PostgreSQL, the backup copy, SMTP
+//! dte                                      the engine (no database, no HTTP)
+//! error, clock, settings, secrets,         ground floor
+//! telemetry, metrics (counters)
+//! ```
 
 pub mod archive;
 pub mod clock;
@@ -11,6 +22,7 @@ pub mod dte;
 pub mod error;
 pub mod flows;
 pub mod jobs;
+pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod rpc;

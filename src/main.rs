@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use dte_sidecar::context::AppContext;
-use dte_sidecar::flows::keys::Keys;
+use dte_sidecar::keys::Keys;
 use dte_sidecar::settings::{self, Settings};
 use dte_sidecar::sii::simulator::{state::Outcome, Simulator, SimulatorConfig};
 use dte_sidecar::{clock, jobs, server, store, telemetry};

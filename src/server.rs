@@ -14,7 +14,7 @@ use crate::rpc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(crate::metrics::render))
+        .route("/metrics", web::get().to(crate::flows::gauges::render))
         .configure(rpc::config);
 }
 

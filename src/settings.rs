@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod faults;
+
 /// `simulator.default_outcome` values.
 const SIMULATOR_OUTCOMES: [&str; 3] = ["accept", "reject", "objected"];
 /// `smtp.security` values.
@@ -165,7 +167,7 @@ pub struct SimulatorSettings {
     pub default_outcome: String,
     pub token_ttl_secs: i64,
     /// Faults from the start (same shape as the admin endpoint's).
-    pub faults: crate::sii::simulator::faults::Faults,
+    pub faults: faults::Faults,
     /// PEM private key the simulated SII signs the CAFs it issues with (IDK 100).
     pub caf_signing_key: Option<PathBuf>,
 }
@@ -299,7 +301,7 @@ impl Default for SimulatorSettings {
             processing_delay_secs: 2,
             default_outcome: "accept".into(),
             token_ttl_secs: 3600,
-            faults: crate::sii::simulator::faults::Faults::default(),
+            faults: faults::Faults::default(),
             caf_signing_key: None,
         }
     }
@@ -693,9 +695,7 @@ fn schema_key(key: String, kind: &'static str, default: serde_json::Value) -> Sc
             Some(variants(&[SiiEnvironment::Simulator, SiiEnvironment::Certification, SiiEnvironment::Production]))
         }
         "backup.store" => Some(variants(&[BackupStore::Dir, BackupStore::S3])),
-        "simulator.faults.mode" | "simulator.faults.random_mode" => {
-            Some(variants(&crate::sii::simulator::faults::FaultMode::ALL))
-        }
+        "simulator.faults.mode" | "simulator.faults.random_mode" => Some(variants(&faults::FaultMode::ALL)),
         "simulator.default_outcome" => Some(SIMULATOR_OUTCOMES.map(String::from).to_vec()),
         "smtp.security" => Some(SMTP_SECURITY.map(String::from).to_vec()),
         _ => None,

@@ -83,7 +83,7 @@ async fn an_interrupted_drain_resumes_without_uploading_twice() {
         app.send(move_id, 1, 61, COMPANY_RUT).await;
     }
     // The drain built its envelopes and died before uploading them.
-    let envelopes = dte_sidecar::flows::contingency::prepare_batch(&app.ctx, 1, 3).await.unwrap();
+    let envelopes = dte_sidecar::flows::drain::prepare_batch(&app.ctx, 1, 3).await.unwrap();
     assert_eq!(envelopes.len(), 2, "3 documents, 2 per envelope");
     assert_eq!(app.sim.upload_count(), 0);
     let report = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;

@@ -475,7 +475,7 @@ async fn the_retry_rate_alerts_only_after_retries_and_resolves_when_they_succeed
     app.sim.set_faults(upload_fault(FaultMode::Http500));
     app.send(140, 1, 33, COMPANY_RUT).await;
     // In the queue, never retried: no rate yet, no alert.
-    dte_sidecar::flows::alerts::check(&app.ctx).await.unwrap();
+    dte_sidecar::flows::alert_checks::check(&app.ctx).await.unwrap();
     assert_eq!(open_rate_alerts(&app).await, 0, "no retry has run");
     let kpis = app.call("dte.dashboard", "get_kpis", json!([1]), json!({})).await;
     assert_eq!((kpis["retried_count"].as_i64(), kpis["retry_success_rate"].clone()), (Some(0), Value::Null));

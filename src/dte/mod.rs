@@ -65,6 +65,7 @@ mod ted;
 mod text;
 mod verify;
 mod xml;
+mod xmlsec_setup;
 mod xsd;
 
 pub use barcode::{ted_bytes, TedBarcode, DPI, ERROR_CORRECTION_LEVEL};

@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::CString;
 use std::fmt;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +34,7 @@ use zeroize::Zeroizing;
 use super::error::{DteError, DteResult};
 use super::rut::Rut;
 use super::xml::{Node, XmlDoc, DSIG_NS_STR};
+use super::xmlsec_setup::take_xmlsec_error;
 
 /// Certificate and private key of the person who signs for the company (the "firma
 /// electrónica"). Never prints its key; `Debug` shows holder, RUT and validity only.
@@ -222,62 +223,7 @@ fn rut_from_other_name(der: &[u8]) -> Option<Rut> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// xmlsec plumbing
-
-/// `xmlSecErrorsSetCallback` is not in the crate's generated bindings.
-type XmlSecErrorsCallback = Option<
-    unsafe extern "C" fn(
-        file: *const c_char,
-        line: c_int,
-        func: *const c_char,
-        error_object: *const c_char,
-        error_subject: *const c_char,
-        reason: c_int,
-        message: *const c_char,
-    ),
->;
-
-extern "C" {
-    fn xmlSecErrorsSetCallback(callback: XmlSecErrorsCallback);
-}
-
-thread_local! {
-    /// The last xmlsec error on this thread, to explain a failure instead of printing it.
-    static LAST_XMLSEC_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-unsafe extern "C" fn remember_xmlsec_error(
-    _file: *const c_char,
-    _line: c_int,
-    func: *const c_char,
-    _error_object: *const c_char,
-    _error_subject: *const c_char,
-    _reason: c_int,
-    message: *const c_char,
-) {
-    // SAFETY: xmlsec passes NUL-terminated strings or NULL.
-    let text = |pointer: *const c_char| unsafe {
-        if pointer.is_null() {
-            String::new()
-        } else {
-            CStr::from_ptr(pointer).to_string_lossy().into_owned()
-        }
-    };
-    let line = format!("{}: {}", text(func), text(message));
-    let _ = LAST_XMLSEC_ERROR.try_with(|last| *last.borrow_mut() = line);
-}
-
-fn take_xmlsec_error() -> String {
-    LAST_XMLSEC_ERROR.try_with(|last| std::mem::take(&mut *last.borrow_mut())).unwrap_or_default()
-}
-
-/// Initialises xmlsec (through the crate, which owns the global context) and silences its
-/// stderr output. Called once from `xml::ensure_initialised`.
-pub(crate) fn initialise_xmlsec() {
-    drop(xmlsec::XmlSecSignatureContext::new());
-    // SAFETY: installs a plain function pointer; xmlsec calls it on the failing thread.
-    unsafe { xmlSecErrorsSetCallback(Some(remember_xmlsec_error)) };
-}
+// xmlsec keys
 
 /// An xmlsec key, destroyed on drop; like every xmlsec object, used only by the thread that
 /// made it.

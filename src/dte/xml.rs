@@ -89,7 +89,7 @@ pub(crate) fn ensure_initialised() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         libxml::init_parser();
-        super::sign::initialise_xmlsec();
+        super::xmlsec_setup::initialise_xmlsec();
     });
 }
 

@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 
 use super::audit::{self, Actor, Entry};
 use super::company;
-use super::keys::{engine_error, SEALED_PASSWORD, SEALED_PKCS12};
 use crate::context::AppContext;
 use crate::dte::Signer;
 use crate::error::{AppError, AppResult};
+use crate::keys::{engine_error, SEALED_PASSWORD, SEALED_PKCS12};
 use crate::store::schema::dte_sidecar::dte_certificate;
 
 #[derive(Deserialize)]

@@ -1,10 +1,10 @@
 //! The specification's dashboard KPIs, per company. Counts and sizes come from the
 //! maintained aggregates (`store::aggregates`), so they cost the same at any history size.
 
-use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::queue_stats::{open_queue_count, retry_success_rate};
 use super::{company, contingency, folios};
 use crate::context::AppContext;
 use crate::error::AppResult;
@@ -14,24 +14,6 @@ use crate::store::aggregates;
 #[serde(deny_unknown_fields)]
 pub struct KpiParams {
     pub company_id: i32,
-}
-
-/// Retry success rate over the entries that were retried at least once (a retry that
-/// succeeded counts as one): `(retried, succeeded, percent)`, no percent before any retry.
-/// An entry closed without a retry (its first upload's outcome turned out fine) is no
-/// retry and does not weigh on the rate.
-pub fn retry_success_rate(conn: &mut PgConnection, company_id: i32) -> AppResult<(i64, i64, Option<f64>)> {
-    let retried_by_state = aggregates::retried_by_state(conn, company_id)?;
-    let retried: i64 = retried_by_state.values().sum();
-    let success = retried_by_state.get("success").copied().unwrap_or(0);
-    let rate = (retried > 0).then(|| ((success as f64) * 100.0 / (retried as f64) * 100.0).round() / 100.0);
-    Ok((retried, success, rate))
-}
-
-/// Entries waiting in the retry queue (`pending` or `retrying`).
-pub fn open_queue_count(conn: &mut PgConnection, company_id: i32) -> AppResult<i64> {
-    let by_state = aggregates::queue_by_state(conn, Some(company_id))?;
-    Ok(["pending", "retrying"].iter().filter_map(|s| by_state.get(*s)).sum())
 }
 
 pub async fn get_kpis(ctx: &AppContext, p: KpiParams) -> AppResult<Value> {

@@ -15,6 +15,7 @@ use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
 use crate::store::models::{FailedEntry, NewFailedEntry};
 use crate::store::schema::dte_sidecar::dte_failed_queue;
+use crate::store::state::QueueState;
 
 /// Retries before an entry is abandoned.
 pub const MAX_RETRIES: i32 = 5;
@@ -128,7 +129,7 @@ pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -
             max_retries: MAX_RETRIES,
             failed_date: now,
             next_retry_date: Some(now + backoff(0)),
-            state: "pending",
+            state: QueueState::Pending.as_str(),
             retry_history: &history,
             company_id: failure.company_id,
             move_id: failure.move_id,
@@ -160,7 +161,7 @@ fn insert_or_open(conn: &mut PgConnection, new: NewFailedEntry<'_>) -> AppResult
             .filter(dte_failed_queue::dte_type.eq(new.dte_type))
             .filter(dte_failed_queue::folio.eq(new.folio))
             .filter(dte_failed_queue::company_id.eq(new.company_id))
-            .filter(dte_failed_queue::state.eq_any(["pending", "retrying"]))
+            .filter(dte_failed_queue::state.eq_any(QueueState::OPEN))
             .select(FailedEntry::as_select())
             .first(conn)?),
     }
@@ -227,7 +228,7 @@ pub enum Subject {
 }
 
 fn open_entry(conn: &mut PgConnection, subject: Subject) -> AppResult<Option<FailedEntry>> {
-    let open = dte_failed_queue::table.filter(dte_failed_queue::state.eq_any(["pending", "retrying"]));
+    let open = dte_failed_queue::table.filter(dte_failed_queue::state.eq_any(QueueState::OPEN));
     let found = match subject {
         Subject::Document(id) => {
             open.filter(dte_failed_queue::document_id.eq(id)).select(FailedEntry::as_select()).for_update().first(conn)
@@ -285,7 +286,7 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
                 max_retries: MAX_RETRIES,
                 failed_date: now,
                 next_retry_date: (!permanent).then(|| now + backoff(0)),
-                state: "pending",
+                state: QueueState::Pending.as_str(),
                 retry_history: &history,
                 company_id: attempt.company_id,
                 move_id: attempt.move_id,
@@ -295,19 +296,19 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
             },
         );
     };
-    let was_retry = entry.state == "retrying";
+    let was_retry = entry.state == QueueState::Retrying;
     if was_retry {
         crate::metrics::retries("failed", 1);
     }
     let retry_count = entry.retry_count + i32::from(was_retry);
     let (state, next) = if was_retry && retry_count >= entry.max_retries {
-        ("abandoned", None)
+        (QueueState::Abandoned, None)
     } else if permanent {
-        ("pending", None)
+        (QueueState::Pending, None)
     } else if was_retry {
-        ("pending", Some(now + backoff(retry_count)))
+        (QueueState::Pending, Some(now + backoff(retry_count)))
     } else {
-        ("pending", entry.next_retry_date)
+        (QueueState::Pending, entry.next_retry_date)
     };
     let event = json!({
         "date": odoo_time(now),
@@ -338,20 +339,20 @@ pub fn close_with_success(
     now: Timestamp,
 ) -> AppResult<()> {
     if let Some(entry) = open_entry(conn, subject)? {
-        if entry.state == "retrying" {
+        if entry.state == QueueState::Retrying {
             crate::metrics::retries("success", 1);
         }
         // A retry that succeeded is a retry: it counts like a failed one.
-        let retry_count = entry.retry_count + i32::from(entry.state == "retrying");
+        let retry_count = entry.retry_count + i32::from(entry.state == QueueState::Retrying);
         let event = json!({"date": odoo_time(now), "event": "success", "retry": retry_count, "track_id": track_id});
         diesel::update(dte_failed_queue::table.find(entry.id))
             .set((
-                dte_failed_queue::state.eq("success"),
+                dte_failed_queue::state.eq(QueueState::Success),
                 dte_failed_queue::retry_count.eq(retry_count),
                 dte_failed_queue::success_track_id.eq(track_id),
                 dte_failed_queue::success_date.eq(now),
                 dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
-                dte_failed_queue::last_retry_date.eq(if entry.state == "retrying" {
+                dte_failed_queue::last_retry_date.eq(if entry.state == QueueState::Retrying {
                     Some(now)
                 } else {
                     entry.last_retry_date
@@ -391,7 +392,7 @@ pub fn close_documents_with_success(
     .bind::<Nullable<Text>, _>(track_id)
     .bind::<SqlTimestamp, _>(now)
     .load(conn)?;
-    crate::metrics::retries("success", closed.iter().filter(|c| c.was == "retrying").count());
+    crate::metrics::retries("success", closed.iter().filter(|c| c.was == QueueState::Retrying).count());
     Ok(())
 }
 

@@ -13,11 +13,11 @@ use sha2::{Digest, Sha256};
 use super::args::{DteType, Folio};
 use super::audit::{self, Actor, Entry};
 use super::company;
-use super::keys::{engine_error, SEALED_CAF};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{Caf, Rut};
 use crate::error::{AppError, AppResult};
+use crate::keys::{engine_error, SEALED_CAF};
 use crate::store::models::{CafRow, ReservationRow};
 use crate::store::schema::dte_sidecar::{dte_caf, dte_document, dte_folio_reservation};
 

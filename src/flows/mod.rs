@@ -3,6 +3,7 @@
 //! audit log and alerts. Each flow checks its input, then does its store work in one
 //! blocking task; SII calls happen between transactions, never inside one.
 
+pub mod alert_checks;
 pub mod alerts;
 pub mod args;
 pub mod audit;
@@ -12,10 +13,12 @@ pub mod contingency;
 pub mod credentials;
 pub mod dashboard;
 pub mod document;
+pub mod drain;
 pub mod failed_queue;
 pub mod folios;
+pub mod gauges;
 pub mod health;
-pub mod keys;
+pub mod queue_stats;
 pub mod retry;
 pub mod send;
 pub mod status;

@@ -13,15 +13,16 @@ use serde_json::{json, Value};
 
 use super::audit::{self, Actor, Entry};
 use super::document::{self, Change, DocState};
-use super::keys::{engine_error, Keys};
 use super::upload::{self, Uploaded};
 use super::{company, send};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::SignedDte;
 use crate::error::{AppError, AppResult};
+use crate::keys::{engine_error, Keys};
 use crate::store::models::FailedEntry;
 use crate::store::schema::dte_sidecar::{dte_document, dte_failed_queue};
+use crate::store::state::QueueState;
 
 /// What a retry came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppRe
             let company: Option<i32> =
                 dte_failed_queue::table.find(entry_id).select(dte_failed_queue::company_id).first(conn).optional()?;
             match company {
-                Some(company) => super::alerts::check_retry_rate(conn, company, now).map(|_| ()),
+                Some(company) => super::alert_checks::check_retry_rate(conn, company, now).map(|_| ()),
                 None => Ok(()),
             }
         })
@@ -86,7 +87,7 @@ pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResul
         .db
         .run(move |conn| {
             let mut query = dte_failed_queue::table
-                .filter(dte_failed_queue::state.eq("pending"))
+                .filter(dte_failed_queue::state.eq(QueueState::Pending))
                 .filter(dte_failed_queue::next_retry_date.le(now))
                 .into_boxed();
             if let Some(ids) = companies {
@@ -111,9 +112,9 @@ pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResul
             .db
             .run(move |conn| Ok(dte_failed_queue::table.find(id).select(dte_failed_queue::state).first(conn)?))
             .await?;
-        match state.as_str() {
-            "success" => succeeded += 1,
-            "abandoned" => abandoned += 1,
+        match QueueState::parse(&state) {
+            Some(QueueState::Success) => succeeded += 1,
+            Some(QueueState::Abandoned) => abandoned += 1,
             _ => failed += 1,
         }
     }
@@ -134,7 +135,7 @@ pub async fn pending_due_date(ctx: &AppContext, entry_id: i32) -> AppResult<Opti
         .run(move |conn| {
             Ok(dte_failed_queue::table
                 .find(entry_id)
-                .filter(dte_failed_queue::state.eq("pending"))
+                .filter(dte_failed_queue::state.eq(QueueState::Pending))
                 .select(dte_failed_queue::next_retry_date)
                 .first::<Option<Timestamp>>(conn)
                 .optional()?
@@ -163,7 +164,7 @@ fn claim(
         return Ok(Claim::Nothing);
     };
     let due = entry.next_retry_date.is_some_and(|at| at <= now);
-    if entry.state != "pending" || !(manual || due) {
+    if entry.state != QueueState::Pending || !(manual || due) {
         return Ok(Claim::Nothing);
     }
     if let Some(document_id) = entry.document_id {
@@ -212,10 +213,10 @@ fn claim(
     };
     let claimed = diesel::update(
         dte_failed_queue::table
-            .filter(dte_failed_queue::state.eq("pending"))
+            .filter(dte_failed_queue::state.eq(QueueState::Pending))
             .filter(dte_failed_queue::envelope_id.eq(envelope_id).or(dte_failed_queue::id.eq(entry.id))),
     )
-    .set((dte_failed_queue::state.eq("retrying"), dte_failed_queue::last_retry_date.eq(now)))
+    .set((dte_failed_queue::state.eq(QueueState::Retrying), dte_failed_queue::last_retry_date.eq(now)))
     .execute(conn)?;
     tracing::info!(entry = entry.id, envelope = envelope_id, claimed, manual, "retrying");
     let riders: Vec<i32> = dte_document::table
@@ -267,7 +268,7 @@ pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResu
         .await?;
     let mut results = Vec::with_capacity(entries.len());
     for entry in entries {
-        if entry.state != "pending" {
+        if entry.state != QueueState::Pending {
             return Err(AppError::user(format!(
                 "entry {} is {}: only pending entries can be retried (requeue an abandoned one first)",
                 entry.id, entry.state
@@ -295,7 +296,7 @@ pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResu
         let outcome = retry_entry(ctx, entry.id, true).await?;
         let after = ctx.db.run(move |conn| entry_or_missing(conn, id, &Actor::system())).await?;
         let success = matches!(outcome, Retried::AlreadyDone | Retried::Uploaded(Uploaded::Received { .. }))
-            || after.state == "success";
+            || after.state == QueueState::Success;
         results.push(json!({
             "id": after.id,
             "success": success,
@@ -315,12 +316,12 @@ pub async fn abandon(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
             conn.transaction(|conn| {
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
-                    if entry.state != "pending" {
+                    if entry.state != QueueState::Pending {
                         return Err(AppError::user(format!("entry {id} is {}: only pending entries can be abandoned", entry.state)));
                     }
                     let history = super::failed_queue::history_with(&entry.retry_history, json!({"date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "abandoned", "by": actor.name, "reason": p.reason}));
                     diesel::update(dte_failed_queue::table.find(*id))
-                        .set((dte_failed_queue::state.eq("abandoned"), dte_failed_queue::next_retry_date.eq(None::<Timestamp>), dte_failed_queue::retry_history.eq(history)))
+                        .set((dte_failed_queue::state.eq(QueueState::Abandoned), dte_failed_queue::next_retry_date.eq(None::<Timestamp>), dte_failed_queue::retry_history.eq(history)))
                         .execute(conn)?;
                     if let Some(doc) = entry.document_id {
                         document::transition(conn, doc, DocState::Abandoned, "abandoned by a person", Change::default(), now)?;
@@ -349,13 +350,13 @@ pub async fn requeue(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
                 let mut due = Vec::new();
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
-                    if entry.state != "abandoned" {
+                    if entry.state != QueueState::Abandoned {
                         return Err(AppError::user(format!("entry {id} is {}: only abandoned entries can be requeued", entry.state)));
                     }
                     let history = super::failed_queue::history_with(&entry.retry_history, json!({"date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "requeued", "by": actor.name}));
                     let updated = diesel::update(dte_failed_queue::table.find(*id))
                         .set((
-                            dte_failed_queue::state.eq("pending"),
+                            dte_failed_queue::state.eq(QueueState::Pending),
                             dte_failed_queue::retry_count.eq(0),
                             dte_failed_queue::next_retry_date.eq(now),
                             dte_failed_queue::retry_history.eq(history),

@@ -24,12 +24,12 @@ use super::args::{DteType, Folio};
 use super::audit::Actor;
 use super::document::{self, DocState};
 use super::folios::{self, Reservation};
-use super::keys::{engine_error, Keys};
 use super::{company, contingency, upload};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{build_envio, build_signed_dte, Caratula, DteRequest, Resolution, Rut, SignedDte, Signer};
 use crate::error::{AppError, AppResult};
+use crate::keys::{engine_error, Keys};
 use crate::store::models::{Company, DocumentRow, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_contingency_pending, dte_document, dte_envelope};
 

@@ -14,6 +14,7 @@ use crate::sii::client::DocumentQuery;
 use crate::sii::{DocumentPresence, SiiError, TypeCounts, UploadState, Verdict};
 use crate::store::models::{DocumentRow, EnvelopeRow};
 use crate::store::schema::dte_sidecar::{dte_company, dte_document, dte_envelope};
+use crate::store::state::EnvelopeState;
 
 /// Pause before status query number `n + 1`: one minute, doubling, at most an hour.
 pub fn poll_backoff(poll_count: i32) -> TimeDelta {
@@ -43,7 +44,7 @@ pub async fn poll_envelope(ctx: &AppContext, envelope_id: i32) -> AppResult<Poll
             let envelope = diesel::update(
                 dte_envelope::table
                     .filter(dte_envelope::id.eq(envelope_id))
-                    .filter(dte_envelope::state.eq("uploaded"))
+                    .filter(dte_envelope::state.eq(EnvelopeState::Uploaded))
                     .filter(dte_envelope::next_poll_at.le(now)),
             )
             .set(dte_envelope::next_poll_at.eq(now + TimeDelta::minutes(10)))
@@ -200,7 +201,7 @@ fn record(
     let all_rejected = !verdicts.is_empty() && verdicts.iter().all(|v| v.1 == Verdict::Rejected);
     diesel::update(dte_envelope::table.find(envelope.id))
         .set((
-            dte_envelope::state.eq(if all_rejected { "rejected" } else { "processed" }),
+            dte_envelope::state.eq(if all_rejected { EnvelopeState::Rejected } else { EnvelopeState::Processed }),
             dte_envelope::next_poll_at.eq(None::<Timestamp>),
         ))
         .execute(conn)?;

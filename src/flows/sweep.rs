@@ -108,10 +108,10 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
     report.copied = carry_on("copies", super::backup::copy_out(ctx, None).await).unwrap_or(0);
     let today = now.date();
     carry_on("aggregates", ctx.db.run(move |conn| crate::store::aggregates::compact(conn, today)).await);
-    report.recovered = carry_on("recovery", super::contingency::probe_and_recover(ctx).await).unwrap_or(0);
+    report.recovered = carry_on("recovery", super::drain::probe_and_recover(ctx).await).unwrap_or(0);
     let hour = now.date().and_hms_opt(now.time().hour(), 0, 0).unwrap_or(now);
     if claim(ctx, "alerts", hour).await? {
-        report.alerts = carry_on("alerts", super::alerts::check(ctx).await).unwrap_or(0);
+        report.alerts = carry_on("alerts", super::alert_checks::check(ctx).await).unwrap_or(0);
     }
     let week = (now.date() - TimeDelta::days(i64::from(now.date().weekday().num_days_from_monday())))
         .and_hms_opt(0, 0, 0)
@@ -128,7 +128,7 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
 /// Runs a periodic task once per period across every replica.
 async fn claim(ctx: &AppContext, name: &'static str, tick: crate::clock::Timestamp) -> AppResult<bool> {
     let (runner, now) = (ctx.instance.clone(), ctx.clock.now());
-    ctx.db.run(move |conn| Ok(crate::jobs::sweep_tick::claim_tick(conn, name, tick, &runner, now)?)).await
+    ctx.db.run(move |conn| Ok(crate::store::cron_tick::claim_tick(conn, name, tick, &runner, now)?)).await
 }
 
 /// One failed item is logged and the sweep goes on with the rest.

@@ -26,6 +26,7 @@ use crate::store::models::{DocumentRow, EnvelopeRow, FailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::{
     dte_company, dte_contingency_pending, dte_document, dte_envelope, dte_failed_queue,
 };
+use crate::store::state::{EnvelopeState, QueueState};
 
 /// What an upload came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +109,7 @@ fn loose_entries(conn: &mut PgConnection, envelope_id: i32) -> AppResult<Vec<Fai
     Ok(dte_failed_queue::table
         .filter(dte_failed_queue::envelope_id.eq(envelope_id))
         .filter(dte_failed_queue::document_id.is_null())
-        .filter(dte_failed_queue::state.eq_any(["pending", "retrying"]))
+        .filter(dte_failed_queue::state.eq_any(QueueState::OPEN))
         .select(FailedEntry::as_select())
         .load(conn)?)
 }
@@ -140,7 +141,7 @@ fn record(
             let poll_at = now + first_poll;
             diesel::update(dte_envelope::table.find(envelope_id))
                 .set((
-                    dte_envelope::state.eq("uploaded"),
+                    dte_envelope::state.eq(EnvelopeState::Uploaded),
                     dte_envelope::track_id.eq(track),
                     dte_envelope::uploaded_at.eq(now),
                     dte_envelope::upload_attempts.eq(envelope.upload_attempts + 1),
@@ -244,7 +245,11 @@ fn record(
         Err(error) => {
             diesel::update(dte_envelope::table.find(envelope_id))
                 .set((
-                    dte_envelope::state.eq(if error.class == ErrorClass::Permanent { "failed" } else { "created" }),
+                    dte_envelope::state.eq(if error.class == ErrorClass::Permanent {
+                        EnvelopeState::Failed
+                    } else {
+                        EnvelopeState::Created
+                    }),
                     dte_envelope::upload_attempts.eq(envelope.upload_attempts + 1),
                     dte_envelope::last_error.eq(error.to_string()),
                 ))
@@ -257,7 +262,7 @@ fn record(
                 let rut = issuer_rut(conn, doc.company_id)?;
                 let attempt = Attempt::for_document(doc, &rut, envelope_id, &error);
                 let entry = failed_queue::record_failure(conn, &attempt, now)?;
-                let to = if entry.state == "abandoned" { DocState::Abandoned } else { DocState::Failed };
+                let to = if entry.state == QueueState::Abandoned { DocState::Abandoned } else { DocState::Failed };
                 if to == DocState::Abandoned && from == Some(DocState::Sending) {
                     document::transition(conn, doc.id, DocState::Failed, "upload failed", Change::default(), now)?;
                 }
@@ -305,7 +310,7 @@ fn record(
                     error: &error,
                 };
                 let entry = failed_queue::record_failure(conn, &attempt, now)?;
-                if entry.state == "pending" && entry.retry_count == 0 {
+                if entry.state == QueueState::Pending && entry.retry_count == 0 {
                     if let Some(at) = entry.next_retry_date {
                         follow_up.retries.push((entry.id, at));
                     }
@@ -336,8 +341,8 @@ fn mark_uploaded(
 
 /// What the accountant reads about a failed upload.
 fn failure_message(error: &SiiError, entry: &FailedEntry) -> String {
-    match (entry.state.as_str(), entry.next_retry_date) {
-        ("abandoned", _) => format!("abandoned after {} retries: {error}", entry.retry_count),
+    match (QueueState::parse(&entry.state), entry.next_retry_date) {
+        (Some(QueueState::Abandoned), _) => format!("abandoned after {} retries: {error}", entry.retry_count),
         (_, Some(at)) => format!("{error}; next retry at {} UTC", at.format("%Y-%m-%d %H:%M")),
         (_, None) => format!("{error}; the SII refuses it as it is: a person must act"),
     }

@@ -15,6 +15,7 @@ use apalis::prelude::*;
 use apalis_postgres::{Config, PgPool, PostgresStorage};
 
 use crate::clock::{SharedClock, Timestamp};
+use crate::context::{FollowUps, Queued};
 
 pub use poll_status::PollStatus;
 pub use retry_upload::RetryUpload;
@@ -23,7 +24,8 @@ pub const RETRY_QUEUE: &str = "dte-retry";
 pub const POLL_QUEUE: &str = "dte-status";
 pub const SWEEP_QUEUE: &str = "dte-sweep";
 
-/// Pushes jobs to run at business times (converted to real delays by the clock).
+/// Pushes jobs to run at business times (converted to real delays by the clock): the
+/// context's [`FollowUps`].
 #[derive(Clone)]
 pub struct Scheduler {
     retry: PostgresStorage<RetryUpload>,
@@ -69,6 +71,16 @@ impl Scheduler {
     pub async fn poll_at(&self, envelope_id: i32, at: Timestamp) -> anyhow::Result<()> {
         let task = TaskBuilder::new(PollStatus { envelope_id }).run_after(self.delay(at)).build();
         self.poll.clone().push_task(task).await.map_err(|e| anyhow::anyhow!("cannot queue poll {envelope_id}: {e}"))
+    }
+}
+
+impl FollowUps for Scheduler {
+    fn retry_at(&self, entry_id: i32, at: Timestamp) -> Queued<'_> {
+        Box::pin(Scheduler::retry_at(self, entry_id, at))
+    }
+
+    fn poll_at(&self, envelope_id: i32, at: Timestamp) -> Queued<'_> {
+        Box::pin(Scheduler::poll_at(self, envelope_id, at))
     }
 }
 

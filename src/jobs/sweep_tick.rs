@@ -4,32 +4,10 @@
 
 use apalis::prelude::*;
 use apalis_cron::Tick;
-use diesel::prelude::*;
 
-use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::flows::sweep;
-use crate::store::schema::dte_sidecar::dte_cron_tick;
-
-/// Records a tick; true when this caller is the one to run it.
-pub fn claim_tick(
-    conn: &mut PgConnection,
-    name: &str,
-    tick: Timestamp,
-    runner: &str,
-    now: Timestamp,
-) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(dte_cron_tick::table)
-        .values((
-            dte_cron_tick::name.eq(name),
-            dte_cron_tick::tick.eq(tick),
-            dte_cron_tick::ran_at.eq(now),
-            dte_cron_tick::runner.eq(runner),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)?;
-    Ok(inserted == 1)
-}
+use crate::store::cron_tick::claim_tick;
 
 /// The cron expression (with seconds) for a sweep every `secs` seconds (the settings
 /// check refuses an interval it cannot express).

@@ -11,7 +11,8 @@ use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::flows::audit::Actor;
 use crate::flows::{
-    backup, company, contingency, credentials, dashboard, failed_queue, folios, retry, send, status_view, ted_barcode,
+    backup, company, contingency, credentials, dashboard, drain, failed_queue, folios, retry, send, status_view,
+    ted_barcode,
 };
 use crate::store::registry;
 
@@ -194,7 +195,7 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             contingency::disable_contingency(ctx, actor, params!("company_id", "comment")).await
         }
         ("dte.contingency", "upload_pending_batch") => {
-            contingency::upload_pending_batch(ctx, actor, params!("company_id", "batch_size")).await
+            drain::upload_pending_batch(ctx, actor, params!("company_id", "batch_size")).await
         }
         ("dte.dashboard", "get_kpis") => dashboard::get_kpis(ctx, params!("company_id")).await,
         ("dte.contingency.pending", "create") => {

@@ -3,10 +3,12 @@
 //! async side go through [`Db::run`], which moves the blocking work off the reactor.
 
 pub mod aggregates;
+pub mod cron_tick;
 pub mod models;
 pub mod query;
 pub mod registry;
 pub mod schema;
+pub mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,0 +1,304 @@
+//! The lifecycle columns' states, one type each, mirroring the migrations' `CHECK` lists,
+//! with the moves each state allows. The flows write states only through these types
+//! (each is a diesel `Text` expression).
+//!
+//! Documents (`dte_document.state`):
+//!
+//! ```text
+//! generated ─► sending ─► sent ─► accepted | accepted_with_objections | rejected
+//!     │           │  ▲
+//!     ▼           ▼  │
+//! contingency   failed ─► abandoned
+//! ```
+//! `contingency` and `failed` go back to `sending` when the upload is tried again;
+//! `abandoned` goes back to `failed` when a person requeues it.
+//!
+//! Retry queue entries (`dte_failed_queue.state`):
+//!
+//! ```text
+//! pending ⇄ retrying ─► success
+//!    │  ▲       │
+//!    ▼  │       │
+//! abandoned ◄───┘
+//! ```
+//! An entry is born `pending`; a retry claims it (`retrying`) and gives it back
+//! (`pending`, or `abandoned` after its last retry); an upload that succeeds closes it
+//! (`success`); a person abandons a pending entry or requeues an abandoned one.
+//!
+//! Envelopes (`dte_envelope.state`):
+//!
+//! ```text
+//! created ─► uploaded ─► processed | rejected
+//!    │  ▲       ▲
+//!    ▼  │       │
+//!  failed ──────┘
+//! ```
+//! An envelope is born `created`; an upload the SII received makes it `uploaded` (again,
+//! when a lost answer is reconciled), a transient failure leaves it `created`, a permanent
+//! refusal makes it `failed`; the SII's verdict on every document decides it.
+
+use diesel::pg::Pg;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel::AsExpression;
+use serde::Serialize;
+
+/// Each state is written as the text its column holds.
+macro_rules! text_column {
+    ($state:ty) => {
+        impl ToSql<Text, Pg> for $state {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl PartialEq<$state> for String {
+            fn eq(&self, state: &$state) -> bool {
+                self == state.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $state {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression)]
+#[diesel(sql_type = Text)]
+#[serde(rename_all = "snake_case")]
+pub enum DocState {
+    Generated,
+    Contingency,
+    Sending,
+    Sent,
+    Accepted,
+    AcceptedWithObjections,
+    Rejected,
+    Failed,
+    Abandoned,
+}
+
+impl DocState {
+    pub const ALL: [DocState; 9] = [
+        Self::Generated,
+        Self::Contingency,
+        Self::Sending,
+        Self::Sent,
+        Self::Accepted,
+        Self::AcceptedWithObjections,
+        Self::Rejected,
+        Self::Failed,
+        Self::Abandoned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Generated => "generated",
+            Self::Contingency => "contingency",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Accepted => "accepted",
+            Self::AcceptedWithObjections => "accepted_with_objections",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The SII has decided; nothing will change it any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Accepted | Self::AcceptedWithObjections | Self::Rejected)
+    }
+
+    /// The SII has (or had) the document: it must never be uploaded again.
+    pub fn reached_sii(self) -> bool {
+        matches!(self, Self::Sent) || self.is_final()
+    }
+
+    pub fn may_become(self, to: DocState) -> bool {
+        use DocState::*;
+        matches!(
+            (self, to),
+            (Generated, Sending | Contingency)
+                | (Contingency, Sending)
+                | (Sending, Sending | Sent | Failed)
+                | (Failed, Sending | Sent | Failed | Abandoned)
+                | (Abandoned, Failed | Sent)
+                | (Sent, Accepted | AcceptedWithObjections | Rejected)
+        )
+    }
+}
+
+text_column!(DocState);
+
+/// The state of a retry queue entry (`dte_failed_queue.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression)]
+#[diesel(sql_type = Text)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueState {
+    Pending,
+    Retrying,
+    Success,
+    Abandoned,
+}
+
+impl QueueState {
+    pub const ALL: [QueueState; 4] = [Self::Pending, Self::Retrying, Self::Success, Self::Abandoned];
+
+    /// The entries still waiting in the queue.
+    pub const OPEN: [QueueState; 2] = [Self::Pending, Self::Retrying];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Retrying => "retrying",
+            Self::Success => "success",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn is_open(self) -> bool {
+        Self::OPEN.contains(&self)
+    }
+
+    pub fn may_become(self, to: QueueState) -> bool {
+        use QueueState::*;
+        matches!(
+            (self, to),
+            (Pending, Pending | Retrying | Success | Abandoned)
+                | (Retrying, Pending | Success | Abandoned)
+                | (Abandoned, Pending)
+        )
+    }
+}
+
+text_column!(QueueState);
+
+/// The state of an EnvioDTE envelope (`dte_envelope.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression)]
+#[diesel(sql_type = Text)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvelopeState {
+    Created,
+    Uploaded,
+    Processed,
+    Rejected,
+    Failed,
+}
+
+impl EnvelopeState {
+    pub const ALL: [EnvelopeState; 5] = [Self::Created, Self::Uploaded, Self::Processed, Self::Rejected, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Uploaded => "uploaded",
+            Self::Processed => "processed",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The SII has decided on every document in it.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Processed | Self::Rejected)
+    }
+
+    pub fn may_become(self, to: EnvelopeState) -> bool {
+        use EnvelopeState::*;
+        matches!(
+            (self, to),
+            (Created | Failed, Created | Uploaded | Failed) | (Uploaded, Uploaded | Processed | Rejected)
+        )
+    }
+}
+
+text_column!(EnvelopeState);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_that_reached_the_sii_is_never_sent_again() {
+        for state in [DocState::Sent, DocState::Accepted, DocState::AcceptedWithObjections, DocState::Rejected] {
+            assert!(state.reached_sii());
+            assert!(!state.may_become(DocState::Sending), "{state:?}");
+        }
+        assert!(DocState::Failed.may_become(DocState::Sending));
+        assert!(!DocState::Abandoned.may_become(DocState::Sending), "requeue first");
+        assert!(!DocState::Generated.may_become(DocState::Sent));
+        for state in DocState::ALL {
+            assert_eq!(DocState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    /// The `CHECK (state IN (…))` list of a migration, as one line.
+    fn check_list(states: impl IntoIterator<Item = &'static str>) -> String {
+        let quoted: Vec<String> = states.into_iter().map(|s| format!("'{s}'")).collect();
+        format!("CHECK (state IN ({}))", quoted.join(", "))
+    }
+
+    fn one_line(sql: &str) -> String {
+        sql.split_whitespace().collect::<Vec<_>>().join(" ").replace("( ", "(")
+    }
+
+    #[test]
+    fn the_states_mirror_the_migrations_check_lists() {
+        let store = one_line(include_str!("../../migrations/2026-11-28-000001_create_store/up.sql"));
+        let pipeline = one_line(include_str!("../../migrations/2026-11-28-000003_send_pipeline/up.sql"));
+        let queue = check_list(QueueState::ALL.map(QueueState::as_str));
+        let envelope = check_list(EnvelopeState::ALL.map(EnvelopeState::as_str));
+        let document = check_list(DocState::ALL.map(DocState::as_str));
+        assert!(store.contains(&queue), "{queue}");
+        assert!(pipeline.contains(&envelope), "{envelope}");
+        assert!(pipeline.contains(&document), "{document}");
+        for state in QueueState::ALL {
+            assert_eq!(QueueState::parse(state.as_str()), Some(state));
+        }
+        for state in EnvelopeState::ALL {
+            assert_eq!(EnvelopeState::parse(state.as_str()), Some(state));
+        }
+    }
+
+    #[test]
+    fn queue_entries_close_once_and_come_back_only_by_requeue() {
+        use QueueState::*;
+        assert!(Pending.may_become(Retrying) && Retrying.may_become(Pending));
+        assert!(Retrying.may_become(Abandoned) && Abandoned.may_become(Pending));
+        for to in QueueState::ALL {
+            assert!(!Success.may_become(to), "success is final: {to}");
+        }
+        assert!(!Abandoned.may_become(Retrying) && !Abandoned.may_become(Success));
+        assert_eq!(QueueState::ALL.into_iter().filter(|s| s.is_open()).collect::<Vec<_>>(), QueueState::OPEN);
+    }
+
+    #[test]
+    fn envelopes_are_decided_once() {
+        use EnvelopeState::*;
+        assert!(Created.may_become(Uploaded) && Uploaded.may_become(Processed) && Uploaded.may_become(Rejected));
+        assert!(Failed.may_become(Uploaded), "a refused envelope may be uploaded again");
+        for state in [Processed, Rejected] {
+            assert!(state.is_final());
+            for to in EnvelopeState::ALL {
+                assert!(!state.may_become(to), "{state} is decided");
+            }
+        }
+        assert!(!Created.may_become(Processed), "a verdict needs an upload");
+    }
+}
