@@ -75,13 +75,7 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
     let (due_entries, due_polls) = ctx
         .db
         .run(move |conn| {
-            let entries: Vec<i32> = dte_failed_queue::table
-                .filter(dte_failed_queue::state.eq("pending"))
-                .filter(dte_failed_queue::next_retry_date.le(now))
-                .order(dte_failed_queue::next_retry_date.asc())
-                .limit(BATCH)
-                .select(dte_failed_queue::id)
-                .load(conn)?;
+            let entries = retry::due_entries(conn, now, None, BATCH)?;
             let polls: Vec<i32> = dte_envelope::table
                 .filter(dte_envelope::state.eq("uploaded"))
                 .filter(dte_envelope::next_poll_at.le(now))
