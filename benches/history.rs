@@ -2,7 +2,11 @@
 //! 1,000,000 retry-queue entries (most closed), 200,000 envelopes. Prints p50/p99 of 50
 //! calls for what reads history (KPIs, /metrics, list pages, counts, lookups, the sweep's
 //! and the retry's selections) and the time of one retention run, and checks with
-//! `EXPLAIN` that no big table is scanned whole.
+//! `EXPLAIN` that no big table is scanned whole and that each lookup uses its index (the
+//! lookups' plans are printed). The Odoo searches are the SQL Odoo 19 sends for the
+//! addon's search views (`folio IN ('…')`, `track_id LIKE '…%'`, `move_id IN (…)`, with
+//! the multi-company record rule); the due retries are also timed through the code's own
+//! query (`flows::retry::due_entries`: bound values, prepared statements).
 //!
 //! Run: `cargo bench --bench history` (needs DATABASE_URL, as the tests do). The data is
 //! loaded once into a database named after the migrations and the row counts
@@ -265,8 +269,9 @@ impl Figures {
     }
 }
 
-/// Fails the bench when a plan scans one of the big tables whole.
-fn explain(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &str) {
+/// The plan of `sql`; the bench fails when it scans one of the big tables whole, or
+/// when `index` is given and the plan does not use it.
+fn explain(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &str, index: Option<&str>) -> String {
     #[derive(QueryableByName)]
     struct PlanLine {
         #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
@@ -279,10 +284,27 @@ fn explain(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &str
             figures.scans.push(format!("{what}: sequential scan of {table}\n{plan}"));
         }
     }
+    if let Some(index) = index {
+        if !plan.contains(&format!(" using {index} ")) {
+            figures.scans.push(format!("{what}: {index} not used\n{plan}"));
+        }
+    }
+    plan
 }
 
 fn time_sql(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &str) {
-    explain(conn, figures, what, sql);
+    explain(conn, figures, what, sql, None);
+    run_sql(conn, figures, what, sql);
+}
+
+/// A lookup: its plan is printed and must use `index`.
+fn time_lookup(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &str, index: &str) {
+    let plan = explain(conn, figures, what, sql, Some(index));
+    println!("    {}", plan.replace('\n', "\n    "));
+    run_sql(conn, figures, what, sql);
+}
+
+fn run_sql(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &str) {
     let mut times = Vec::with_capacity(calls());
     for _ in 0..calls() {
         let t = Instant::now();
@@ -294,7 +316,7 @@ fn time_sql(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &st
 
 /// A write the code runs, timed inside a transaction that is rolled back.
 fn time_write(conn: &mut PgConnection, figures: &mut Figures, what: &str, sql: &str) {
-    explain(conn, figures, what, sql);
+    explain(conn, figures, what, sql, None);
     let mut times = Vec::with_capacity(calls());
     for _ in 0..calls() {
         let t = Instant::now();
@@ -366,6 +388,8 @@ fn main() {
         // A folio and a track id as a person would type them (no long runs of zeros).
         let folio = (rows * 7 / 10 + 4321).to_string();
         let track = (5_000_000_000 + 1 + (rows * 7 / 10 + 4321 - 1) / 50).to_string();
+        // A queue entry's folio (one per ten documents).
+        let queue_folio = ((rows * 7 / 10 + 4321) / 10 * 10).to_string();
         let now_sql = format!("TIMESTAMP '{}'", now().format("%Y-%m-%d %H:%M:%S"));
         println!("{rows} backups, {rows} documents, {} queue entries, 3 companies; {} calls each", rows / 10, calls());
 
@@ -404,6 +428,10 @@ fn main() {
             json!({"domain": [["track_id", "=", track]], "fields": list})).await;
         time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.document track_id = {track}"), "dte.document", "search_read",
             json!({"domain": [["track_id", "=", track]], "fields": ["state", "folio"]})).await;
+        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.backup track_id =like {track}%"), "dte.backup", "search_read",
+            json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": list, "limit": 80})).await;
+        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.document track_id =like {track}%"), "dte.document", "search_read",
+            json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": ["state", "folio"], "limit": 80})).await;
 
         println!("Odoo's own SQL on the published views (list page of 80, _order, record rule, count up to 10,000):");
         let rule = "(company_id IS NULL OR company_id IN (1, 2, 3))";
@@ -422,12 +450,42 @@ fn main() {
             time_sql(&mut conn, &mut figures, &format!("Odoo count {view} (limit 10000)"),
                 &format!("SELECT count(*) FROM (SELECT 1 FROM public.{view} WHERE {rule} LIMIT 10000) t"));
         }
-        time_sql(&mut conn, &mut figures, &format!("Odoo search backup folio ilike {folio}"),
+        // What the search views send (their filter_domain): a folio whole (`=`, which Odoo
+        // 19 sends as `IN`), a track id by its beginning (`=like`), an invoice by its id.
+        let move_id = folio.parse::<i64>().unwrap_or(1);
+        for (what, sql, index) in [
+            (format!("Odoo search backup folio = {folio}"),
+             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE folio IN ('{folio}') AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
+             "idx_dte_backup_folio"),
+            (format!("Odoo search backup track_id =like {track}%"),
+             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE track_id LIKE '{track}%' AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
+             "idx_dte_backup_track"),
+            (format!("Odoo search backup invoice = {move_id}"),
+             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE move_id IN ({move_id}) AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
+             "idx_dte_backup_move"),
+            (format!("Odoo search document folio = {folio}"),
+             format!("SELECT id, created_at, folio FROM public.dte_document WHERE folio IN ({folio}) AND {rule} ORDER BY created_at DESC, id DESC LIMIT 80"),
+             "idx_document_folio"),
+            (format!("Odoo search document track_id =like {track}%"),
+             format!("SELECT id, created_at, folio FROM public.dte_document WHERE track_id LIKE '{track}%' AND {rule} ORDER BY created_at DESC, id DESC LIMIT 80"),
+             "idx_document_track"),
+            (format!("Odoo invoice form: document of move {move_id}"),
+             format!("SELECT id, state, folio, track_id FROM public.dte_document WHERE move_id IN ({move_id}) ORDER BY id DESC"),
+             "dte_document_one_per_move"),
+            (format!("Odoo search queue folio = {queue_folio}"),
+             format!("SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE folio IN ('{queue_folio}') AND {rule} ORDER BY failed_date DESC, id DESC LIMIT 80"),
+             "idx_failed_queue_folio"),
+            (format!("Odoo search queue invoice = {queue_folio}"),
+             format!("SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE move_id IN ({queue_folio}) AND {rule} ORDER BY failed_date DESC, id DESC LIMIT 80"),
+             "idx_failed_queue_move"),
+        ] {
+            time_lookup(&mut conn, &mut figures, &what, &sql, index);
+        }
+        // A custom filter "contains" (`ilike`) still works, on the trigram indexes.
+        time_sql(&mut conn, &mut figures, &format!("Odoo custom filter backup folio ilike {folio}"),
             &format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND folio ILIKE '%{folio}%' ORDER BY sent_date DESC, id DESC LIMIT 80"));
-        time_sql(&mut conn, &mut figures, &format!("Odoo search backup track_id ilike {track}"),
+        time_sql(&mut conn, &mut figures, &format!("Odoo custom filter backup track_id ilike {track}"),
             &format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND track_id ILIKE '%{track}%' ORDER BY sent_date DESC, id DESC LIMIT 80"));
-        time_sql(&mut conn, &mut figures, &format!("Odoo search document track_id ilike {track}"),
-            &format!("SELECT id, created_at, folio FROM public.dte_document WHERE {rule} AND track_id ILIKE '%{track}%' ORDER BY created_at DESC, id DESC LIMIT 80"));
 
         println!("Selections (the statements the code runs; writes rolled back):");
         let lease = 300;
@@ -436,9 +494,22 @@ fn main() {
         time_write(&mut conn, &mut figures, "sweep: claim stale uploads",
             &format!("UPDATE dte_document SET lease_until = {now_sql} WHERE state = 'sending' AND lease_until < {now_sql} RETURNING envelope_id"));
         let due = format!("SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} ORDER BY next_retry_date, id LIMIT 100");
-        time_sql(&mut conn, &mut figures, "sweep / retry_due: due retries (100)", &due);
-        time_sql(&mut conn, &mut figures, "retry_due: due retries of company 1",
-            &format!("SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} AND company_id = ANY('{{1}}') ORDER BY next_retry_date, id LIMIT 100"));
+        time_lookup(&mut conn, &mut figures, "sweep / retry_due: due retries (100)", &due, "idx_failed_queue_due");
+        time_lookup(&mut conn, &mut figures, "retry_due: due retries of company 1",
+            &format!("SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} AND company_id = ANY('{{1}}') ORDER BY next_retry_date, id LIMIT 100"),
+            "idx_failed_queue_due");
+        // The same selections as the code sends them (diesel: bound values, prepared
+        // statements kept per connection, so PostgreSQL may switch to a generic plan).
+        for (what, companies) in [("due retries (100), the code's query", None), ("due retries of company 1, the code's query", Some(vec![1_i64]))] {
+            let mut times = Vec::with_capacity(calls() + 1);
+            for _ in 0..=calls() {
+                let t = Instant::now();
+                dte_sidecar::flows::retry::due_entries(&mut conn, now(), companies.as_deref(), 100).expect("due entries");
+                times.push(t.elapsed());
+            }
+            times.remove(0);
+            figures.record(what, times);
+        }
         time_sql(&mut conn, &mut figures, "sweep: due status polls",
             &format!("SELECT id FROM dte_envelope WHERE state = 'uploaded' AND next_poll_at <= {now_sql} ORDER BY next_poll_at LIMIT 100"));
         time_sql(&mut conn, &mut figures, "sweep: backups without a second copy",
@@ -519,8 +590,8 @@ fn main() {
             for scan in &figures.scans {
                 eprintln!("{scan}");
             }
-            panic!("{} plans scan a big table whole", figures.scans.len());
+            panic!("{} plans scan a big table whole or miss their index", figures.scans.len());
         }
-        println!("no plan scans a big table whole");
+        println!("no plan scans a big table whole; every lookup uses its index");
     });
 }

@@ -263,6 +263,11 @@ async fn search_read_speaks_odoo_domains_fields_limit_offset_and_order() {
         Vec::<String>::new(),
         "ilike escapes wildcards"
     );
+    // =like / =ilike: the pattern as given (Odoo's search boxes send a track id's beginning).
+    assert_eq!(folios(&search(json!([["track_id", "=like", "3%"]]), json!({})).await), ["3"]);
+    assert_eq!(folios(&search(json!([["track_id", "=like", "0"]]), json!({})).await), Vec::<String>::new());
+    assert_eq!(folios(&search(json!([["display_name", "=like", "dte 61%"]]), json!({})).await), Vec::<String>::new());
+    assert_eq!(folios(&search(json!([["display_name", "=ilike", "dte 61%"]]), json!({})).await), ["2"]);
     assert_eq!(
         folios(&search(json!([["sent_date", ">=", "2026-03-02 12:02:00"]]), json!({"order": "folio"})).await),
         ["3", "4"]

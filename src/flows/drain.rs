@@ -115,7 +115,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
             let company = company::require(conn, company_id)?;
             let interrupted: Vec<i32> = dte_envelope::table
                 .filter(dte_envelope::company_id.eq(company_id))
-                .filter(dte_envelope::state.eq("created"))
+                .filter(dte_envelope::state.eq(crate::store::state::EnvelopeState::Created))
                 .filter(dte_envelope::upload_attempts.eq(0))
                 .filter(
                     dte_envelope::id.eq_any(

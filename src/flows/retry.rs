@@ -83,24 +83,7 @@ pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResul
     };
     let now = ctx.clock.now();
     let companies = actor.companies.clone();
-    let due: Vec<i32> = ctx
-        .db
-        .run(move |conn| {
-            let mut query = dte_failed_queue::table
-                .filter(dte_failed_queue::state.eq(QueueState::Pending))
-                .filter(dte_failed_queue::next_retry_date.le(now))
-                .into_boxed();
-            if let Some(ids) = companies {
-                let ids: Vec<i32> = ids.into_iter().filter_map(|id| i32::try_from(id).ok()).collect();
-                query = query.filter(dte_failed_queue::company_id.eq_any(ids));
-            }
-            Ok(query
-                .order((dte_failed_queue::next_retry_date.asc(), dte_failed_queue::id.asc()))
-                .limit(limit)
-                .select(dte_failed_queue::id)
-                .load(conn)?)
-        })
-        .await?;
+    let due = ctx.db.run(move |conn| due_entries(conn, now, companies.as_deref(), limit)).await?;
     let (mut retried, mut succeeded, mut failed, mut abandoned) = (0, 0, 0, 0);
     for id in &due {
         let id = *id;
@@ -127,6 +110,31 @@ pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResul
         "abandoned": abandoned,
         "ids": due,
     }))
+}
+
+/// The pending entries whose next retry has come, oldest first (then by id), at most
+/// `limit`, of `companies` when given: what `retry_due` and the sweep take. Served by the
+/// partial index `idx_failed_queue_due`, which carries the company, so a company's due
+/// entries are found without reading the rows of the others.
+pub fn due_entries(
+    conn: &mut PgConnection,
+    now: Timestamp,
+    companies: Option<&[i64]>,
+    limit: i64,
+) -> AppResult<Vec<i32>> {
+    let mut query = dte_failed_queue::table
+        .filter(dte_failed_queue::state.eq(QueueState::Pending))
+        .filter(dte_failed_queue::next_retry_date.le(now))
+        .into_boxed();
+    if let Some(ids) = companies {
+        let ids: Vec<i32> = ids.iter().filter_map(|id| i32::try_from(*id).ok()).collect();
+        query = query.filter(dte_failed_queue::company_id.eq_any(ids));
+    }
+    Ok(query
+        .order((dte_failed_queue::next_retry_date.asc(), dte_failed_queue::id.asc()))
+        .limit(limit)
+        .select(dte_failed_queue::id)
+        .load(conn)?)
 }
 
 /// When a pending entry is due, if it is.

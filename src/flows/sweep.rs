@@ -22,6 +22,7 @@ use super::{retry, status, upload};
 use crate::context::AppContext;
 use crate::error::AppResult;
 use crate::store::schema::dte_sidecar::{dte_document, dte_envelope, dte_failed_queue};
+use crate::store::state::{EnvelopeState, QueueState};
 
 /// Work items handled per sweep and kind (the specification's cron takes 100).
 const BATCH: i64 = 100;
@@ -47,10 +48,10 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
         .run(move |conn| {
             let released = diesel::update(
                 dte_failed_queue::table
-                    .filter(dte_failed_queue::state.eq("retrying"))
+                    .filter(dte_failed_queue::state.eq(QueueState::Retrying))
                     .filter(dte_failed_queue::last_retry_date.lt(now - lease)),
             )
-            .set(dte_failed_queue::state.eq("pending"))
+            .set(dte_failed_queue::state.eq(QueueState::Pending))
             .execute(conn)?;
             // Claim each stale upload by extending its lease, so one replica reconciles it.
             let stale: Vec<Option<i32>> = diesel::update(
@@ -78,15 +79,9 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
     let (due_entries, due_polls) = ctx
         .db
         .run(move |conn| {
-            let entries: Vec<i32> = dte_failed_queue::table
-                .filter(dte_failed_queue::state.eq("pending"))
-                .filter(dte_failed_queue::next_retry_date.le(now))
-                .order(dte_failed_queue::next_retry_date.asc())
-                .limit(BATCH)
-                .select(dte_failed_queue::id)
-                .load(conn)?;
+            let entries = retry::due_entries(conn, now, None, BATCH)?;
             let polls: Vec<i32> = dte_envelope::table
-                .filter(dte_envelope::state.eq("uploaded"))
+                .filter(dte_envelope::state.eq(EnvelopeState::Uploaded))
                 .filter(dte_envelope::next_poll_at.le(now))
                 .order(dte_envelope::next_poll_at.asc())
                 .limit(BATCH)

@@ -274,6 +274,12 @@ fn matches(domain: &Domain, row: &Map<String, Value>) -> bool {
                 (Operator::NotIlike, Operand::Scalar(Bind::Text(pattern))) => {
                     cell.is_some_and(|c| !ilike(&text(c), pattern))
                 }
+                (Operator::EqLike, Operand::Scalar(Bind::Text(pattern))) => {
+                    cell.is_some_and(|c| like(&text(c), pattern, false))
+                }
+                (Operator::EqIlike, Operand::Scalar(Bind::Text(pattern))) => {
+                    cell.is_some_and(|c| like(&text(c), pattern, true))
+                }
                 (op, Operand::Scalar(bind)) => cell.and_then(|c| compare(c, bind)).is_some_and(|o| match op {
                     Operator::Eq => o == Ordering::Equal,
                     Operator::Lt => o == Ordering::Less,
@@ -314,6 +320,11 @@ fn compare(cell: &Value, bind: &Bind) -> Option<Ordering> {
 
 /// PostgreSQL's ILIKE with `\` as the escape: `%` any run, `_` one character.
 fn ilike(text: &str, pattern: &str) -> bool {
+    like(text, pattern, true)
+}
+
+/// PostgreSQL's LIKE (ILIKE when `fold_case`) with `\` as the escape.
+fn like(text: &str, pattern: &str, fold_case: bool) -> bool {
     enum Token {
         Any,
         One,
@@ -329,7 +340,8 @@ fn ilike(text: &str, pattern: &str) -> bool {
             c => Token::Char(c),
         });
     }
-    let text: Vec<char> = text.to_lowercase().chars().collect();
+    let fold = |c: char| if fold_case { c.to_lowercase().next().unwrap_or(c) } else { c };
+    let text: Vec<char> = text.chars().map(fold).collect();
     // Every literal must match one character: a longer pattern cannot match, which also
     // bounds the work below by the (short) text.
     if tokens.iter().filter(|t| !matches!(t, Token::Any)).count() > text.len() {
@@ -338,7 +350,7 @@ fn ilike(text: &str, pattern: &str) -> bool {
     let tokens: Vec<Token> = tokens
         .into_iter()
         .map(|t| match t {
-            Token::Char(c) => Token::Char(c.to_lowercase().next().unwrap_or(c)),
+            Token::Char(c) => Token::Char(fold(c)),
             other => other,
         })
         .collect();
@@ -407,6 +419,18 @@ mod tests {
         assert!(!ilike("DTE Backup", "%queue%"));
         assert!(ilike("50%", "%50\\%%"));
         assert!(!ilike("a", &"%a".repeat(10_000)));
+    }
+
+    #[test]
+    fn eq_like_is_postgresql_like() {
+        assert!(like("DTE Backup", "DTE%", false));
+        assert!(!like("DTE Backup", "dte%", false));
+        assert!(like("DTE Backup", "dte%", true));
+        assert!(like("dte.backup", "dte_backup", false));
+        assert_eq!(models(json!([["model", "=like", "dte.contingency%"]]), "search_count", json!({})), 2);
+        assert_eq!(models(json!([["model", "=like", "DTE.contingency%"]]), "search_count", json!({})), 0);
+        assert_eq!(models(json!([["model", "=ilike", "DTE.contingency%"]]), "search_count", json!({})), 2);
+        assert_eq!(models(json!([["model", "=like", "contingency"]]), "search_count", json!({})), 0);
     }
 
     #[test]

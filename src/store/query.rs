@@ -34,6 +34,11 @@ pub enum Operator {
     NotIn,
     Ilike,
     NotIlike,
+    /// `=like`: the value is a LIKE pattern, used as given (`'5000140087%'`: a prefix,
+    /// which a b-tree serves).
+    EqLike,
+    /// `=ilike`: the same, ignoring case.
+    EqIlike,
 }
 
 impl Operator {
@@ -49,6 +54,8 @@ impl Operator {
             "not in" => Self::NotIn,
             "ilike" => Self::Ilike,
             "not ilike" => Self::NotIlike,
+            "=like" => Self::EqLike,
+            "=ilike" => Self::EqIlike,
             _ => return None,
         })
     }
@@ -63,6 +70,8 @@ impl Operator {
             Self::Ge => ">=",
             Self::Ilike => "ILIKE",
             Self::NotIlike => "NOT ILIKE",
+            Self::EqLike => "LIKE",
+            Self::EqIlike => "ILIKE",
             Self::In | Self::NotIn => "= ANY",
         }
     }
@@ -200,6 +209,13 @@ fn parse_leaf(model: &'static ModelInfo, term: &[Value]) -> AppResult<Domain> {
             let Some(text) = text_of(value) else { return Err(where_("expected text")) };
             Operand::Scalar(Bind::Text(format!("%{}%", escape_like(&text))))
         }
+        Operator::EqLike | Operator::EqIlike => {
+            if !matches!(field.kind, FieldKind::Char | FieldKind::Text) {
+                return Err(where_("only text fields can be matched"));
+            }
+            let Some(text) = text_of(value) else { return Err(where_("expected text")) };
+            Operand::Scalar(Bind::Text(text))
+        }
         _ => {
             if value == &Value::Bool(false) && field.kind != FieldKind::Boolean {
                 if !matches!(op, Operator::Eq | Operator::Ne) {
@@ -231,6 +247,8 @@ fn op_text(op: Operator) -> &'static str {
         Operator::NotIn => "not in",
         Operator::Ilike => "ilike",
         Operator::NotIlike => "not ilike",
+        Operator::EqLike => "=like",
+        Operator::EqIlike => "=ilike",
         other => other.sql(),
     }
 }
@@ -547,6 +565,24 @@ mod tests {
         let (sql, binds) = compile(json!([["folio", "ilike", "1'; DROP TABLE x; --"]])).unwrap();
         assert_eq!(sql, "folio ILIKE $1");
         assert_eq!(binds, 1);
+    }
+
+    #[test]
+    fn eq_like_keeps_the_pattern_as_given() {
+        let domain = parse_domain(backup(), &json!([["track_id", "=like", "5000140087%"]])).unwrap();
+        let Domain::Leaf { op, value, .. } = &domain else { panic!("{domain:?}") };
+        assert_eq!(*op, Operator::EqLike);
+        assert_eq!(*value, Operand::Scalar(Bind::Text("5000140087%".into())));
+        assert_eq!(compile_domain(&domain), ("track_id LIKE $1".to_string(), 1));
+        // ilike wraps and escapes what it is given; =ilike does not.
+        let domain = parse_domain(backup(), &json!([["folio", "=ilike", "12_4"]])).unwrap();
+        let Domain::Leaf { value, .. } = &domain else { panic!("{domain:?}") };
+        assert_eq!(*value, Operand::Scalar(Bind::Text("12_4".into())));
+        assert_eq!(compile_domain(&domain).0, "folio ILIKE $1");
+        let err = compile(json!([["company_id", "=like", "1%"]])).unwrap_err().to_string();
+        assert!(err.contains("company_id =like: only text fields"), "{err}");
+        let err = compile(json!([["folio", "=like", ["1%"]]])).unwrap_err().to_string();
+        assert!(err.contains("folio =like: expected text"), "{err}");
     }
 
     #[test]

@@ -118,3 +118,36 @@ class TestScreens(DteCommon):
                          "El SII no respondió a tiempo (timeout).")
         # Unknown text: as it came, with a capital.
         self.assertEqual(client._dte_error_text("something new"), "Something new")
+
+    def test_search_boxes_look_folios_and_track_ids_up_as_a_btree_serves(self):
+        """At millions of rows a "contains" search reads every row: the search boxes look a
+        folio up whole and a track id by its beginning, the SQL the sidecar's indexes serve
+        (its history bench runs ``EXPLAIN`` on the same SQL at ten million rows)."""
+        rows = self.insert_sample_rows(self.company, move_id=self.move.id, folio="4321")
+        cases = [
+            # model, search view, field, typed, found by, not found by, SQL it sends
+            ("dte.backup", "view_dte_backup_search", "folio", "4321", "4321", "432", '"folio" IN'),
+            ("dte.backup", "view_dte_backup_search", "track_id", "T-43", "T-4321", "4321", '"track_id" LIKE'),
+            ("dte.document", "view_dte_document_search", "track_id", "T-43", "T-4321", "4321", '"track_id" LIKE'),
+            ("dte.failed.queue", "view_dte_failed_queue_search", "folio", "4321", "4321", "21", '"folio" IN'),
+            ("dte.contingency.pending", "view_dte_contingency_pending_search", "folio", "4321", "4321", "43",
+             '"folio" IN'),
+        ]
+        for model, view, name, typed, whole, part, sql in cases:
+            with self.subTest(model=model, field=name):
+                Model = self.env[model]
+                arch = etree.fromstring(Model.get_view(
+                    self.env.ref(f"l10n_cl_dte_sidecar.{view}").id, "search")["arch"])
+                [field] = arch.xpath(f"//search/field[@name='{name}']")
+                filter_domain = field.get("filter_domain")
+                self.assertTrue(filter_domain, f"{model}.{name} would search with ilike")
+                domains = {
+                    value: safe_eval(filter_domain, {"self": value, "raw_value": value})
+                    for value in (typed, whole, part)
+                }
+                self.assertIn(rows[model], Model.search(domains[typed]).ids)
+                self.assertIn(rows[model], Model.search(domains[whole]).ids)
+                self.assertNotIn(rows[model], Model.search(domains[part]).ids)
+                query = Model._search(domains[typed]).select().code
+                self.assertIn(sql, query)
+                self.assertNotIn("ILIKE", query.upper())
