@@ -582,3 +582,50 @@ async fn a_document_that_cannot_be_stamped_gives_its_folio_back() {
     assert_eq!(app.send(70, 2, 33, "76000002-7").await["result"]["folio"], 2);
     assert_eq!(app.sim.arrivals("76000002-7", 33, 1), 1);
 }
+
+#[actix_rt::test]
+async fn a_document_queued_with_only_its_xml_is_wrapped_once_and_sent_once() {
+    let app = app().await;
+    // A signed DTE that never reached the SII: issued in contingency, then handed to the
+    // queue by its XML alone (as Odoo's add_failed_dte does), its pending copy set aside.
+    app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
+    let held = app.send(95, 1, 33, COMPANY_RUT).await["result"].clone();
+    assert_eq!(held["state"], "contingency", "{held}");
+    let xml: String = {
+        #[derive(diesel::QueryableByName)]
+        struct Xml {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            xml: String,
+        }
+        let row: Xml = diesel::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT convert_from(xml_content, 'ISO-8859-1') AS xml FROM dte_sidecar.dte_contingency_pending",
+            ),
+            &mut app.db.conn(),
+        )
+        .unwrap();
+        row.xml
+    };
+    app.db.conn().batch_execute("DELETE FROM dte_sidecar.dte_contingency_pending").unwrap();
+    app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
+    let entry = app
+        .call(
+            "dte.failed.queue",
+            "add_failed_dte",
+            json!(["33", held["folio"].to_string(), xml, "timeout", "SII timeout", 96]),
+            json!({"company_id": 1}),
+        )
+        .await;
+    let folio = held["folio"].as_i64().expect("folio");
+    let results = app.call("dte.failed.queue", "retry_send", json!([[entry]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    let row = &app.call("dte.failed.queue", "read", json!([[entry], ["state", "envelope_id"]]), json!({})).await[0];
+    assert_eq!(row["state"], "success", "{row}");
+    assert!(row["envelope_id"].is_number(), "the envelope is kept for any later attempt: {row}");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, folio), 1);
+    let (name, message) =
+        error_of(&app.execute_kw("dte.failed.queue", "retry_send", json!([[entry]]), json!({})).await);
+    assert_eq!(name, "odoo.exceptions.UserError");
+    assert!(message.contains("only pending entries can be retried"), "{message}");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, folio), 1, "a closed entry is not sent again");
+}

@@ -17,10 +17,10 @@ use super::upload::{self, Uploaded};
 use super::{company, send};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
-use crate::dte::SignedDte;
+use crate::dte::{SignedDte, Signer};
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
-use crate::store::models::FailedEntry;
+use crate::store::models::{Company, FailedEntry};
 use crate::store::schema::dte_sidecar::{dte_document, dte_failed_queue};
 use crate::store::state::QueueState;
 
@@ -39,10 +39,17 @@ pub async fn retry_entry(ctx: &AppContext, entry_id: i32, manual: bool) -> AppRe
     let now = ctx.clock.now();
     let keys = Arc::clone(&ctx.keys);
     let lease = chrono::TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
-    let claimed =
-        ctx.db.run(move |conn| conn.transaction(|conn| claim(conn, &keys, entry_id, manual, now, lease))).await?;
+    let claim_now = || {
+        let keys = Arc::clone(&keys);
+        ctx.db.run(move |conn| conn.transaction(|conn| claim(conn, &keys, entry_id, manual, now, lease)))
+    };
+    let mut claimed = claim_now().await?;
+    if let Claim::Wrap(to_wrap) = claimed {
+        wrap(ctx, *to_wrap).await?;
+        claimed = claim_now().await?;
+    }
     let retried = match claimed {
-        Claim::Nothing => return Ok(Retried::NotDue),
+        Claim::Nothing | Claim::Wrap(_) => return Ok(Retried::NotDue),
         Claim::Done => Retried::AlreadyDone,
         Claim::Envelope(envelope_id) => Retried::Uploaded(upload::upload_envelope(ctx, envelope_id, "retry").await?),
     };
@@ -156,6 +163,66 @@ enum Claim {
     Nothing,
     Done,
     Envelope(i32),
+    /// The entry has no envelope yet: its XML is to be wrapped first.
+    Wrap(Box<Wrap>),
+}
+
+struct Wrap {
+    entry_id: i32,
+    xml: Vec<u8>,
+    company: Company,
+    signer: Arc<Signer>,
+}
+
+/// Reads the entry's stored XML and signs its envelope, with no connection held; then
+/// attaches the envelope unless another worker did meanwhile. An XML that cannot be sent
+/// as it is stays for a person, retried no more.
+async fn wrap(ctx: &AppContext, wrap: Wrap) -> AppResult<()> {
+    let (keys, now) = (Arc::clone(&ctx.keys), ctx.clock.now());
+    let Wrap { entry_id, xml, company, signer } = wrap;
+    let built = tokio::task::spawn_blocking(move || match SignedDte::from_xml(xml) {
+        Ok(signed) => send::envelope_xml(&keys, &signer, &company, &[signed], now).map(|xml| Ok((company, xml))),
+        Err(e) => Ok(Err(format!("the stored XML cannot be sent: {}", engine_error("xml_content", e)))),
+    })
+    .await
+    .map_err(|e| AppError::internal(anyhow::anyhow!("envelope task failed: {e}")))??;
+    ctx.db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let Some(entry) = dte_failed_queue::table
+                    .find(entry_id)
+                    .filter(dte_failed_queue::envelope_id.is_null())
+                    .select(FailedEntry::as_select())
+                    .for_update()
+                    .first(conn)
+                    .optional()?
+                else {
+                    return Ok(());
+                };
+                match built {
+                    Ok((company, xml)) => {
+                        let id = send::insert_envelope(conn, &company, xml, 1, now)?;
+                        diesel::update(dte_failed_queue::table.find(entry.id))
+                            .set(dte_failed_queue::envelope_id.eq(id))
+                            .execute(conn)?;
+                    }
+                    Err(message) => {
+                        diesel::update(dte_failed_queue::table.find(entry.id))
+                            .set((
+                                dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
+                                dte_failed_queue::error_type.eq("validation"),
+                                dte_failed_queue::error_message.eq(&message),
+                                dte_failed_queue::retry_history.eq(super::failed_queue::history_with(&entry.retry_history, json!({
+                                    "date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "unsendable", "error_message": message,
+                                }))),
+                            ))
+                            .execute(conn)?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
 }
 
 fn claim(
@@ -187,37 +254,12 @@ fn claim(
             return Ok(Claim::Done);
         }
     }
-    let envelope_id = match entry.envelope_id {
-        Some(id) => id,
-        None => {
-            // Queued over RPC with only its signed XML: wrap it in an envelope once and
-            // keep it, so every retry sends the same bytes.
-            let signed = match SignedDte::from_xml(entry.xml_content.clone()) {
-                Ok(signed) => signed,
-                Err(e) => {
-                    // Nothing to send as it is: keep it for a person, retry no more.
-                    let message = format!("the stored XML cannot be sent: {}", engine_error("xml_content", e));
-                    diesel::update(dte_failed_queue::table.find(entry.id))
-                        .set((
-                            dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
-                            dte_failed_queue::error_type.eq("validation"),
-                            dte_failed_queue::error_message.eq(&message),
-                            dte_failed_queue::retry_history.eq(super::failed_queue::history_with(&entry.retry_history, json!({
-                                "date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "unsendable", "error_message": message,
-                            }))),
-                        ))
-                        .execute(conn)?;
-                    return Ok(Claim::Nothing);
-                }
-            };
-            let company = company::require(conn, entry.company_id)?;
-            let signer = keys.signer(conn, company.id)?;
-            let id = send::store_envelope(conn, keys, &signer, &company, &[signed], now)?;
-            diesel::update(dte_failed_queue::table.find(entry.id))
-                .set(dte_failed_queue::envelope_id.eq(id))
-                .execute(conn)?;
-            id
-        }
+    let Some(envelope_id) = entry.envelope_id else {
+        // Queued over RPC with only its signed XML: it is wrapped in an envelope once, with
+        // no connection held (see `wrap`), and every retry then sends the same bytes.
+        let company = company::require(conn, entry.company_id)?;
+        let signer = keys.signer(conn, company.id)?;
+        return Ok(Claim::Wrap(Box::new(Wrap { entry_id: entry.id, xml: entry.xml_content, company, signer })));
     };
     let claimed = diesel::update(
         dte_failed_queue::table
