@@ -5,19 +5,12 @@
 
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Int4, Text};
+use diesel::sql_types::{Bool, Int4};
 
 use super::document::DocState;
 use crate::context::AppContext;
+use crate::store::aggregates::Labelled;
 use crate::store::state::QueueState;
-
-#[derive(QueryableByName)]
-struct Labelled {
-    #[diesel(sql_type = Text)]
-    label: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 #[derive(QueryableByName)]
 struct CompanyFlag {

@@ -132,12 +132,13 @@ pub fn compact(conn: &mut PgConnection, today: chrono::NaiveDate) -> AppResult<i
     Ok(row.folded)
 }
 
+/// A count by label, as the grouped queries over the sidecar's tables return it.
 #[derive(QueryableByName)]
-struct Labelled {
+pub struct Labelled {
     #[diesel(sql_type = Text)]
-    label: String,
+    pub label: String,
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub n: i64,
 }
 
 fn labelled(conn: &mut PgConnection, sql: &str, company: Option<i32>) -> AppResult<BTreeMap<String, i64>> {
