@@ -302,7 +302,8 @@ level = "warn"
         entries = retried = 0
         for line in histories.splitlines():
             count, history = line.split("|", 1)
-            events = [e.get("retry") for e in json.loads(history) if e.get("event") in ("retry_failed",)]
+            # Every retry, the one that succeeded included, is recorded once, numbered 1..n.
+            events = [e.get("retry") for e in json.loads(history) if e.get("event") in ("retry_failed", "success") and "retry" in e]
             successes = [e for e in json.loads(history) if e.get("event") == "success"]
             entries += 1
             retried += int(count)
