@@ -326,7 +326,9 @@ class ClientScenario:
         self.assertOdooError("MissingError", self.call, "dte.backup", "read", [999999], ["folio"])
         self.assertOdooError("ValidationError", self.call, "dte.backup", "search_read",
                              [("no_such_field", "=", 1)])
-        self.assertOdooError("ValidationError", self.call, "dte.backup", "search", [("folio", "=like", "1%")])
+        self.assertOdooError("ValidationError", self.call, "dte.backup", "search", [("folio", "child_of", 1)])
+        # A prefix search (what the search boxes send) is an operator the sidecar takes.
+        self.assertIsInstance(self.call("dte.backup", "search", [("track_id", "=like", "5%")]), list)
         self.assertOdooError("AccessError", self.call, "dte.contingency", "get_status", 999,
                              context={"allowed_company_ids": [self.company_id]})
         self.assertOdooError("NotFound", self.call, "dte.backup", "unlink", [1])
