@@ -302,16 +302,7 @@ fn a_dte_whose_certificate_was_replaced_is_refused() {
 #[test]
 fn verify_file_prints_one_line_per_file_and_fails_when_any_does() {
     let dir = scratch_dir("verify-file");
-    let config = dir.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sii]\nschemas_dir = \"{}\"\n[[sii.extra_caf_keys]]\nidk = 100\npath = \"{}\"\n",
-            manifest_path("schemas/sii").display(),
-            manifest_path("tests/fixtures/keys/FAKE-SII-IDK100-public.pem").display()
-        ),
-    )
-    .unwrap();
+    let config = offline_config(&dir);
     let tampered = dir.join("replaced-certificate.xml");
     std::fs::write(&tampered, with_replaced_certificate()).unwrap();
     let peer = manifest_path("tests/fixtures/peer/EnvioDTE-T33-T34-T52-T56-T61.xml");

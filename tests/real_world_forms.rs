@@ -223,16 +223,7 @@ fn a_replaced_certificate_is_refused_by_xmlsec1_and_the_verifier() {
 #[test]
 fn verify_file_accepts_the_real_world_forms_and_refuses_the_replaced_certificate() {
     let scratch = scratch_dir("real-world-verify-file");
-    let config = scratch.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[sii]\nschemas_dir = \"{}\"\n[[sii.extra_caf_keys]]\nidk = 100\npath = \"{}\"\n",
-            manifest_path("schemas/sii").display(),
-            manifest_path("tests/fixtures/keys/FAKE-SII-IDK100-public.pem").display()
-        ),
-    )
-    .unwrap();
+    let config = offline_config(&scratch);
     let fixtures = generate();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_dte-sidecar"))
         .arg("--config")

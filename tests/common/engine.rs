@@ -109,3 +109,19 @@ pub fn replace_once(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&haystack[at + from.len()..]);
     out
 }
+
+/// A settings file in `dir` for running the binary's offline commands (`verify-file`):
+/// the SII schemas and the test CAF key. Returns its path.
+pub fn offline_config(dir: &Path) -> PathBuf {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sii]\nschemas_dir = \"{}\"\n[[sii.extra_caf_keys]]\nidk = 100\npath = \"{}\"\n",
+            manifest_path("schemas/sii").display(),
+            manifest_path("tests/fixtures/keys/FAKE-SII-IDK100-public.pem").display()
+        ),
+    )
+    .unwrap();
+    config
+}
