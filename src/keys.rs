@@ -28,6 +28,9 @@ pub struct Keys {
     pub trust: Arc<CafTrust>,
     sealer: Option<Sealer>,
     signers: Mutex<HashMap<i32, Arc<Signer>>>,
+    /// The certificate row each company signed with last, so a send can skip reading it
+    /// ahead when its signer is open already (the send's transaction still checks the row).
+    last_signer: Mutex<HashMap<i32, i32>>,
     cafs: Mutex<HashMap<i32, Arc<Caf>>>,
 }
 
@@ -56,6 +59,7 @@ impl Keys {
             trust: Arc::new(trust),
             sealer,
             signers: Mutex::default(),
+            last_signer: Mutex::default(),
             cafs: Mutex::default(),
         }
     }
@@ -68,6 +72,20 @@ impl Keys {
 
     /// The active signing certificate of a company.
     pub fn signer(&self, conn: &mut PgConnection, company_id: i32) -> AppResult<Arc<Signer>> {
+        self.signer_of_row(conn, company_id, None)
+    }
+
+    /// The signer of the company's active certificate row `certificate_id`, as a query that
+    /// read the company found it: opened already, it costs no statement.
+    pub fn signer_of_row(
+        &self,
+        conn: &mut PgConnection,
+        company_id: i32,
+        certificate_id: Option<i32>,
+    ) -> AppResult<Arc<Signer>> {
+        if let Some(signer) = certificate_id.and_then(|id| lock(&self.signers).get(&id).cloned()) {
+            return Ok(signer);
+        }
         let row: CertificateRow = dte_certificate::table
             .filter(dte_certificate::company_id.eq(company_id))
             .filter(dte_certificate::active.eq(true))
@@ -87,6 +105,10 @@ impl Keys {
     /// transaction finds the signer ready. A company without one is left to that
     /// transaction to report.
     pub async fn open_signer_ahead(self: &Arc<Self>, db: &Db, company_id: i32) -> AppResult<()> {
+        let last = lock(&self.last_signer).get(&company_id).copied();
+        if last.is_some_and(|id| lock(&self.signers).contains_key(&id)) {
+            return Ok(());
+        }
         let row: Option<CertificateRow> = db
             .run(move |conn| {
                 Ok(dte_certificate::table
@@ -120,6 +142,7 @@ impl Keys {
                 .map_err(|e| AppError::internal(anyhow::anyhow!("stored certificate: {e}")))?,
         );
         lock(&self.signers).insert(row.id, Arc::clone(&signer));
+        lock(&self.last_signer).insert(row.company_id, row.id);
         Ok(signer)
     }
 

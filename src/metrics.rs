@@ -20,3 +20,8 @@ pub fn retries(outcome: &'static str, count: usize) {
 pub fn sii_call(operation: &'static str, outcome: &'static str, seconds: f64) {
     metrics::histogram!("dte_sii_call_seconds", "operation" => operation, "outcome" => outcome).record(seconds);
 }
+
+/// Counts one SQL statement sent on a pooled connection.
+pub fn sql_statement() {
+    metrics::counter!("dte_sql_statements_total").increment(1);
+}

@@ -8,7 +8,7 @@ use diesel::PgConnection;
 use serde_json::{json, Value};
 
 use crate::clock::Timestamp;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::models::DocumentRow;
 use crate::store::schema::dte_sidecar::{dte_document, dte_document_transition};
 pub use crate::store::state::DocState;
@@ -106,24 +106,35 @@ pub fn transition_many(
     Ok(moving)
 }
 
-/// Records the first state of a new document.
+/// Records how a new document came to its first stored state: `path` lists the states it
+/// went through inside the transaction that inserted it (`generated`, then the state its
+/// row was inserted in), all in one statement.
 pub fn record_birth(
     conn: &mut PgConnection,
     document_id: i32,
-    state: DocState,
-    reason: &str,
+    path: &[(DocState, &str)],
     now: Timestamp,
 ) -> AppResult<()> {
-    diesel::insert_into(dte_document_transition::table)
-        .values((
+    let mut from: Option<DocState> = None;
+    let mut rows = Vec::with_capacity(path.len());
+    for &(state, reason) in path {
+        if from.is_some_and(|from| !from.may_become(state)) {
+            return Err(AppError::internal(anyhow::anyhow!("a new document cannot go from {from:?} to {state:?}")));
+        }
+        rows.push((
             dte_document_transition::document_id.eq(document_id),
+            dte_document_transition::from_state.eq(from.map(DocState::as_str)),
             dte_document_transition::to_state.eq(state.as_str()),
             dte_document_transition::at.eq(now),
             dte_document_transition::reason.eq(reason),
-        ))
-        .execute(conn)?;
-    crate::metrics::transition(state.as_str());
-    tracing::info!(document = document_id, to = state.as_str(), reason, "document transition");
+        ));
+        from = Some(state);
+    }
+    diesel::insert_into(dte_document_transition::table).values(&rows).execute(conn)?;
+    for &(state, reason) in path {
+        crate::metrics::transition(state.as_str());
+        tracing::info!(document = document_id, to = state.as_str(), reason, "document transition");
+    }
     Ok(())
 }
 

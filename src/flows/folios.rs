@@ -186,7 +186,8 @@ pub struct Allocation {
 /// The next free folio of a type, in the caller's transaction: concurrent callers never
 /// get the same one (the CAF row is locked until the caller commits, and a rollback
 /// gives the folio back). Folios already used or reserved through a caller-given number
-/// are skipped.
+/// are skipped. Each folio drawn costs one statement: the draw, the CAF row and whether
+/// the folio is taken come back together.
 pub fn allocate(
     conn: &mut PgConnection,
     company_id: i32,
@@ -194,30 +195,47 @@ pub fn allocate(
     today: NaiveDate,
 ) -> AppResult<Allocation> {
     for _ in 0..1000 {
-        let taken: Option<(i32, i64)> = diesel::sql_query(
-            "UPDATE dte_sidecar.dte_caf SET next_folio = next_folio + 1 WHERE id = ( \
-               SELECT id FROM dte_sidecar.dte_caf WHERE company_id = $1 AND dte_type = $2 \
-                 AND next_folio <= folio_to AND (expires_on IS NULL OR expires_on > $3) \
-               ORDER BY folio_from LIMIT 1 FOR UPDATE) \
-             RETURNING id, next_folio - 1 AS folio",
+        let drawn: Option<Drawn> = diesel::sql_query(
+            "WITH drawn AS ( \
+               UPDATE dte_sidecar.dte_caf SET next_folio = next_folio + 1 WHERE id = ( \
+                 SELECT id FROM dte_sidecar.dte_caf WHERE company_id = $1 AND dte_type = $2 \
+                   AND next_folio <= folio_to AND (expires_on IS NULL OR expires_on > $3) \
+                 ORDER BY folio_from LIMIT 1 FOR UPDATE) \
+               RETURNING *) \
+             SELECT drawn.*, drawn.next_folio - 1 AS folio, \
+               EXISTS (SELECT 1 FROM dte_sidecar.dte_document d WHERE d.company_id = drawn.company_id \
+                 AND d.dte_type = drawn.dte_type AND d.folio = drawn.next_folio - 1) \
+               OR EXISTS (SELECT 1 FROM dte_sidecar.dte_folio_reservation r \
+                 WHERE r.company_id = drawn.company_id AND r.dte_type = drawn.dte_type \
+                   AND r.folio = drawn.next_folio - 1 AND r.move_id IS NOT NULL) AS used \
+             FROM drawn",
         )
         .bind::<Int4, _>(company_id)
         .bind::<Text, _>(dte_type.as_str())
         .bind::<Date, _>(today)
-        .get_result::<Taken>(conn)
-        .optional()?
-        .map(|t| (t.id, t.folio));
-        let Some((caf_id, folio)) = taken else {
+        .get_result(conn)
+        .optional()?;
+        let Some(drawn) = drawn else {
             return Err(AppError::user(format!(
                 "no folios left for DTE {dte_type} of company {company_id}: load a new CAF"
             )));
         };
-        if !is_used(conn, company_id, dte_type, folio)? {
-            let caf = dte_caf::table.find(caf_id).select(CafRow::as_select()).first(conn)?;
-            return Ok(Allocation { folio: checked_folio(caf_id, folio)?, caf });
+        if !drawn.used {
+            return Ok(Allocation { folio: checked_folio(drawn.caf.id, drawn.folio)?, caf: drawn.caf });
         }
     }
     Err(AppError::internal(anyhow::anyhow!("no free folio found after skipping 1000 used ones")))
+}
+
+/// One folio drawn from a CAF by [`allocate`].
+#[derive(QueryableByName)]
+struct Drawn {
+    #[diesel(embed)]
+    caf: CafRow,
+    #[diesel(sql_type = BigInt)]
+    folio: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    used: bool,
 }
 
 /// Checks a folio the caller chose: inside a loaded, unexpired CAF, never used and not
@@ -348,29 +366,37 @@ pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
             }
         },
     };
-    if let Some(row) = spare_of(conn, ask, folio)? {
-        return take(conn, row.id, caf.id, folio.value(), holder, ask).map(Hold::Taken);
-    }
-    let id: i32 = diesel::insert_into(dte_folio_reservation::table)
-        .values((
-            dte_folio_reservation::company_id.eq(ask.company_id),
-            dte_folio_reservation::move_id.eq(ask.move_id),
-            dte_folio_reservation::dte_type.eq(ask.dte_type.as_str()),
-            dte_folio_reservation::folio.eq(folio.value()),
-            dte_folio_reservation::caf_id.eq(caf.id),
-            dte_folio_reservation::request.eq(ask.request),
-            dte_folio_reservation::holder.eq(holder),
-            dte_folio_reservation::reserved_at.eq(ask.now),
-            dte_folio_reservation::lease_until.eq(ask.lease_until),
-        ))
-        .returning(dte_folio_reservation::id)
-        .get_result(conn)
-        .map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                AppError::field("folio", format!("folio {folio} of DTE {} is already used", ask.dte_type))
-            }
-            other => other.into(),
-        })?;
+    // A spare row of this folio (a caller's chosen folio given back earlier) is taken
+    // over in the same statement; a row held for another move is a used folio.
+    let id: Option<i32> = diesel::sql_query(
+        "INSERT INTO dte_sidecar.dte_folio_reservation \
+           (company_id, move_id, dte_type, folio, caf_id, request, holder, reserved_at, lease_until) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (company_id, dte_type, folio) DO UPDATE SET move_id = EXCLUDED.move_id, \
+           caf_id = EXCLUDED.caf_id, request = EXCLUDED.request, holder = EXCLUDED.holder, \
+           reserved_at = EXCLUDED.reserved_at, lease_until = EXCLUDED.lease_until \
+         WHERE dte_folio_reservation.move_id IS NULL \
+         RETURNING id",
+    )
+    .bind::<Int4, _>(ask.company_id)
+    .bind::<Int4, _>(ask.move_id)
+    .bind::<Text, _>(ask.dte_type.as_str())
+    .bind::<BigInt, _>(folio.value())
+    .bind::<Int4, _>(caf.id)
+    .bind::<Text, _>(ask.request)
+    .bind::<BigInt, _>(holder)
+    .bind::<diesel::sql_types::Timestamp, _>(ask.now)
+    .bind::<diesel::sql_types::Timestamp, _>(ask.lease_until)
+    .get_result::<Reserved>(conn)
+    .optional()
+    .map_err(|e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            used_folio(folio, ask.dte_type)
+        }
+        other => other.into(),
+    })?
+    .map(|row| row.id);
+    let Some(id) = id else { return Err(used_folio(folio, ask.dte_type)) };
     Ok(Hold::Taken(Reservation { id, holder, folio, caf }))
 }
 
@@ -410,19 +436,6 @@ fn spare(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Option<Reservation
         .select(ReservationRow::as_select())
         .for_update()
         .skip_locked()
-        .first(conn)
-        .optional()?)
-}
-
-/// The spare row of one folio, when the caller's chosen folio is a spare.
-fn spare_of(conn: &mut PgConnection, ask: &Ask<'_>, folio: Folio) -> AppResult<Option<ReservationRow>> {
-    Ok(dte_folio_reservation::table
-        .filter(dte_folio_reservation::company_id.eq(ask.company_id))
-        .filter(dte_folio_reservation::dte_type.eq(ask.dte_type.as_str()))
-        .filter(dte_folio_reservation::folio.eq(folio.value()))
-        .filter(dte_folio_reservation::move_id.is_null())
-        .select(ReservationRow::as_select())
-        .for_update()
         .first(conn)
         .optional()?)
 }
@@ -487,9 +500,11 @@ fn checked_folio(caf_id: i32, folio: i64) -> AppResult<Folio> {
 }
 
 #[derive(QueryableByName)]
-struct Taken {
+struct Reserved {
     #[diesel(sql_type = Int4)]
     id: i32,
-    #[diesel(sql_type = BigInt)]
-    folio: i64,
+}
+
+fn used_folio(folio: Folio, dte_type: DteType) -> AppError {
+    AppError::field("folio", format!("folio {folio} of DTE {dte_type} is already used"))
 }

@@ -31,7 +31,9 @@ use crate::dte::{build_envio, build_signed_dte, Caratula, DteRequest, Resolution
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
 use crate::store::models::{Company, DocumentRow, NewPendingDte};
-use crate::store::schema::dte_sidecar::{dte_contingency_pending, dte_document, dte_envelope};
+use crate::store::schema::dte_sidecar::{
+    dte_certificate, dte_company, dte_contingency, dte_contingency_pending, dte_document, dte_envelope,
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,7 +198,7 @@ fn reserve(
     if let Some(existing) = existing_document(conn, order)? {
         return Ok(Reservable::Existing(Box::new(existing)));
     }
-    let company = company::require(conn, order.company_id)?;
+    let IssuingCompany { company, certificate_id, held } = issuing_company(conn, order.company_id)?;
     let company_rut: Rut = company.rut.parse().map_err(AppError::internal)?;
     if order.request.issuer.rut.trim().parse::<Rut>().ok() != Some(company_rut) {
         return Err(AppError::field(
@@ -204,8 +206,7 @@ fn reserve(
             format!("{} is not the RUT of company {} ({})", order.request.issuer.rut, company.id, company.rut),
         ));
     }
-    let signer = keys.signer(conn, company.id)?;
-    let held = contingency::is_enabled(conn, company.id)?;
+    let signer = keys.signer_of_row(conn, company.id, certificate_id)?;
     let ask = folios::Ask {
         company_id: company.id,
         move_id: order.move_id,
@@ -221,6 +222,41 @@ fn reserve(
             Reservable::Ready(Box::new(Reserved { reservation, company, signer, held }))
         }
     })
+}
+
+/// The company, the id of its active certificate and its contingency switch, in one read.
+struct IssuingCompany {
+    company: Company,
+    certificate_id: Option<i32>,
+    held: bool,
+}
+
+fn issuing_company(conn: &mut PgConnection, company_id: i32) -> AppResult<IssuingCompany> {
+    let certificate = dte_certificate::table
+        .filter(dte_certificate::company_id.eq(dte_company::id))
+        .filter(dte_certificate::active.eq(true))
+        .select(dte_certificate::id)
+        .single_value();
+    let switch = dte_contingency::table
+        .filter(dte_contingency::company_id.eq(dte_company::id))
+        .select(dte_contingency::enabled)
+        .single_value();
+    let found: Option<(Company, Option<i32>, Option<bool>)> = dte_company::table
+        .find(company_id)
+        .select((Company::as_select(), certificate, switch))
+        .first(conn)
+        .optional()?;
+    match found {
+        Some((company, certificate_id, held)) => {
+            Ok(IssuingCompany { company, certificate_id, held: held.unwrap_or(false) })
+        }
+        // The same refusal as every other call naming an unknown company.
+        None => company::require(conn, company_id).map(|company| IssuingCompany {
+            company,
+            certificate_id: None,
+            held: false,
+        }),
+    }
 }
 
 fn lock_move(conn: &mut PgConnection, move_id: i32) -> AppResult<()> {
@@ -280,15 +316,21 @@ fn store(
     let company = &reserved.company;
     // The switch may have moved while the document was stamped; this read decides.
     let held = contingency::is_enabled(conn, company.id)?;
-    let document_id = insert_document(
-        conn,
-        company,
-        order.move_id,
-        &signed,
-        order.request_json.as_bytes(),
-        if held { DocState::Contingency } else { DocState::Sending },
-        now,
-    )?;
+    // The envelope is stored first, so the document is inserted once, in its state.
+    let envelope_id = match (held, envelope) {
+        (true, _) => None,
+        (false, Some(xml)) => Some(insert_envelope(conn, company, xml, 1, now)?),
+        // Reserved in contingency, which has ended since: the envelope is built now.
+        (false, None) => {
+            let xml = envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?;
+            Some(insert_envelope(conn, company, xml, 1, now)?)
+        }
+    };
+    let born = match envelope_id {
+        Some(envelope_id) => Born::Sending { envelope_id, lease_until },
+        None => Born::Held,
+    };
+    let document_id = insert_document(conn, company, order.move_id, &signed, order.request_json.as_bytes(), born, now)?;
     super::audit::record(
         conn,
         now,
@@ -301,7 +343,7 @@ fn store(
             details: serde_json::json!({"move_id": order.move_id, "dte_type": order.dte_type.as_str(), "folio": signed.folio, "held": held}),
         },
     )?;
-    if held {
+    let Some(envelope_id) = envelope_id else {
         diesel::insert_into(dte_contingency_pending::table)
             .values(NewPendingDte {
                 dte_type: order.dte_type.as_str(),
@@ -316,16 +358,7 @@ fn store(
             })
             .execute(conn)?;
         return Ok(Prepared::Held(document::get(conn, document_id)?));
-    }
-    let xml = match envelope {
-        Some(xml) => xml,
-        // Reserved in contingency, which has ended since: the envelope is built now.
-        None => envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?,
     };
-    let envelope_id = insert_envelope(conn, company, xml, 1, now)?;
-    diesel::update(dte_document::table.find(document_id))
-        .set((dte_document::envelope_id.eq(envelope_id), dte_document::lease_until.eq(lease_until)))
-        .execute(conn)?;
     Ok(Prepared::ToUpload { document_id, envelope_id })
 }
 
@@ -358,42 +391,50 @@ pub async fn complete_lapsed(ctx: &AppContext) -> AppResult<usize> {
     Ok(completed)
 }
 
+/// The state a new document is stored in.
+enum Born {
+    /// Ready to upload in its envelope, leased to the call that uploads it.
+    Sending { envelope_id: i32, lease_until: Timestamp },
+    /// Kept for later: the company is in contingency.
+    Held,
+}
+
 fn insert_document(
     conn: &mut PgConnection,
     company: &Company,
     move_id: i32,
     signed: &SignedDte,
     request_json: &[u8],
-    state: DocState,
+    born: Born,
     now: Timestamp,
 ) -> AppResult<i32> {
+    let (state, envelope_id, lease_until, reason) = match born {
+        Born::Sending { envelope_id, lease_until } => {
+            (DocState::Sending, Some(envelope_id), Some(lease_until), "stored before upload")
+        }
+        Born::Held => (DocState::Contingency, None, None, "company in contingency: kept for later"),
+    };
     let id: i32 = diesel::insert_into(dte_document::table)
         .values((
             dte_document::company_id.eq(company.id),
             dte_document::move_id.eq(move_id),
             dte_document::dte_type.eq(signed.document_type.code().to_string()),
             dte_document::folio.eq(signed.folio),
-            dte_document::state.eq(DocState::Generated.as_str()),
+            dte_document::state.eq(state.as_str()),
             dte_document::request.eq(String::from_utf8_lossy(request_json).into_owned()),
             dte_document::xml_content.eq(&signed.xml),
             dte_document::sha256.eq(hex::encode(Sha256::digest(&signed.xml))),
             dte_document::issue_date.eq(signed.issue_date),
             dte_document::receiver_rut.eq(signed.receiver_rut.to_string()),
             dte_document::total.eq(signed.total),
+            dte_document::envelope_id.eq(envelope_id),
+            dte_document::lease_until.eq(lease_until),
             dte_document::created_at.eq(now),
             dte_document::state_changed_at.eq(now),
         ))
         .returning(dte_document::id)
         .get_result(conn)?;
-    document::record_birth(conn, id, DocState::Generated, "stamped and signed", now)?;
-    if state != DocState::Generated {
-        let reason = if state == DocState::Contingency {
-            "company in contingency: kept for later"
-        } else {
-            "stored before upload"
-        };
-        document::transition(conn, id, state, reason, document::Change::default(), now)?;
-    }
+    document::record_birth(conn, id, &[(DocState::Generated, "stamped and signed"), (state, reason)], now)?;
     Ok(id)
 }
 

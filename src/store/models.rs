@@ -179,7 +179,7 @@ pub struct CertificateRow {
     pub loaded_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = super::schema::dte_sidecar::dte_caf, check_for_backend(diesel::pg::Pg))]
 pub struct CafRow {
     pub id: i32,
