@@ -67,7 +67,12 @@ fn main() {
     // The recorder is process-wide; installing it first lets this run count from the start.
     dte_sidecar::telemetry::metrics();
     actix_rt::System::new().block_on(async {
-        let app = TestApp::spawn_with(|s| s.database.pool_size = 16).await;
+        // No cap on SII calls: this measures the path, not the policy.
+        let app = TestApp::spawn_with(|s| {
+            s.database.pool_size = 16;
+            s.sii.max_calls_per_minute = 0;
+        })
+        .await;
         app.setup_company(1, COMPANY_RUT, i64::from(SENDS) + 500).await;
         let send = |move_id: i32| {
             let app = &app;

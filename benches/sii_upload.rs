@@ -29,6 +29,7 @@ fn client(base: String) -> SiiClient {
         connect_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_secs(30),
         token_ttl: Duration::from_secs(3000),
+        max_calls_per_minute: 0,
     })
     .expect("client")
 }

@@ -25,3 +25,14 @@ pub fn sii_call(operation: &'static str, outcome: &'static str, seconds: f64) {
 pub fn sql_statement() {
     metrics::counter!("dte_sql_statements_total").increment(1);
 }
+
+/// Counts a call to the SII held back by the cap on calls per minute: `waited` for a
+/// slot, or `not_made` when none came in time.
+pub fn sii_call_held(operation: &'static str, outcome: &'static str) {
+    metrics::counter!("dte_sii_calls_held_total", "operation" => operation, "outcome" => outcome).increment(1);
+}
+
+/// The cap on calls per minute to the SII (0: none).
+pub fn sii_call_cap(per_minute: u32) {
+    metrics::gauge!("dte_sii_call_cap_per_minute").set(f64::from(per_minute));
+}

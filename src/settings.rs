@@ -141,6 +141,10 @@ pub struct SiiSettings {
     pub extra_caf_keys: Vec<TrustedKeySetting>,
     /// Documents per EnvioDTE when uploading pending documents (the SII allows 2000).
     pub max_documents_per_envelope: usize,
+    /// Calls per minute to the SII, all kinds together (uploads, status queries, seeds,
+    /// tokens), at most; 0: no cap. The SII asks that its services not be used
+    /// massively. A call over the cap waits up to `request_timeout_secs` for a slot.
+    pub max_calls_per_minute: u32,
     /// Consecutive transient failures after which a company enters contingency.
     pub contingency_after_failures: u32,
     /// Leave contingency by itself once the SII answers again (false: a person decides).
@@ -287,6 +291,7 @@ impl Default for SiiSettings {
             schemas_dir: PathBuf::from("schemas/sii"),
             extra_caf_keys: Vec::new(),
             max_documents_per_envelope: 500,
+            max_calls_per_minute: 1200,
             contingency_after_failures: 3,
             auto_leave_contingency: true,
         }

@@ -629,3 +629,34 @@ async fn a_document_queued_with_only_its_xml_is_wrapped_once_and_sent_once() {
     assert!(message.contains("only pending entries can be retried"), "{message}");
     assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, folio), 1, "a closed entry is not sent again");
 }
+
+#[actix_rt::test]
+async fn calls_over_the_cap_per_minute_wait_then_go_to_the_retry_queue_not_to_contingency() {
+    // Seed and token take two calls of the cap, the first upload the third; the cap is
+    // per real minute, so every later call in this test finds no slot.
+    let app = TestApp::spawn_with(|s| {
+        s.sii.max_calls_per_minute = 3;
+        s.sii.request_timeout_secs = 1;
+        s.sii.contingency_after_failures = 2;
+    })
+    .await;
+    app.setup_company(1, COMPANY_RUT, 100).await;
+    let first = app.send(60, 1, 33, COMPANY_RUT).await;
+    assert_eq!(first["result"]["state"], "sent", "{first}");
+    for move_id in 61..=63 {
+        let started = std::time::Instant::now();
+        let answer = app.send(move_id, 1, 33, COMPANY_RUT).await;
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900), "the call waited for a slot first");
+        assert_eq!(answer["result"]["state"], "failed", "{answer}");
+        let entry = entry_of(&app, move_id).await;
+        assert_eq!(entry["state"], "pending");
+        assert_eq!(entry["error_type"], "unavailable");
+        assert!(entry["error_message"].as_str().unwrap_or_default().contains("calls per minute"), "{entry}");
+    }
+    // Nothing went out beyond the cap, and the sidecar's own limit is no SII outage.
+    assert_eq!(app.sim.upload_count(), 1);
+    let status = app.call("dte.contingency", "get_status", json!([1]), json!({})).await;
+    assert_eq!(status["enabled"], false, "{status}");
+    let metrics = dte_sidecar::telemetry::metrics().map(|handle| handle.render()).unwrap_or_default();
+    assert!(metrics.contains("dte_sii_calls_held_total{operation=\"upload\",outcome=\"not_made\"}"), "{metrics}");
+}

@@ -44,6 +44,7 @@ async fn start_sii(timeout: Duration) -> Sii {
         connect_timeout: timeout,
         request_timeout: timeout,
         token_ttl: Duration::from_secs(3000),
+        max_calls_per_minute: 0,
     })
     .unwrap();
     wait_until_listening(&base).await;

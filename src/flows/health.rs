@@ -51,7 +51,8 @@ pub fn record_outcome(
         record_success(conn, company_id, now)?;
         return Ok(false);
     };
-    if e.class != ErrorClass::Transient {
+    // A call our own cap held back never reached the SII: it tells nothing of its health.
+    if e.class != ErrorClass::Transient || e.is_call_cap() {
         return Ok(false);
     }
     diesel::insert_into(h::dte_sii_health)

@@ -6,17 +6,19 @@
 //! channel. Everything else (SII logic, parsing) runs in the caller's task.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
 use super::soap::{self, Respuesta};
 use super::{
     classify_document_state, classify_upload_state, classify_upload_status, DocumentPresence, ErrorClass, SiiError,
-    TypeCounts, UploadState, PATH_EST_DTE, PATH_EST_UP, PATH_SEED, PATH_TOKEN, PATH_UPLOAD, USER_AGENT,
+    TypeCounts, UploadState, CALL_CAP, PATH_EST_DTE, PATH_EST_UP, PATH_SEED, PATH_TOKEN, PATH_UPLOAD, USER_AGENT,
 };
 use crate::dte::{self, Rut, Signer};
 
@@ -29,6 +31,9 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// A token is dropped after this long even if the SII never refused it.
     pub token_ttl: Duration,
+    /// Calls per minute to the SII (uploads, status queries, seeds and tokens), at most;
+    /// 0: no cap. A call over the cap waits for a slot up to `request_timeout`.
+    pub max_calls_per_minute: u32,
 }
 
 /// One HTTP exchange for the client thread.
@@ -55,6 +60,7 @@ struct CachedToken {
 #[derive(Clone)]
 pub struct SiiClient {
     config: Arc<ClientConfig>,
+    cap: Option<Arc<DefaultDirectRateLimiter>>,
     exchanges: mpsc::UnboundedSender<Exchange>,
     tokens: Arc<Mutex<HashMap<String, CachedToken>>>,
 }
@@ -100,7 +106,10 @@ impl SiiClient {
                 }
             });
         })?;
-        Ok(Self { config: Arc::new(config), exchanges, tokens: Arc::default() })
+        let cap = NonZeroU32::new(config.max_calls_per_minute)
+            .map(|per_minute| Arc::new(RateLimiter::direct(Quota::per_minute(per_minute))));
+        crate::metrics::sii_call_cap(config.max_calls_per_minute);
+        Ok(Self { config: Arc::new(config), cap, exchanges, tokens: Arc::default() })
     }
 
     pub fn base_url(&self) -> &str {
@@ -113,8 +122,6 @@ impl SiiClient {
         headers: Vec<(&'static str, String)>,
         body: Bytes,
     ) -> Result<HttpAnswer, SiiError> {
-        let started = Instant::now();
-        let answer = self.exchange_untimed(path, headers, body).await;
         let operation = match path {
             PATH_SEED => "seed",
             PATH_TOKEN => "token",
@@ -122,6 +129,9 @@ impl SiiClient {
             PATH_EST_UP => "upload_state",
             _ => "document_state",
         };
+        self.wait_for_slot(operation).await?;
+        let started = Instant::now();
+        let answer = self.exchange_untimed(path, headers, body).await;
         let outcome = match &answer {
             Ok(a) if a.status < 400 => "ok",
             Ok(_) => "http_error",
@@ -130,6 +140,28 @@ impl SiiClient {
         };
         crate::metrics::sii_call(operation, outcome, started.elapsed().as_secs_f64());
         answer
+    }
+
+    /// Keeps the calls within the cap: a call over it waits for a slot, up to the request
+    /// timeout; one that still finds none is not made and fails as a transient error of
+    /// ours ([`SiiError::is_call_cap`]), which the retry queue takes.
+    async fn wait_for_slot(&self, operation: &'static str) -> Result<(), SiiError> {
+        let Some(cap) = &self.cap else { return Ok(()) };
+        if cap.check().is_ok() {
+            return Ok(());
+        }
+        crate::metrics::sii_call_held(operation, "waited");
+        if tokio::time::timeout(self.config.request_timeout, cap.until_ready()).await.is_ok() {
+            return Ok(());
+        }
+        crate::metrics::sii_call_held(operation, "not_made");
+        Err(SiiError::transient(
+            CALL_CAP,
+            format!(
+                "{operation} not sent: this sidecar's cap of {} calls per minute to the SII is reached",
+                self.config.max_calls_per_minute
+            ),
+        ))
     }
 
     async fn exchange_untimed(
@@ -438,6 +470,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(settings.connect_timeout_secs),
             request_timeout: Duration::from_secs(settings.request_timeout_secs),
             token_ttl: Duration::from_secs(settings.token_ttl_secs),
+            max_calls_per_minute: settings.max_calls_per_minute,
         }
     }
 }

@@ -52,6 +52,9 @@ impl ErrorClass {
     }
 }
 
+/// The code of a call held back by this sidecar's cap on calls per minute to the SII.
+pub const CALL_CAP: &str = "call-cap";
+
 /// A failed SII exchange, with the SII's own code and text when it gave them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{code}: {message}")]
@@ -73,6 +76,12 @@ impl SiiError {
 
     pub fn transient(code: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(ErrorClass::Transient, code, message)
+    }
+
+    /// The call was never made: this sidecar's own cap on calls per minute held it back.
+    /// It says nothing of the SII's health.
+    pub fn is_call_cap(&self) -> bool {
+        self.code == CALL_CAP
     }
 
     /// The retry queue's `error_type` for this failure (the specification's six).
