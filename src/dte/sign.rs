@@ -44,6 +44,7 @@ pub struct Signer {
     key_pem: Zeroizing<Vec<u8>>,
     certificate: X509,
     certificate_pem: Vec<u8>,
+    key_info: KeyInfoText,
     rut: Rut,
 }
 
@@ -136,7 +137,15 @@ impl Signer {
         );
         let certificate_pem =
             certificate.to_pem().map_err(|_| DteError::Certificate("the certificate cannot be exported".into()))?;
-        Ok(Signer { id: NEXT_SIGNER_ID.fetch_add(1, Ordering::Relaxed), key_pem, certificate, certificate_pem, rut })
+        let key_info = KeyInfoText::of(&certificate, &key)?;
+        Ok(Signer {
+            id: NEXT_SIGNER_ID.fetch_add(1, Ordering::Relaxed),
+            key_pem,
+            certificate,
+            certificate_pem,
+            key_info,
+            rut,
+        })
     }
 
     /// The RUT of the certificate holder (`RutEnvia`, `rutSender`/`dvSender`).
@@ -397,14 +406,6 @@ pub(crate) fn sign_enveloped(doc: &XmlDoc, parent: Node<'_>, part: SignedPart<'_
         if xs::xmlSecTmplReferenceAddTransform(reference, transform).is_null() {
             return Err(failed("cannot add the reference transform"));
         }
-        let key_info = xs::xmlSecTmplSignatureEnsureKeyInfo(signature, ptr::null());
-        if key_info.is_null() || xs::xmlSecTmplKeyInfoAddKeyValue(key_info).is_null() {
-            return Err(failed("cannot add KeyValue"));
-        }
-        let x509_data = xs::xmlSecTmplKeyInfoAddX509Data(key_info);
-        if x509_data.is_null() || xs::xmlSecTmplX509DataAddCertificate(x509_data).is_null() {
-            return Err(failed("cannot add X509Data"));
-        }
 
         let context = DsigContext::new()?;
         let rc = with_thread_key(signer, |key| {
@@ -418,8 +419,67 @@ pub(crate) fn sign_enveloped(doc: &XmlDoc, parent: Node<'_>, part: SignedPart<'_
         if rc < 0 {
             return Err(failed("xmlsec could not sign"));
         }
+        // KeyInfo is outside what the signature covers; the signer's is written from text
+        // prepared once, which spares xmlsec exporting the key and the certificate per
+        // signature.
+        append_key_info(parent.wrap(signature.cast())?, &signer.key_info)?;
     }
     Ok(())
+}
+
+/// `KeyInfo` as the SII's examples carry it: the RSA key's value and the certificate, laid
+/// out line by line as xmlsec writes it.
+fn append_key_info(signature: Node<'_>, key_info: &KeyInfoText) -> DteResult<()> {
+    let info = signature.add_element(c"KeyInfo")?;
+    signature.add_line_break()?;
+    info.add_line_break()?;
+    let value = info.add_element(c"KeyValue")?;
+    info.add_line_break()?;
+    value.add_line_break()?;
+    let rsa = value.add_element(c"RSAKeyValue")?;
+    value.add_line_break()?;
+    rsa.add_line_break()?;
+    rsa.add_text(c"Modulus", &format!("\n{}", key_info.modulus))?;
+    rsa.add_line_break()?;
+    rsa.add_text(c"Exponent", &format!("\n{}", key_info.exponent))?;
+    rsa.add_line_break()?;
+    let x509 = info.add_element(c"X509Data")?;
+    info.add_line_break()?;
+    x509.add_line_break()?;
+    x509.add_text(c"X509Certificate", &key_info.certificate)?;
+    x509.add_line_break()?;
+    Ok(())
+}
+
+/// A signer's `KeyInfo` texts, base64 in lines of 64 characters as xmlsec writes them.
+struct KeyInfoText {
+    modulus: String,
+    exponent: String,
+    certificate: String,
+}
+
+impl KeyInfoText {
+    fn of(certificate: &X509, key: &PKey<Private>) -> DteResult<KeyInfoText> {
+        let rsa = key.rsa().map_err(|_| DteError::Certificate("the key is not RSA".into()))?;
+        let der =
+            certificate.to_der().map_err(|_| DteError::Certificate("the certificate cannot be exported".into()))?;
+        Ok(KeyInfoText {
+            modulus: base64_lines(&rsa.n().to_vec()),
+            exponent: base64_lines(&rsa.e().to_vec()),
+            certificate: base64_lines(&der),
+        })
+    }
+}
+
+fn base64_lines(bytes: &[u8]) -> String {
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut lines = String::with_capacity(text.len() + text.len() / 64 + 1);
+    for chunk in text.as_bytes().chunks(64) {
+        // Base64 is ASCII: every chunk is valid UTF-8.
+        lines.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        lines.push('\n');
+    }
+    lines
 }
 
 /// Signs the element whose `ID` is `id` where it stands in `xml`: a `<Signature>` over

@@ -551,7 +551,7 @@ impl<'doc> Node<'doc> {
         }
     }
 
-    fn wrap(&self, child: lx::xmlNodePtr) -> DteResult<Node<'doc>> {
+    pub(crate) fn wrap(&self, child: lx::xmlNodePtr) -> DteResult<Node<'doc>> {
         if child.is_null() {
             return Err(out_of_memory());
         }
