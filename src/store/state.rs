@@ -1,6 +1,16 @@
 //! The lifecycle columns' states, one type each, mirroring the migrations' `CHECK` lists,
-//! with the moves each state allows. The flows write states only through these types
-//! (each is a diesel `Text` expression).
+//! with the moves each state allows. Each lifecycle table has one writer, the only code
+//! that writes its `state` column, and it writes only moves `may_become` allows, with the
+//! states allowed to make the move (`sources`) in the statement's `WHERE`, so a
+//! concurrent change cannot slip an illegal move in:
+//!
+//! | table              | writer                          |
+//! |--------------------|---------------------------------|
+//! | `dte_document`     | `flows::document`               |
+//! | `dte_failed_queue` | `flows::failed_queue`           |
+//! | `dte_envelope`     | `flows::envelope`               |
+//!
+//! Each state is a diesel `Text` expression.
 //!
 //! Documents (`dte_document.state`):
 //!
@@ -134,6 +144,11 @@ impl DocState {
                 | (Sent, Accepted | AcceptedWithObjections | Rejected)
         )
     }
+
+    /// The states that may become `to`: what a write's `WHERE state IN (…)` allows.
+    pub fn sources(to: DocState) -> Vec<DocState> {
+        Self::ALL.into_iter().filter(|s| s.may_become(to)).collect()
+    }
 }
 
 text_column!(DocState);
@@ -181,6 +196,11 @@ impl QueueState {
                 | (Abandoned, Pending)
         )
     }
+
+    /// The states that may become `to`: what a write's `WHERE state IN (…)` allows.
+    pub fn sources(to: QueueState) -> Vec<QueueState> {
+        Self::ALL.into_iter().filter(|s| s.may_become(to)).collect()
+    }
 }
 
 text_column!(QueueState);
@@ -225,6 +245,11 @@ impl EnvelopeState {
             (self, to),
             (Created | Failed, Created | Uploaded | Failed) | (Uploaded, Uploaded | Processed | Rejected)
         )
+    }
+
+    /// The states that may become `to`: what a write's `WHERE state IN (…)` allows.
+    pub fn sources(to: EnvelopeState) -> Vec<EnvelopeState> {
+        Self::ALL.into_iter().filter(|s| s.may_become(to)).collect()
     }
 }
 
