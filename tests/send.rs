@@ -660,3 +660,134 @@ async fn calls_over_the_cap_per_minute_wait_then_go_to_the_retry_queue_not_to_co
     let metrics = dte_sidecar::telemetry::metrics().map(|handle| handle.render()).unwrap_or_default();
     assert!(metrics.contains("dte_sii_calls_held_total{operation=\"upload\",outcome=\"not_made\"}"), "{metrics}");
 }
+
+/// The state column of a row, read straight from the store.
+fn stored_state(app: &TestApp, table: &str, id: i64) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct State {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let row: State = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(format!("SELECT state::text AS state FROM dte_sidecar.{table} WHERE id = {id}")),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    row.state
+}
+
+#[actix_rt::test]
+async fn an_envelope_the_sii_decided_on_is_never_uploaded_again() {
+    let app = app().await;
+    // Two documents kept in contingency and handed over by Odoo (over RPC, without a
+    // document of ours), drained in one envelope whose upload fails.
+    app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
+    for move_id in [130, 131] {
+        app.send(move_id, 1, 33, COMPANY_RUT).await;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        folio: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        move_id: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        xml: String,
+    }
+    let kept: Vec<Kept> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT folio::text AS folio, move_id, encode(xml_content, 'base64') AS xml \
+             FROM dte_sidecar.dte_contingency_pending ORDER BY id",
+        ),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    app.db.conn().batch_execute("DELETE FROM dte_sidecar.dte_contingency_pending").unwrap();
+    let vals: Vec<Value> = kept
+        .iter()
+        .map(|k| {
+            json!({"dte_type": "33", "folio": k.folio, "move_id": k.move_id, "company_id": 1,
+                "xml_content": k.xml.replace('\n', "")})
+        })
+        .collect();
+    app.call("dte.contingency.pending", "create", json!([vals]), json!({})).await;
+    app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    let report = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;
+    assert_eq!(report["failed_envelopes"], 1, "{report}");
+    let (first, second) = (entry_of(&app, 130).await, entry_of(&app, 131).await);
+    let (first, second) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
+    let envelope = entry_of(&app, 130).await["envelope_id"].as_i64().unwrap();
+
+    // A person gives up on one; the other is retried and takes the envelope to the SII,
+    // which decides on it.
+    app.call("dte.failed.queue", "abandon", json!([[first], "duplicado"]), json!({})).await;
+    app.sim.set_faults(Faults::default());
+    let results = app.call("dte.failed.queue", "retry_send", json!([[second]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    let uploads = app.sim.upload_count();
+    app.clock.advance(TimeDelta::hours(1));
+    app.sweep().await;
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "processed");
+
+    // Requeued and retried, the abandoned entry finds its envelope decided: it is closed,
+    // and the envelope is not uploaded again — by the retry, or by anyone.
+    app.call("dte.failed.queue", "requeue", json!([[first]]), json!({})).await;
+    let results = app.call("dte.failed.queue", "retry_send", json!([[first]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    assert_eq!(stored_state(&app, "dte_failed_queue", first), "success");
+    let envelope_id = i32::try_from(envelope).unwrap();
+    let again = dte_sidecar::flows::upload::upload_envelope(&app.ctx, envelope_id, "test").await.unwrap();
+    assert_eq!(again, dte_sidecar::flows::upload::Uploaded::AlreadyDone);
+    assert_eq!(app.sim.upload_count(), uploads, "a decided envelope is never uploaded again");
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "processed");
+}
+
+#[actix_rt::test]
+async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
+    use diesel::prelude::*;
+    use dte_sidecar::flows::{envelope, failed_queue};
+    use dte_sidecar::store::models::{EnvelopeRow, FailedEntry};
+    use dte_sidecar::store::schema::dte_sidecar::{dte_envelope, dte_failed_queue};
+
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(140, 1, 33, COMPANY_RUT).await;
+    let id = entry_of(&app, 140).await["id"].as_i64().unwrap();
+    let mut conn = app.db.conn();
+    let now = app.clock.now();
+    let read = |conn: &mut PgConnection| -> FailedEntry {
+        dte_failed_queue::table
+            .find(i32::try_from(id).unwrap())
+            .select(FailedEntry::as_select())
+            .first(conn)
+            .unwrap()
+    };
+    // Read as pending, closed meanwhile: the abandon is not written over the success.
+    let pending = read(&mut conn);
+    conn.batch_execute(&format!("UPDATE dte_sidecar.dte_failed_queue SET state = 'success' WHERE id = {id}")).unwrap();
+    let refused = failed_queue::abandon(&mut conn, &pending, "test", None, now).unwrap_err();
+    assert!(refused.to_string().contains("changed meanwhile"), "{refused}");
+    // Success is final: neither a requeue nor an abandon moves it, and nothing is written.
+    let closed = read(&mut conn);
+    let refused = failed_queue::requeue(&mut conn, &closed, "test", now).unwrap_err();
+    assert!(refused.to_string().contains("may not become pending"), "{refused}");
+    let refused = failed_queue::abandon(&mut conn, &closed, "test", None, now).unwrap_err();
+    assert!(refused.to_string().contains("may not become abandoned"), "{refused}");
+    assert_eq!(read(&mut conn).retry_history, pending.retry_history);
+    assert_eq!(stored_state(&app, "dte_failed_queue", id), "success");
+
+    // Envelopes: a verdict needs an upload, and a decided envelope is not moved back, even
+    // by a writer holding an older read of it.
+    let envelope_id = i32::try_from(entry_of(&app, 140).await["envelope_id"].as_i64().unwrap()).unwrap();
+    let stale: EnvelopeRow =
+        dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(&mut conn).unwrap();
+    assert_eq!(stale.state, "created");
+    assert!(!envelope::record_verdict(&mut conn, envelope_id, false).unwrap(), "never uploaded");
+    assert_eq!(stored_state(&app, "dte_envelope", i64::from(envelope_id)), "created");
+    conn.batch_execute(&format!("UPDATE dte_sidecar.dte_envelope SET state = 'processed' WHERE id = {envelope_id}"))
+        .unwrap();
+    assert!(envelope::record_upload(&mut conn, &stale, Some("1"), None, now, now).is_err());
+    envelope::record_upload_failure(&mut conn, &stale, false, "late failure").unwrap();
+    assert_eq!(stored_state(&app, "dte_envelope", i64::from(envelope_id)), "processed");
+}

@@ -200,6 +200,15 @@ fn move_from(entry: &FailedEntry, to: QueueState) -> AppResult<QueueState> {
     }
 }
 
+/// Like [`move_from`], for a person's action that starts from one state only.
+fn move_only_from(entry: &FailedEntry, from: QueueState, to: QueueState, action: &str) -> AppResult<QueueState> {
+    let current = move_from(entry, to)?;
+    if current != from {
+        return Err(AppError::user(format!("entry {} is {current}: only {from} entries can be {action}", entry.id)));
+    }
+    Ok(current)
+}
+
 /// A statement that was to move one entry moved none: it changed meanwhile.
 fn moved<T>(entry_id: i32, to: QueueState, row: Option<T>) -> AppResult<T> {
     row.ok_or_else(|| AppError::user(format!("queue entry {entry_id} changed meanwhile: not moved to {to}")))
@@ -525,7 +534,7 @@ pub fn mark_unsendable(conn: &mut PgConnection, entry: &FailedEntry, message: &s
     Ok(())
 }
 
-/// A person gives up on an entry: `abandoned`, no next retry.
+/// A person gives up on a pending entry: `abandoned`, no next retry.
 pub fn abandon(
     conn: &mut PgConnection,
     entry: &FailedEntry,
@@ -534,7 +543,7 @@ pub fn abandon(
     now: Timestamp,
 ) -> AppResult<()> {
     let to = QueueState::Abandoned;
-    let from = move_from(entry, to)?;
+    let from = move_only_from(entry, QueueState::Pending, to, "abandoned")?;
     let what = What::Abandoned { by: by.to_string(), reason: reason.map(str::to_string) };
     let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
         .set((
@@ -551,7 +560,7 @@ pub fn abandon(
 /// A person gives an abandoned entry a fresh set of retries, the first one now.
 pub fn requeue(conn: &mut PgConnection, entry: &FailedEntry, by: &str, now: Timestamp) -> AppResult<()> {
     let to = QueueState::Pending;
-    let from = move_from(entry, to)?;
+    let from = move_only_from(entry, QueueState::Abandoned, to, "requeued")?;
     let what = What::Requeued { by: by.to_string() };
     let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
         .set((
