@@ -757,11 +757,7 @@ async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
     let mut conn = app.db.conn();
     let now = app.clock.now();
     let read = |conn: &mut PgConnection| -> FailedEntry {
-        dte_failed_queue::table
-            .find(i32::try_from(id).unwrap())
-            .select(FailedEntry::as_select())
-            .first(conn)
-            .unwrap()
+        dte_failed_queue::table.find(i32::try_from(id).unwrap()).select(FailedEntry::as_select()).first(conn).unwrap()
     };
     // Read as pending, closed meanwhile: the abandon is not written over the success.
     let pending = read(&mut conn);

@@ -109,7 +109,8 @@ pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResul
         match QueueState::parse(&state) {
             Some(QueueState::Success) => succeeded += 1,
             Some(QueueState::Abandoned) => abandoned += 1,
-            _ => failed += 1,
+            Some(QueueState::Pending | QueueState::Retrying) => failed += 1,
+            None => tracing::error!(entry = id, state = %state, "queue entry in an unknown state: not counted"),
         }
     }
     tracing::info!(due = due.len(), retried, succeeded, failed, abandoned, "due retries run on request");

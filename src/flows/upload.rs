@@ -169,10 +169,7 @@ fn record(
             // Everything the SII now has, however it travelled (our documents that moved,
             // entries queued over RPC, documents kept in contingency over RPC), is backed
             // up, its queue entry closed and its contingency row marked uploaded, once.
-            let rut = match moved.is_empty() {
-                true => String::new(),
-                false => issuer_rut(conn, envelope.company_id)?,
-            };
+            let rut = if moved.is_empty() { String::new() } else { issuer_rut(conn, envelope.company_id)? };
             let mut reached = Vec::with_capacity(moved.len() + loose.len() + pending.len());
             for d in documents.iter().filter(|d| moved.contains(&d.id)) {
                 let (dte_type, folio) = (dte_type(&d.dte_type)?, folio(d.folio)?);

@@ -45,7 +45,9 @@
 //! ```
 //! An envelope is born `created`; an upload the SII received makes it `uploaded` (again,
 //! when a lost answer is reconciled), a transient failure leaves it `created`, a permanent
-//! refusal makes it `failed`; the SII's verdict on every document decides it.
+//! refusal makes it `failed`; the SII's verdict on every document decides it. A decided
+//! envelope (`processed`, `rejected`) is never uploaded again; a failed repeat of an
+//! envelope the SII already has leaves its state as it is.
 
 use diesel::pg::Pg;
 use diesel::serialize::{self, Output, ToSql};
@@ -325,5 +327,20 @@ mod tests {
             }
         }
         assert!(!Created.may_become(Processed), "a verdict needs an upload");
+    }
+
+    #[test]
+    fn the_sources_of_a_move_are_the_states_that_may_make_it() {
+        assert_eq!(QueueState::sources(QueueState::Retrying), [QueueState::Pending]);
+        assert_eq!(QueueState::sources(QueueState::Success), QueueState::OPEN);
+        assert_eq!(EnvelopeState::sources(EnvelopeState::Processed), [EnvelopeState::Uploaded]);
+        assert_eq!(
+            EnvelopeState::sources(EnvelopeState::Uploaded),
+            [EnvelopeState::Created, EnvelopeState::Uploaded, EnvelopeState::Failed]
+        );
+        assert_eq!(DocState::sources(DocState::Sent), [DocState::Sending, DocState::Failed, DocState::Abandoned]);
+        for to in EnvelopeState::ALL {
+            assert!(EnvelopeState::sources(to).iter().all(|s| !s.is_final()), "nothing leaves a verdict: {to}");
+        }
     }
 }
