@@ -735,6 +735,7 @@ async fn an_envelope_the_sii_decided_on_is_never_uploaded_again() {
     app.call("dte.failed.queue", "requeue", json!([[first]]), json!({})).await;
     let results = app.call("dte.failed.queue", "retry_send", json!([[first]]), json!({})).await;
     assert_eq!(results[0]["success"], true, "{results}");
+    assert_eq!(app.sim.upload_count(), uploads, "the retry did not upload the decided envelope");
     assert_eq!(stored_state(&app, "dte_failed_queue", first), "success");
     let envelope_id = i32::try_from(envelope).unwrap();
     let again = dte_sidecar::flows::upload::upload_envelope(&app.ctx, envelope_id, "test").await.unwrap();
@@ -767,9 +768,9 @@ async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
     // Success is final: neither a requeue nor an abandon moves it, and nothing is written.
     let closed = read(&mut conn);
     let refused = failed_queue::requeue(&mut conn, &closed, "test", now).unwrap_err();
-    assert!(refused.to_string().contains("may not become pending"), "{refused}");
+    assert!(refused.to_string().contains("only abandoned entries can be requeued"), "{refused}");
     let refused = failed_queue::abandon(&mut conn, &closed, "test", None, now).unwrap_err();
-    assert!(refused.to_string().contains("may not become abandoned"), "{refused}");
+    assert!(refused.to_string().contains("only pending entries can be abandoned"), "{refused}");
     assert_eq!(read(&mut conn).retry_history, pending.retry_history);
     assert_eq!(stored_state(&app, "dte_failed_queue", id), "success");
 
@@ -784,6 +785,10 @@ async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
     conn.batch_execute(&format!("UPDATE dte_sidecar.dte_envelope SET state = 'processed' WHERE id = {envelope_id}"))
         .unwrap();
     assert!(envelope::record_upload(&mut conn, &stale, Some("1"), None, now, now).is_err());
+    let decided: EnvelopeRow =
+        dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(&mut conn).unwrap();
+    let refused = envelope::record_upload(&mut conn, &decided, Some("1"), None, now, now).unwrap_err();
+    assert!(format!("{refused:?}").contains("may not move from processed to uploaded"), "{refused:?}");
     envelope::record_upload_failure(&mut conn, &stale, false, "late failure").unwrap();
     assert_eq!(stored_state(&app, "dte_envelope", i64::from(envelope_id)), "processed");
 }

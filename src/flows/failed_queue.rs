@@ -202,11 +202,13 @@ fn move_from(entry: &FailedEntry, to: QueueState) -> AppResult<QueueState> {
 
 /// Like [`move_from`], for a person's action that starts from one state only.
 fn move_only_from(entry: &FailedEntry, from: QueueState, to: QueueState, action: &str) -> AppResult<QueueState> {
-    let current = move_from(entry, to)?;
-    if current != from {
-        return Err(AppError::user(format!("entry {} is {current}: only {from} entries can be {action}", entry.id)));
+    if state_of(entry)? != from {
+        return Err(AppError::user(format!(
+            "entry {} is {}: only {from} entries can be {action}",
+            entry.id, entry.state
+        )));
     }
-    Ok(current)
+    move_from(entry, to)
 }
 
 /// A statement that was to move one entry moved none: it changed meanwhile.

@@ -357,12 +357,6 @@ pub async fn abandon(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
             conn.transaction(|conn| {
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
-                    if entry.state != QueueState::Pending {
-                        return Err(AppError::user(format!(
-                            "entry {id} is {}: only pending entries can be abandoned",
-                            entry.state
-                        )));
-                    }
                     failed_queue::abandon(conn, &entry, &actor.name, p.reason.as_deref(), now)?;
                     if let Some(doc) = entry.document_id {
                         document::transition(
@@ -403,12 +397,6 @@ pub async fn requeue(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
                 let mut due = Vec::new();
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
-                    if entry.state != QueueState::Abandoned {
-                        return Err(AppError::user(format!(
-                            "entry {id} is {}: only abandoned entries can be requeued",
-                            entry.state
-                        )));
-                    }
                     failed_queue::requeue(conn, &entry, &actor.name, now)?;
                     if let Some(doc) = entry.document_id {
                         document::transition(
