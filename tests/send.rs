@@ -792,3 +792,43 @@ async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
     envelope::record_upload_failure(&mut conn, &stale, false, "late failure").unwrap();
     assert_eq!(stored_state(&app, "dte_envelope", i64::from(envelope_id)), "processed");
 }
+
+#[actix_rt::test]
+async fn a_status_query_is_not_sent_for_a_stored_receiver_that_does_not_read() {
+    let app = app().await;
+    // Two invoices in one envelope that the SII decides differently, so each one is asked
+    // about on its own; the stored receiver of the second one does not read as a RUT.
+    app.sim.script(COMPANY_RUT, 33, 1, Outcome::Reject);
+    app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
+    for move_id in [150, 151] {
+        app.send(move_id, 1, 33, COMPANY_RUT).await;
+    }
+    app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
+    let report = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;
+    assert_eq!((report["envelopes"].as_i64(), report["uploaded"].as_i64()), (Some(1), Some(2)), "{report}");
+    app.db
+        .conn()
+        .batch_execute("UPDATE dte_sidecar.dte_document SET receiver_rut = 'unreadable' WHERE move_id = 151")
+        .unwrap();
+    app.clock.advance(TimeDelta::minutes(2));
+    app.sweep().await;
+    assert_eq!(document_of(&app, 150).await["state"], "rejected");
+    // Not asked about as if the issuer had received it: no verdict, asked again later.
+    assert_eq!(document_of(&app, 151).await["state"], "sent");
+    let envelope = document_envelope_of(&app, 151);
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "uploaded");
+}
+
+fn document_envelope_of(app: &TestApp, move_id: i32) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Envelope {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        envelope_id: i32,
+    }
+    let row: Envelope = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(format!("SELECT envelope_id FROM dte_sidecar.dte_document WHERE move_id = {move_id}")),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    i64::from(row.envelope_id)
+}
