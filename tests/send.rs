@@ -682,7 +682,7 @@ async fn an_envelope_the_sii_decided_on_is_never_uploaded_again() {
     // Two documents kept in contingency and handed over by Odoo (over RPC, without a
     // document of ours), drained in one envelope whose upload fails.
     app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
-    for move_id in [130, 131] {
+    for move_id in [130, 131, 132] {
         app.send(move_id, 1, 33, COMPANY_RUT).await;
     }
     #[derive(diesel::QueryableByName)]
@@ -715,17 +715,27 @@ async fn an_envelope_the_sii_decided_on_is_never_uploaded_again() {
     app.sim.set_faults(upload_fault(FaultMode::Http500));
     let report = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;
     assert_eq!(report["failed_envelopes"], 1, "{report}");
-    let (first, second) = (entry_of(&app, 130).await, entry_of(&app, 131).await);
-    let (first, second) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
+    let mut ids = Vec::new();
+    for move_id in [130, 131, 132] {
+        ids.push(entry_of(&app, move_id).await["id"].as_i64().unwrap());
+    }
+    let (first, second, third) = (ids[0], ids[1], ids[2]);
     let envelope = entry_of(&app, 130).await["envelope_id"].as_i64().unwrap();
 
-    // A person gives up on one; the other is retried and takes the envelope to the SII,
-    // which decides on it.
-    app.call("dte.failed.queue", "abandon", json!([[first], "duplicado"]), json!({})).await;
+    // A person gives up on two; the third is retried and takes the envelope to the SII.
+    app.call("dte.failed.queue", "abandon", json!([[first, third], "duplicado"]), json!({})).await;
     app.sim.set_faults(Faults::default());
     let results = app.call("dte.failed.queue", "retry_send", json!([[second]]), json!({})).await;
     assert_eq!(results[0]["success"], true, "{results}");
     let uploads = app.sim.upload_count();
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "uploaded");
+    // Requeued and retried while the SII has the envelope: closed, nothing uploaded.
+    app.call("dte.failed.queue", "requeue", json!([[third]]), json!({})).await;
+    let results = app.call("dte.failed.queue", "retry_send", json!([[third]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    assert_eq!(stored_state(&app, "dte_failed_queue", third), "success");
+    assert_eq!(app.sim.upload_count(), uploads, "the SII has the envelope: not uploaded again");
+    // The SII decides on it.
     app.clock.advance(TimeDelta::hours(1));
     app.sweep().await;
     assert_eq!(stored_state(&app, "dte_envelope", envelope), "processed");

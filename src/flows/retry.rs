@@ -3,8 +3,8 @@
 //!
 //! A retry claims its entry (and every open entry travelling in the same envelope) by
 //! moving it to `retrying` in one statement, so two workers never retry the same entry.
-//! An entry whose document or envelope the SII has already decided on is closed instead:
-//! nothing that reached the SII is uploaded again. The entries are written by
+//! An entry whose document or envelope already reached the SII is closed instead: nothing
+//! that reached the SII is uploaded again by a retry. The entries are written by
 //! [`super::failed_queue`], their envelopes by [`super::envelope`].
 
 use std::sync::Arc;
@@ -241,12 +241,13 @@ fn claim(
         }
     }
     if let (None, Some(envelope_id)) = (entry.document_id, entry.envelope_id) {
-        // The SII has decided on the envelope: it is never uploaded again, and what
-        // travelled in it reached the SII (as a document with a verdict does, above).
+        // An entry queued without a document of ours (requeued by a person, say) whose
+        // envelope the SII already has: what travelled in it reached the SII, as a document
+        // that did (above); the entry is closed and nothing is uploaded.
         let envelope: EnvelopeRow =
             dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(conn)?;
-        if envelope::state_of(&envelope)?.is_final() {
-            tracing::info!(entry = entry.id, envelope = envelope_id, state = %envelope.state, "envelope already decided: entry closed, nothing uploaded");
+        if envelope::state_of(&envelope)?.reached_sii() {
+            tracing::info!(entry = entry.id, envelope = envelope_id, state = %envelope.state, "the SII has the envelope: entry closed, nothing uploaded");
             failed_queue::close_with_success(conn, Subject::Entry(entry.id), envelope.track_id.as_deref(), now)?;
             return Ok(Claim::Done);
         }

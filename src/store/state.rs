@@ -46,8 +46,9 @@
 //! An envelope is born `created`; an upload the SII received makes it `uploaded` (again,
 //! when a lost answer is reconciled), a transient failure leaves it `created`, a permanent
 //! refusal makes it `failed`; the SII's verdict on every document decides it. A decided
-//! envelope (`processed`, `rejected`) is never uploaded again; a failed repeat of an
-//! envelope the SII already has leaves its state as it is.
+//! envelope (`processed`, `rejected`) is never uploaded again, and a retry does not upload
+//! one the SII has (`reached_sii`); a failed repeat of an envelope the SII already has
+//! leaves its state as it is.
 
 use diesel::pg::Pg;
 use diesel::serialize::{self, Output, ToSql};
@@ -241,6 +242,11 @@ impl EnvelopeState {
         matches!(self, Self::Processed | Self::Rejected)
     }
 
+    /// The SII has (or had) the envelope: what travels in it reached the SII.
+    pub fn reached_sii(self) -> bool {
+        matches!(self, Self::Uploaded) || self.is_final()
+    }
+
     pub fn may_become(self, to: EnvelopeState) -> bool {
         use EnvelopeState::*;
         matches!(
@@ -327,6 +333,8 @@ mod tests {
             }
         }
         assert!(!Created.may_become(Processed), "a verdict needs an upload");
+        let reached: Vec<_> = EnvelopeState::ALL.into_iter().filter(|s| s.reached_sii()).collect();
+        assert_eq!(reached, [Uploaded, Processed, Rejected]);
     }
 
     #[test]
