@@ -93,6 +93,36 @@ impl Clock for ManualClock {
     }
 }
 
+/// How Odoo writes a datetime (UTC, no zone): `2026-11-28 03:00:00`.
+pub const ODOO_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// `at` as Odoo writes a datetime; the one formatter for the times the sidecar hands to
+/// Odoo (answers, the retry history).
+pub fn odoo_time(at: Timestamp) -> String {
+    at.format(ODOO_FORMAT).to_string()
+}
+
+/// A datetime as Odoo writes it ([`ODOO_FORMAT`]).
+pub fn parse_odoo_time(text: &str) -> Option<Timestamp> {
+    NaiveDateTime::parse_from_str(text, ODOO_FORMAT).ok()
+}
+
+/// A [`Timestamp`] field (de)serialized as Odoo writes it: `#[serde(with = "odoo_serde")]`.
+pub mod odoo_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Timestamp;
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::odoo_time(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_odoo_time(&text).ok_or_else(|| serde::de::Error::custom(format!("not an Odoo datetime: {text:?}")))
+    }
+}
+
 /// The clock the settings ask for.
 pub fn from_speedup(speedup: f64) -> SharedClock {
     if speedup > 1.0 {
@@ -121,5 +151,13 @@ mod tests {
         let in_two_hours = clock.now() + TimeDelta::hours(2);
         let wait = clock.real_wait_until(in_two_hours);
         assert!(wait <= Duration::from_secs(2) && wait > Duration::from_millis(1900), "{wait:?}");
+    }
+
+    #[test]
+    fn odoo_times_read_back_as_written() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(3, 4, 5).unwrap();
+        assert_eq!(odoo_time(at), "2026-11-28 03:04:05");
+        assert_eq!(parse_odoo_time("2026-11-28 03:04:05"), Some(at));
+        assert_eq!(parse_odoo_time("2026-11-28T03:04:05"), None);
     }
 }

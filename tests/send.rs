@@ -660,3 +660,185 @@ async fn calls_over_the_cap_per_minute_wait_then_go_to_the_retry_queue_not_to_co
     let metrics = dte_sidecar::telemetry::metrics().map(|handle| handle.render()).unwrap_or_default();
     assert!(metrics.contains("dte_sii_calls_held_total{operation=\"upload\",outcome=\"not_made\"}"), "{metrics}");
 }
+
+/// The state column of a row, read straight from the store.
+fn stored_state(app: &TestApp, table: &str, id: i64) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct State {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let row: State = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(format!("SELECT state::text AS state FROM dte_sidecar.{table} WHERE id = {id}")),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    row.state
+}
+
+#[actix_rt::test]
+async fn an_envelope_the_sii_decided_on_is_never_uploaded_again() {
+    let app = app().await;
+    // Two documents kept in contingency and handed over by Odoo (over RPC, without a
+    // document of ours), drained in one envelope whose upload fails.
+    app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
+    for move_id in [130, 131, 132] {
+        app.send(move_id, 1, 33, COMPANY_RUT).await;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        folio: String,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        move_id: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        xml: String,
+    }
+    let kept: Vec<Kept> = diesel::RunQueryDsl::load(
+        diesel::sql_query(
+            "SELECT folio::text AS folio, move_id, encode(xml_content, 'base64') AS xml \
+             FROM dte_sidecar.dte_contingency_pending ORDER BY id",
+        ),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    app.db.conn().batch_execute("DELETE FROM dte_sidecar.dte_contingency_pending").unwrap();
+    let vals: Vec<Value> = kept
+        .iter()
+        .map(|k| {
+            json!({"dte_type": "33", "folio": k.folio, "move_id": k.move_id, "company_id": 1,
+                "xml_content": k.xml.replace('\n', "")})
+        })
+        .collect();
+    app.call("dte.contingency.pending", "create", json!([vals]), json!({})).await;
+    app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    let report = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;
+    assert_eq!(report["failed_envelopes"], 1, "{report}");
+    let mut ids = Vec::new();
+    for move_id in [130, 131, 132] {
+        ids.push(entry_of(&app, move_id).await["id"].as_i64().unwrap());
+    }
+    let (first, second, third) = (ids[0], ids[1], ids[2]);
+    let envelope = entry_of(&app, 130).await["envelope_id"].as_i64().unwrap();
+
+    // A person gives up on two; the third is retried and takes the envelope to the SII.
+    app.call("dte.failed.queue", "abandon", json!([[first, third], "duplicado"]), json!({})).await;
+    app.sim.set_faults(Faults::default());
+    let results = app.call("dte.failed.queue", "retry_send", json!([[second]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    let uploads = app.sim.upload_count();
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "uploaded");
+    // Requeued and retried while the SII has the envelope: closed, nothing uploaded.
+    app.call("dte.failed.queue", "requeue", json!([[third]]), json!({})).await;
+    let results = app.call("dte.failed.queue", "retry_send", json!([[third]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    assert_eq!(stored_state(&app, "dte_failed_queue", third), "success");
+    assert_eq!(app.sim.upload_count(), uploads, "the SII has the envelope: not uploaded again");
+    // The SII decides on it.
+    app.clock.advance(TimeDelta::hours(1));
+    app.sweep().await;
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "processed");
+
+    // Requeued and retried, the abandoned entry finds its envelope decided: it is closed,
+    // and the envelope is not uploaded again — by the retry, or by anyone.
+    app.call("dte.failed.queue", "requeue", json!([[first]]), json!({})).await;
+    let results = app.call("dte.failed.queue", "retry_send", json!([[first]]), json!({})).await;
+    assert_eq!(results[0]["success"], true, "{results}");
+    assert_eq!(app.sim.upload_count(), uploads, "the retry did not upload the decided envelope");
+    assert_eq!(stored_state(&app, "dte_failed_queue", first), "success");
+    let envelope_id = i32::try_from(envelope).unwrap();
+    let again = dte_sidecar::flows::upload::upload_envelope(&app.ctx, envelope_id, "test").await.unwrap();
+    assert_eq!(again, dte_sidecar::flows::upload::Uploaded::AlreadyDone);
+    assert_eq!(app.sim.upload_count(), uploads, "a decided envelope is never uploaded again");
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "processed");
+}
+
+#[actix_rt::test]
+async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
+    use diesel::prelude::*;
+    use dte_sidecar::flows::{envelope, failed_queue};
+    use dte_sidecar::store::models::{EnvelopeRow, FailedEntry};
+    use dte_sidecar::store::schema::dte_sidecar::{dte_envelope, dte_failed_queue};
+
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    app.send(140, 1, 33, COMPANY_RUT).await;
+    let id = entry_of(&app, 140).await["id"].as_i64().unwrap();
+    let mut conn = app.db.conn();
+    let now = app.clock.now();
+    let read = |conn: &mut PgConnection| -> FailedEntry {
+        dte_failed_queue::table.find(i32::try_from(id).unwrap()).select(FailedEntry::as_select()).first(conn).unwrap()
+    };
+    // Read as pending, closed meanwhile: the abandon is not written over the success.
+    let pending = read(&mut conn);
+    conn.batch_execute(&format!("UPDATE dte_sidecar.dte_failed_queue SET state = 'success' WHERE id = {id}")).unwrap();
+    let refused = failed_queue::abandon(&mut conn, &pending, "test", None, now).unwrap_err();
+    assert!(refused.to_string().contains("changed meanwhile"), "{refused}");
+    // Success is final: neither a requeue nor an abandon moves it, and nothing is written.
+    let closed = read(&mut conn);
+    let refused = failed_queue::requeue(&mut conn, &closed, "test", now).unwrap_err();
+    assert!(refused.to_string().contains("only abandoned entries can be requeued"), "{refused}");
+    let refused = failed_queue::abandon(&mut conn, &closed, "test", None, now).unwrap_err();
+    assert!(refused.to_string().contains("only pending entries can be abandoned"), "{refused}");
+    assert_eq!(read(&mut conn).retry_history, pending.retry_history);
+    assert_eq!(stored_state(&app, "dte_failed_queue", id), "success");
+
+    // Envelopes: a verdict needs an upload, and a decided envelope is not moved back, even
+    // by a writer holding an older read of it.
+    let envelope_id = i32::try_from(entry_of(&app, 140).await["envelope_id"].as_i64().unwrap()).unwrap();
+    let stale: EnvelopeRow =
+        dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(&mut conn).unwrap();
+    assert_eq!(stale.state, "created");
+    assert!(!envelope::record_verdict(&mut conn, envelope_id, false).unwrap(), "never uploaded");
+    assert_eq!(stored_state(&app, "dte_envelope", i64::from(envelope_id)), "created");
+    conn.batch_execute(&format!("UPDATE dte_sidecar.dte_envelope SET state = 'processed' WHERE id = {envelope_id}"))
+        .unwrap();
+    assert!(envelope::record_upload(&mut conn, &stale, Some("1"), None, now, now).is_err());
+    let decided: EnvelopeRow =
+        dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(&mut conn).unwrap();
+    let refused = envelope::record_upload(&mut conn, &decided, Some("1"), None, now, now).unwrap_err();
+    assert!(format!("{refused:?}").contains("may not move from processed to uploaded"), "{refused:?}");
+    envelope::record_upload_failure(&mut conn, &stale, false, "late failure").unwrap();
+    assert_eq!(stored_state(&app, "dte_envelope", i64::from(envelope_id)), "processed");
+}
+
+#[actix_rt::test]
+async fn a_status_query_is_not_sent_for_a_stored_receiver_that_does_not_read() {
+    let app = app().await;
+    // Two invoices in one envelope that the SII decides differently, so each one is asked
+    // about on its own; the stored receiver of the second one does not read as a RUT.
+    app.sim.script(COMPANY_RUT, 33, 1, Outcome::Reject);
+    app.call("dte.contingency", "enable_contingency", json!([1]), json!({})).await;
+    for move_id in [150, 151] {
+        app.send(move_id, 1, 33, COMPANY_RUT).await;
+    }
+    app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
+    let report = app.call("dte.contingency", "upload_pending_batch", json!([1, 50]), json!({})).await;
+    assert_eq!((report["envelopes"].as_i64(), report["uploaded"].as_i64()), (Some(1), Some(2)), "{report}");
+    app.db
+        .conn()
+        .batch_execute("UPDATE dte_sidecar.dte_document SET receiver_rut = 'unreadable' WHERE move_id = 151")
+        .unwrap();
+    app.clock.advance(TimeDelta::minutes(2));
+    app.sweep().await;
+    assert_eq!(document_of(&app, 150).await["state"], "rejected");
+    // Not asked about as if the issuer had received it: no verdict, asked again later.
+    assert_eq!(document_of(&app, 151).await["state"], "sent");
+    let envelope = document_envelope_of(&app, 151);
+    assert_eq!(stored_state(&app, "dte_envelope", envelope), "uploaded");
+}
+
+fn document_envelope_of(app: &TestApp, move_id: i32) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Envelope {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        envelope_id: i32,
+    }
+    let row: Envelope = diesel::RunQueryDsl::get_result(
+        diesel::sql_query(format!("SELECT envelope_id FROM dte_sidecar.dte_document WHERE move_id = {move_id}")),
+        &mut app.db.conn(),
+    )
+    .unwrap();
+    i64::from(row.envelope_id)
+}

@@ -171,9 +171,8 @@ fn status(conn: &mut PgConnection, company_id: i32) -> AppResult<Value> {
         .filter(dte_contingency_pending::uploaded.eq(false))
         .count()
         .get_result(conn)?;
-    let odoo_time = |t: Option<crate::clock::Timestamp>| {
-        t.map_or(Value::Bool(false), |t| json!(t.format("%Y-%m-%d %H:%M:%S").to_string()))
-    };
+    let odoo_time =
+        |t: Option<crate::clock::Timestamp>| t.map_or(Value::Bool(false), |t| json!(crate::clock::odoo_time(t)));
     let or_false = |v: Option<Value>| v.unwrap_or(Value::Bool(false));
     Ok(match row {
         Some(r) => json!({

@@ -97,7 +97,7 @@ pub async fn set_certificate(ctx: &AppContext, actor: Actor, p: SetCertificatePa
                     "id": id,
                     "subject_rut": signer.rut().to_string(),
                     "holder_name": signer.holder_name(),
-                    "not_after": signer.not_after().map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
+                    "not_after": signer.not_after().map(crate::clock::odoo_time),
                 }))
             })
         })

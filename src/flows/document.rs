@@ -1,13 +1,16 @@
-//! The one document state machine every flow goes through. Each move has one document;
-//! each change of state is checked against the allowed transitions, timestamped, kept in
-//! `dte_document_transition` and logged as one line. The states and the moves they allow
+//! The one document state machine every flow goes through, and the one writer of
+//! `dte_document.state`. Each move has one document; each change of state is checked
+//! against the allowed transitions (the states allowed to make it are in the statement's
+//! `WHERE`), timestamped, kept in `dte_document_transition` and logged as one line. The states and the moves they allow
 //! are [`DocState`] (`store::state`).
 
 use diesel::prelude::*;
 use diesel::PgConnection;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::clock::Timestamp;
+use crate::dte::SignedDte;
 use crate::error::{AppError, AppResult};
 use crate::store::models::DocumentRow;
 use crate::store::schema::dte_sidecar::{dte_document, dte_document_transition};
@@ -52,7 +55,7 @@ pub fn transition_many(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let allowed: Vec<&str> = DocState::ALL.iter().filter(|s| s.may_become(to)).map(|s| s.as_str()).collect();
+    let allowed: Vec<&str> = DocState::sources(to).into_iter().map(DocState::as_str).collect();
     let current: Vec<(i32, String, i32, String, i64)> = dte_document::table
         .filter(dte_document::id.eq_any(ids))
         .filter(dte_document::state.eq_any(&allowed))
@@ -74,7 +77,7 @@ pub fn transition_many(
         "UPDATE dte_sidecar.dte_document SET state = $1, state_changed_at = $2, \
            track_id = COALESCE($3, track_id), sii_code = COALESCE($4, sii_code), message = COALESCE($5, message), \
            envelope_id = COALESCE($6, envelope_id), lease_until = CASE WHEN $7 THEN $8 ELSE lease_until END \
-         WHERE id = ANY($9)",
+         WHERE id = ANY($9) AND state = ANY($10)",
     )
     .bind::<Text, _>(to.as_str())
     .bind::<SqlTimestamp, _>(now)
@@ -85,6 +88,7 @@ pub fn transition_many(
     .bind::<Bool, _>(change.lease_until.is_some())
     .bind::<Nullable<SqlTimestamp>, _>(change.lease_until.flatten())
     .bind::<Array<Int4>, _>(&moving)
+    .bind::<Array<Text>, _>(&allowed)
     .execute(conn)?;
     let rows: Vec<_> = current
         .iter()
@@ -106,15 +110,59 @@ pub fn transition_many(
     Ok(moving)
 }
 
+/// The state a new document is stored in.
+pub enum Born {
+    /// Ready to upload in its envelope, leased to the call that uploads it.
+    Sending { envelope_id: i32, lease_until: Timestamp },
+    /// Kept for later: the company is in contingency.
+    Held,
+}
+
+/// Stores a new document of a move, stamped and signed, in the state it is born in; its
+/// birth (`generated`, then that state) is recorded like any transition.
+pub fn create(
+    conn: &mut PgConnection,
+    company_id: i32,
+    move_id: i32,
+    signed: &SignedDte,
+    request_json: &[u8],
+    born: Born,
+    now: Timestamp,
+) -> AppResult<i32> {
+    let (state, envelope_id, lease_until, reason) = match born {
+        Born::Sending { envelope_id, lease_until } => {
+            (DocState::Sending, Some(envelope_id), Some(lease_until), "stored before upload")
+        }
+        Born::Held => (DocState::Contingency, None, None, "company in contingency: kept for later"),
+    };
+    let id: i32 = diesel::insert_into(dte_document::table)
+        .values((
+            dte_document::company_id.eq(company_id),
+            dte_document::move_id.eq(move_id),
+            dte_document::dte_type.eq(signed.document_type.code().to_string()),
+            dte_document::folio.eq(signed.folio),
+            dte_document::state.eq(state.as_str()),
+            dte_document::request.eq(String::from_utf8_lossy(request_json).into_owned()),
+            dte_document::xml_content.eq(&signed.xml),
+            dte_document::sha256.eq(hex::encode(Sha256::digest(&signed.xml))),
+            dte_document::issue_date.eq(signed.issue_date),
+            dte_document::receiver_rut.eq(signed.receiver_rut.to_string()),
+            dte_document::total.eq(signed.total),
+            dte_document::envelope_id.eq(envelope_id),
+            dte_document::lease_until.eq(lease_until),
+            dte_document::created_at.eq(now),
+            dte_document::state_changed_at.eq(now),
+        ))
+        .returning(dte_document::id)
+        .get_result(conn)?;
+    record_birth(conn, id, &[(DocState::Generated, "stamped and signed"), (state, reason)], now)?;
+    Ok(id)
+}
+
 /// Records how a new document came to its first stored state: `path` lists the states it
 /// went through inside the transaction that inserted it (`generated`, then the state its
 /// row was inserted in), all in one statement.
-pub fn record_birth(
-    conn: &mut PgConnection,
-    document_id: i32,
-    path: &[(DocState, &str)],
-    now: Timestamp,
-) -> AppResult<()> {
+fn record_birth(conn: &mut PgConnection, document_id: i32, path: &[(DocState, &str)], now: Timestamp) -> AppResult<()> {
     let mut from: Option<DocState> = None;
     let mut rows = Vec::with_capacity(path.len());
     for &(state, reason) in path {
@@ -163,6 +211,6 @@ pub fn view(document: &DocumentRow) -> Value {
         "track_id": or_false(document.track_id.as_deref()),
         "sii_code": or_false(document.sii_code.as_deref()),
         "message": or_false(document.message.as_deref()),
-        "state_changed_at": document.state_changed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "state_changed_at": crate::clock::odoo_time(document.state_changed_at),
     })
 }

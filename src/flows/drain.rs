@@ -27,6 +27,11 @@ pub struct BatchParams {
 /// before any upload, so an interrupted drain resumes with the same envelopes and uploads
 /// nothing twice; envelopes that failed belong to the retry queue from then on.
 pub async fn upload_pending_batch(ctx: &AppContext, actor: Actor, p: BatchParams) -> AppResult<Value> {
+    serde_json::to_value(drain_batch(ctx, actor, p).await?).map_err(AppError::internal)
+}
+
+/// [`upload_pending_batch`], answering with the report itself.
+async fn drain_batch(ctx: &AppContext, actor: Actor, p: BatchParams) -> AppResult<DrainReport> {
     let batch_size = p.batch_size.unwrap_or(50);
     if !(1..=100_000).contains(&batch_size) {
         return Err(AppError::field("batch_size", "must be between 1 and 100000"));
@@ -84,7 +89,7 @@ pub async fn upload_pending_batch(ctx: &AppContext, actor: Actor, p: BatchParams
     report.remaining = counted.0;
     report.uploaded = counted.1;
     report.failed = counted.2;
-    serde_json::to_value(report).map_err(AppError::internal)
+    Ok(report)
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -179,7 +184,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                         continue;
                     }
                     let envelope =
-                        super::send::insert_envelope(conn, &built.company, chunk.xml, chunk.pending.len(), now)?;
+                        super::envelope::insert(conn, built.company.id, chunk.xml, chunk.pending.len(), now)?;
                     diesel::update(
                         dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&chunk.pending)),
                     )
@@ -285,14 +290,10 @@ pub async fn probe_and_recover(ctx: &AppContext) -> AppResult<usize> {
             continue;
         }
         loop {
-            let report = upload_pending_batch(
-                ctx,
-                Actor::system(),
-                BatchParams { company_id: company, batch_size: Some(10_000) },
-            )
-            .await?;
-            let failed = report.get("failed_envelopes").and_then(Value::as_u64).unwrap_or(0);
-            let remaining = report.get("remaining").and_then(Value::as_i64).unwrap_or(0);
+            let report =
+                drain_batch(ctx, Actor::system(), BatchParams { company_id: company, batch_size: Some(10_000) })
+                    .await?;
+            let (failed, remaining) = (report.failed_envelopes, report.remaining);
             if failed > 0 {
                 tracing::warn!(company, "draining stopped on a failed upload; staying in contingency");
                 break;

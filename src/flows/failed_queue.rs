@@ -1,5 +1,10 @@
 //! The retry queue of documents whose upload failed. Backoff doubles from one hour:
 //! retries at 1, 2, 4, 8 and 16 hours; after `max_retries` the entry is abandoned.
+//!
+//! This module is the one writer of `dte_failed_queue`: entries are born `pending` here,
+//! and every later move of their state ([`QueueState`]) is checked with `may_become` and
+//! made by a statement whose `WHERE` carries the state it moves from, so an entry changed
+//! meanwhile is not moved. The retry history is written here too ([`super::retry_history`]).
 
 use chrono::TimeDelta;
 use diesel::prelude::*;
@@ -8,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::args::{DteType, Folio};
+use super::retry_history::{Event, History, What};
 use super::{company, xml_content};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
-use crate::store::models::{FailedEntry, NewFailedEntry};
+use crate::store::models::{FailedEntry, NewFailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::dte_failed_queue;
 use crate::store::state::QueueState;
 
@@ -115,7 +121,7 @@ pub async fn add_failed_dte(ctx: &AppContext, p: AddFailedParams) -> AppResult<V
 /// queue keeps its entry, which is returned instead.
 pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -> AppResult<FailedEntry> {
     let folio = failure.folio.to_string();
-    let history = first_history(now, failure.error_type.as_str(), failure.error_message);
+    let history = first_history(now, failure.error_type.as_str(), failure.error_message)?;
     insert_or_open(
         conn,
         NewFailedEntry {
@@ -141,13 +147,21 @@ pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -
 }
 
 /// The history of an entry at its first failure.
-fn first_history(now: Timestamp, error_type: &str, message: &str) -> String {
-    json!([{ "date": odoo_time(now), "event": "failed", "error_type": error_type, "error_message": message }])
-        .to_string()
+fn first_history(now: Timestamp, error_type: &str, message: &str) -> AppResult<String> {
+    History::first(Event {
+        date: now,
+        what: What::Failed { retry: None, error_type: error_type.to_string(), error_message: message.to_string() },
+    })
+    .to_text()
 }
 
-/// Inserts a new entry, or — when the document already waits in the queue (one open
-/// entry per type, folio and company) — returns that entry, which stands.
+/// The entry's history with one more event, as the column holds it.
+fn history_with(entry: &FailedEntry, date: Timestamp, what: What) -> AppResult<String> {
+    History::read(entry.id, &entry.retry_history).with(Event { date, what }).to_text()
+}
+
+/// Inserts a new entry, born `pending`, or — when the document already waits in the
+/// queue (one open entry per type, folio and company) — returns that entry, which stands.
 fn insert_or_open(conn: &mut PgConnection, new: NewFailedEntry<'_>) -> AppResult<FailedEntry> {
     let inserted = diesel::insert_into(dte_failed_queue::table)
         .values(&new)
@@ -165,6 +179,41 @@ fn insert_or_open(conn: &mut PgConnection, new: NewFailedEntry<'_>) -> AppResult
             .select(FailedEntry::as_select())
             .first(conn)?),
     }
+}
+
+/// The entry's state as stored; a value outside the lifecycle is a corrupt row.
+pub fn state_of(entry: &FailedEntry) -> AppResult<QueueState> {
+    QueueState::parse(&entry.state).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("queue entry {} has the unknown state {:?}", entry.id, entry.state))
+    })
+}
+
+/// The state `entry` moves from on its way to `to`, when the move is allowed: the
+/// statement that makes it carries that state in its `WHERE`, so an entry changed since
+/// it was read is not moved (see [`moved`]).
+fn move_from(entry: &FailedEntry, to: QueueState) -> AppResult<QueueState> {
+    let from = state_of(entry)?;
+    if from.may_become(to) {
+        Ok(from)
+    } else {
+        Err(AppError::user(format!("queue entry {} is {from}: it may not become {to}", entry.id)))
+    }
+}
+
+/// Like [`move_from`], for a person's action that starts from one state only.
+fn move_only_from(entry: &FailedEntry, from: QueueState, to: QueueState, action: &str) -> AppResult<QueueState> {
+    if state_of(entry)? != from {
+        return Err(AppError::user(format!(
+            "entry {} is {}: only {from} entries can be {action}",
+            entry.id, entry.state
+        )));
+    }
+    move_from(entry, to)
+}
+
+/// A statement that was to move one entry moved none: it changed meanwhile.
+fn moved<T>(entry_id: i32, to: QueueState, row: Option<T>) -> AppResult<T> {
+    row.ok_or_else(|| AppError::user(format!("queue entry {entry_id} changed meanwhile: not moved to {to}")))
 }
 
 /// One failed attempt to upload a document, as the queue records it.
@@ -218,6 +267,22 @@ impl<'a> Attempt<'a> {
             error,
         }
     }
+
+    /// A document kept in contingency and stored over RPC, without a document of ours.
+    pub fn for_pending(row: &'a PendingDte, envelope_id: i32, error: &'a crate::sii::SiiError) -> Self {
+        Self {
+            document_id: None,
+            entry_id: None,
+            envelope_id,
+            dte_type: &row.dte_type,
+            folio: row.folio.clone(),
+            rut_emisor: &row.rut_emisor,
+            xml: &row.xml_content,
+            company_id: row.company_id,
+            move_id: row.move_id,
+            error,
+        }
+    }
 }
 
 /// Whose queue entry: one of our documents, or an entry queued over RPC.
@@ -238,17 +303,6 @@ fn open_entry(conn: &mut PgConnection, subject: Subject) -> AppResult<Option<Fai
         }
     };
     Ok(found.optional()?)
-}
-
-/// The retry history with one more event.
-pub fn history_with(history: &str, event: serde_json::Value) -> String {
-    let mut list: Vec<serde_json::Value> = serde_json::from_str(history).unwrap_or_default();
-    list.push(event);
-    serde_json::Value::Array(list).to_string()
-}
-
-fn odoo_time(at: Timestamp) -> String {
-    at.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 /// Records a failed upload in the queue and returns the entry as it now stands:
@@ -272,7 +326,7 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
         None => None,
     };
     let Some(entry) = open else {
-        let history = first_history(now, error_type, &message);
+        let history = first_history(now, error_type, &message)?;
         return insert_or_open(
             conn,
             NewFailedEntry {
@@ -310,25 +364,27 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
     } else {
         (QueueState::Pending, entry.next_retry_date)
     };
-    let event = json!({
-        "date": odoo_time(now),
-        "event": if was_retry { "retry_failed" } else { "failed" },
-        "retry": retry_count,
-        "error_type": error_type,
-        "error_message": message,
-    });
-    Ok(diesel::update(dte_failed_queue::table.find(entry.id))
+    let (error_type, error_message) = (error_type.to_string(), message.clone());
+    let what = if was_retry {
+        What::RetryFailed { retry: retry_count, error_type, error_message }
+    } else {
+        What::Failed { retry: Some(retry_count), error_type, error_message }
+    };
+    let from = move_from(&entry, state)?;
+    let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
         .set((
             dte_failed_queue::state.eq(state),
             dte_failed_queue::retry_count.eq(retry_count),
             dte_failed_queue::next_retry_date.eq(next),
-            dte_failed_queue::error_type.eq(error_type),
+            dte_failed_queue::error_type.eq(attempt.error.error_type()),
             dte_failed_queue::error_message.eq(&message),
             dte_failed_queue::envelope_id.eq(Some(attempt.envelope_id)),
-            dte_failed_queue::retry_history.eq(history_with(&entry.retry_history, event)),
+            dte_failed_queue::retry_history.eq(history_with(&entry, now, what)?),
         ))
         .returning(FailedEntry::as_returning())
-        .get_result(conn)?)
+        .get_result(conn)
+        .optional()?;
+    moved(entry.id, state, row)
 }
 
 /// Closes the open entry of a subject whose upload succeeded.
@@ -338,62 +394,192 @@ pub fn close_with_success(
     track_id: Option<&str>,
     now: Timestamp,
 ) -> AppResult<()> {
-    if let Some(entry) = open_entry(conn, subject)? {
-        if entry.state == QueueState::Retrying {
-            crate::metrics::retries("success", 1);
-        }
-        // A retry that succeeded is a retry: it counts like a failed one.
-        let retry_count = entry.retry_count + i32::from(entry.state == QueueState::Retrying);
-        let event = json!({"date": odoo_time(now), "event": "success", "retry": retry_count, "track_id": track_id});
-        diesel::update(dte_failed_queue::table.find(entry.id))
-            .set((
-                dte_failed_queue::state.eq(QueueState::Success),
-                dte_failed_queue::retry_count.eq(retry_count),
-                dte_failed_queue::success_track_id.eq(track_id),
-                dte_failed_queue::success_date.eq(now),
-                dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
-                dte_failed_queue::last_retry_date.eq(if entry.state == QueueState::Retrying {
-                    Some(now)
-                } else {
-                    entry.last_retry_date
-                }),
-                dte_failed_queue::retry_history.eq(history_with(&entry.retry_history, event)),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    let open: Vec<FailedEntry> = open_entry(conn, subject)?.into_iter().collect();
+    close_entries(conn, &open, track_id, now)
 }
 
-/// Closes the open entries of documents whose upload succeeded, in one statement.
-pub fn close_documents_with_success(
+/// Closes, in one statement, the open entries of the documents and of the entries (queued
+/// over RPC) whose upload succeeded.
+pub fn close_on_success(
     conn: &mut PgConnection,
     document_ids: &[i32],
+    entry_ids: &[i32],
+    track_id: Option<&str>,
+    now: Timestamp,
+) -> AppResult<()> {
+    if document_ids.is_empty() && entry_ids.is_empty() {
+        return Ok(());
+    }
+    let open: Vec<FailedEntry> = dte_failed_queue::table
+        .filter(dte_failed_queue::document_id.eq_any(document_ids).or(dte_failed_queue::id.eq_any(entry_ids)))
+        .filter(dte_failed_queue::state.eq_any(QueueState::OPEN))
+        .order(dte_failed_queue::id)
+        .select(FailedEntry::as_select())
+        .for_update()
+        .load(conn)?;
+    close_entries(conn, &open, track_id, now)
+}
+
+/// The one way an entry closes on success: `success`, the retry that succeeded counted
+/// like a failed one, its event in the history; all `entries` (open, locked) in one
+/// statement.
+fn close_entries(
+    conn: &mut PgConnection,
+    entries: &[FailedEntry],
     track_id: Option<&str>,
     now: Timestamp,
 ) -> AppResult<()> {
     use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamp as SqlTimestamp};
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let to = QueueState::Success;
+    let (mut ids, mut from, mut counts, mut last_retries, mut histories) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut retried = 0;
+    for entry in entries {
+        let was = move_from(entry, to)?;
+        // A retry that succeeded is a retry: it counts like a failed one.
+        let retrying = was == QueueState::Retrying;
+        retried += usize::from(retrying);
+        let retry_count = entry.retry_count + i32::from(retrying);
+        let what = What::Success { retry: retry_count, track_id: track_id.map(str::to_string) };
+        ids.push(entry.id);
+        from.push(was.as_str());
+        counts.push(retry_count);
+        last_retries.push(if retrying { Some(now) } else { entry.last_retry_date });
+        histories.push(history_with(entry, now, what)?);
+    }
     #[derive(diesel::QueryableByName)]
     struct Closed {
-        #[diesel(sql_type = Text)]
-        was: String,
+        #[diesel(sql_type = Int4)]
+        #[allow(dead_code)]
+        id: i32,
     }
     let closed: Vec<Closed> = diesel::sql_query(
-        "WITH open AS (SELECT id, state FROM dte_sidecar.dte_failed_queue \
-                       WHERE document_id = ANY($1) AND state IN ('pending', 'retrying') FOR UPDATE) \
-         UPDATE dte_sidecar.dte_failed_queue q SET state = 'success', success_track_id = $2, success_date = $3, \
-           next_retry_date = NULL, last_retry_date = CASE WHEN open.state = 'retrying' THEN $3 ELSE q.last_retry_date END, \
-           retry_count = q.retry_count + CASE WHEN open.state = 'retrying' THEN 1 ELSE 0 END, \
-           retry_history = (q.retry_history::jsonb || jsonb_build_array(jsonb_build_object( \
-             'date', to_char($3, 'YYYY-MM-DD HH24:MI:SS'), 'event', 'success', \
-             'retry', q.retry_count + CASE WHEN open.state = 'retrying' THEN 1 ELSE 0 END, 'track_id', $2)))::text \
-         FROM open WHERE q.id = open.id RETURNING open.state AS was",
+        "UPDATE dte_sidecar.dte_failed_queue q SET state = $1, success_track_id = $2, success_date = $3, \
+           next_retry_date = NULL, retry_count = c.retry_count, last_retry_date = c.last_retry_date, \
+           retry_history = c.retry_history \
+         FROM unnest($4, $5, $6, $7, $8) AS c(id, was, retry_count, last_retry_date, retry_history) \
+         WHERE q.id = c.id AND q.state = c.was RETURNING q.id",
     )
-    .bind::<Array<Int4>, _>(document_ids)
+    .bind::<Text, _>(to.as_str())
     .bind::<Nullable<Text>, _>(track_id)
     .bind::<SqlTimestamp, _>(now)
+    .bind::<Array<Int4>, _>(&ids)
+    .bind::<Array<Text>, _>(&from)
+    .bind::<Array<Int4>, _>(&counts)
+    .bind::<Array<Nullable<SqlTimestamp>>, _>(&last_retries)
+    .bind::<Array<Text>, _>(&histories)
     .load(conn)?;
-    crate::metrics::retries("success", closed.iter().filter(|c| c.was == QueueState::Retrying).count());
+    if closed.len() != entries.len() {
+        // The entries were locked when read: this is a store that changed under a lock.
+        return Err(AppError::internal(anyhow::anyhow!(
+            "{} of {} queue entries closed on success",
+            closed.len(),
+            entries.len()
+        )));
+    }
+    crate::metrics::retries("success", retried);
     Ok(())
+}
+
+/// A retry claims an entry — and every pending entry travelling in the same envelope —
+/// by moving it to `retrying` in one statement, so two workers never retry the same
+/// entry. Returns how many were claimed.
+pub fn claim_for_retry(conn: &mut PgConnection, entry_id: i32, envelope_id: i32, now: Timestamp) -> AppResult<usize> {
+    let to = QueueState::Retrying;
+    Ok(diesel::update(
+        dte_failed_queue::table
+            .filter(dte_failed_queue::state.eq_any(QueueState::sources(to)))
+            .filter(dte_failed_queue::envelope_id.eq(envelope_id).or(dte_failed_queue::id.eq(entry_id))),
+    )
+    .set((dte_failed_queue::state.eq(to), dte_failed_queue::last_retry_date.eq(now)))
+    .execute(conn)?)
+}
+
+/// Retries that a crashed worker left `retrying` since before `before` go back to
+/// `pending`. Returns how many.
+pub fn release_stale(conn: &mut PgConnection, before: Timestamp) -> AppResult<usize> {
+    let (from, to) = (QueueState::Retrying, QueueState::Pending);
+    if !from.may_become(to) {
+        return Err(AppError::internal(anyhow::anyhow!("a {from} entry may not become {to}")));
+    }
+    Ok(diesel::update(
+        dte_failed_queue::table
+            .filter(dte_failed_queue::state.eq(from))
+            .filter(dte_failed_queue::last_retry_date.lt(before)),
+    )
+    .set(dte_failed_queue::state.eq(to))
+    .execute(conn)?)
+}
+
+/// An entry queued with only its XML gets the envelope it will be sent in, once.
+pub fn attach_envelope(conn: &mut PgConnection, entry_id: i32, envelope_id: i32) -> AppResult<()> {
+    diesel::update(dte_failed_queue::table.find(entry_id))
+        .set(dte_failed_queue::envelope_id.eq(envelope_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An entry whose stored XML cannot be sent as it is stays for a person, retried no more.
+pub fn mark_unsendable(conn: &mut PgConnection, entry: &FailedEntry, message: &str, now: Timestamp) -> AppResult<()> {
+    let what = What::Unsendable { error_message: message.to_string() };
+    diesel::update(dte_failed_queue::table.find(entry.id))
+        .set((
+            dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
+            dte_failed_queue::error_type.eq(ErrorType::Validation.as_str()),
+            dte_failed_queue::error_message.eq(message),
+            dte_failed_queue::retry_history.eq(history_with(entry, now, what)?),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A person gives up on a pending entry: `abandoned`, no next retry.
+pub fn abandon(
+    conn: &mut PgConnection,
+    entry: &FailedEntry,
+    by: &str,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> AppResult<()> {
+    let to = QueueState::Abandoned;
+    let from = move_only_from(entry, QueueState::Pending, to, "abandoned")?;
+    let what = What::Abandoned { by: by.to_string(), reason: reason.map(str::to_string) };
+    let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
+        .set((
+            dte_failed_queue::state.eq(to),
+            dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
+            dte_failed_queue::retry_history.eq(history_with(entry, now, what)?),
+        ))
+        .returning(dte_failed_queue::id)
+        .get_result::<i32>(conn)
+        .optional()?;
+    moved(entry.id, to, row).map(|_| ())
+}
+
+/// A person gives an abandoned entry a fresh set of retries, the first one now.
+pub fn requeue(conn: &mut PgConnection, entry: &FailedEntry, by: &str, now: Timestamp) -> AppResult<()> {
+    let to = QueueState::Pending;
+    let from = move_only_from(entry, QueueState::Abandoned, to, "requeued")?;
+    let what = What::Requeued { by: by.to_string() };
+    let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
+        .set((
+            dte_failed_queue::state.eq(to),
+            dte_failed_queue::retry_count.eq(0),
+            dte_failed_queue::next_retry_date.eq(now),
+            dte_failed_queue::retry_history.eq(history_with(entry, now, what)?),
+        ))
+        .returning(dte_failed_queue::id)
+        .get_result::<i32>(conn)
+        .optional();
+    match row {
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Err(
+            AppError::user(format!("DTE {}-{} already has an open entry in the queue", entry.dte_type, entry.folio)),
+        ),
+        other => moved(entry.id, to, other?).map(|_| ()),
+    }
 }
 
 #[cfg(test)]

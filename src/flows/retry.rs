@@ -3,6 +3,9 @@
 //!
 //! A retry claims its entry (and every open entry travelling in the same envelope) by
 //! moving it to `retrying` in one statement, so two workers never retry the same entry.
+//! An entry whose document or envelope already reached the SII is closed instead: nothing
+//! that reached the SII is uploaded again by a retry. The entries are written by
+//! [`super::failed_queue`], their envelopes by [`super::envelope`].
 
 use std::sync::Arc;
 
@@ -13,15 +16,16 @@ use serde_json::{json, Value};
 
 use super::audit::{self, Actor, Entry};
 use super::document::{self, Change, DocState};
+use super::failed_queue::{self, Subject};
 use super::upload::{self, Uploaded};
-use super::{company, send};
+use super::{company, envelope, send};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{SignedDte, Signer};
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
-use crate::store::models::{Company, FailedEntry};
-use crate::store::schema::dte_sidecar::{dte_document, dte_failed_queue};
+use crate::store::models::{Company, EnvelopeRow, FailedEntry};
+use crate::store::schema::dte_sidecar::{dte_document, dte_envelope, dte_failed_queue};
 use crate::store::state::QueueState;
 
 /// What a retry came to.
@@ -105,7 +109,8 @@ pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResul
         match QueueState::parse(&state) {
             Some(QueueState::Success) => succeeded += 1,
             Some(QueueState::Abandoned) => abandoned += 1,
-            _ => failed += 1,
+            Some(QueueState::Pending | QueueState::Retrying) => failed += 1,
+            None => tracing::error!(entry = id, state = %state, "queue entry in an unknown state: not counted"),
         }
     }
     tracing::info!(due = due.len(), retried, succeeded, failed, abandoned, "due retries run on request");
@@ -201,25 +206,11 @@ async fn wrap(ctx: &AppContext, wrap: Wrap) -> AppResult<()> {
                 };
                 match built {
                     Ok((company, xml)) => {
-                        let id = send::insert_envelope(conn, &company, xml, 1, now)?;
-                        diesel::update(dte_failed_queue::table.find(entry.id))
-                            .set(dte_failed_queue::envelope_id.eq(id))
-                            .execute(conn)?;
+                        let id = envelope::insert(conn, company.id, xml, 1, now)?;
+                        failed_queue::attach_envelope(conn, entry.id, id)
                     }
-                    Err(message) => {
-                        diesel::update(dte_failed_queue::table.find(entry.id))
-                            .set((
-                                dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
-                                dte_failed_queue::error_type.eq("validation"),
-                                dte_failed_queue::error_message.eq(&message),
-                                dte_failed_queue::retry_history.eq(super::failed_queue::history_with(&entry.retry_history, json!({
-                                    "date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "unsendable", "error_message": message,
-                                }))),
-                            ))
-                            .execute(conn)?;
-                    }
+                    Err(message) => failed_queue::mark_unsendable(conn, &entry, &message, now),
                 }
-                Ok(())
             })
         })
         .await
@@ -245,12 +236,19 @@ fn claim(
     if let Some(document_id) = entry.document_id {
         let doc = document::get(conn, document_id)?;
         if DocState::parse(&doc.state).is_some_and(DocState::reached_sii) {
-            super::failed_queue::close_with_success(
-                conn,
-                super::failed_queue::Subject::Document(doc.id),
-                doc.track_id.as_deref(),
-                now,
-            )?;
+            failed_queue::close_with_success(conn, Subject::Document(doc.id), doc.track_id.as_deref(), now)?;
+            return Ok(Claim::Done);
+        }
+    }
+    if let (None, Some(envelope_id)) = (entry.document_id, entry.envelope_id) {
+        // An entry queued without a document of ours (requeued by a person, say) whose
+        // envelope the SII already has: what travelled in it reached the SII, as a document
+        // that did (above); the entry is closed and nothing is uploaded.
+        let envelope: EnvelopeRow =
+            dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(conn)?;
+        if envelope::state_of(&envelope)?.reached_sii() {
+            tracing::info!(entry = entry.id, envelope = envelope_id, state = %envelope.state, "the SII has the envelope: entry closed, nothing uploaded");
+            failed_queue::close_with_success(conn, Subject::Entry(entry.id), envelope.track_id.as_deref(), now)?;
             return Ok(Claim::Done);
         }
     }
@@ -261,13 +259,7 @@ fn claim(
         let signer = keys.signer(conn, company.id)?;
         return Ok(Claim::Wrap(Box::new(Wrap { entry_id: entry.id, xml: entry.xml_content, company, signer })));
     };
-    let claimed = diesel::update(
-        dte_failed_queue::table
-            .filter(dte_failed_queue::state.eq(QueueState::Pending))
-            .filter(dte_failed_queue::envelope_id.eq(envelope_id).or(dte_failed_queue::id.eq(entry.id))),
-    )
-    .set((dte_failed_queue::state.eq(QueueState::Retrying), dte_failed_queue::last_retry_date.eq(now)))
-    .execute(conn)?;
+    let claimed = failed_queue::claim_for_retry(conn, entry.id, envelope_id, now)?;
     tracing::info!(entry = entry.id, envelope = envelope_id, claimed, manual, "retrying");
     let riders: Vec<i32> = dte_document::table
         .filter(dte_document::envelope_id.eq(envelope_id))
@@ -366,23 +358,29 @@ pub async fn abandon(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
             conn.transaction(|conn| {
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
-                    if entry.state != QueueState::Pending {
-                        return Err(AppError::user(format!("entry {id} is {}: only pending entries can be abandoned", entry.state)));
-                    }
-                    let history = super::failed_queue::history_with(&entry.retry_history, json!({"date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "abandoned", "by": actor.name, "reason": p.reason}));
-                    diesel::update(dte_failed_queue::table.find(*id))
-                        .set((dte_failed_queue::state.eq(QueueState::Abandoned), dte_failed_queue::next_retry_date.eq(None::<Timestamp>), dte_failed_queue::retry_history.eq(history)))
-                        .execute(conn)?;
+                    failed_queue::abandon(conn, &entry, &actor.name, p.reason.as_deref(), now)?;
                     if let Some(doc) = entry.document_id {
-                        document::transition(conn, doc, DocState::Abandoned, "abandoned by a person", Change::default(), now)?;
+                        document::transition(
+                            conn,
+                            doc,
+                            DocState::Abandoned,
+                            "abandoned by a person",
+                            Change::default(),
+                            now,
+                        )?;
                     }
-                    audit::record(conn, now, &actor, Entry {
-                        action: "failed_queue.abandon",
-                        company_id: Some(entry.company_id),
-                        target_model: Some("dte.failed.queue"),
-                        target_id: Some(*id),
-                        details: json!({"reason": p.reason}),
-                    })?;
+                    audit::record(
+                        conn,
+                        now,
+                        &actor,
+                        Entry {
+                            action: "failed_queue.abandon",
+                            company_id: Some(entry.company_id),
+                            target_model: Some("dte.failed.queue"),
+                            target_id: Some(*id),
+                            details: json!({"reason": p.reason}),
+                        },
+                    )?;
                 }
                 Ok(json!(true))
             })
@@ -400,34 +398,29 @@ pub async fn requeue(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
                 let mut due = Vec::new();
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
-                    if entry.state != QueueState::Abandoned {
-                        return Err(AppError::user(format!("entry {id} is {}: only abandoned entries can be requeued", entry.state)));
-                    }
-                    let history = super::failed_queue::history_with(&entry.retry_history, json!({"date": now.format("%Y-%m-%d %H:%M:%S").to_string(), "event": "requeued", "by": actor.name}));
-                    let updated = diesel::update(dte_failed_queue::table.find(*id))
-                        .set((
-                            dte_failed_queue::state.eq(QueueState::Pending),
-                            dte_failed_queue::retry_count.eq(0),
-                            dte_failed_queue::next_retry_date.eq(now),
-                            dte_failed_queue::retry_history.eq(history),
-                        ))
-                        .execute(conn);
-                    match updated {
-                        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-                            return Err(AppError::user(format!("DTE {}-{} already has an open entry in the queue", entry.dte_type, entry.folio)));
-                        }
-                        other => other?,
-                    };
+                    failed_queue::requeue(conn, &entry, &actor.name, now)?;
                     if let Some(doc) = entry.document_id {
-                        document::transition(conn, doc, DocState::Failed, "requeued by a person", Change::default(), now)?;
+                        document::transition(
+                            conn,
+                            doc,
+                            DocState::Failed,
+                            "requeued by a person",
+                            Change::default(),
+                            now,
+                        )?;
                     }
-                    audit::record(conn, now, &actor, Entry {
-                        action: "failed_queue.requeue",
-                        company_id: Some(entry.company_id),
-                        target_model: Some("dte.failed.queue"),
-                        target_id: Some(*id),
-                        details: json!({}),
-                    })?;
+                    audit::record(
+                        conn,
+                        now,
+                        &actor,
+                        Entry {
+                            action: "failed_queue.requeue",
+                            company_id: Some(entry.company_id),
+                            target_model: Some("dte.failed.queue"),
+                            target_id: Some(*id),
+                            details: json!({}),
+                        },
+                    )?;
                     due.push((*id, now));
                 }
                 Ok(due)

@@ -18,11 +18,10 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::args::{DteType, Folio};
 use super::audit::Actor;
-use super::document::{self, DocState};
+use super::document;
 use super::folios::{self, Reservation};
 use super::{company, contingency, upload};
 use crate::clock::Timestamp;
@@ -31,9 +30,7 @@ use crate::dte::{build_envio, build_signed_dte, Caratula, DteRequest, Resolution
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
 use crate::store::models::{Company, DocumentRow, NewPendingDte};
-use crate::store::schema::dte_sidecar::{
-    dte_certificate, dte_company, dte_contingency, dte_contingency_pending, dte_document, dte_envelope,
-};
+use crate::store::schema::dte_sidecar::{dte_certificate, dte_company, dte_contingency, dte_contingency_pending};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -319,18 +316,19 @@ fn store(
     // The envelope is stored first, so the document is inserted once, in its state.
     let envelope_id = match (held, envelope) {
         (true, _) => None,
-        (false, Some(xml)) => Some(insert_envelope(conn, company, xml, 1, now)?),
+        (false, Some(xml)) => Some(super::envelope::insert(conn, company.id, xml, 1, now)?),
         // Reserved in contingency, which has ended since: the envelope is built now.
         (false, None) => {
             let xml = envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?;
-            Some(insert_envelope(conn, company, xml, 1, now)?)
+            Some(super::envelope::insert(conn, company.id, xml, 1, now)?)
         }
     };
     let born = match envelope_id {
-        Some(envelope_id) => Born::Sending { envelope_id, lease_until },
-        None => Born::Held,
+        Some(envelope_id) => document::Born::Sending { envelope_id, lease_until },
+        None => document::Born::Held,
     };
-    let document_id = insert_document(conn, company, order.move_id, &signed, order.request_json.as_bytes(), born, now)?;
+    let document_id =
+        document::create(conn, company.id, order.move_id, &signed, order.request_json.as_bytes(), born, now)?;
     super::audit::record(
         conn,
         now,
@@ -391,53 +389,6 @@ pub async fn complete_lapsed(ctx: &AppContext) -> AppResult<usize> {
     Ok(completed)
 }
 
-/// The state a new document is stored in.
-enum Born {
-    /// Ready to upload in its envelope, leased to the call that uploads it.
-    Sending { envelope_id: i32, lease_until: Timestamp },
-    /// Kept for later: the company is in contingency.
-    Held,
-}
-
-fn insert_document(
-    conn: &mut PgConnection,
-    company: &Company,
-    move_id: i32,
-    signed: &SignedDte,
-    request_json: &[u8],
-    born: Born,
-    now: Timestamp,
-) -> AppResult<i32> {
-    let (state, envelope_id, lease_until, reason) = match born {
-        Born::Sending { envelope_id, lease_until } => {
-            (DocState::Sending, Some(envelope_id), Some(lease_until), "stored before upload")
-        }
-        Born::Held => (DocState::Contingency, None, None, "company in contingency: kept for later"),
-    };
-    let id: i32 = diesel::insert_into(dte_document::table)
-        .values((
-            dte_document::company_id.eq(company.id),
-            dte_document::move_id.eq(move_id),
-            dte_document::dte_type.eq(signed.document_type.code().to_string()),
-            dte_document::folio.eq(signed.folio),
-            dte_document::state.eq(state.as_str()),
-            dte_document::request.eq(String::from_utf8_lossy(request_json).into_owned()),
-            dte_document::xml_content.eq(&signed.xml),
-            dte_document::sha256.eq(hex::encode(Sha256::digest(&signed.xml))),
-            dte_document::issue_date.eq(signed.issue_date),
-            dte_document::receiver_rut.eq(signed.receiver_rut.to_string()),
-            dte_document::total.eq(signed.total),
-            dte_document::envelope_id.eq(envelope_id),
-            dte_document::lease_until.eq(lease_until),
-            dte_document::created_at.eq(now),
-            dte_document::state_changed_at.eq(now),
-        ))
-        .returning(dte_document::id)
-        .get_result(conn)?;
-    document::record_birth(conn, id, &[(DocState::Generated, "stamped and signed"), (state, reason)], now)?;
-    Ok(id)
-}
-
 /// Builds, signs and stores an EnvioDTE for `documents`; the same bytes are uploaded on
 /// every attempt, so the SII recognises a repeat (STATUS 99) instead of taking a folio twice.
 pub fn store_envelope(
@@ -449,7 +400,7 @@ pub fn store_envelope(
     now: Timestamp,
 ) -> AppResult<i32> {
     let xml = envelope_xml(keys, signer, company, documents, now)?;
-    insert_envelope(conn, company, xml, documents.len(), now)
+    super::envelope::insert(conn, company.id, xml, documents.len(), now)
 }
 
 /// The signed EnvioDTE of `documents`, with the company's cover.
@@ -463,27 +414,6 @@ pub fn envelope_xml(
     let caratula = Caratula::for_sii(company.rut.parse().map_err(AppError::internal)?, resolution(company)?)
         .map_err(|e| engine_error("company", e))?;
     build_envio(documents, &caratula, signer, &keys.schemas, now).map_err(|e| engine_error("envelope", e))
-}
-
-/// Stores an envelope's frozen bytes.
-pub fn insert_envelope(
-    conn: &mut PgConnection,
-    company: &Company,
-    xml: Vec<u8>,
-    document_count: usize,
-    now: Timestamp,
-) -> AppResult<i32> {
-    let id = diesel::insert_into(dte_envelope::table)
-        .values((
-            dte_envelope::company_id.eq(company.id),
-            dte_envelope::sha256.eq(hex::encode(Sha256::digest(&xml))),
-            dte_envelope::xml_content.eq(xml),
-            dte_envelope::document_count.eq(i32::try_from(document_count).unwrap_or(i32::MAX)),
-            dte_envelope::created_at.eq(now),
-        ))
-        .returning(dte_envelope::id)
-        .get_result(conn)?;
-    Ok(id)
 }
 
 /// The company's SII resolution, which every envelope's cover states.

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 
 use super::document::{self, Change, DocState};
+use super::envelope;
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::Rut;
@@ -13,8 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::sii::client::DocumentQuery;
 use crate::sii::{DocumentPresence, SiiError, TypeCounts, UploadState, Verdict};
 use crate::store::models::{DocumentRow, EnvelopeRow};
-use crate::store::schema::dte_sidecar::{dte_company, dte_document, dte_envelope};
-use crate::store::state::EnvelopeState;
+use crate::store::schema::dte_sidecar::{dte_company, dte_document};
 
 /// Pause before status query number `n + 1`: one minute, doubling, at most an hour.
 pub fn poll_backoff(poll_count: i32) -> TimeDelta {
@@ -41,16 +41,7 @@ pub async fn poll_envelope(ctx: &AppContext, envelope_id: i32) -> AppResult<Poll
         .db
         .run(move |conn| {
             // Claim: move the next poll out of reach of other workers while this one asks.
-            let envelope = diesel::update(
-                dte_envelope::table
-                    .filter(dte_envelope::id.eq(envelope_id))
-                    .filter(dte_envelope::state.eq(EnvelopeState::Uploaded))
-                    .filter(dte_envelope::next_poll_at.le(now)),
-            )
-            .set(dte_envelope::next_poll_at.eq(now + TimeDelta::minutes(10)))
-            .returning(EnvelopeRow::as_returning())
-            .get_result(conn)
-            .optional()?;
+            let envelope = envelope::claim_poll(conn, envelope_id, now, TimeDelta::minutes(10))?;
             let Some(envelope) = envelope else { return Ok(None) };
             let docs = dte_document::table
                 .filter(dte_document::envelope_id.eq(envelope_id))
@@ -101,7 +92,13 @@ async fn resolve(
 ) -> Vec<(i32, Verdict, String, String)> {
     let mut verdicts = Vec::with_capacity(docs.len());
     for doc in docs {
-        let code: u16 = doc.dte_type.parse().unwrap_or(0);
+        // A stored row that does not read is not guessed at (a query with the issuer as
+        // receiver, or type 0, would ask about another document): it gets no verdict now,
+        // is logged, and the envelope is asked about again until its polls run out.
+        let Ok(code) = doc.dte_type.parse::<u16>() else {
+            tracing::error!(document = doc.id, dte_type = %doc.dte_type, "stored DTE type does not read: no status query");
+            continue;
+        };
         let count = counts.iter().find(|c| c.dte_type == code);
         let uniform = count.and_then(|c| match c {
             c if c.informed > 0 && c.accepted == c.informed => Some(Verdict::Accepted),
@@ -113,9 +110,13 @@ async fn resolve(
             verdicts.push((doc.id, verdict, "EPR".to_string(), "processed by the SII".to_string()));
             continue;
         }
+        let Ok(receiver) = doc.receiver_rut.parse::<Rut>() else {
+            tracing::error!(document = doc.id, receiver = %doc.receiver_rut, "stored receiver RUT does not read: no status query");
+            continue;
+        };
         let query = DocumentQuery {
             issuer: company,
-            receiver: doc.receiver_rut.parse().unwrap_or(company),
+            receiver,
             dte_type: code,
             folio: doc.folio,
             issue_date: doc.issue_date,
@@ -150,25 +151,13 @@ fn record(
     let ask_again = |conn: &mut PgConnection, why: &str| -> AppResult<Polled> {
         let polls = envelope.poll_count + 1;
         if polls >= MAX_POLLS {
-            diesel::update(dte_envelope::table.find(envelope.id))
-                .set((
-                    dte_envelope::poll_count.eq(polls),
-                    dte_envelope::next_poll_at.eq(None::<Timestamp>),
-                    dte_envelope::last_error.eq(why),
-                ))
-                .execute(conn)?;
+            envelope::record_poll(conn, envelope.id, polls, None, why)?;
             let details = serde_json::json!({"track_id": envelope.track_id, "envelope_id": envelope.id});
             super::alerts::raise(conn, envelope.company_id, "no_verdict", &details, now)?;
             return Ok(Polled::NotDue);
         }
         let at = now + poll_backoff(polls);
-        diesel::update(dte_envelope::table.find(envelope.id))
-            .set((
-                dte_envelope::poll_count.eq(polls),
-                dte_envelope::next_poll_at.eq(at),
-                dte_envelope::last_error.eq(why),
-            ))
-            .execute(conn)?;
+        envelope::record_poll(conn, envelope.id, polls, Some(at), why)?;
         Ok(Polled::Later(at))
     };
     let verdicts = match verdicts {
@@ -199,11 +188,6 @@ fn record(
         return ask_again(conn, "some documents have no verdict yet");
     }
     let all_rejected = !verdicts.is_empty() && verdicts.iter().all(|v| v.1 == Verdict::Rejected);
-    diesel::update(dte_envelope::table.find(envelope.id))
-        .set((
-            dte_envelope::state.eq(if all_rejected { EnvelopeState::Rejected } else { EnvelopeState::Processed }),
-            dte_envelope::next_poll_at.eq(None::<Timestamp>),
-        ))
-        .execute(conn)?;
+    envelope::record_verdict(conn, envelope.id, all_rejected)?;
     Ok(Polled::Decided)
 }

@@ -21,8 +21,8 @@ use super::document::DocState;
 use super::{retry, status, upload};
 use crate::context::AppContext;
 use crate::error::AppResult;
-use crate::store::schema::dte_sidecar::{dte_document, dte_envelope, dte_failed_queue};
-use crate::store::state::{EnvelopeState, QueueState};
+use crate::store::schema::dte_sidecar::{dte_document, dte_envelope};
+use crate::store::state::EnvelopeState;
 
 /// Work items handled per sweep and kind (the specification's cron takes 100).
 const BATCH: i64 = 100;
@@ -46,13 +46,7 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
     let (released, stale_envelopes) = ctx
         .db
         .run(move |conn| {
-            let released = diesel::update(
-                dte_failed_queue::table
-                    .filter(dte_failed_queue::state.eq(QueueState::Retrying))
-                    .filter(dte_failed_queue::last_retry_date.lt(now - lease)),
-            )
-            .set(dte_failed_queue::state.eq(QueueState::Pending))
-            .execute(conn)?;
+            let released = super::failed_queue::release_stale(conn, now - lease)?;
             // Claim each stale upload by extending its lease, so one replica reconciles it.
             let stale: Vec<Option<i32>> = diesel::update(
                 dte_document::table

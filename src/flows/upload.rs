@@ -15,7 +15,7 @@ use diesel::PgConnection;
 use super::args::{DteType, Folio};
 use super::document::{self, Change, DocState};
 use super::failed_queue::{self, Attempt};
-use super::{backup, health};
+use super::{backup, envelope, health};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::Rut;
@@ -26,7 +26,7 @@ use crate::store::models::{DocumentRow, EnvelopeRow, FailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::{
     dte_company, dte_contingency_pending, dte_document, dte_envelope, dte_failed_queue,
 };
-use crate::store::state::{EnvelopeState, QueueState};
+use crate::store::state::QueueState;
 
 /// What an upload came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,12 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
         })
         .await?;
     let (envelope, documents, company_rut, signer) = loaded;
+    // The SII has decided on it: never uploaded again, whatever travels in it (an envelope
+    // of documents kept over RPC has no documents of ours to tell).
+    if envelope::state_of(&envelope)?.is_final() {
+        tracing::warn!(envelope = envelope_id, state = %envelope.state, why, "envelope already decided by the SII: not uploaded again");
+        return Ok(Uploaded::AlreadyDone);
+    }
     if !documents.is_empty() && documents.iter().all(|d| DocState::parse(&d.state).is_some_and(DocState::reached_sii)) {
         return Ok(Uploaded::AlreadyDone);
     }
@@ -139,16 +145,8 @@ fn record(
         Ok((track_id, duplicate)) => {
             let track = (!track_id.is_empty()).then_some(track_id.as_str());
             let poll_at = now + first_poll;
-            diesel::update(dte_envelope::table.find(envelope_id))
-                .set((
-                    dte_envelope::state.eq(EnvelopeState::Uploaded),
-                    dte_envelope::track_id.eq(track),
-                    dte_envelope::uploaded_at.eq(now),
-                    dte_envelope::upload_attempts.eq(envelope.upload_attempts + 1),
-                    dte_envelope::next_poll_at.eq(poll_at),
-                    dte_envelope::last_error.eq(duplicate.as_ref().map(ToString::to_string)),
-                ))
-                .execute(conn)?;
+            let duplicate_note = duplicate.as_ref().map(ToString::to_string);
+            envelope::record_upload(conn, &envelope, track, duplicate_note.as_deref(), poll_at, now)?;
             let message = match &duplicate {
                 Some(_) => "received by the SII (an earlier upload of this envelope had reached it)".to_string(),
                 None => "received by the SII; waiting for its verdict".to_string(),
@@ -168,92 +166,37 @@ fn record(
                 },
                 now,
             )?;
-            if !moved.is_empty() {
-                let rut = issuer_rut(conn, envelope.company_id)?;
-                let sent: Vec<backup::Document<'_>> = documents
-                    .iter()
-                    .filter(|d| moved.contains(&d.id))
-                    .map(|d| {
-                        Ok(backup::Document {
-                            dte_type: dte_type(&d.dte_type)?,
-                            folio: folio(d.folio)?,
-                            rut_emisor: &rut,
-                            xml: &d.xml_content,
-                            track_id: track,
-                            company_id: d.company_id,
-                            move_id: d.move_id,
-                        })
-                    })
-                    .collect::<AppResult<_>>()?;
-                follow_up.backups.extend(backup::store_many(conn, &sent, now)?);
-                failed_queue::close_documents_with_success(conn, &moved, track, now)?;
-                let kept: Vec<i32> = dte_contingency_pending::table
-                    .filter(dte_contingency_pending::document_id.eq_any(&moved))
-                    .select(dte_contingency_pending::id)
-                    .load(conn)?;
-                mark_uploaded(conn, &kept, track, now)?;
+            // Everything the SII now has, however it travelled (our documents that moved,
+            // entries queued over RPC, documents kept in contingency over RPC), is backed
+            // up, its queue entry closed and its contingency row marked uploaded, once.
+            let rut = if moved.is_empty() { String::new() } else { issuer_rut(conn, envelope.company_id)? };
+            let mut reached = Vec::with_capacity(moved.len() + loose.len() + pending.len());
+            for d in documents.iter().filter(|d| moved.contains(&d.id)) {
+                let (dte_type, folio) = (dte_type(&d.dte_type)?, folio(d.folio)?);
+                reached.push(backed_up(dte_type, folio, &rut, &d.xml_content, track, d.company_id, d.move_id));
             }
-            for entry in &loose {
-                follow_up.backups.push(
-                    backup::store(
-                        conn,
-                        &backup::Document {
-                            dte_type: dte_type(&entry.dte_type)?,
-                            folio: entry.folio.parse().map_err(|_| {
-                                AppError::internal(anyhow::anyhow!(
-                                    "queue entry {} has folio {}",
-                                    entry.id,
-                                    entry.folio
-                                ))
-                            })?,
-                            rut_emisor: &entry.rut_emisor,
-                            xml: &entry.xml_content,
-                            track_id: track,
-                            company_id: entry.company_id,
-                            move_id: entry.move_id,
-                        },
-                        now,
-                    )?
-                    .id,
-                );
-                failed_queue::close_with_success(conn, failed_queue::Subject::Entry(entry.id), track, now)?;
+            for e in &loose {
+                let (dte_type, folio) = (dte_type(&e.dte_type)?, stored_folio("queue entry", e.id, &e.folio)?);
+                reached.push(backed_up(dte_type, folio, &e.rut_emisor, &e.xml_content, track, e.company_id, e.move_id));
             }
-            for row in &pending {
-                follow_up.backups.push(
-                    backup::store(
-                        conn,
-                        &backup::Document {
-                            dte_type: dte_type(&row.dte_type)?,
-                            folio: row.folio.parse().map_err(|_| {
-                                AppError::internal(anyhow::anyhow!("pending {} has folio {}", row.id, row.folio))
-                            })?,
-                            rut_emisor: &row.rut_emisor,
-                            xml: &row.xml_content,
-                            track_id: track,
-                            company_id: row.company_id,
-                            move_id: row.move_id,
-                        },
-                        now,
-                    )?
-                    .id,
-                );
+            for r in &pending {
+                let (dte_type, folio) = (dte_type(&r.dte_type)?, stored_folio("pending", r.id, &r.folio)?);
+                reached.push(backed_up(dte_type, folio, &r.rut_emisor, &r.xml_content, track, r.company_id, r.move_id));
             }
-            mark_uploaded(conn, &pending.iter().map(|r| r.id).collect::<Vec<_>>(), track, now)?;
+            follow_up.backups.extend(backup::store_many(conn, &reached, now)?);
+            let entries: Vec<i32> = loose.iter().map(|e| e.id).collect();
+            failed_queue::close_on_success(conn, &moved, &entries, track, now)?;
+            let mut kept: Vec<i32> = dte_contingency_pending::table
+                .filter(dte_contingency_pending::document_id.eq_any(&moved))
+                .select(dte_contingency_pending::id)
+                .load(conn)?;
+            kept.extend(pending.iter().map(|r| r.id));
+            mark_uploaded(conn, &kept, track, now)?;
             follow_up.poll = Some((envelope_id, poll_at));
             Ok((Uploaded::Received { track_id }, follow_up))
         }
         Err(error) => {
-            diesel::update(dte_envelope::table.find(envelope_id))
-                .set((
-                    dte_envelope::state.eq(if error.class == ErrorClass::Permanent {
-                        EnvelopeState::Failed
-                    } else {
-                        EnvelopeState::Created
-                    }),
-                    dte_envelope::upload_attempts.eq(envelope.upload_attempts + 1),
-                    dte_envelope::last_error.eq(error.to_string()),
-                ))
-                .execute(conn)?;
+            envelope::record_upload_failure(conn, &envelope, error.class == ErrorClass::Permanent, &error.to_string())?;
             for doc in &documents {
                 let from = DocState::parse(&doc.state);
                 if from.is_some_and(DocState::reached_sii) {
@@ -297,18 +240,7 @@ fn record(
                 diesel::update(dte_contingency_pending::table.find(row.id))
                     .set(dte_contingency_pending::upload_error.eq(error.to_string()))
                     .execute(conn)?;
-                let attempt = Attempt {
-                    document_id: None,
-                    entry_id: None,
-                    envelope_id,
-                    dte_type: &row.dte_type,
-                    folio: row.folio.clone(),
-                    rut_emisor: &row.rut_emisor,
-                    xml: &row.xml_content,
-                    company_id: row.company_id,
-                    move_id: row.move_id,
-                    error: &error,
-                };
+                let attempt = Attempt::for_pending(row, envelope_id, &error);
                 let entry = failed_queue::record_failure(conn, &attempt, now)?;
                 if entry.state == QueueState::Pending && entry.retry_count == 0 {
                     if let Some(at) = entry.next_retry_date {
@@ -354,6 +286,24 @@ fn dte_type(code: &str) -> AppResult<DteType> {
 
 fn folio(value: i64) -> AppResult<Folio> {
     Folio::new(value).ok_or_else(|| AppError::internal(anyhow::anyhow!("stored folio {value}")))
+}
+
+/// A folio stored as text (queue entries, pending documents) that must read as one.
+fn stored_folio(what: &str, id: i32, text: &str) -> AppResult<Folio> {
+    text.parse().map_err(|_| AppError::internal(anyhow::anyhow!("{what} {id} has folio {text}")))
+}
+
+/// The backup of a document the SII now has.
+fn backed_up<'a>(
+    dte_type: DteType,
+    folio: Folio,
+    rut_emisor: &'a str,
+    xml: &'a [u8],
+    track_id: Option<&'a str>,
+    company_id: i32,
+    move_id: i32,
+) -> backup::Document<'a> {
+    backup::Document { dte_type, folio, rut_emisor, xml, track_id, company_id, move_id }
 }
 
 fn issuer_rut(conn: &mut PgConnection, company_id: i32) -> AppResult<String> {

@@ -283,9 +283,8 @@ pub fn scalar(kind: FieldKind, value: &Value) -> Option<Bind> {
 
 /// Odoo's datetime format (`2026-11-28 03:00:00`), or a bare date meaning midnight.
 pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .ok()
+    crate::clock::parse_odoo_time(text)
+        .or_else(|| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok())
         .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0))
 }
 

@@ -1,6 +1,16 @@
 //! The lifecycle columns' states, one type each, mirroring the migrations' `CHECK` lists,
-//! with the moves each state allows. The flows write states only through these types
-//! (each is a diesel `Text` expression).
+//! with the moves each state allows. Each lifecycle table has one writer, the only code
+//! that writes its `state` column, and it writes only moves `may_become` allows, with the
+//! states allowed to make the move (`sources`) in the statement's `WHERE`, so a
+//! concurrent change cannot slip an illegal move in:
+//!
+//! | table              | writer                          |
+//! |--------------------|---------------------------------|
+//! | `dte_document`     | `flows::document`               |
+//! | `dte_failed_queue` | `flows::failed_queue`           |
+//! | `dte_envelope`     | `flows::envelope`               |
+//!
+//! Each state is a diesel `Text` expression.
 //!
 //! Documents (`dte_document.state`):
 //!
@@ -35,7 +45,10 @@
 //! ```
 //! An envelope is born `created`; an upload the SII received makes it `uploaded` (again,
 //! when a lost answer is reconciled), a transient failure leaves it `created`, a permanent
-//! refusal makes it `failed`; the SII's verdict on every document decides it.
+//! refusal makes it `failed`; the SII's verdict on every document decides it. A decided
+//! envelope (`processed`, `rejected`) is never uploaded again, and a retry does not upload
+//! one the SII has (`reached_sii`); a failed repeat of an envelope the SII already has
+//! leaves its state as it is.
 
 use diesel::pg::Pg;
 use diesel::serialize::{self, Output, ToSql};
@@ -134,6 +147,11 @@ impl DocState {
                 | (Sent, Accepted | AcceptedWithObjections | Rejected)
         )
     }
+
+    /// The states that may become `to`: what a write's `WHERE state IN (…)` allows.
+    pub fn sources(to: DocState) -> Vec<DocState> {
+        Self::ALL.into_iter().filter(|s| s.may_become(to)).collect()
+    }
 }
 
 text_column!(DocState);
@@ -181,6 +199,11 @@ impl QueueState {
                 | (Abandoned, Pending)
         )
     }
+
+    /// The states that may become `to`: what a write's `WHERE state IN (…)` allows.
+    pub fn sources(to: QueueState) -> Vec<QueueState> {
+        Self::ALL.into_iter().filter(|s| s.may_become(to)).collect()
+    }
 }
 
 text_column!(QueueState);
@@ -219,12 +242,22 @@ impl EnvelopeState {
         matches!(self, Self::Processed | Self::Rejected)
     }
 
+    /// The SII has (or had) the envelope: what travels in it reached the SII.
+    pub fn reached_sii(self) -> bool {
+        matches!(self, Self::Uploaded) || self.is_final()
+    }
+
     pub fn may_become(self, to: EnvelopeState) -> bool {
         use EnvelopeState::*;
         matches!(
             (self, to),
             (Created | Failed, Created | Uploaded | Failed) | (Uploaded, Uploaded | Processed | Rejected)
         )
+    }
+
+    /// The states that may become `to`: what a write's `WHERE state IN (…)` allows.
+    pub fn sources(to: EnvelopeState) -> Vec<EnvelopeState> {
+        Self::ALL.into_iter().filter(|s| s.may_become(to)).collect()
     }
 }
 
@@ -300,5 +333,22 @@ mod tests {
             }
         }
         assert!(!Created.may_become(Processed), "a verdict needs an upload");
+        let reached: Vec<_> = EnvelopeState::ALL.into_iter().filter(|s| s.reached_sii()).collect();
+        assert_eq!(reached, [Uploaded, Processed, Rejected]);
+    }
+
+    #[test]
+    fn the_sources_of_a_move_are_the_states_that_may_make_it() {
+        assert_eq!(QueueState::sources(QueueState::Retrying), [QueueState::Pending]);
+        assert_eq!(QueueState::sources(QueueState::Success), QueueState::OPEN);
+        assert_eq!(EnvelopeState::sources(EnvelopeState::Processed), [EnvelopeState::Uploaded]);
+        assert_eq!(
+            EnvelopeState::sources(EnvelopeState::Uploaded),
+            [EnvelopeState::Created, EnvelopeState::Uploaded, EnvelopeState::Failed]
+        );
+        assert_eq!(DocState::sources(DocState::Sent), [DocState::Sending, DocState::Failed, DocState::Abandoned]);
+        for to in EnvelopeState::ALL {
+            assert!(EnvelopeState::sources(to).iter().all(|s| !s.is_final()), "nothing leaves a verdict: {to}");
+        }
     }
 }

@@ -1,0 +1,139 @@
+//! The retry history of a queue entry (`dte_failed_queue.retry_history`): a JSON array of
+//! events, oldest first, which Odoo shows as a table. [`Event`] is the one shape of an
+//! event; only `flows::failed_queue` writes the column.
+//!
+//! ```json
+//! [{"date": "2026-11-28 03:00:00", "event": "failed", "error_type": "timeout", "error_message": "…"},
+//!  {"date": "2026-11-28 04:00:00", "event": "success", "retry": 1, "track_id": "123"}]
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::Timestamp;
+use crate::error::{AppError, AppResult};
+
+/// One event of the history, at `date` (written as Odoo writes datetimes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(with = "crate::clock::odoo_serde")]
+    pub date: Timestamp,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+/// What happened, named by the event's `event` key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum What {
+    /// An upload failed outside a retry (`retry`: the retries counted so far, when the
+    /// entry already existed).
+    Failed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry: Option<i32>,
+        error_type: String,
+        error_message: String,
+    },
+    /// Retry number `retry` failed.
+    RetryFailed { retry: i32, error_type: String, error_message: String },
+    /// The stored XML cannot be sent as it is: no more automatic retries.
+    Unsendable { error_message: String },
+    /// A person gave up on the entry.
+    Abandoned { by: String, reason: Option<String> },
+    /// A person gave an abandoned entry a fresh set of retries.
+    Requeued { by: String },
+    /// The upload succeeded; `retry` counts the retry that did it, if one did.
+    Success { retry: i32, track_id: Option<String> },
+}
+
+/// A stored event: one of ours, or anything else found in the column (kept as it is).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Known(Event),
+    Other(Value),
+}
+
+/// The events of one entry, oldest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct History(Vec<Stored>);
+
+impl History {
+    /// The history of a new entry.
+    pub fn first(event: Event) -> Self {
+        Self(vec![Stored::Known(event)])
+    }
+
+    /// Reads the stored history of entry `entry_id`. Text that is not a JSON array is not
+    /// dropped: it is logged and kept, as one string, at the head of the history.
+    pub fn read(entry_id: i32, text: &str) -> Self {
+        match serde_json::from_str::<Vec<Stored>>(text) {
+            Ok(events) => Self(events),
+            Err(error) => {
+                tracing::error!(entry = entry_id, %error, "stored retry history is not a JSON array: kept as text");
+                Self(vec![Stored::Other(Value::String(text.to_string()))])
+            }
+        }
+    }
+
+    pub fn with(mut self, event: Event) -> Self {
+        self.0.push(Stored::Known(event));
+        self
+    }
+
+    /// The events this type knows, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.0.iter().filter_map(|stored| match stored {
+            Stored::Known(event) => Some(event),
+            Stored::Other(_) => None,
+        })
+    }
+
+    /// The text the column holds.
+    pub fn to_text(&self) -> AppResult<String> {
+        serde_json::to_string(&self.0).map_err(AppError::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hour: u32) -> Timestamp {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap().and_hms_opt(hour, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn events_keep_the_shape_odoo_reads() {
+        let history = History::first(Event {
+            date: at(3),
+            what: What::Failed { retry: None, error_type: "timeout".into(), error_message: "no answer".into() },
+        })
+        .with(Event { date: at(4), what: What::Success { retry: 1, track_id: None } })
+        .with(Event { date: at(5), what: What::Abandoned { by: "odoo".into(), reason: None } });
+        let json: Value = serde_json::from_str(&history.to_text().unwrap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"date": "2026-11-28 03:00:00", "event": "failed", "error_type": "timeout", "error_message": "no answer"},
+                {"date": "2026-11-28 04:00:00", "event": "success", "retry": 1, "track_id": null},
+                {"date": "2026-11-28 05:00:00", "event": "abandoned", "by": "odoo", "reason": null},
+            ])
+        );
+        assert_eq!(History::read(1, &history.to_text().unwrap()), history);
+        assert_eq!(history.events().count(), 3);
+    }
+
+    #[test]
+    fn what_it_does_not_know_is_kept() {
+        let text = r#"[{"date": "yesterday", "event": "failed"}, {"event": "migrated"}]"#;
+        let history = History::read(1, text).with(Event { date: at(6), what: What::Requeued { by: "odoo".into() } });
+        let json: Value = serde_json::from_str(&history.to_text().unwrap()).unwrap();
+        assert_eq!(json[0], serde_json::json!({"date": "yesterday", "event": "failed"}));
+        assert_eq!(json[1], serde_json::json!({"event": "migrated"}));
+        assert_eq!(json[2]["event"], "requeued");
+        assert_eq!(history.events().count(), 1);
+        let broken = History::read(1, "not json");
+        assert_eq!(serde_json::from_str::<Value>(&broken.to_text().unwrap()).unwrap(), serde_json::json!(["not json"]));
+    }
+}
