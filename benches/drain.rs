@@ -2,7 +2,7 @@
 //! simulated SII in EnvioDTE envelopes. Prints the time and the number of envelopes.
 //! Run: `cargo bench --bench drain` (needs DATABASE_URL, as the tests do).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

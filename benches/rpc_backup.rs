@@ -1,7 +1,7 @@
 //! `backup_dte` over `/jsonrpc`: throughput and latency percentiles.
 //! Run: `cargo bench --bench rpc_backup` (needs DATABASE_URL, as the tests do).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

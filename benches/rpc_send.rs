@@ -3,7 +3,7 @@
 //! simulator and this driver share the machine's cores.
 //! Run: `cargo bench --bench rpc_send` (needs DATABASE_URL, as the tests do).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! cost per call, measured against a server that answers at once without looking.
 //! Run: `cargo bench --bench sii_upload`.
 
-#[path = "../tests/common/engine.rs"]
+#[path = "../tests/it/common/engine.rs"]
 mod engine;
 
 use std::net::TcpListener;

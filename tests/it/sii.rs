@@ -1,15 +1,13 @@
 //! The SII client against the simulator over real HTTP: the whole handshake, the
 //! simulator's refusals in the SII's words, and every fault mapped to its class.
 
-mod common;
-
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::engine::{caf, request, schemas, signer, stamped_at, test_trust};
 use actix_web::web::Bytes;
 use chrono::TimeDelta;
-use common::engine::{caf, request, schemas, signer, stamped_at, test_trust};
 
 use dte_sidecar::clock::ManualClock;
 use dte_sidecar::dte::{build_envio, build_signed_dte, Caratula, DteType, Resolution, Rut, SignedDte};

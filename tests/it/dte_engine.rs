@@ -1,12 +1,10 @@
 //! The engine against independent tools (xmllint, xmlsec1, openssl) and the SII's own data.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::engine::*;
 use base64::Engine as _;
 use chrono::{NaiveDate, NaiveDateTime};
-use common::engine::*;
 use dte_sidecar::dte::{
     build_envio, build_signed_dte, dd_bytes, latin1_encode, sign_dd, verify_document, Caf, CafTrust, Caratula, Check,
     DocumentKind, DteType, Resolution, Rut, SignedDte, TedFields,

@@ -1,9 +1,7 @@
 //! The store's promises: Odoo can drop what it maps without losing a row, the audit log
 //! cannot be rewritten, the registry matches the tables, migrations run both ways.
 
-mod common;
-
-use common::{dte_xml, TestApp, TestDb};
+use crate::common::{dte_xml, TestApp, TestDb};
 use diesel::connection::SimpleConnection;
 use diesel::{QueryableByName, RunQueryDsl};
 use diesel_migrations::MigrationHarness;

@@ -3,7 +3,7 @@
 //! flows, a transaction killed half-way, many writers at once. `dte-sidecar aggregates
 //! check` says so, and fails when they do not.
 
-mod common;
+use crate::common::{self, TestApp, TestDb, COMPANY_RUT};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,6 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::json;
 
-use common::{TestApp, TestDb, COMPANY_RUT};
 use dte_sidecar::sii::simulator::faults::{Endpoint, FaultMode, Faults};
 use dte_sidecar::store::aggregates;
 

@@ -1,9 +1,7 @@
 //! The specification's records over RPC: backups, the retry queue, contingency and
 //! pending documents, and the ORM reads over them.
 
-mod common;
-
-use common::{dte_xml, error_of, TestApp};
+use crate::common::{dte_xml, error_of, TestApp};
 use serde_json::{json, Value};
 
 #[actix_rt::test]

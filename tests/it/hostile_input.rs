@@ -1,12 +1,11 @@
 //! Hostile input over real HTTP, through both doors: every case gets an Odoo-shaped error,
 //! the service keeps answering, and the tables stay as they were.
 
-mod common;
+use crate::common::{self, error_of, TestApp, API_KEY, COMPANY_RUT};
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{error_of, TestApp, API_KEY, COMPANY_RUT};
 use diesel::connection::SimpleConnection;
 use diesel::RunQueryDsl;
 use serde_json::{json, Value};

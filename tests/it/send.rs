@@ -2,10 +2,9 @@
 //! verdict, the retry schedule (1, 2, 4, 8, 16 h on a clock the test moves), recovery,
 //! permanent errors, unknown outcomes, and the manual actions.
 
-mod common;
+use crate::common::{self, error_of, TestApp, COMPANY_RUT};
 
 use chrono::TimeDelta;
-use common::{error_of, TestApp, COMPANY_RUT};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 

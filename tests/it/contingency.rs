@@ -1,11 +1,10 @@
 //! Contingency mode, automatic contingency, the second backup copy with restore and
 //! verify, retention, alerts by mail, and the KPIs — against the simulated SII.
 
-mod common;
+use crate::common::smtp::MailSink;
+use crate::common::{self, TestApp, COMPANY_RUT};
 
 use chrono::TimeDelta;
-use common::smtp::MailSink;
-use common::{TestApp, COMPANY_RUT};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
