@@ -3,6 +3,9 @@
 //! simulator and this driver share the machine's cores.
 //! Run: `cargo bench --bench rpc_send` (needs DATABASE_URL, as the tests do).
 
+// A benchmark reads its own set-up: a failure there may panic, and stops the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 

@@ -3,6 +3,9 @@
 //! cost per call, measured against a server that answers at once without looking.
 //! Run: `cargo bench --bench sii_upload`.
 
+// A benchmark reads its own set-up: a failure there may panic, and stops the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 #[path = "../tests/it/common/engine.rs"]
 mod engine;
 

@@ -2,6 +2,9 @@
 //! own, and each linked the whole crate again. Run one part with a filter, e.g.
 //! `cargo test --test it send::` (the module path prefixes every test's name).
 
+// A test fails by panicking: the harness and its helpers unwrap and index as the tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 mod aggregates;
