@@ -105,8 +105,24 @@ fn texts(conn: &mut PgConnection, sql: &str) -> Vec<String> {
     diesel::sql_query(sql).load::<TextRow>(conn).expect(sql).into_iter().map(|r| r.t).collect()
 }
 
+/// A load statement of `benches/sql/` with its `{name}` placeholders filled in.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut sql = template.to_string();
+    for (name, value) in values {
+        sql = sql.replace(&format!("{{{name}}}"), value);
+    }
+    let left = sql
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}'))
+        .find(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    assert!(left.is_none(), "placeholder {{{}}} not filled in", left.map_or("", |(name, _)| name));
+    sql
+}
+
 /// The data, with generate_series: secondary indexes dropped during the load and built
 /// after it, triggers off (the aggregates are rebuilt from the rows at the end).
+/// The statements are in `benches/sql/history_*.sql`.
 fn load(url: &str, rows: i64) {
     let started = Instant::now();
     let mut conn = PgConnection::establish(url).expect("connect");
@@ -127,19 +143,9 @@ fn load(url: &str, rows: i64) {
     let span_secs = (TimeDelta::days(6 * 365 + 1 + EXTRA_DAYS)).num_seconds();
     let envelopes = (rows / 50).max(1);
     let queue = (rows / 10).max(1);
-    let setup = "SET session_replication_role = replica; SET synchronous_commit = off; \
-         SET default_toast_compression = lz4; SET maintenance_work_mem = '512MB'; SET work_mem = '64MB'; \
-         SET search_path TO dte_sidecar, public; SET TIME ZONE 'UTC';
-         CREATE TEMP TABLE tpl AS
-           SELECT k, x.xml, encode(sha256(x.xml), 'hex') AS sha
-           FROM generate_series(0, 63) k,
-           LATERAL (SELECT convert_to('<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><DTE version=\"1.0\"><Documento ID=\"T' || k || '\">'
-               || repeat('<Detalle><NroLinDet>1</NroLinDet><NmbItem>Servicio</NmbItem><MontoItem>1000</MontoItem></Detalle>', 30 + k * 2)
-               || '</Documento></DTE>', 'UTF8') AS xml) x;
-         CREATE TEMP TABLE kinds AS SELECT * FROM (VALUES (0, '33'), (1, '34'), (2, '52'), (3, '56'), (4, '61')) v(k, t);";
     let now_sql = format!("TIMESTAMP '{}'", now.format("%Y-%m-%d %H:%M:%S"));
     let at = |i: &str| format!("({now_sql} - make_interval(secs => ({span_secs}::float8 * ({rows} - {i}) / {rows})))");
-    conn.batch_execute(setup).expect("setup");
+    conn.batch_execute(include_str!("sql/history_setup.sql")).expect("setup");
     conn.batch_execute(
         "INSERT INTO dte_company (id, rut, name, resolution_number, resolution_date, created_at, updated_at) VALUES
            (1, '76000001-9', 'Empresa Uno SpA', 80, '2014-08-22', now(), now()),
@@ -150,70 +156,36 @@ fn load(url: &str, rows: i64) {
     .expect("companies");
     // Envelopes of 50 documents each, one company each; the last 20 wait for a verdict.
     let company = |i: &str| format!("(1 + (({i} - 1) / 50) % 3)");
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_envelope (id, company_id, xml_content, sha256, document_count, state, track_id, upload_attempts,
-                                   created_at, uploaded_at, next_poll_at, poll_count)
-         SELECT e, 1 + (e - 1) % 3, tpl.xml, tpl.sha, 50,
-                CASE WHEN e > {envelopes} - 20 THEN 'uploaded' ELSE 'processed' END,
-                (5000000000 + e)::text, 1, {at_e}, {at_e},
-                CASE WHEN e > {envelopes} - 20 THEN {now_sql} - interval '1 minute' END, 2
-         FROM generate_series(1, {envelopes}) e JOIN tpl ON tpl.k = e % 4;
-         SELECT setval(pg_get_serial_sequence('dte_envelope', 'id'), {envelopes});",
-        at_e = at("(e * 50)"),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_envelopes.sql"),
+        &[("envelopes", &envelopes.to_string()), ("at_e", &at("(e * 50)")), ("now_sql", &now_sql)],
     ))
     .expect("envelopes");
     println!("  envelopes loaded ({:.0?})", started.elapsed());
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_document (id, company_id, move_id, dte_type, folio, state, request, xml_content, sha256, issue_date,
-                                   receiver_rut, total, envelope_id, track_id, sii_code, message, lease_until, created_at,
-                                   state_changed_at)
-         SELECT i, {company_i}, i, kinds.t, i,
-                CASE WHEN i > {rows} - 20 THEN 'sending'
-                     WHEN i % 1000 < 940 THEN 'accepted' WHEN i % 1000 < 970 THEN 'accepted_with_objections'
-                     WHEN i % 1000 < 985 THEN 'rejected' WHEN i % 1000 < 995 THEN 'sent'
-                     WHEN i % 1000 < 998 THEN 'failed' WHEN i % 1000 < 999 THEN 'abandoned' ELSE 'contingency' END,
-                '{{}}', tpl.xml, tpl.sha, {at_i}::date, '77000000-0', 1190 * (1 + i % 97),
-                1 + (i - 1) / 50, (5000000000 + 1 + (i - 1) / 50)::text, 'EPR', NULL,
-                CASE WHEN i > {rows} - 20 THEN {now_sql} - interval '1 hour' END, {at_i}, {at_i}
-         FROM generate_series(1, {rows}) i JOIN tpl ON tpl.k = i % 64 JOIN kinds ON kinds.k = (i / 7) % 5;
-         SELECT setval(pg_get_serial_sequence('dte_document', 'id'), {rows});",
-        company_i = company("i"),
-        at_i = at("i"),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_documents.sql"),
+        &[("company_i", &company("i")), ("rows", &rows.to_string()), ("at_i", &at("i")), ("now_sql", &now_sql)],
     ))
     .expect("documents");
     println!("  documents loaded ({:.0?})", started.elapsed());
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_backup (id, dte_type, folio, rut_emisor, xml_content, sha256, track_id, sent_date, company_id,
-                                 move_id, display_name, xml_filename, copied_at)
-         SELECT i, kinds.t, i::text, '7600000' || {company_i} || '-' || (ARRAY['9', '7', '5'])[{company_i}], tpl.xml, tpl.sha,
-                (5000000000 + 1 + (i - 1) / 50)::text, {at_i}, {company_i}, i, 'DTE ' || kinds.t || ' N° ' || i,
-                'DTE_' || kinds.t || '_' || i || '.xml', {at_i}
-         FROM generate_series(1, {rows}) i JOIN tpl ON tpl.k = i % 64 JOIN kinds ON kinds.k = (i / 7) % 5;
-         SELECT setval(pg_get_serial_sequence('dte_backup', 'id'), {rows});",
-        company_i = company("i"),
-        at_i = at("i"),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_backups.sql"),
+        &[("company_i", &company("i")), ("rows", &rows.to_string()), ("at_i", &at("i"))],
     ))
     .expect("backups");
     println!("  backups loaded ({:.0?})", started.elapsed());
     // One entry per ten documents: closed (success, abandoned) but for the newest 3,000
     // (pending, half of them due) and 20 a crashed worker left `retrying`.
     let doc = "(q * 10)";
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_failed_queue (id, dte_type, folio, rut_emisor, xml_content, error_type, error_message, retry_count,
-                                       max_retries, failed_date, last_retry_date, next_retry_date, state, success_track_id,
-                                       success_date, retry_history, company_id, move_id, display_name, document_id)
-         SELECT q, kinds.t, {doc}::text, '76000001-9', tpl.xml, 'timeout', 'El SII no respondió a tiempo',
-                CASE WHEN q > {queue} - 3020 THEN q % 5 WHEN q % 10 < 7 THEN 1 + q % 3 ELSE 5 END, 5,
-                {at_q}, {at_q} + interval '1 hour',
-                CASE WHEN q > {queue} - 3020 THEN {now_sql} + make_interval(mins => (q % 240) - 120) END,
-                CASE WHEN q > {queue} - 20 THEN 'retrying' WHEN q > {queue} - 3020 THEN 'pending'
-                     WHEN q % 10 < 7 THEN 'success' ELSE 'abandoned' END,
-                CASE WHEN q % 10 < 7 THEN '123' END, CASE WHEN q % 10 < 7 THEN {at_q} + interval '2 hours' END,
-                '[]', {company_d}, {doc}, 'DTE ' || kinds.t || ' N° ' || {doc}, {doc}
-         FROM generate_series(1, {queue}) q JOIN tpl ON tpl.k = 0 JOIN kinds ON kinds.k = ({doc} / 7) % 5;
-         SELECT setval(pg_get_serial_sequence('dte_failed_queue', 'id'), {queue});",
-        at_q = at(doc),
-        company_d = company(doc),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_queue.sql"),
+        &[
+            ("doc", doc),
+            ("queue", &queue.to_string()),
+            ("at_q", &at(doc)),
+            ("now_sql", &now_sql),
+            ("company_d", &company(doc)),
+        ],
     ))
     .expect("queue");
     println!("  queue loaded ({:.0?})", started.elapsed());
