@@ -199,8 +199,11 @@ fn load(url: &str, rows: i64) {
         dte_sidecar::store::aggregates::rebuild(&mut conn).expect("rebuild aggregates");
         println!("  aggregates rebuilt ({:.0?})", t.elapsed());
     }
-    conn.batch_execute("VACUUM (ANALYZE) dte_sidecar.dte_backup, dte_sidecar.dte_document, dte_sidecar.dte_failed_queue, dte_sidecar.dte_envelope")
-        .expect("vacuum");
+    conn.batch_execute(
+        "VACUUM (ANALYZE) dte_sidecar.dte_backup, dte_sidecar.dte_document, dte_sidecar.dte_failed_queue, \
+         dte_sidecar.dte_envelope",
+    )
+    .expect("vacuum");
     conn.batch_execute("CREATE TABLE public.history_bench_loaded AS SELECT now() AS at").expect("mark");
     println!("  loaded in {:.0?}", started.elapsed());
 }
@@ -369,7 +372,9 @@ fn main() {
         println!("{rows} backups, {rows} documents, {} queue entries, 3 companies; {} calls each", rows / 10, calls());
 
         println!("RPC face (JSON-2 over HTTP):");
-        time_rpc(&client, &base, &mut figures, "dte.dashboard.get_kpis(company 1)", "dte.dashboard", "get_kpis", json!({"company_id": 1})).await;
+        let kpis = json!({"company_id": 1});
+        time_rpc(&client, &base, &mut figures, "dte.dashboard.get_kpis(company 1)", "dte.dashboard", "get_kpis", kpis)
+            .await;
         {
             let _ = client.get(format!("{base}/metrics")).send().await;
             let mut times = Vec::new();
@@ -383,115 +388,293 @@ fn main() {
             figures.record("GET /metrics", times);
         }
         let list = ["sent_date", "dte_type", "folio", "move_id", "track_id", "company_id"];
-        time_rpc(&client, &base, &mut figures, "dte.backup.search_read([], 80, sent_date desc)", "dte.backup", "search_read",
-            json!({"domain": [], "fields": list, "limit": 80, "order": "sent_date desc"})).await;
-        time_rpc(&client, &base, &mut figures, "dte.backup.search_read(company 1, 80, sent_date desc)", "dte.backup", "search_read",
-            json!({"domain": [], "fields": list, "limit": 80, "order": "sent_date desc", "context": {"allowed_company_ids": [1]}})).await;
-        time_rpc(&client, &base, &mut figures, &format!("dte.backup.search_read(folio ilike {folio}, 80)"), "dte.backup", "search_read",
-            json!({"domain": [["folio", "ilike", folio]], "fields": list, "limit": 80})).await;
-        time_rpc(&client, &base, &mut figures, "dte.backup.search_count([])", "dte.backup", "search_count", json!({"domain": []})).await;
-        time_rpc(&client, &base, &mut figures, "dte.document.search_count([])", "dte.document", "search_count", json!({"domain": []})).await;
-        for model in ["dte.backup", "dte.document", "dte.failed.queue", "dte.envelope", "dte.contingency.pending", "dte.audit.log", "dte.alert"] {
-            time_rpc(&client, &base, &mut figures, &format!("{model}.search_read([], 80) default order"), model, "search_read",
-                json!({"domain": [], "limit": 80, "fields": ["id"]})).await;
+        let rpcs = [
+            (
+                "dte.backup.search_read([], 80, sent_date desc)".to_string(),
+                "dte.backup",
+                "search_read",
+                json!({"domain": [], "fields": list, "limit": 80, "order": "sent_date desc"}),
+            ),
+            (
+                "dte.backup.search_read(company 1, 80, sent_date desc)".to_string(),
+                "dte.backup",
+                "search_read",
+                json!({
+                    "domain": [], "fields": list, "limit": 80, "order": "sent_date desc",
+                    "context": {"allowed_company_ids": [1]},
+                }),
+            ),
+            (
+                format!("dte.backup.search_read(folio ilike {folio}, 80)"),
+                "dte.backup",
+                "search_read",
+                json!({"domain": [["folio", "ilike", folio]], "fields": list, "limit": 80}),
+            ),
+            ("dte.backup.search_count([])".to_string(), "dte.backup", "search_count", json!({"domain": []})),
+            ("dte.document.search_count([])".to_string(), "dte.document", "search_count", json!({"domain": []})),
+        ];
+        for (what, model, method, body) in rpcs {
+            time_rpc(&client, &base, &mut figures, &what, model, method, body).await;
         }
-        time_rpc(&client, &base, &mut figures, &format!("folio lookup: dte.backup folio = {folio}"), "dte.backup", "search_read",
-            json!({"domain": [["folio", "=", folio]], "fields": list})).await;
-        time_rpc(&client, &base, &mut figures, &format!("folio lookup: dte.document folio = {folio}"), "dte.document", "search_read",
-            json!({"domain": [["folio", "=", folio.parse::<i64>().unwrap_or(1)]], "fields": ["state", "track_id"]})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.backup track_id = {track}"), "dte.backup", "search_read",
-            json!({"domain": [["track_id", "=", track]], "fields": list})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.document track_id = {track}"), "dte.document", "search_read",
-            json!({"domain": [["track_id", "=", track]], "fields": ["state", "folio"]})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.backup track_id =like {track}%"), "dte.backup", "search_read",
-            json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": list, "limit": 80})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.document track_id =like {track}%"), "dte.document", "search_read",
-            json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": ["state", "folio"], "limit": 80})).await;
+        for model in [
+            "dte.backup",
+            "dte.document",
+            "dte.failed.queue",
+            "dte.envelope",
+            "dte.contingency.pending",
+            "dte.audit.log",
+            "dte.alert",
+        ] {
+            let what = format!("{model}.search_read([], 80) default order");
+            let body = json!({"domain": [], "limit": 80, "fields": ["id"]});
+            time_rpc(&client, &base, &mut figures, &what, model, "search_read", body).await;
+        }
+        let lookups = [
+            (
+                format!("folio lookup: dte.backup folio = {folio}"),
+                "dte.backup",
+                json!({"domain": [["folio", "=", folio]], "fields": list}),
+            ),
+            (
+                format!("folio lookup: dte.document folio = {folio}"),
+                "dte.document",
+                json!({"domain": [["folio", "=", folio.parse::<i64>().unwrap_or(1)]], "fields": ["state", "track_id"]}),
+            ),
+            (
+                format!("track-id lookup: dte.backup track_id = {track}"),
+                "dte.backup",
+                json!({"domain": [["track_id", "=", track]], "fields": list}),
+            ),
+            (
+                format!("track-id lookup: dte.document track_id = {track}"),
+                "dte.document",
+                json!({"domain": [["track_id", "=", track]], "fields": ["state", "folio"]}),
+            ),
+            (
+                format!("track-id lookup: dte.backup track_id =like {track}%"),
+                "dte.backup",
+                json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": list, "limit": 80}),
+            ),
+            (
+                format!("track-id lookup: dte.document track_id =like {track}%"),
+                "dte.document",
+                json!({
+                    "domain": [["track_id", "=like", format!("{track}%")]], "fields": ["state", "folio"], "limit": 80,
+                }),
+            ),
+        ];
+        for (what, model, body) in lookups {
+            time_rpc(&client, &base, &mut figures, &what, model, "search_read", body).await;
+        }
 
         println!("Odoo's own SQL on the published views (list page of 80, _order, record rule, count up to 10,000):");
         let rule = "(company_id IS NULL OR company_id IN (1, 2, 3))";
         for (view, columns, order) in [
             ("dte_backup", "id, sent_date, dte_type, folio, move_id, track_id, company_id", "sent_date DESC, id DESC"),
-            ("dte_document", "id, created_at, dte_type, folio, move_id, issue_date, total, state, track_id, company_id", "created_at DESC, id DESC"),
-            ("dte_failed_queue", "id, failed_date, dte_type, folio, move_id, error_type, retry_count, next_retry_date, state, company_id", "failed_date DESC, id DESC"),
-            ("dte_contingency_pending", "id, stored_date, dte_type, folio, move_id, uploaded, company_id", "stored_date DESC, id DESC"),
+            (
+                "dte_document",
+                "id, created_at, dte_type, folio, move_id, issue_date, total, state, track_id, company_id",
+                "created_at DESC, id DESC",
+            ),
+            (
+                "dte_failed_queue",
+                "id, failed_date, dte_type, folio, move_id, error_type, retry_count, next_retry_date, state, \
+                 company_id",
+                "failed_date DESC, id DESC",
+            ),
+            (
+                "dte_contingency_pending",
+                "id, stored_date, dte_type, folio, move_id, uploaded, company_id",
+                "stored_date DESC, id DESC",
+            ),
             ("dte_audit_log", "id, created_at, actor, action, company_id", "created_at DESC, id DESC"),
             ("dte_alert", "id, raised_at, rule, message, company_id", "raised_at DESC, id DESC"),
         ] {
-            time_sql(&mut conn, &mut figures, &format!("Odoo list {view}"),
-                &format!("SELECT {columns} FROM public.{view} WHERE {rule} ORDER BY {order} LIMIT 80"));
-            time_sql(&mut conn, &mut figures, &format!("Odoo list {view}, company 1"),
-                &format!("SELECT {columns} FROM public.{view} WHERE (company_id IS NULL OR company_id IN (1)) ORDER BY {order} LIMIT 80"));
-            time_sql(&mut conn, &mut figures, &format!("Odoo count {view} (limit 10000)"),
-                &format!("SELECT count(*) FROM (SELECT 1 FROM public.{view} WHERE {rule} LIMIT 10000) t"));
+            time_sql(
+                &mut conn,
+                &mut figures,
+                &format!("Odoo list {view}"),
+                &format!("SELECT {columns} FROM public.{view} WHERE {rule} ORDER BY {order} LIMIT 80"),
+            );
+            time_sql(
+                &mut conn,
+                &mut figures,
+                &format!("Odoo list {view}, company 1"),
+                &format!(
+                    "SELECT {columns} FROM public.{view} WHERE (company_id IS NULL OR company_id IN (1)) \
+                     ORDER BY {order} LIMIT 80"
+                ),
+            );
+            time_sql(
+                &mut conn,
+                &mut figures,
+                &format!("Odoo count {view} (limit 10000)"),
+                &format!("SELECT count(*) FROM (SELECT 1 FROM public.{view} WHERE {rule} LIMIT 10000) t"),
+            );
         }
         // What the search views send (their filter_domain): a folio whole (`=`, which Odoo
         // 19 sends as `IN`), a track id by its beginning (`=like`), an invoice by its id.
         let move_id = folio.parse::<i64>().unwrap_or(1);
+        let backups = format!("{rule} ORDER BY sent_date DESC, id DESC LIMIT 80");
+        let documents = format!("{rule} ORDER BY created_at DESC, id DESC LIMIT 80");
+        let entries = format!("{rule} ORDER BY failed_date DESC, id DESC LIMIT 80");
         for (what, sql, index) in [
-            (format!("Odoo search backup folio = {folio}"),
-             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE folio IN ('{folio}') AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
-             "idx_dte_backup_folio"),
-            (format!("Odoo search backup track_id =like {track}%"),
-             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE track_id LIKE '{track}%' AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
-             "idx_dte_backup_track"),
-            (format!("Odoo search backup invoice = {move_id}"),
-             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE move_id IN ({move_id}) AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
-             "idx_dte_backup_move"),
-            (format!("Odoo search document folio = {folio}"),
-             format!("SELECT id, created_at, folio FROM public.dte_document WHERE folio IN ({folio}) AND {rule} ORDER BY created_at DESC, id DESC LIMIT 80"),
-             "idx_document_folio"),
-            (format!("Odoo search document track_id =like {track}%"),
-             format!("SELECT id, created_at, folio FROM public.dte_document WHERE track_id LIKE '{track}%' AND {rule} ORDER BY created_at DESC, id DESC LIMIT 80"),
-             "idx_document_track"),
-            (format!("Odoo invoice form: document of move {move_id}"),
-             format!("SELECT id, state, folio, track_id FROM public.dte_document WHERE move_id IN ({move_id}) ORDER BY id DESC"),
-             "dte_document_one_per_move"),
-            (format!("Odoo search queue folio = {queue_folio}"),
-             format!("SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE folio IN ('{queue_folio}') AND {rule} ORDER BY failed_date DESC, id DESC LIMIT 80"),
-             "idx_failed_queue_folio"),
-            (format!("Odoo search queue invoice = {queue_folio}"),
-             format!("SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE move_id IN ({queue_folio}) AND {rule} ORDER BY failed_date DESC, id DESC LIMIT 80"),
-             "idx_failed_queue_move"),
+            (
+                format!("Odoo search backup folio = {folio}"),
+                format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE folio IN ('{folio}') AND {backups}"),
+                "idx_dte_backup_folio",
+            ),
+            (
+                format!("Odoo search backup track_id =like {track}%"),
+                format!(
+                    "SELECT id, sent_date, folio FROM public.dte_backup WHERE track_id LIKE '{track}%' AND {backups}"
+                ),
+                "idx_dte_backup_track",
+            ),
+            (
+                format!("Odoo search backup invoice = {move_id}"),
+                format!(
+                    "SELECT id, sent_date, folio FROM public.dte_backup WHERE move_id IN ({move_id}) AND {backups}"
+                ),
+                "idx_dte_backup_move",
+            ),
+            (
+                format!("Odoo search document folio = {folio}"),
+                format!(
+                    "SELECT id, created_at, folio FROM public.dte_document WHERE folio IN ({folio}) AND {documents}"
+                ),
+                "idx_document_folio",
+            ),
+            (
+                format!("Odoo search document track_id =like {track}%"),
+                format!(
+                    "SELECT id, created_at, folio FROM public.dte_document WHERE track_id LIKE '{track}%' \
+                     AND {documents}"
+                ),
+                "idx_document_track",
+            ),
+            (
+                format!("Odoo invoice form: document of move {move_id}"),
+                format!(
+                    "SELECT id, state, folio, track_id FROM public.dte_document WHERE move_id IN ({move_id}) \
+                     ORDER BY id DESC"
+                ),
+                "dte_document_one_per_move",
+            ),
+            (
+                format!("Odoo search queue folio = {queue_folio}"),
+                format!(
+                    "SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE folio IN ('{queue_folio}') \
+                     AND {entries}"
+                ),
+                "idx_failed_queue_folio",
+            ),
+            (
+                format!("Odoo search queue invoice = {queue_folio}"),
+                format!(
+                    "SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE move_id IN ({queue_folio}) \
+                     AND {entries}"
+                ),
+                "idx_failed_queue_move",
+            ),
         ] {
             time_lookup(&mut conn, &mut figures, &what, &sql, index);
         }
         // A custom filter "contains" (`ilike`) still works, on the trigram indexes.
-        time_sql(&mut conn, &mut figures, &format!("Odoo custom filter backup folio ilike {folio}"),
-            &format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND folio ILIKE '%{folio}%' ORDER BY sent_date DESC, id DESC LIMIT 80"));
-        time_sql(&mut conn, &mut figures, &format!("Odoo custom filter backup track_id ilike {track}"),
-            &format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND track_id ILIKE '%{track}%' ORDER BY sent_date DESC, id DESC LIMIT 80"));
+        time_sql(
+            &mut conn,
+            &mut figures,
+            &format!("Odoo custom filter backup folio ilike {folio}"),
+            &format!(
+                "SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND folio ILIKE '%{folio}%' \
+                 ORDER BY sent_date DESC, id DESC LIMIT 80"
+            ),
+        );
+        time_sql(
+            &mut conn,
+            &mut figures,
+            &format!("Odoo custom filter backup track_id ilike {track}"),
+            &format!(
+                "SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND track_id ILIKE '%{track}%' \
+                 ORDER BY sent_date DESC, id DESC LIMIT 80"
+            ),
+        );
 
         println!("Selections (the statements the code runs; writes rolled back):");
         let lease = 300;
-        time_write(&mut conn, &mut figures, "sweep: release retries left `retrying`",
-            &format!("UPDATE dte_failed_queue SET state = 'pending' WHERE state = 'retrying' AND last_retry_date < {now_sql} - interval '{lease} seconds'"));
-        time_write(&mut conn, &mut figures, "sweep: claim stale uploads",
-            &format!("UPDATE dte_document SET lease_until = {now_sql} WHERE state = 'sending' AND lease_until < {now_sql} RETURNING envelope_id"));
-        let due = format!("SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} ORDER BY next_retry_date, id LIMIT 100");
+        time_write(
+            &mut conn,
+            &mut figures,
+            "sweep: release retries left `retrying`",
+            &format!(
+                "UPDATE dte_failed_queue SET state = 'pending' WHERE state = 'retrying' \
+                 AND last_retry_date < {now_sql} - interval '{lease} seconds'"
+            ),
+        );
+        time_write(
+            &mut conn,
+            &mut figures,
+            "sweep: claim stale uploads",
+            &format!(
+                "UPDATE dte_document SET lease_until = {now_sql} WHERE state = 'sending' AND lease_until < {now_sql} \
+                 RETURNING envelope_id"
+            ),
+        );
+        let due = format!(
+            "SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} \
+             ORDER BY next_retry_date, id LIMIT 100"
+        );
         time_lookup(&mut conn, &mut figures, "sweep / retry_due: due retries (100)", &due, "idx_failed_queue_due");
-        time_lookup(&mut conn, &mut figures, "retry_due: due retries of company 1",
-            &format!("SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} AND company_id = ANY('{{1}}') ORDER BY next_retry_date, id LIMIT 100"),
-            "idx_failed_queue_due");
+        time_lookup(
+            &mut conn,
+            &mut figures,
+            "retry_due: due retries of company 1",
+            &format!(
+                "SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} \
+                 AND company_id = ANY('{{1}}') ORDER BY next_retry_date, id LIMIT 100"
+            ),
+            "idx_failed_queue_due",
+        );
         // The same selections as the code sends them (diesel: bound values, prepared
         // statements kept per connection, so PostgreSQL may switch to a generic plan).
-        for (what, companies) in [("due retries (100), the code's query", None), ("due retries of company 1, the code's query", Some(vec![1_i64]))] {
+        for (what, companies) in [
+            ("due retries (100), the code's query", None),
+            ("due retries of company 1, the code's query", Some(vec![1_i64])),
+        ] {
             let mut times = Vec::with_capacity(calls() + 1);
             for _ in 0..=calls() {
                 let t = Instant::now();
-                dte_sidecar::flows::retry::due_entries(&mut conn, now(), companies.as_deref(), 100).expect("due entries");
+                dte_sidecar::flows::retry::due_entries(&mut conn, now(), companies.as_deref(), 100)
+                    .expect("due entries");
                 times.push(t.elapsed());
             }
             times.remove(0);
             figures.record(what, times);
         }
-        time_sql(&mut conn, &mut figures, "sweep: due status polls",
-            &format!("SELECT id FROM dte_envelope WHERE state = 'uploaded' AND next_poll_at <= {now_sql} ORDER BY next_poll_at LIMIT 100"));
-        time_sql(&mut conn, &mut figures, "sweep: backups without a second copy",
-            "SELECT id FROM dte_backup WHERE copied_at IS NULL ORDER BY id LIMIT 100");
+        time_sql(
+            &mut conn,
+            &mut figures,
+            "sweep: due status polls",
+            &format!(
+                "SELECT id FROM dte_envelope WHERE state = 'uploaded' AND next_poll_at <= {now_sql} \
+                 ORDER BY next_poll_at LIMIT 100"
+            ),
+        );
+        time_sql(
+            &mut conn,
+            &mut figures,
+            "sweep: backups without a second copy",
+            "SELECT id FROM dte_backup WHERE copied_at IS NULL ORDER BY id LIMIT 100",
+        );
         let cutoff = format!("{now_sql} - interval '6 years'");
-        time_sql(&mut conn, &mut figures, "retention: oldest expired backups (500)",
-            &format!("SELECT id, sent_date FROM dte_backup WHERE sent_date < {cutoff} ORDER BY sent_date, id LIMIT 500"));
+        time_sql(
+            &mut conn,
+            &mut figures,
+            "retention: oldest expired backups (500)",
+            &format!(
+                "SELECT id, sent_date FROM dte_backup WHERE sent_date < {cutoff} ORDER BY sent_date, id LIMIT 500"
+            ),
+        );
 
         // Retention: the expired rows get their second copies, are removed by one run, and
         // are put back afterwards so the next run of the bench finds the same history.
@@ -518,8 +701,8 @@ fn main() {
             xml_content: Vec<u8>,
         }
         let expired: Vec<Expired> = diesel::sql_query(
-            "SELECT company_id, dte_type::text AS dte_type, folio::text AS folio, sha256::text AS sha256, sent_date, move_id, xml_content \
-             FROM public.history_bench_expired",
+            "SELECT company_id, dte_type::text AS dte_type, folio::text AS folio, sha256::text AS sha256, sent_date, \
+             move_id, xml_content FROM public.history_bench_expired",
         )
         .load(&mut conn)
         .expect("expired");
@@ -548,7 +731,11 @@ fn main() {
              DROP TABLE public.history_bench_expired",
         )
         .expect("put back");
-        figures.rows.push((format!("retention run ({count} expired)"), took.as_secs_f64() * 1e3, took.as_secs_f64() * 1e3));
+        figures.rows.push((
+            format!("retention run ({count} expired)"),
+            took.as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e3,
+        ));
         let _ = std::fs::remove_dir_all(&scratch);
 
         if exists(&mut conn, "SELECT to_regclass('dte_sidecar.dte_backup_daily') IS NOT NULL AS b") {

@@ -30,14 +30,22 @@ fn main() {
                 started.elapsed()
             }
         };
-        stream::iter(100_000..100_200).for_each_concurrent(CONCURRENCY, |m| async move { send(m).await; }).await;
+        stream::iter(100_000..100_200)
+            .for_each_concurrent(CONCURRENCY, |m| async move {
+                send(m).await;
+            })
+            .await;
 
         let started = Instant::now();
-        let mut latencies: Vec<Duration> = stream::iter(1..=SENDS).map(send).buffer_unordered(CONCURRENCY).collect().await;
+        let mut latencies: Vec<Duration> =
+            stream::iter(1..=SENDS).map(send).buffer_unordered(CONCURRENCY).collect().await;
         let elapsed = started.elapsed();
         latencies.sort();
         let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-        println!("action_send_to_sii over /jsonrpc (generate, stamp, sign, validate, store, upload, back up): {SENDS} sends, {CONCURRENCY} in flight");
+        println!(
+            "action_send_to_sii over /jsonrpc (generate, stamp, sign, validate, store, upload, back up): \
+             {SENDS} sends, {CONCURRENCY} in flight"
+        );
         println!("  throughput: {:.0} documents/s", f64::from(SENDS) / elapsed.as_secs_f64());
         println!(
             "  latency p50: {:.1} ms, p99: {:.1} ms, max: {:.1} ms",

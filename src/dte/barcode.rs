@@ -268,8 +268,11 @@ mod tests {
         ted.extend_from_slice(
             b"</RSR><MNT>11900</MNT><IT1>Servicio</IT1><CAF version=\"1.0\"><DA><RE>76000001-9</RE>\
             <RS>EMPRESA DE PRUEBA SINTETICA SPA</RS><TD>33</TD><RNG><D>1</D><H>100</H></RNG>\
-            <FA>2026-01-02</FA><RSAPK><M>yeRcgRmxPmuKWwKEfEoQZPON8Op9wk4yVS9B/6al+1S4IMnJE26M4NOdPmgB9KbyeYGgtZtApAPW3EIeNPk7uw==</M>\
-            <E>Aw==</E></RSAPK><IDK>100</IDK></DA><FRMA algoritmo=\"SHA1withRSA\">GrFESOl5qg4+zXmBedq8yT600YW7MhW3U9Z9d6lThfFJs97MzPRSE8AuyX4q3xmlt6CLRfYXGSouJmNYty1gPeYkYXpSo2IDY4rX8h+XGcBPZHU1e3LOpJSDKqhmQKat4oS14ITe9TfOIR5PX4jPjEFj62xnX3sj1pDrMU2DIGE=</FRMA>\
+            <FA>2026-01-02</FA><RSAPK>\
+            <M>yeRcgRmxPmuKWwKEfEoQZPON8Op9wk4yVS9B/6al+1S4IMnJE26M4NOdPmgB9KbyeYGgtZtApAPW3EIeNPk7uw==</M>\
+            <E>Aw==</E></RSAPK><IDK>100</IDK></DA><FRMA algoritmo=\"SHA1withRSA\">\
+            GrFESOl5qg4+zXmBedq8yT600YW7MhW3U9Z9d6lThfFJs97MzPRSE8AuyX4q3xmlt6CLRfYXGSouJmNYty1gPeYkYXpSo2IDY4rX8h+X\
+            GcBPZHU1e3LOpJSDKqhmQKat4oS14ITe9TfOIR5PX4jPjEFj62xnX3sj1pDrMU2DIGE=</FRMA>\
             </CAF><TSTED>2026-01-05T10:00:00</TSTED></DD><FRMT algoritmo=\"SHA1withRSA\">\
             S00Bxt2A0/5fz3nzT331g1io/kXGZcl5vQ4jRtz9ttFNh5TI14JRhNad3toCgBd3DRRsVId+k+ypFSBeCSN38Q==</FRMT></TED>",
         );

@@ -115,7 +115,8 @@ impl Signer {
         // must not choose how long that takes.
         if key.bits() > MAX_SIGNING_KEY_BITS {
             return Err(DteError::Certificate(format!(
-                "a {}-bit key is larger than the {MAX_SIGNING_KEY_BITS} bits accepted (the SII's certificates use 2048)",
+                "a {}-bit key is larger than the {MAX_SIGNING_KEY_BITS} bits accepted \
+                 (the SII's certificates use 2048)",
                 key.bits()
             )));
         }

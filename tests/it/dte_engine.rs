@@ -241,7 +241,10 @@ fn official_sii_example_verifies_and_a_changed_amount_does_not() {
     // The example is signed with its KeyValue key, but its X509Certificate (RUT 7880442-4)
     // holds another key: the signer it names did not sign, so the signature is refused.
     assert!(
-        matches!(&report.envelope_signature, Some(Check::Failed(reason)) if reason.contains("certificate was replaced")),
+        matches!(
+            &report.envelope_signature,
+            Some(Check::Failed(reason)) if reason.contains("certificate was replaced")
+        ),
         "{:?}",
         report.envelope_signature
     );
