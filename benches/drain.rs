@@ -2,7 +2,10 @@
 //! simulated SII in EnvioDTE envelopes. Prints the time and the number of envelopes.
 //! Run: `cargo bench --bench drain` (needs DATABASE_URL, as the tests do).
 
-#[path = "../tests/common/mod.rs"]
+// A benchmark reads its own set-up: a failure there may panic, and stops the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

@@ -14,6 +14,9 @@
 //! once. `HISTORY_ROWS` (default 10000000) scales the load, `HISTORY_CALLS` (default 50)
 //! the calls per figure; `HISTORY_PORT` picks the HTTP port (default: any free one).
 
+// A benchmark reads its own set-up: a failure there may panic, and stops the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,8 +105,24 @@ fn texts(conn: &mut PgConnection, sql: &str) -> Vec<String> {
     diesel::sql_query(sql).load::<TextRow>(conn).expect(sql).into_iter().map(|r| r.t).collect()
 }
 
+/// A load statement of `benches/sql/` with its `{name}` placeholders filled in.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut sql = template.to_string();
+    for (name, value) in values {
+        sql = sql.replace(&format!("{{{name}}}"), value);
+    }
+    let left = sql
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}'))
+        .find(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    assert!(left.is_none(), "placeholder {{{}}} not filled in", left.map_or("", |(name, _)| name));
+    sql
+}
+
 /// The data, with generate_series: secondary indexes dropped during the load and built
 /// after it, triggers off (the aggregates are rebuilt from the rows at the end).
+/// The statements are in `benches/sql/history_*.sql`.
 fn load(url: &str, rows: i64) {
     let started = Instant::now();
     let mut conn = PgConnection::establish(url).expect("connect");
@@ -124,19 +143,9 @@ fn load(url: &str, rows: i64) {
     let span_secs = (TimeDelta::days(6 * 365 + 1 + EXTRA_DAYS)).num_seconds();
     let envelopes = (rows / 50).max(1);
     let queue = (rows / 10).max(1);
-    let setup = "SET session_replication_role = replica; SET synchronous_commit = off; \
-         SET default_toast_compression = lz4; SET maintenance_work_mem = '512MB'; SET work_mem = '64MB'; \
-         SET search_path TO dte_sidecar, public; SET TIME ZONE 'UTC';
-         CREATE TEMP TABLE tpl AS
-           SELECT k, x.xml, encode(sha256(x.xml), 'hex') AS sha
-           FROM generate_series(0, 63) k,
-           LATERAL (SELECT convert_to('<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><DTE version=\"1.0\"><Documento ID=\"T' || k || '\">'
-               || repeat('<Detalle><NroLinDet>1</NroLinDet><NmbItem>Servicio</NmbItem><MontoItem>1000</MontoItem></Detalle>', 30 + k * 2)
-               || '</Documento></DTE>', 'UTF8') AS xml) x;
-         CREATE TEMP TABLE kinds AS SELECT * FROM (VALUES (0, '33'), (1, '34'), (2, '52'), (3, '56'), (4, '61')) v(k, t);";
     let now_sql = format!("TIMESTAMP '{}'", now.format("%Y-%m-%d %H:%M:%S"));
     let at = |i: &str| format!("({now_sql} - make_interval(secs => ({span_secs}::float8 * ({rows} - {i}) / {rows})))");
-    conn.batch_execute(setup).expect("setup");
+    conn.batch_execute(include_str!("sql/history_setup.sql")).expect("setup");
     conn.batch_execute(
         "INSERT INTO dte_company (id, rut, name, resolution_number, resolution_date, created_at, updated_at) VALUES
            (1, '76000001-9', 'Empresa Uno SpA', 80, '2014-08-22', now(), now()),
@@ -147,70 +156,36 @@ fn load(url: &str, rows: i64) {
     .expect("companies");
     // Envelopes of 50 documents each, one company each; the last 20 wait for a verdict.
     let company = |i: &str| format!("(1 + (({i} - 1) / 50) % 3)");
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_envelope (id, company_id, xml_content, sha256, document_count, state, track_id, upload_attempts,
-                                   created_at, uploaded_at, next_poll_at, poll_count)
-         SELECT e, 1 + (e - 1) % 3, tpl.xml, tpl.sha, 50,
-                CASE WHEN e > {envelopes} - 20 THEN 'uploaded' ELSE 'processed' END,
-                (5000000000 + e)::text, 1, {at_e}, {at_e},
-                CASE WHEN e > {envelopes} - 20 THEN {now_sql} - interval '1 minute' END, 2
-         FROM generate_series(1, {envelopes}) e JOIN tpl ON tpl.k = e % 4;
-         SELECT setval(pg_get_serial_sequence('dte_envelope', 'id'), {envelopes});",
-        at_e = at("(e * 50)"),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_envelopes.sql"),
+        &[("envelopes", &envelopes.to_string()), ("at_e", &at("(e * 50)")), ("now_sql", &now_sql)],
     ))
     .expect("envelopes");
     println!("  envelopes loaded ({:.0?})", started.elapsed());
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_document (id, company_id, move_id, dte_type, folio, state, request, xml_content, sha256, issue_date,
-                                   receiver_rut, total, envelope_id, track_id, sii_code, message, lease_until, created_at,
-                                   state_changed_at)
-         SELECT i, {company_i}, i, kinds.t, i,
-                CASE WHEN i > {rows} - 20 THEN 'sending'
-                     WHEN i % 1000 < 940 THEN 'accepted' WHEN i % 1000 < 970 THEN 'accepted_with_objections'
-                     WHEN i % 1000 < 985 THEN 'rejected' WHEN i % 1000 < 995 THEN 'sent'
-                     WHEN i % 1000 < 998 THEN 'failed' WHEN i % 1000 < 999 THEN 'abandoned' ELSE 'contingency' END,
-                '{{}}', tpl.xml, tpl.sha, {at_i}::date, '77000000-0', 1190 * (1 + i % 97),
-                1 + (i - 1) / 50, (5000000000 + 1 + (i - 1) / 50)::text, 'EPR', NULL,
-                CASE WHEN i > {rows} - 20 THEN {now_sql} - interval '1 hour' END, {at_i}, {at_i}
-         FROM generate_series(1, {rows}) i JOIN tpl ON tpl.k = i % 64 JOIN kinds ON kinds.k = (i / 7) % 5;
-         SELECT setval(pg_get_serial_sequence('dte_document', 'id'), {rows});",
-        company_i = company("i"),
-        at_i = at("i"),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_documents.sql"),
+        &[("company_i", &company("i")), ("rows", &rows.to_string()), ("at_i", &at("i")), ("now_sql", &now_sql)],
     ))
     .expect("documents");
     println!("  documents loaded ({:.0?})", started.elapsed());
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_backup (id, dte_type, folio, rut_emisor, xml_content, sha256, track_id, sent_date, company_id,
-                                 move_id, display_name, xml_filename, copied_at)
-         SELECT i, kinds.t, i::text, '7600000' || {company_i} || '-' || (ARRAY['9', '7', '5'])[{company_i}], tpl.xml, tpl.sha,
-                (5000000000 + 1 + (i - 1) / 50)::text, {at_i}, {company_i}, i, 'DTE ' || kinds.t || ' N° ' || i,
-                'DTE_' || kinds.t || '_' || i || '.xml', {at_i}
-         FROM generate_series(1, {rows}) i JOIN tpl ON tpl.k = i % 64 JOIN kinds ON kinds.k = (i / 7) % 5;
-         SELECT setval(pg_get_serial_sequence('dte_backup', 'id'), {rows});",
-        company_i = company("i"),
-        at_i = at("i"),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_backups.sql"),
+        &[("company_i", &company("i")), ("rows", &rows.to_string()), ("at_i", &at("i"))],
     ))
     .expect("backups");
     println!("  backups loaded ({:.0?})", started.elapsed());
     // One entry per ten documents: closed (success, abandoned) but for the newest 3,000
     // (pending, half of them due) and 20 a crashed worker left `retrying`.
     let doc = "(q * 10)";
-    conn.batch_execute(&format!(
-        "INSERT INTO dte_failed_queue (id, dte_type, folio, rut_emisor, xml_content, error_type, error_message, retry_count,
-                                       max_retries, failed_date, last_retry_date, next_retry_date, state, success_track_id,
-                                       success_date, retry_history, company_id, move_id, display_name, document_id)
-         SELECT q, kinds.t, {doc}::text, '76000001-9', tpl.xml, 'timeout', 'El SII no respondió a tiempo',
-                CASE WHEN q > {queue} - 3020 THEN q % 5 WHEN q % 10 < 7 THEN 1 + q % 3 ELSE 5 END, 5,
-                {at_q}, {at_q} + interval '1 hour',
-                CASE WHEN q > {queue} - 3020 THEN {now_sql} + make_interval(mins => (q % 240) - 120) END,
-                CASE WHEN q > {queue} - 20 THEN 'retrying' WHEN q > {queue} - 3020 THEN 'pending'
-                     WHEN q % 10 < 7 THEN 'success' ELSE 'abandoned' END,
-                CASE WHEN q % 10 < 7 THEN '123' END, CASE WHEN q % 10 < 7 THEN {at_q} + interval '2 hours' END,
-                '[]', {company_d}, {doc}, 'DTE ' || kinds.t || ' N° ' || {doc}, {doc}
-         FROM generate_series(1, {queue}) q JOIN tpl ON tpl.k = 0 JOIN kinds ON kinds.k = ({doc} / 7) % 5;
-         SELECT setval(pg_get_serial_sequence('dte_failed_queue', 'id'), {queue});",
-        at_q = at(doc),
-        company_d = company(doc),
+    conn.batch_execute(&fill(
+        include_str!("sql/history_queue.sql"),
+        &[
+            ("doc", doc),
+            ("queue", &queue.to_string()),
+            ("at_q", &at(doc)),
+            ("now_sql", &now_sql),
+            ("company_d", &company(doc)),
+        ],
     ))
     .expect("queue");
     println!("  queue loaded ({:.0?})", started.elapsed());
@@ -224,8 +199,11 @@ fn load(url: &str, rows: i64) {
         dte_sidecar::store::aggregates::rebuild(&mut conn).expect("rebuild aggregates");
         println!("  aggregates rebuilt ({:.0?})", t.elapsed());
     }
-    conn.batch_execute("VACUUM (ANALYZE) dte_sidecar.dte_backup, dte_sidecar.dte_document, dte_sidecar.dte_failed_queue, dte_sidecar.dte_envelope")
-        .expect("vacuum");
+    conn.batch_execute(
+        "VACUUM (ANALYZE) dte_sidecar.dte_backup, dte_sidecar.dte_document, dte_sidecar.dte_failed_queue, \
+         dte_sidecar.dte_envelope",
+    )
+    .expect("vacuum");
     conn.batch_execute("CREATE TABLE public.history_bench_loaded AS SELECT now() AS at").expect("mark");
     println!("  loaded in {:.0?}", started.elapsed());
 }
@@ -394,7 +372,9 @@ fn main() {
         println!("{rows} backups, {rows} documents, {} queue entries, 3 companies; {} calls each", rows / 10, calls());
 
         println!("RPC face (JSON-2 over HTTP):");
-        time_rpc(&client, &base, &mut figures, "dte.dashboard.get_kpis(company 1)", "dte.dashboard", "get_kpis", json!({"company_id": 1})).await;
+        let kpis = json!({"company_id": 1});
+        time_rpc(&client, &base, &mut figures, "dte.dashboard.get_kpis(company 1)", "dte.dashboard", "get_kpis", kpis)
+            .await;
         {
             let _ = client.get(format!("{base}/metrics")).send().await;
             let mut times = Vec::new();
@@ -408,115 +388,293 @@ fn main() {
             figures.record("GET /metrics", times);
         }
         let list = ["sent_date", "dte_type", "folio", "move_id", "track_id", "company_id"];
-        time_rpc(&client, &base, &mut figures, "dte.backup.search_read([], 80, sent_date desc)", "dte.backup", "search_read",
-            json!({"domain": [], "fields": list, "limit": 80, "order": "sent_date desc"})).await;
-        time_rpc(&client, &base, &mut figures, "dte.backup.search_read(company 1, 80, sent_date desc)", "dte.backup", "search_read",
-            json!({"domain": [], "fields": list, "limit": 80, "order": "sent_date desc", "context": {"allowed_company_ids": [1]}})).await;
-        time_rpc(&client, &base, &mut figures, &format!("dte.backup.search_read(folio ilike {folio}, 80)"), "dte.backup", "search_read",
-            json!({"domain": [["folio", "ilike", folio]], "fields": list, "limit": 80})).await;
-        time_rpc(&client, &base, &mut figures, "dte.backup.search_count([])", "dte.backup", "search_count", json!({"domain": []})).await;
-        time_rpc(&client, &base, &mut figures, "dte.document.search_count([])", "dte.document", "search_count", json!({"domain": []})).await;
-        for model in ["dte.backup", "dte.document", "dte.failed.queue", "dte.envelope", "dte.contingency.pending", "dte.audit.log", "dte.alert"] {
-            time_rpc(&client, &base, &mut figures, &format!("{model}.search_read([], 80) default order"), model, "search_read",
-                json!({"domain": [], "limit": 80, "fields": ["id"]})).await;
+        let rpcs = [
+            (
+                "dte.backup.search_read([], 80, sent_date desc)".to_string(),
+                "dte.backup",
+                "search_read",
+                json!({"domain": [], "fields": list, "limit": 80, "order": "sent_date desc"}),
+            ),
+            (
+                "dte.backup.search_read(company 1, 80, sent_date desc)".to_string(),
+                "dte.backup",
+                "search_read",
+                json!({
+                    "domain": [], "fields": list, "limit": 80, "order": "sent_date desc",
+                    "context": {"allowed_company_ids": [1]},
+                }),
+            ),
+            (
+                format!("dte.backup.search_read(folio ilike {folio}, 80)"),
+                "dte.backup",
+                "search_read",
+                json!({"domain": [["folio", "ilike", folio]], "fields": list, "limit": 80}),
+            ),
+            ("dte.backup.search_count([])".to_string(), "dte.backup", "search_count", json!({"domain": []})),
+            ("dte.document.search_count([])".to_string(), "dte.document", "search_count", json!({"domain": []})),
+        ];
+        for (what, model, method, body) in rpcs {
+            time_rpc(&client, &base, &mut figures, &what, model, method, body).await;
         }
-        time_rpc(&client, &base, &mut figures, &format!("folio lookup: dte.backup folio = {folio}"), "dte.backup", "search_read",
-            json!({"domain": [["folio", "=", folio]], "fields": list})).await;
-        time_rpc(&client, &base, &mut figures, &format!("folio lookup: dte.document folio = {folio}"), "dte.document", "search_read",
-            json!({"domain": [["folio", "=", folio.parse::<i64>().unwrap_or(1)]], "fields": ["state", "track_id"]})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.backup track_id = {track}"), "dte.backup", "search_read",
-            json!({"domain": [["track_id", "=", track]], "fields": list})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.document track_id = {track}"), "dte.document", "search_read",
-            json!({"domain": [["track_id", "=", track]], "fields": ["state", "folio"]})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.backup track_id =like {track}%"), "dte.backup", "search_read",
-            json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": list, "limit": 80})).await;
-        time_rpc(&client, &base, &mut figures, &format!("track-id lookup: dte.document track_id =like {track}%"), "dte.document", "search_read",
-            json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": ["state", "folio"], "limit": 80})).await;
+        for model in [
+            "dte.backup",
+            "dte.document",
+            "dte.failed.queue",
+            "dte.envelope",
+            "dte.contingency.pending",
+            "dte.audit.log",
+            "dte.alert",
+        ] {
+            let what = format!("{model}.search_read([], 80) default order");
+            let body = json!({"domain": [], "limit": 80, "fields": ["id"]});
+            time_rpc(&client, &base, &mut figures, &what, model, "search_read", body).await;
+        }
+        let lookups = [
+            (
+                format!("folio lookup: dte.backup folio = {folio}"),
+                "dte.backup",
+                json!({"domain": [["folio", "=", folio]], "fields": list}),
+            ),
+            (
+                format!("folio lookup: dte.document folio = {folio}"),
+                "dte.document",
+                json!({"domain": [["folio", "=", folio.parse::<i64>().unwrap_or(1)]], "fields": ["state", "track_id"]}),
+            ),
+            (
+                format!("track-id lookup: dte.backup track_id = {track}"),
+                "dte.backup",
+                json!({"domain": [["track_id", "=", track]], "fields": list}),
+            ),
+            (
+                format!("track-id lookup: dte.document track_id = {track}"),
+                "dte.document",
+                json!({"domain": [["track_id", "=", track]], "fields": ["state", "folio"]}),
+            ),
+            (
+                format!("track-id lookup: dte.backup track_id =like {track}%"),
+                "dte.backup",
+                json!({"domain": [["track_id", "=like", format!("{track}%")]], "fields": list, "limit": 80}),
+            ),
+            (
+                format!("track-id lookup: dte.document track_id =like {track}%"),
+                "dte.document",
+                json!({
+                    "domain": [["track_id", "=like", format!("{track}%")]], "fields": ["state", "folio"], "limit": 80,
+                }),
+            ),
+        ];
+        for (what, model, body) in lookups {
+            time_rpc(&client, &base, &mut figures, &what, model, "search_read", body).await;
+        }
 
         println!("Odoo's own SQL on the published views (list page of 80, _order, record rule, count up to 10,000):");
         let rule = "(company_id IS NULL OR company_id IN (1, 2, 3))";
         for (view, columns, order) in [
             ("dte_backup", "id, sent_date, dte_type, folio, move_id, track_id, company_id", "sent_date DESC, id DESC"),
-            ("dte_document", "id, created_at, dte_type, folio, move_id, issue_date, total, state, track_id, company_id", "created_at DESC, id DESC"),
-            ("dte_failed_queue", "id, failed_date, dte_type, folio, move_id, error_type, retry_count, next_retry_date, state, company_id", "failed_date DESC, id DESC"),
-            ("dte_contingency_pending", "id, stored_date, dte_type, folio, move_id, uploaded, company_id", "stored_date DESC, id DESC"),
+            (
+                "dte_document",
+                "id, created_at, dte_type, folio, move_id, issue_date, total, state, track_id, company_id",
+                "created_at DESC, id DESC",
+            ),
+            (
+                "dte_failed_queue",
+                "id, failed_date, dte_type, folio, move_id, error_type, retry_count, next_retry_date, state, \
+                 company_id",
+                "failed_date DESC, id DESC",
+            ),
+            (
+                "dte_contingency_pending",
+                "id, stored_date, dte_type, folio, move_id, uploaded, company_id",
+                "stored_date DESC, id DESC",
+            ),
             ("dte_audit_log", "id, created_at, actor, action, company_id", "created_at DESC, id DESC"),
             ("dte_alert", "id, raised_at, rule, message, company_id", "raised_at DESC, id DESC"),
         ] {
-            time_sql(&mut conn, &mut figures, &format!("Odoo list {view}"),
-                &format!("SELECT {columns} FROM public.{view} WHERE {rule} ORDER BY {order} LIMIT 80"));
-            time_sql(&mut conn, &mut figures, &format!("Odoo list {view}, company 1"),
-                &format!("SELECT {columns} FROM public.{view} WHERE (company_id IS NULL OR company_id IN (1)) ORDER BY {order} LIMIT 80"));
-            time_sql(&mut conn, &mut figures, &format!("Odoo count {view} (limit 10000)"),
-                &format!("SELECT count(*) FROM (SELECT 1 FROM public.{view} WHERE {rule} LIMIT 10000) t"));
+            time_sql(
+                &mut conn,
+                &mut figures,
+                &format!("Odoo list {view}"),
+                &format!("SELECT {columns} FROM public.{view} WHERE {rule} ORDER BY {order} LIMIT 80"),
+            );
+            time_sql(
+                &mut conn,
+                &mut figures,
+                &format!("Odoo list {view}, company 1"),
+                &format!(
+                    "SELECT {columns} FROM public.{view} WHERE (company_id IS NULL OR company_id IN (1)) \
+                     ORDER BY {order} LIMIT 80"
+                ),
+            );
+            time_sql(
+                &mut conn,
+                &mut figures,
+                &format!("Odoo count {view} (limit 10000)"),
+                &format!("SELECT count(*) FROM (SELECT 1 FROM public.{view} WHERE {rule} LIMIT 10000) t"),
+            );
         }
         // What the search views send (their filter_domain): a folio whole (`=`, which Odoo
         // 19 sends as `IN`), a track id by its beginning (`=like`), an invoice by its id.
         let move_id = folio.parse::<i64>().unwrap_or(1);
+        let backups = format!("{rule} ORDER BY sent_date DESC, id DESC LIMIT 80");
+        let documents = format!("{rule} ORDER BY created_at DESC, id DESC LIMIT 80");
+        let entries = format!("{rule} ORDER BY failed_date DESC, id DESC LIMIT 80");
         for (what, sql, index) in [
-            (format!("Odoo search backup folio = {folio}"),
-             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE folio IN ('{folio}') AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
-             "idx_dte_backup_folio"),
-            (format!("Odoo search backup track_id =like {track}%"),
-             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE track_id LIKE '{track}%' AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
-             "idx_dte_backup_track"),
-            (format!("Odoo search backup invoice = {move_id}"),
-             format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE move_id IN ({move_id}) AND {rule} ORDER BY sent_date DESC, id DESC LIMIT 80"),
-             "idx_dte_backup_move"),
-            (format!("Odoo search document folio = {folio}"),
-             format!("SELECT id, created_at, folio FROM public.dte_document WHERE folio IN ({folio}) AND {rule} ORDER BY created_at DESC, id DESC LIMIT 80"),
-             "idx_document_folio"),
-            (format!("Odoo search document track_id =like {track}%"),
-             format!("SELECT id, created_at, folio FROM public.dte_document WHERE track_id LIKE '{track}%' AND {rule} ORDER BY created_at DESC, id DESC LIMIT 80"),
-             "idx_document_track"),
-            (format!("Odoo invoice form: document of move {move_id}"),
-             format!("SELECT id, state, folio, track_id FROM public.dte_document WHERE move_id IN ({move_id}) ORDER BY id DESC"),
-             "dte_document_one_per_move"),
-            (format!("Odoo search queue folio = {queue_folio}"),
-             format!("SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE folio IN ('{queue_folio}') AND {rule} ORDER BY failed_date DESC, id DESC LIMIT 80"),
-             "idx_failed_queue_folio"),
-            (format!("Odoo search queue invoice = {queue_folio}"),
-             format!("SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE move_id IN ({queue_folio}) AND {rule} ORDER BY failed_date DESC, id DESC LIMIT 80"),
-             "idx_failed_queue_move"),
+            (
+                format!("Odoo search backup folio = {folio}"),
+                format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE folio IN ('{folio}') AND {backups}"),
+                "idx_dte_backup_folio",
+            ),
+            (
+                format!("Odoo search backup track_id =like {track}%"),
+                format!(
+                    "SELECT id, sent_date, folio FROM public.dte_backup WHERE track_id LIKE '{track}%' AND {backups}"
+                ),
+                "idx_dte_backup_track",
+            ),
+            (
+                format!("Odoo search backup invoice = {move_id}"),
+                format!(
+                    "SELECT id, sent_date, folio FROM public.dte_backup WHERE move_id IN ({move_id}) AND {backups}"
+                ),
+                "idx_dte_backup_move",
+            ),
+            (
+                format!("Odoo search document folio = {folio}"),
+                format!(
+                    "SELECT id, created_at, folio FROM public.dte_document WHERE folio IN ({folio}) AND {documents}"
+                ),
+                "idx_document_folio",
+            ),
+            (
+                format!("Odoo search document track_id =like {track}%"),
+                format!(
+                    "SELECT id, created_at, folio FROM public.dte_document WHERE track_id LIKE '{track}%' \
+                     AND {documents}"
+                ),
+                "idx_document_track",
+            ),
+            (
+                format!("Odoo invoice form: document of move {move_id}"),
+                format!(
+                    "SELECT id, state, folio, track_id FROM public.dte_document WHERE move_id IN ({move_id}) \
+                     ORDER BY id DESC"
+                ),
+                "dte_document_one_per_move",
+            ),
+            (
+                format!("Odoo search queue folio = {queue_folio}"),
+                format!(
+                    "SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE folio IN ('{queue_folio}') \
+                     AND {entries}"
+                ),
+                "idx_failed_queue_folio",
+            ),
+            (
+                format!("Odoo search queue invoice = {queue_folio}"),
+                format!(
+                    "SELECT id, failed_date, folio FROM public.dte_failed_queue WHERE move_id IN ({queue_folio}) \
+                     AND {entries}"
+                ),
+                "idx_failed_queue_move",
+            ),
         ] {
             time_lookup(&mut conn, &mut figures, &what, &sql, index);
         }
         // A custom filter "contains" (`ilike`) still works, on the trigram indexes.
-        time_sql(&mut conn, &mut figures, &format!("Odoo custom filter backup folio ilike {folio}"),
-            &format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND folio ILIKE '%{folio}%' ORDER BY sent_date DESC, id DESC LIMIT 80"));
-        time_sql(&mut conn, &mut figures, &format!("Odoo custom filter backup track_id ilike {track}"),
-            &format!("SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND track_id ILIKE '%{track}%' ORDER BY sent_date DESC, id DESC LIMIT 80"));
+        time_sql(
+            &mut conn,
+            &mut figures,
+            &format!("Odoo custom filter backup folio ilike {folio}"),
+            &format!(
+                "SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND folio ILIKE '%{folio}%' \
+                 ORDER BY sent_date DESC, id DESC LIMIT 80"
+            ),
+        );
+        time_sql(
+            &mut conn,
+            &mut figures,
+            &format!("Odoo custom filter backup track_id ilike {track}"),
+            &format!(
+                "SELECT id, sent_date, folio FROM public.dte_backup WHERE {rule} AND track_id ILIKE '%{track}%' \
+                 ORDER BY sent_date DESC, id DESC LIMIT 80"
+            ),
+        );
 
         println!("Selections (the statements the code runs; writes rolled back):");
         let lease = 300;
-        time_write(&mut conn, &mut figures, "sweep: release retries left `retrying`",
-            &format!("UPDATE dte_failed_queue SET state = 'pending' WHERE state = 'retrying' AND last_retry_date < {now_sql} - interval '{lease} seconds'"));
-        time_write(&mut conn, &mut figures, "sweep: claim stale uploads",
-            &format!("UPDATE dte_document SET lease_until = {now_sql} WHERE state = 'sending' AND lease_until < {now_sql} RETURNING envelope_id"));
-        let due = format!("SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} ORDER BY next_retry_date, id LIMIT 100");
+        time_write(
+            &mut conn,
+            &mut figures,
+            "sweep: release retries left `retrying`",
+            &format!(
+                "UPDATE dte_failed_queue SET state = 'pending' WHERE state = 'retrying' \
+                 AND last_retry_date < {now_sql} - interval '{lease} seconds'"
+            ),
+        );
+        time_write(
+            &mut conn,
+            &mut figures,
+            "sweep: claim stale uploads",
+            &format!(
+                "UPDATE dte_document SET lease_until = {now_sql} WHERE state = 'sending' AND lease_until < {now_sql} \
+                 RETURNING envelope_id"
+            ),
+        );
+        let due = format!(
+            "SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} \
+             ORDER BY next_retry_date, id LIMIT 100"
+        );
         time_lookup(&mut conn, &mut figures, "sweep / retry_due: due retries (100)", &due, "idx_failed_queue_due");
-        time_lookup(&mut conn, &mut figures, "retry_due: due retries of company 1",
-            &format!("SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} AND company_id = ANY('{{1}}') ORDER BY next_retry_date, id LIMIT 100"),
-            "idx_failed_queue_due");
+        time_lookup(
+            &mut conn,
+            &mut figures,
+            "retry_due: due retries of company 1",
+            &format!(
+                "SELECT id FROM dte_failed_queue WHERE state = 'pending' AND next_retry_date <= {now_sql} \
+                 AND company_id = ANY('{{1}}') ORDER BY next_retry_date, id LIMIT 100"
+            ),
+            "idx_failed_queue_due",
+        );
         // The same selections as the code sends them (diesel: bound values, prepared
         // statements kept per connection, so PostgreSQL may switch to a generic plan).
-        for (what, companies) in [("due retries (100), the code's query", None), ("due retries of company 1, the code's query", Some(vec![1_i64]))] {
+        for (what, companies) in [
+            ("due retries (100), the code's query", None),
+            ("due retries of company 1, the code's query", Some(vec![1_i64])),
+        ] {
             let mut times = Vec::with_capacity(calls() + 1);
             for _ in 0..=calls() {
                 let t = Instant::now();
-                dte_sidecar::flows::retry::due_entries(&mut conn, now(), companies.as_deref(), 100).expect("due entries");
+                dte_sidecar::flows::retry::due_entries(&mut conn, now(), companies.as_deref(), 100)
+                    .expect("due entries");
                 times.push(t.elapsed());
             }
             times.remove(0);
             figures.record(what, times);
         }
-        time_sql(&mut conn, &mut figures, "sweep: due status polls",
-            &format!("SELECT id FROM dte_envelope WHERE state = 'uploaded' AND next_poll_at <= {now_sql} ORDER BY next_poll_at LIMIT 100"));
-        time_sql(&mut conn, &mut figures, "sweep: backups without a second copy",
-            "SELECT id FROM dte_backup WHERE copied_at IS NULL ORDER BY id LIMIT 100");
+        time_sql(
+            &mut conn,
+            &mut figures,
+            "sweep: due status polls",
+            &format!(
+                "SELECT id FROM dte_envelope WHERE state = 'uploaded' AND next_poll_at <= {now_sql} \
+                 ORDER BY next_poll_at LIMIT 100"
+            ),
+        );
+        time_sql(
+            &mut conn,
+            &mut figures,
+            "sweep: backups without a second copy",
+            "SELECT id FROM dte_backup WHERE copied_at IS NULL ORDER BY id LIMIT 100",
+        );
         let cutoff = format!("{now_sql} - interval '6 years'");
-        time_sql(&mut conn, &mut figures, "retention: oldest expired backups (500)",
-            &format!("SELECT id, sent_date FROM dte_backup WHERE sent_date < {cutoff} ORDER BY sent_date, id LIMIT 500"));
+        time_sql(
+            &mut conn,
+            &mut figures,
+            "retention: oldest expired backups (500)",
+            &format!(
+                "SELECT id, sent_date FROM dte_backup WHERE sent_date < {cutoff} ORDER BY sent_date, id LIMIT 500"
+            ),
+        );
 
         // Retention: the expired rows get their second copies, are removed by one run, and
         // are put back afterwards so the next run of the bench finds the same history.
@@ -543,8 +701,8 @@ fn main() {
             xml_content: Vec<u8>,
         }
         let expired: Vec<Expired> = diesel::sql_query(
-            "SELECT company_id, dte_type::text AS dte_type, folio::text AS folio, sha256::text AS sha256, sent_date, move_id, xml_content \
-             FROM public.history_bench_expired",
+            "SELECT company_id, dte_type::text AS dte_type, folio::text AS folio, sha256::text AS sha256, sent_date, \
+             move_id, xml_content FROM public.history_bench_expired",
         )
         .load(&mut conn)
         .expect("expired");
@@ -573,7 +731,11 @@ fn main() {
              DROP TABLE public.history_bench_expired",
         )
         .expect("put back");
-        figures.rows.push((format!("retention run ({count} expired)"), took.as_secs_f64() * 1e3, took.as_secs_f64() * 1e3));
+        figures.rows.push((
+            format!("retention run ({count} expired)"),
+            took.as_secs_f64() * 1e3,
+            took.as_secs_f64() * 1e3,
+        ));
         let _ = std::fs::remove_dir_all(&scratch);
 
         if exists(&mut conn, "SELECT to_regclass('dte_sidecar.dte_backup_daily') IS NOT NULL AS b") {

@@ -1,7 +1,10 @@
 //! `backup_dte` over `/jsonrpc`: throughput and latency percentiles.
 //! Run: `cargo bench --bench rpc_backup` (needs DATABASE_URL, as the tests do).
 
-#[path = "../tests/common/mod.rs"]
+// A benchmark reads its own set-up: a failure there may panic, and stops the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,10 @@
 //! cost per call, measured against a server that answers at once without looking.
 //! Run: `cargo bench --bench sii_upload`.
 
-#[path = "../tests/common/engine.rs"]
+// A benchmark reads its own set-up: a failure there may panic, and stops the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "../tests/it/common/engine.rs"]
 mod engine;
 
 use std::net::TcpListener;
@@ -38,7 +41,10 @@ fn client(base: String) -> SiiClient {
 fn instant_sii(listener: TcpListener) -> actix_web::dev::Server {
     let answer = |operation: &'static str, path: &'static str, field: &'static str, value: &'static str| {
         move || async move {
-            let inner = format!("<SII:RESPUESTA xmlns:SII=\"http://www.sii.cl/XMLSchema\"><SII:RESP_BODY><{field}>{value}</{field}></SII:RESP_BODY><SII:RESP_HDR><ESTADO>00</ESTADO></SII:RESP_HDR></SII:RESPUESTA>");
+            let inner = format!(
+                "<SII:RESPUESTA xmlns:SII=\"http://www.sii.cl/XMLSchema\"><SII:RESP_BODY><{field}>{value}</{field}>\
+                 </SII:RESP_BODY><SII:RESP_HDR><ESTADO>00</ESTADO></SII:RESP_HDR></SII:RESPUESTA>"
+            );
             HttpResponse::Ok().body(soap::response(path, operation, &inner))
         }
     };
@@ -46,9 +52,15 @@ fn instant_sii(listener: TcpListener) -> actix_web::dev::Server {
         App::new()
             .route(PATH_SEED, web::post().to(answer("getSeed", PATH_SEED, "SEMILLA", "012345678901")))
             .route(PATH_TOKEN, web::post().to(answer("getToken", PATH_TOKEN, "TOKEN", "ABCDEF")))
-            .route(PATH_UPLOAD, web::post().to(|| async {
-                HttpResponse::Ok().body("<?xml version=\"1.0\"?><RECEPCIONDTE><STATUS>0</STATUS><TRACKID>0000000001</TRACKID></RECEPCIONDTE>")
-            }))
+            .route(
+                PATH_UPLOAD,
+                web::post().to(|| async {
+                    HttpResponse::Ok().body(
+                        "<?xml version=\"1.0\"?><RECEPCIONDTE><STATUS>0</STATUS><TRACKID>0000000001</TRACKID>\
+                     </RECEPCIONDTE>",
+                    )
+                }),
+            )
     })
     .workers(1)
     .listen(listener)
@@ -89,21 +101,34 @@ fn main() {
         })
         .collect();
     actix_rt::System::new().block_on(async {
-        let sim = Simulator::new(SimulatorConfig::default(), Arc::new(SystemClock), Arc::new(engine::schemas()), Arc::new(engine::test_trust()));
+        let sim = Simulator::new(
+            SimulatorConfig::default(),
+            Arc::new(SystemClock),
+            Arc::new(engine::schemas()),
+            Arc::new(engine::test_trust()),
+        );
         let sii = TcpListener::bind("127.0.0.1:0").unwrap();
         let admin = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", sii.local_addr().unwrap());
         actix_rt::spawn(sim.serve(sii, admin));
         actix_rt::time::sleep(Duration::from_millis(200)).await;
         let (rate, each) = run(&client(base), &signer, &envelopes).await;
-        println!("client + simulator (full verification of each upload), {CONCURRENCY} in flight: {rate:.0} uploads/s ({:.2} ms per upload)", each.as_secs_f64() * 1e3);
+        println!(
+            "client + simulator (full verification of each upload), {CONCURRENCY} in flight: \
+             {rate:.0} uploads/s ({:.2} ms per upload)",
+            each.as_secs_f64() * 1e3
+        );
 
         let instant = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", instant.local_addr().unwrap());
         actix_rt::spawn(instant_sii(instant));
         actix_rt::time::sleep(Duration::from_millis(200)).await;
         let (rate, each) = run(&client(base), &signer, &envelopes).await;
-        println!("client against a server that answers at once: {rate:.0} uploads/s ({:.3} ms per call: multipart body, HTTP, answer parsing)", each.as_secs_f64() * 1e3);
+        println!(
+            "client against a server that answers at once: {rate:.0} uploads/s \
+             ({:.3} ms per call: multipart body, HTTP, answer parsing)",
+            each.as_secs_f64() * 1e3
+        );
     });
 }
 

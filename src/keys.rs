@@ -44,7 +44,8 @@ impl Keys {
             let pem = std::fs::read(&extra.path)
                 .with_context(|| format!("sii.extra_caf_keys: cannot read {}", extra.path.display()))?;
             trust = trust.with_extra_key(extra.idk, &pem).context("sii.extra_caf_keys")?;
-            tracing::warn!(idk = extra.idk, path = %extra.path.display(), "trusting an extra CAF key (test set-ups only)");
+            let path = extra.path.display();
+            tracing::warn!(idk = extra.idk, path = %path, "trusting an extra CAF key (test set-ups only)");
         }
         let sealer = match settings.secrets.master_key.is_empty() {
             true => None,

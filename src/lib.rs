@@ -1,7 +1,7 @@
 //! dte-sidecar: stamps, signs and sends Chilean tax documents (DTE) to the SII for Odoo,
 //! and makes sure none is lost and none is sent twice.
 //!
-//! Layers, each importing only its own layer and the ones below (`tests/layers.rs` checks
+//! Layers, each importing only its own layer and the ones below (`tests/it/layers.rs` checks
 //! it, and that no files import one another in a circle):
 //!
 //! ```text

@@ -49,11 +49,11 @@ pub fn ted_bytes(signed_dte: &[u8]) -> DteResult<Vec<u8>> {
         _ => return Err(DteError::MalformedXml("the document has more than one TED".into())),
     };
     let close = b"</TED>";
-    let end = find_all(&signed_dte[start..], close)
-        .first()
-        .map(|at| start + at + close.len())
+    let ted = signed_dte
+        .get(start..)
+        .and_then(|from_start| from_start.get(..find_all(from_start, close).first()? + close.len()))
         .ok_or_else(|| DteError::MalformedXml("the document's TED is not closed".into()))?;
-    Ok(compact_bytes_between_tags(&signed_dte[start..end]))
+    Ok(compact_bytes_between_tags(ted))
 }
 
 fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
@@ -63,19 +63,16 @@ fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
 /// `>\s+<` → `><` over bytes (the SII's rule; ISO-8859-1 whitespace is ASCII).
 fn compact_bytes_between_tags(xml: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(xml.len());
-    let mut i = 0;
-    while i < xml.len() {
-        out.push(xml[i]);
-        if xml[i] == b'>' {
-            let blank_end = xml[i + 1..].iter().position(|b| !b.is_ascii_whitespace()).map(|n| i + 1 + n);
-            if let Some(next) = blank_end {
-                if xml[next] == b'<' {
-                    i = next;
-                    continue;
-                }
+    let mut rest = xml;
+    while let Some((&byte, after)) = rest.split_first() {
+        out.push(byte);
+        rest = after;
+        if byte == b'>' {
+            let blank = after.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            if let Some(tag) = after.get(blank..).filter(|tag| tag.first() == Some(&b'<')) {
+                rest = tag;
             }
         }
-        i += 1;
     }
     out
 }
@@ -196,12 +193,16 @@ impl TedBarcode {
             for (column, _) in row.iter().enumerate().filter(|(_, bar)| **bar) {
                 for dx in 0..MODULE_PIXELS as usize {
                     let x = quiet + column * MODULE_PIXELS as usize + dx;
-                    line[x / 8] &= !(0x80 >> (x % 8));
+                    if let Some(byte) = line.get_mut(x / 8) {
+                        *byte &= !(0x80 >> (x % 8));
+                    }
                 }
             }
             for dy in 0..row_pixels {
                 let y = quiet + row_index * row_pixels + dy;
-                pixels[y * stride..(y + 1) * stride].copy_from_slice(&line);
+                if let Some(target) = pixels.get_mut(y * stride..(y + 1) * stride) {
+                    target.copy_from_slice(&line);
+                }
             }
         }
         let mut out = Vec::new();
@@ -236,15 +237,12 @@ impl TedBarcode {
         for (row_index, row) in self.modules.iter().enumerate() {
             let y = QUIET_ZONE_MODULES as usize + row_index * ROW_HEIGHT_MODULES as usize;
             let mut column = 0;
-            while column < row.len() {
-                if !row[column] {
-                    column += 1;
-                    continue;
+            for same in row.chunk_by(|a, b| a == b) {
+                if same.first() == Some(&true) {
+                    let (x, run) = (QUIET_ZONE_MODULES as usize + column, same.len());
+                    let _ = write!(path, "M{x} {y}h{run}v{ROW_HEIGHT_MODULES}h-{run}z");
                 }
-                let run = row[column..].iter().take_while(|bar| **bar).count();
-                let x = QUIET_ZONE_MODULES as usize + column;
-                let _ = write!(path, "M{x} {y}h{run}v{ROW_HEIGHT_MODULES}h-{run}z");
-                column += run;
+                column += same.len();
             }
         }
         format!(
@@ -270,8 +268,11 @@ mod tests {
         ted.extend_from_slice(
             b"</RSR><MNT>11900</MNT><IT1>Servicio</IT1><CAF version=\"1.0\"><DA><RE>76000001-9</RE>\
             <RS>EMPRESA DE PRUEBA SINTETICA SPA</RS><TD>33</TD><RNG><D>1</D><H>100</H></RNG>\
-            <FA>2026-01-02</FA><RSAPK><M>yeRcgRmxPmuKWwKEfEoQZPON8Op9wk4yVS9B/6al+1S4IMnJE26M4NOdPmgB9KbyeYGgtZtApAPW3EIeNPk7uw==</M>\
-            <E>Aw==</E></RSAPK><IDK>100</IDK></DA><FRMA algoritmo=\"SHA1withRSA\">GrFESOl5qg4+zXmBedq8yT600YW7MhW3U9Z9d6lThfFJs97MzPRSE8AuyX4q3xmlt6CLRfYXGSouJmNYty1gPeYkYXpSo2IDY4rX8h+XGcBPZHU1e3LOpJSDKqhmQKat4oS14ITe9TfOIR5PX4jPjEFj62xnX3sj1pDrMU2DIGE=</FRMA>\
+            <FA>2026-01-02</FA><RSAPK>\
+            <M>yeRcgRmxPmuKWwKEfEoQZPON8Op9wk4yVS9B/6al+1S4IMnJE26M4NOdPmgB9KbyeYGgtZtApAPW3EIeNPk7uw==</M>\
+            <E>Aw==</E></RSAPK><IDK>100</IDK></DA><FRMA algoritmo=\"SHA1withRSA\">\
+            GrFESOl5qg4+zXmBedq8yT600YW7MhW3U9Z9d6lThfFJs97MzPRSE8AuyX4q3xmlt6CLRfYXGSouJmNYty1gPeYkYXpSo2IDY4rX8h+X\
+            GcBPZHU1e3LOpJSDKqhmQKat4oS14ITe9TfOIR5PX4jPjEFj62xnX3sj1pDrMU2DIGE=</FRMA>\
             </CAF><TSTED>2026-01-05T10:00:00</TSTED></DD><FRMT algoritmo=\"SHA1withRSA\">\
             S00Bxt2A0/5fz3nzT331g1io/kXGZcl5vQ4jRtz9ttFNh5TI14JRhNad3toCgBd3DRRsVId+k+ypFSBeCSN38Q==</FRMT></TED>",
         );

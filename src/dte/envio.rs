@@ -137,12 +137,8 @@ fn without_xml_declaration(xml: &[u8]) -> &[u8] {
     if !xml.starts_with(b"<?xml") {
         return xml;
     }
-    match xml.windows(2).position(|pair| pair == b"?>") {
-        Some(end) => {
-            let rest = &xml[end + 2..];
-            let blank = rest.iter().take_while(|byte| byte.is_ascii_whitespace()).count();
-            &rest[blank..]
-        }
+    match xml.windows(2).position(|pair| pair == b"?>").and_then(|end| xml.get(end + 2..)) {
+        Some(rest) => rest.trim_ascii_start(),
         None => xml,
     }
 }

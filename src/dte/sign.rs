@@ -116,7 +116,8 @@ impl Signer {
         // must not choose how long that takes.
         if key.bits() > MAX_SIGNING_KEY_BITS {
             return Err(DteError::Certificate(format!(
-                "a {}-bit key is larger than the {MAX_SIGNING_KEY_BITS} bits accepted (the SII's certificates use 2048)",
+                "a {}-bit key is larger than the {MAX_SIGNING_KEY_BITS} bits accepted \
+                 (the SII's certificates use 2048)",
                 key.bits()
             )));
         }
@@ -604,13 +605,14 @@ fn der_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         (usize::from(first), rest)
     } else {
         let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
+        if count == 0 || count > 4 {
             return None;
         }
-        let length = rest[..count].iter().fold(0usize, |n, b| (n << 8) | usize::from(*b));
-        (length, &rest[count..])
+        let (digits, rest) = rest.split_at_checked(count)?;
+        (digits.iter().fold(0usize, |n, b| (n << 8) | usize::from(*b)), rest)
     };
-    (rest.len() >= length).then(|| (tag, &rest[..length], &rest[length..]))
+    let (content, after) = rest.split_at_checked(length)?;
+    Some((tag, content, after))
 }
 
 /// Largest RSA key a signature may be checked with (the work grows with the key).

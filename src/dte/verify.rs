@@ -195,9 +195,10 @@ pub fn verify_document(xml: &[u8], schemas: &Schemas, trust: &CafTrust) -> DteRe
 fn validate_in_sii_namespace(doc: &XmlDoc, schemas: &Schemas) -> Result<(), String> {
     let bytes = doc.to_utf8().map_err(|error| error.to_string())?;
     let start = bytes.windows(4).position(|w| w == b"<DTE").ok_or("no DTE element")? + 4;
-    let mut namespaced = bytes[..start].to_vec();
+    let (head, tail) = bytes.split_at_checked(start).ok_or("no DTE element")?;
+    let mut namespaced = head.to_vec();
     namespaced.extend_from_slice(format!(" xmlns=\"{SII_NS_STR}\"").as_bytes());
-    namespaced.extend_from_slice(&bytes[start..]);
+    namespaced.extend_from_slice(tail);
     let copy = XmlDoc::parse_for_verify(&namespaced).map_err(|error| error.to_string())?;
     schemas.validate(SchemaKind::Dte, &copy).map_err(|error| error.to_string())
 }

@@ -173,7 +173,8 @@ impl XmlDoc {
         ensure_initialised();
         let refuse = |why: &str| Err(DteError::MalformedXml(why.into()));
         let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let body = &body[body.iter().take_while(|b| b" \t\r\n".contains(b)).count()..];
+        let blank = body.iter().take_while(|b| b" \t\r\n".contains(b)).count();
+        let body = body.get(blank..).unwrap_or_default();
         if body.first() != Some(&b'<') || body.get(..4).unwrap_or(body).contains(&0) {
             return refuse("not an XML document in ISO-8859-1 or UTF-8 (it must begin with '<')");
         }

@@ -43,14 +43,15 @@ pub async fn check(ctx: &AppContext) -> AppResult<usize> {
                 let companies: Vec<i32> = dte_company::table.select(dte_company::id).load(conn)?;
                 let mut raised = 0;
                 let mut rate_alerts = 0;
-                let mut rule = |conn: &mut PgConnection, company: i32, name: &str, holds: bool, details: Value| -> AppResult<()> {
-                    if holds {
-                        raised += usize::from(raise(conn, company, name, &details, now)?.is_some());
-                    } else {
-                        resolve(conn, company, name, now)?;
-                    }
-                    Ok(())
-                };
+                let mut rule =
+                    |conn: &mut PgConnection, company: i32, name: &str, holds: bool, details: Value| -> AppResult<()> {
+                        if holds {
+                            raised += usize::from(raise(conn, company, name, &details, now)?.is_some());
+                        } else {
+                            resolve(conn, company, name, now)?;
+                        }
+                        Ok(())
+                    };
                 for company in companies {
                     let waiting = open_queue_count(conn, company)?;
                     rule(conn, company, "queue_backlog", waiting > 10, serde_json::json!({"count": waiting}))?;
@@ -62,18 +63,37 @@ pub async fn check(ctx: &AppContext) -> AppResult<usize> {
                         .first(conn)
                         .optional()?;
                     let hours = since.flatten().map(|at| (now - at).num_hours());
-                    rule(conn, company, "contingency_long", hours.is_some_and(|h| h > 24), serde_json::json!({"hours": hours}))?;
-                    let used_types: Vec<String> = dte_caf::table.filter(dte_caf::company_id.eq(company)).select(dte_caf::dte_type).distinct().load(conn)?;
+                    rule(
+                        conn,
+                        company,
+                        "contingency_long",
+                        hours.is_some_and(|h| h > 24),
+                        serde_json::json!({"hours": hours}),
+                    )?;
+                    let used_types: Vec<String> = dte_caf::table
+                        .filter(dte_caf::company_id.eq(company))
+                        .select(dte_caf::dte_type)
+                        .distinct()
+                        .load(conn)?;
                     let low: Vec<(String, i64)> = super::folios::stock(conn, company, today)?
                         .into_iter()
                         .filter(|(t, left)| used_types.contains(t) && *left < super::folios::LOW_STOCK)
                         .collect();
                     let worst = low.iter().min_by_key(|(_, left)| *left);
-                    rule(conn, company, "folios_low", worst.is_some(), serde_json::json!({
-                        "dte_type": worst.map(|(t, _)| t.clone()),
-                        "left": worst.map(|(_, n)| *n),
-                        "types": low.iter().map(|(t, n)| serde_json::json!({"dte_type": t, "left": n})).collect::<Vec<_>>(),
-                    }))?;
+                    rule(
+                        conn,
+                        company,
+                        "folios_low",
+                        worst.is_some(),
+                        serde_json::json!({
+                            "dte_type": worst.map(|(t, _)| t.clone()),
+                            "left": worst.map(|(_, n)| *n),
+                            "types": low
+                                .iter()
+                                .map(|(t, n)| serde_json::json!({"dte_type": t, "left": n}))
+                                .collect::<Vec<_>>(),
+                        }),
+                    )?;
                 }
                 Ok(raised + rate_alerts)
             })

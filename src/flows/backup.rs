@@ -224,7 +224,11 @@ pub async fn copy_out(ctx: &AppContext, ids: Option<Vec<i32>>) -> AppResult<usiz
             match archive.put(&copy_meta(&row), &row.xml_content).await {
                 Ok(()) => Some(row.id),
                 Err(e) => {
-                    tracing::warn!(backup = row.id, error = %format!("{e:#}"), "second copy not written; the sweep will try again");
+                    tracing::warn!(
+                        backup = row.id,
+                        error = %format!("{e:#}"),
+                        "second copy not written; the sweep will try again"
+                    );
                     None
                 }
             }
@@ -421,22 +425,26 @@ async fn apply_retention_for(ctx: &AppContext, companies: Option<Vec<i64>>) -> A
             .run({
                 let companies = companies.clone();
                 move |conn| {
-                let (at, id) = after.unwrap_or((cutoff, 0));
-                Ok(diesel::sql_query(
-                    "SELECT id, company_id, dte_type::text AS dte_type, folio::text AS folio, sha256::text AS sha256, sent_date \
+                    let (at, id) = after.unwrap_or((cutoff, 0));
+                    Ok(diesel::sql_query(
+                        "SELECT id, company_id, dte_type::text AS dte_type, folio::text AS folio, \
+                            sha256::text AS sha256, sent_date \
                      FROM dte_sidecar.dte_backup \
                      WHERE sent_date < $1 AND ($4 OR (sent_date, id) > ($2, $3)) \
                        AND ($6::int4[] IS NULL OR company_id = ANY($6)) \
                      ORDER BY sent_date, id LIMIT $5",
-                )
-                .bind::<diesel::sql_types::Timestamp, _>(cutoff)
-                .bind::<diesel::sql_types::Timestamp, _>(at)
-                .bind::<diesel::sql_types::Integer, _>(id)
-                .bind::<diesel::sql_types::Bool, _>(after.is_none())
-                .bind::<diesel::sql_types::BigInt, _>(RETENTION_BATCH)
-                .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Integer>>, _>(companies)
-                .load(conn)?)
-            }})
+                    )
+                    .bind::<diesel::sql_types::Timestamp, _>(cutoff)
+                    .bind::<diesel::sql_types::Timestamp, _>(at)
+                    .bind::<diesel::sql_types::Integer, _>(id)
+                    .bind::<diesel::sql_types::Bool, _>(after.is_none())
+                    .bind::<diesel::sql_types::BigInt, _>(RETENTION_BATCH)
+                    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Array<diesel::sql_types::Integer>>, _>(
+                        companies,
+                    )
+                    .load(conn)?)
+                }
+            })
             .await?;
         let Some(last) = batch.last() else { break };
         after = Some((last.sent_date, last.id));

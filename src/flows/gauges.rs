@@ -30,9 +30,11 @@ pub async fn render(ctx: web::Data<AppContext>) -> HttpResponse {
             // From the maintained aggregates: a scrape costs the same at any history size.
             let states = crate::store::aggregates::documents_by_state(conn, None)?;
             let queue = crate::store::aggregates::queue_by_state(conn, None)?;
-            let contingency: Vec<CompanyFlag> = diesel::sql_query("SELECT company_id, enabled FROM dte_sidecar.dte_contingency").load(conn)?;
+            let contingency: Vec<CompanyFlag> =
+                diesel::sql_query("SELECT company_id, enabled FROM dte_sidecar.dte_contingency").load(conn)?;
             let pending: Vec<Labelled> = diesel::sql_query(
-                "SELECT company_id::text AS label, count(*) AS n FROM dte_sidecar.dte_contingency_pending WHERE NOT uploaded GROUP BY company_id",
+                "SELECT company_id::text AS label, count(*) AS n FROM dte_sidecar.dte_contingency_pending \
+                 WHERE NOT uploaded GROUP BY company_id",
             )
             .load(conn)?;
             Ok((states, queue, contingency, pending))

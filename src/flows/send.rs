@@ -338,7 +338,12 @@ fn store(
             company_id: Some(company.id),
             target_model: Some("dte.document"),
             target_id: Some(document_id),
-            details: serde_json::json!({"move_id": order.move_id, "dte_type": order.dte_type.as_str(), "folio": signed.folio, "held": held}),
+            details: serde_json::json!({
+                "move_id": order.move_id,
+                "dte_type": order.dte_type.as_str(),
+                "folio": signed.folio,
+                "held": held,
+            }),
         },
     )?;
     let Some(envelope_id) = envelope_id else {
@@ -372,7 +377,12 @@ pub async fn complete_lapsed(ctx: &AppContext) -> AppResult<usize> {
         let order = match Order::read(move_id, row.company_id, None, request_json) {
             Ok(order) => order,
             Err(error) => {
-                tracing::error!(move_id, folio = row.folio, error = %error, "stored request cannot be issued: folio kept as a spare");
+                tracing::error!(
+                    move_id,
+                    folio = row.folio,
+                    error = %error,
+                    "stored request cannot be issued: folio kept as a spare"
+                );
                 let id = row.id;
                 ctx.db.run(move |conn| folios::give_up(conn, id, now)).await?;
                 continue;

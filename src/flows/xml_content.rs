@@ -130,9 +130,12 @@ fn identity(bytes: &[u8]) -> Option<Identity> {
 mod tests {
     use super::*;
 
-    const DTE: &str = r#"<?xml version="1.0" encoding="ISO-8859-1"?>
+    const DTE: &str = concat!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1"?>
 <DTE xmlns="http://www.sii.cl/SiiDte" version="1.0"><Documento ID="F7T33"><Encabezado><IdDoc>
-<TipoDTE>33</TipoDTE><Folio>7</Folio></IdDoc><Receptor><RznSocRecep>Ñandú &amp; Cía</RznSocRecep></Receptor></Encabezado></Documento></DTE>"#;
+<TipoDTE>33</TipoDTE><Folio>7</Folio></IdDoc><Receptor><RznSocRecep>Ñandú &amp; Cía</RznSocRecep></Receptor>"#,
+        "</Encabezado></Documento></DTE>"
+    );
 
     #[test]
     fn latin1_documents_are_stored_as_latin1() {
@@ -152,7 +155,11 @@ mod tests {
             ("", "not well-formed"),
             ("<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>", "DTD"),
             // A DTD that no byte check sees: UTF-7 ('+ADw-' is '<'), and UTF-16 without a BOM.
-            ("<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-!DOCTYPE x +AFs-+ADw-!ENTITY a \"b\"+AD4-+AF0-+AD4-<x/>", "UTF-7"),
+            (
+                "<?xml version=\"1.0\" encoding=\"UTF-7\"?>\
+                 +ADw-!DOCTYPE x +AFs-+ADw-!ENTITY a \"b\"+AD4-+AF0-+AD4-<x/>",
+                "UTF-7",
+            ),
             ("<?xml version=\"1.0\" encoding=\"UTF-16\"?><x/>", "UTF-16"),
             ("<x>&undeclared;</x>", "not well-formed"),
             ("x<x/>", "must begin with '<'"),

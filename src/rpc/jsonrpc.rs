@@ -145,7 +145,7 @@ fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
             args.len()
         )));
     }
-    let (Some(login), Some(key)) = (args[1].as_str(), args[2].as_str()) else {
+    let (Some(login), Some(key)) = (args.get(1).and_then(Value::as_str), args.get(2).and_then(Value::as_str)) else {
         return Ok(Value::Bool(false));
     };
     Ok(match client_for_key(&ctx.settings.auth, key) {

@@ -355,24 +355,26 @@ fn like(text: &str, pattern: &str, fold_case: bool) -> bool {
         })
         .collect();
     // Reachable text positions after each token.
-    let mut reach = vec![false; text.len() + 1];
-    reach[0] = true;
+    let mut reach: Vec<bool> = (0..=text.len()).map(|i| i == 0).collect();
     for token in &tokens {
         let mut next = vec![false; text.len() + 1];
-        for i in 0..=text.len() {
-            if !reach[i] {
-                continue;
-            }
-            match token {
-                Token::Any => next[i..].iter_mut().for_each(|r| *r = true),
-                Token::One if i < text.len() => next[i + 1] = true,
-                Token::Char(c) if i < text.len() && text[i] == *c => next[i + 1] = true,
-                _ => {}
+        for (i, _) in reach.iter().enumerate().filter(|(_, reached)| **reached) {
+            let steps = match token {
+                Token::Any => {
+                    next.iter_mut().skip(i).for_each(|r| *r = true);
+                    continue;
+                }
+                Token::One => true,
+                Token::Char(c) => text.get(i) == Some(c),
+            };
+            // At the end of the text a step has nowhere to go: `get_mut` answers None.
+            if let Some(r) = next.get_mut(i + 1).filter(|_| steps) {
+                *r = true;
             }
         }
         reach = next;
     }
-    reach[text.len()]
+    reach.last() == Some(&true)
 }
 
 /// Sorts rows by a checked order clause (`"name ASC, login DESC"`).

@@ -260,7 +260,12 @@ impl SiiClient {
                     ("Content-Type", format!("multipart/form-data; boundary={boundary}")),
                     ("Cookie", format!("TOKEN={token}")),
                     ("User-Agent", USER_AGENT.to_string()),
-                    ("Accept", "image/gif, image/x-xbitmap, image/jpeg, image/pjpeg, application/vnd.ms-powerpoint, application/ms-excel, application/msword, */*".to_string()),
+                    (
+                        "Accept",
+                        "image/gif, image/x-xbitmap, image/jpeg, image/pjpeg, application/vnd.ms-powerpoint, \
+                         application/ms-excel, application/msword, */*"
+                            .to_string(),
+                    ),
                 ];
                 let answer = self.exchange(PATH_UPLOAD, headers, body).await?;
                 check_http(&answer)?;
@@ -388,8 +393,11 @@ fn multipart(boundary: &str, sender: Rut, company: Rut, envelope: &[u8]) -> Byte
     field(&mut body, "rutCompany", &company.number().to_string());
     field(&mut body, "dvCompany", &company.check_digit().to_string());
     body.extend_from_slice(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"EnvioDTE.xml\"\r\nContent-Type: text/xml\r\n\r\n")
-            .as_bytes(),
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"EnvioDTE.xml\"\r\n\
+             Content-Type: text/xml\r\n\r\n"
+        )
+        .as_bytes(),
     );
     body.extend_from_slice(envelope);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());

@@ -17,7 +17,8 @@ pub fn request(service_path: &str, operation: &str, params: &[(&str, &str)]) -> 
         body.push_str(&format!("<{name} xsi:type=\"xsd:string\">{}</{name}>", escape(value)));
     }
     envelope(&format!(
-        "<ns1:{operation} soapenv:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:ns1=\"{}\">{body}</ns1:{operation}>",
+        "<ns1:{operation} soapenv:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\" \
+         xmlns:ns1=\"{}\">{body}</ns1:{operation}>",
         service_namespace(service_path)
     ))
 }
@@ -35,14 +36,16 @@ pub fn response(service_path: &str, operation: &str, inner: &str) -> String {
 /// A SOAP fault, as Axis answers a call it cannot serve.
 pub fn fault(message: &str) -> String {
     envelope(&format!(
-        "<soapenv:Fault><faultcode>soapenv:Server.userException</faultcode><faultstring>{}</faultstring></soapenv:Fault>",
+        "<soapenv:Fault><faultcode>soapenv:Server.userException</faultcode>\
+         <faultstring>{}</faultstring></soapenv:Fault>",
         escape(message)
     ))
 }
 
 fn envelope(body: &str) -> String {
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
          xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\
          <soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
     )
@@ -167,7 +170,8 @@ impl Respuesta {
             format!("<SII:RESP_BODY>{}</SII:RESP_BODY>", fields(&self.body))
         };
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SII:RESPUESTA xmlns:SII=\"http://www.sii.cl/XMLSchema\">{body}<SII:RESP_HDR>{}</SII:RESP_HDR></SII:RESPUESTA>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><SII:RESPUESTA xmlns:SII=\"http://www.sii.cl/XMLSchema\">\
+             {body}<SII:RESP_HDR>{}</SII:RESP_HDR></SII:RESPUESTA>",
             fields(&self.header)
         )
     }
@@ -237,7 +241,8 @@ mod tests {
         let err = parse_return(b"<html><body>Error 500</body></html>").unwrap_err();
         assert_eq!(err.class, ErrorClass::Transient);
         assert_eq!(parse_return(b"Error 500").unwrap_err().code, "unreadable");
-        let latin1 = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><SII:RESPUESTA xmlns:SII=\"x\"><SII:RESP_HDR><ESTADO>00</ESTADO><GLOSA>Compa\xf1\xeda</GLOSA></SII:RESP_HDR></SII:RESPUESTA>";
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><SII:RESPUESTA xmlns:SII=\"x\"><SII:RESP_HDR>\
+            <ESTADO>00</ESTADO><GLOSA>Compa\xf1\xeda</GLOSA></SII:RESP_HDR></SII:RESPUESTA>";
         let parsed = Respuesta::parse(&decode_text(latin1)).unwrap();
         assert_eq!(parsed.header("GLOSA"), Some("Compañía"));
     }

@@ -110,7 +110,8 @@ pub fn rebuild(conn: &mut PgConnection) -> AppResult<usize> {
             let columns = counted.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
             let keys = key.split(", ").map(|k| format!("r.{k}")).collect::<Vec<_>>().join(", ");
             written += diesel::sql_query(format!(
-                "INSERT INTO dte_sidecar.{table} ({key}, slot, {counted}) SELECT {keys}, 0, {columns} FROM ({recount}) r"
+                "INSERT INTO dte_sidecar.{table} ({key}, slot, {counted}) \
+                 SELECT {keys}, 0, {columns} FROM ({recount}) r"
             ))
             .execute(conn)?;
         }

@@ -29,7 +29,8 @@ pub fn issue_caf(sii_key: &PKey<Private>, idk: i64, request: &CafRequest) -> any
     let exponent = BigNum::from_u32(3)?;
     let folio_key = Rsa::generate_with_e(512, &exponent)?;
     let da = format!(
-        "<DA><RE>{}</RE><RS>{}</RS><TD>{}</TD><RNG><D>{}</D><H>{}</H></RNG><FA>{}</FA><RSAPK><M>{}</M><E>{}</E></RSAPK><IDK>{idk}</IDK></DA>",
+        "<DA><RE>{}</RE><RS>{}</RS><TD>{}</TD><RNG><D>{}</D><H>{}</H></RNG><FA>{}</FA>\
+         <RSAPK><M>{}</M><E>{}</E></RSAPK><IDK>{idk}</IDK></DA>",
         escape(&request.rut),
         escape(&request.name),
         request.dte_type,
@@ -46,7 +47,8 @@ pub fn issue_caf(sii_key: &PKey<Private>, idk: i64, request: &CafRequest) -> any
     let private_pem = String::from_utf8(folio_key.private_key_to_pem()?)?;
     let public_pem = String::from_utf8(PKey::from_rsa(folio_key)?.public_key_to_pem()?)?;
     Ok(format!(
-        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<AUTORIZACION><CAF version=\"1.0\">{da}<FRMA algoritmo=\"SHA1withRSA\">{frma}</FRMA></CAF>\
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<AUTORIZACION><CAF version=\"1.0\">{da}\
+         <FRMA algoritmo=\"SHA1withRSA\">{frma}</FRMA></CAF>\
          <RSASK>{private_pem}</RSASK><RSAPUBK>{public_pem}</RSAPUBK></AUTORIZACION>\n"
     ))
 }

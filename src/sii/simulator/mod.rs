@@ -310,7 +310,8 @@ async fn get_token(sim: web::Data<Simulator>, body: web::Bytes) -> HttpResponse 
 
 fn recepcion(sender: &str, company: &str, status: &str, track_id: Option<&str>, errors: &[String]) -> String {
     let mut out = format!(
-        "<?xml version=\"1.0\"?>\n<RECEPCIONDTE>\n<RUTSENDER>{}</RUTSENDER>\n<RUTCOMPANY>{}</RUTCOMPANY>\n<FILE>EnvioDTE.xml</FILE>\n\
+        "<?xml version=\"1.0\"?>\n<RECEPCIONDTE>\n<RUTSENDER>{}</RUTSENDER>\n<RUTCOMPANY>{}</RUTCOMPANY>\n\
+         <FILE>EnvioDTE.xml</FILE>\n\
          <TIMESTAMP>{}</TIMESTAMP>\n<STATUS>{status}</STATUS>\n",
         soap::escape(sender),
         soap::escape(company),

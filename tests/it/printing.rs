@@ -1,10 +1,8 @@
 //! The printed DTE's barcode (`dte.document.get_ted_barcode`): cut from the stored, signed
 //! document for every type, in contingency as soon as it is stamped, without side effects.
 
-mod common;
-
+use crate::common::{error_of, TestApp, COMPANY_RUT};
 use base64::Engine as _;
-use common::{error_of, TestApp, COMPANY_RUT};
 use openssl::bn::BigNum;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;

@@ -1,9 +1,7 @@
 //! The store's promises: Odoo can drop what it maps without losing a row, the audit log
 //! cannot be rewritten, the registry matches the tables, migrations run both ways.
 
-mod common;
-
-use common::{dte_xml, TestApp, TestDb};
+use crate::common::{dte_xml, TestApp, TestDb};
 use diesel::connection::SimpleConnection;
 use diesel::{QueryableByName, RunQueryDsl};
 use diesel_migrations::MigrationHarness;
@@ -87,8 +85,10 @@ async fn uniqueness_rules_hold_in_the_database_itself() {
     let mut conn = app.db.conn();
     let queue_row = |state: &str| {
         format!(
-        "INSERT INTO dte_sidecar.dte_failed_queue (dte_type, folio, rut_emisor, xml_content, error_type, error_message, failed_date, state, company_id, move_id) \
-         VALUES ('33', '9', '76000001-9', 'x', 'timeout', 'm', now(), '{state}', 1, 9)")
+            "INSERT INTO dte_sidecar.dte_failed_queue (dte_type, folio, rut_emisor, xml_content, error_type, \
+             error_message, failed_date, state, company_id, move_id) \
+             VALUES ('33', '9', '76000001-9', 'x', 'timeout', 'm', now(), '{state}', 1, 9)"
+        )
     };
     conn.batch_execute(&queue_row("pending")).expect("first open entry");
     assert!(conn.batch_execute(&queue_row("retrying")).is_err(), "a second open entry for one document");
@@ -98,18 +98,24 @@ async fn uniqueness_rules_hold_in_the_database_itself() {
         conn.batch_execute("INSERT INTO dte_sidecar.dte_contingency (company_id) VALUES (1)").is_err(),
         "one contingency row per company"
     );
-    let backup = "INSERT INTO dte_sidecar.dte_backup (dte_type, folio, rut_emisor, xml_content, sha256, sent_date, company_id, move_id) \
+    let backup = "INSERT INTO dte_sidecar.dte_backup \
+                  (dte_type, folio, rut_emisor, xml_content, sha256, sent_date, company_id, move_id) \
                   VALUES ('33', '9', '76000001-9', 'x', repeat('0', 64), now(), 1, 9)";
     conn.batch_execute(backup).expect("first backup");
     assert!(conn.batch_execute(backup).is_err(), "one backup per type, folio and company");
     let pending = |folio: &str| {
-        format!("INSERT INTO dte_sidecar.dte_contingency_pending (dte_type, folio, rut_emisor, xml_content, stored_date, company_id, move_id) \
-                   VALUES ('33', '{folio}', '76000001-9', 'x', now(), 1, 77)")
+        format!(
+            "INSERT INTO dte_sidecar.dte_contingency_pending \
+             (dte_type, folio, rut_emisor, xml_content, stored_date, company_id, move_id) \
+             VALUES ('33', '{folio}', '76000001-9', 'x', now(), 1, 77)"
+        )
     };
     conn.batch_execute(&pending("1")).expect("first pending");
     assert!(conn.batch_execute(&pending("2")).is_err(), "one pending document per move");
-    assert!(conn.batch_execute("INSERT INTO dte_sidecar.dte_backup (dte_type, folio, rut_emisor, xml_content, sha256, sent_date, company_id, move_id) \
-                  VALUES ('39', '1', '76000001-9', 'x', repeat('0', 64), now(), 1, 9)").is_err(), "only the five DTE types");
+    let other_type = "INSERT INTO dte_sidecar.dte_backup \
+                      (dte_type, folio, rut_emisor, xml_content, sha256, sent_date, company_id, move_id) \
+                      VALUES ('39', '1', '76000001-9', 'x', repeat('0', 64), now(), 1, 9)";
+    assert!(conn.batch_execute(other_type).is_err(), "only the five DTE types");
 }
 
 #[test]
@@ -126,7 +132,8 @@ fn the_registry_matches_the_tables() {
     let db = TestDb::new();
     let mut conn = db.conn();
     let columns: Vec<Column> = diesel::sql_query(
-        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'dte_sidecar'",
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = 'dte_sidecar'",
     )
     .load(&mut conn)
     .expect("columns");
@@ -177,7 +184,9 @@ fn migrations_run_down_and_up_again() {
     let mut conn = db.conn();
     conn.batch_execute("SET search_path TO dte_sidecar, public").expect("path");
     conn.revert_all_migrations(store::MIGRATIONS).expect("down");
-    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'dte_sidecar' AND table_name LIKE 'dte_%'"), 0);
+    let tables = "SELECT count(*) AS n FROM information_schema.tables \
+                  WHERE table_schema = 'dte_sidecar' AND table_name LIKE 'dte_%'";
+    assert_eq!(count(&mut conn, tables), 0);
     let applied = store::migrate(&mut conn, "public").expect("up again");
     assert!(!applied.is_empty());
     assert!(store::is_ready(&mut conn));

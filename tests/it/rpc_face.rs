@@ -1,8 +1,6 @@
 //! The Odoo-compatible face: both doors, authentication, Odoo's error shapes.
 
-mod common;
-
-use common::{error_of, TestApp, API_KEY};
+use crate::common::{error_of, TestApp, API_KEY};
 use serde_json::{json, Value};
 
 #[actix_rt::test]

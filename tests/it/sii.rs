@@ -1,15 +1,13 @@
 //! The SII client against the simulator over real HTTP: the whole handshake, the
 //! simulator's refusals in the SII's words, and every fault mapped to its class.
 
-mod common;
-
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::engine::{caf, request, schemas, signer, stamped_at, test_trust};
 use actix_web::web::Bytes;
 use chrono::TimeDelta;
-use common::engine::{caf, request, schemas, signer, stamped_at, test_trust};
 
 use dte_sidecar::clock::ManualClock;
 use dte_sidecar::dte::{build_envio, build_signed_dte, Caratula, DteType, Resolution, Rut, SignedDte};
@@ -106,12 +104,14 @@ async fn seed_token_upload_and_status_over_real_http() {
         issue_date: dte.issue_date,
         total,
     };
-    assert!(
-        matches!(sii.client.document_state(&sii.signer, &query(1, dte.total)).await.unwrap(), DocumentPresence::Received { code, .. } if code == "DOK")
-    );
-    assert!(
-        matches!(sii.client.document_state(&sii.signer, &query(1, dte.total + 1)).await.unwrap(), DocumentPresence::Received { code, .. } if code == "DNK")
-    );
+    assert!(matches!(
+        sii.client.document_state(&sii.signer, &query(1, dte.total)).await.unwrap(),
+        DocumentPresence::Received { code, .. } if code == "DOK"
+    ));
+    assert!(matches!(
+        sii.client.document_state(&sii.signer, &query(1, dte.total + 1)).await.unwrap(),
+        DocumentPresence::Received { code, .. } if code == "DNK"
+    ));
     assert_eq!(
         sii.client.document_state(&sii.signer, &query(2, dte.total)).await.unwrap(),
         DocumentPresence::NotReceived
@@ -192,7 +192,13 @@ async fn no_token_is_status_5_and_an_expired_token_is_renewed() {
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
         );
     }
-    form.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"e.xml\"\r\nContent-Type: text/xml\r\n\r\n").as_bytes());
+    form.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; filename=\"e.xml\"\r\n\
+             Content-Type: text/xml\r\n\r\n"
+        )
+        .as_bytes(),
+    );
     form.extend_from_slice(&body);
     form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let mut response = awc::Client::default()

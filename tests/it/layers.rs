@@ -526,7 +526,7 @@ impl Plan {
         let mut problems = Vec::new();
         for (file, layer) in &self.layer_of {
             if layer.is_none() {
-                problems.push(format!("{file} is in no layer: add its module to LAYERS in tests/layers.rs"));
+                problems.push(format!("{file} is in no layer: add its module to LAYERS in tests/it/layers.rs"));
             }
         }
         for edge in &self.edges {

@@ -1,8 +1,7 @@
 //! Folio allocation: the sidecar is the authority on folios.
 
-mod common;
+use crate::common::{self, engine, error_of, TestApp};
 
-use common::{engine, error_of, TestApp};
 use serde_json::json;
 
 use dte_sidecar::clock::Clock;

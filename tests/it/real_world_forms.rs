@@ -5,11 +5,9 @@
 //! certificate's key only) and by `dte-sidecar verify-file`; the fixtures are what
 //! [`generate`] makes (see the README beside them), and a test keeps them so.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::engine::*;
+use crate::common::engine::*;
 use dte_sidecar::dte::{
     build_envio, build_signed_dte, latin1_decode, latin1_encode, sign_in_place, verify_document, Caratula, Check,
     DocumentKind, DteType, Resolution, Rut, SET_DTE_ID,
@@ -118,7 +116,7 @@ fn generate() -> Vec<Fixture> {
     ]
 }
 
-/// `REGENERATE_REAL_WORLD_FIXTURES=1 cargo test --test real_world_forms` rewrites them.
+/// `REGENERATE_REAL_WORLD_FIXTURES=1 cargo test --test it real_world_forms::` rewrites them.
 #[test]
 fn the_fixtures_are_what_the_engine_makes() {
     let regenerate = std::env::var_os("REGENERATE_REAL_WORLD_FIXTURES").is_some();

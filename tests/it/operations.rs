@@ -1,12 +1,10 @@
 //! Operations: the retry schedule played by real apalis workers on a sped-up clock,
 //! the job board behind authentication, and `/metrics`.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestApp, COMPANY_RUT};
+use crate::common::{TestApp, COMPANY_RUT};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde_json::{json, Value};
 

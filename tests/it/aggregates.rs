@@ -3,7 +3,7 @@
 //! flows, a transaction killed half-way, many writers at once. `dte-sidecar aggregates
 //! check` says so, and fails when they do not.
 
-mod common;
+use crate::common::{self, TestApp, TestDb, COMPANY_RUT};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,6 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::json;
 
-use common::{TestApp, TestDb, COMPANY_RUT};
 use dte_sidecar::sii::simulator::faults::{Endpoint, FaultMode, Faults};
 use dte_sidecar::store::aggregates;
 
@@ -41,9 +40,10 @@ fn session(url: &str) -> PgConnection {
 /// A document row as the send path writes it (unique move and folio per `n`).
 fn insert_document(company: i32, n: i64, state: &str) -> String {
     format!(
-        "INSERT INTO dte_document (company_id, move_id, dte_type, folio, state, request, xml_content, sha256, issue_date, \
-         receiver_rut, total, created_at, state_changed_at) \
-         VALUES ({company}, {n}, '{}', {n}, '{state}', '{{}}', convert_to(repeat('<x/>', {}), 'UTF8'), repeat('0', 64), \
+        "INSERT INTO dte_document (company_id, move_id, dte_type, folio, state, request, xml_content, sha256, \
+         issue_date, receiver_rut, total, created_at, state_changed_at) \
+         VALUES ({company}, {n}, '{}', {n}, '{state}', '{{}}', convert_to(repeat('<x/>', {}), 'UTF8'), \
+         repeat('0', 64), \
          '2026-03-02', '77000000-0', 1000, TIMESTAMP '2026-03-02 12:00:00' - make_interval(days => {}), now())",
         ["33", "34", "52", "56", "61"][(n % 5) as usize],
         1 + n % 50,
@@ -53,7 +53,8 @@ fn insert_document(company: i32, n: i64, state: &str) -> String {
 
 fn insert_backup(company: i32, n: i64) -> String {
     format!(
-        "INSERT INTO dte_backup (dte_type, folio, rut_emisor, xml_content, sha256, track_id, sent_date, company_id, move_id) \
+        "INSERT INTO dte_backup \
+         (dte_type, folio, rut_emisor, xml_content, sha256, track_id, sent_date, company_id, move_id) \
          VALUES ('{}', '{n}', '76000001-9', convert_to(repeat('<y/>', {}), 'UTF8'), repeat('0', 64), '1', \
          TIMESTAMP '2026-03-02 12:00:00' - make_interval(days => {}), {company}, {n})",
         ["33", "34", "52", "56", "61"][(n % 5) as usize],
@@ -64,8 +65,8 @@ fn insert_backup(company: i32, n: i64) -> String {
 
 fn insert_entry(company: i32, n: i64) -> String {
     format!(
-        "INSERT INTO dte_failed_queue (dte_type, folio, rut_emisor, xml_content, error_type, error_message, failed_date, \
-         next_retry_date, company_id, move_id) \
+        "INSERT INTO dte_failed_queue (dte_type, folio, rut_emisor, xml_content, error_type, error_message, \
+         failed_date, next_retry_date, company_id, move_id) \
          VALUES ('{}', '{n}', '76000001-9', '\\x3c612f3e', 'timeout', 'timeout', now(), now(), {company}, {n})",
         ["33", "34", "52", "56", "61"][(n % 5) as usize]
     )
@@ -213,17 +214,22 @@ fn concurrent_writers_leave_exact_counts() {
                         insert_entry(company, n),
                         // Others' rows too, in both directions of the state machine.
                         format!(
-                            "UPDATE dte_document SET state = '{}' WHERE move_id IN (SELECT move_id FROM dte_document ORDER BY random() LIMIT 3)",
+                            "UPDATE dte_document SET state = '{}' \
+                             WHERE move_id IN (SELECT move_id FROM dte_document ORDER BY random() LIMIT 3)",
                             states[(round % 5) as usize]
                         ),
                         format!(
-                            "UPDATE dte_failed_queue SET state = '{}', retry_count = retry_count + {} WHERE id IN (SELECT id FROM dte_failed_queue ORDER BY random() LIMIT 2)",
+                            "UPDATE dte_failed_queue SET state = '{}', retry_count = retry_count + {} \
+                             WHERE id IN (SELECT id FROM dte_failed_queue ORDER BY random() LIMIT 2)",
                             ["success", "abandoned", "retrying"][(round % 3) as usize],
                             round % 2
                         ),
-                        "DELETE FROM dte_backup WHERE id IN (SELECT id FROM dte_backup ORDER BY random() LIMIT 1)".to_string(),
+                        "DELETE FROM dte_backup WHERE id IN (SELECT id FROM dte_backup ORDER BY random() LIMIT 1)"
+                            .to_string(),
                         format!(
-                            "UPDATE dte_backup SET sent_date = sent_date + interval '1 day', xml_content = xml_content || '\\x20'::bytea WHERE id IN (SELECT id FROM dte_backup ORDER BY random() LIMIT 1) AND {} = 0",
+                            "UPDATE dte_backup SET sent_date = sent_date + interval '1 day', \
+                             xml_content = xml_content || '\\x20'::bytea \
+                             WHERE id IN (SELECT id FROM dte_backup ORDER BY random() LIMIT 1) AND {} = 0",
                             round % 4
                         ),
                     ];

@@ -2,10 +2,9 @@
 //! verdict, the retry schedule (1, 2, 4, 8, 16 h on a clock the test moves), recovery,
 //! permanent errors, unknown outcomes, and the manual actions.
 
-mod common;
+use crate::common::{self, error_of, TestApp, COMPANY_RUT};
 
 use chrono::TimeDelta;
-use common::{error_of, TestApp, COMPANY_RUT};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
@@ -244,9 +243,15 @@ async fn a_permanent_error_is_not_retried_until_a_person_acts() {
     app.sim.set_faults(upload_fault(FaultMode::Http500));
     let document_id = app.send(70, 1, 33, COMPANY_RUT).await["result"]["document_id"].as_i64().unwrap();
     // The stored envelope gets damaged: its signature no longer holds (STATUS 8).
-    app.db.conn().batch_execute(&format!(
-        "UPDATE dte_sidecar.dte_envelope SET xml_content = convert_to(replace(convert_from(xml_content, 'LATIN1'), '<MntTotal>', '<MntTotal>1'), 'LATIN1') \
-         WHERE id = (SELECT envelope_id FROM dte_sidecar.dte_document WHERE id = {document_id})")).unwrap();
+    app.db
+        .conn()
+        .batch_execute(&format!(
+            "UPDATE dte_sidecar.dte_envelope \
+             SET xml_content = convert_to(replace(convert_from(xml_content, 'LATIN1'), '<MntTotal>', '<MntTotal>1'), \
+             'LATIN1') \
+             WHERE id = (SELECT envelope_id FROM dte_sidecar.dte_document WHERE id = {document_id})"
+        ))
+        .unwrap();
     app.sim.set_faults(Faults::default());
     app.clock.advance(TimeDelta::hours(1));
     app.sweep().await;
@@ -292,10 +297,16 @@ async fn an_upload_cut_by_a_crash_is_reconciled_by_the_sweep() {
     let sent = app.send(90, 1, 33, COMPANY_RUT).await["result"].clone();
     // As if the process died after the upload reached the SII and before its record:
     // the document is back in `sending` with its lease.
-    app.db.conn().batch_execute(&format!(
-        "UPDATE dte_sidecar.dte_document SET state = 'sending', track_id = NULL, lease_until = '2026-03-02 12:05:00' WHERE id = {}; \
-         UPDATE dte_sidecar.dte_envelope SET state = 'created', track_id = NULL WHERE id = (SELECT envelope_id FROM dte_sidecar.dte_document WHERE id = {0})",
-        sent["document_id"])).unwrap();
+    app.db
+        .conn()
+        .batch_execute(&format!(
+            "UPDATE dte_sidecar.dte_document SET state = 'sending', track_id = NULL, \
+             lease_until = '2026-03-02 12:05:00' WHERE id = {}; \
+             UPDATE dte_sidecar.dte_envelope SET state = 'created', track_id = NULL \
+             WHERE id = (SELECT envelope_id FROM dte_sidecar.dte_document WHERE id = {0})",
+            sent["document_id"]
+        ))
+        .unwrap();
     assert_eq!(app.sweep().await.reconciled, 0, "still within its lease");
     app.clock.advance(TimeDelta::minutes(6));
     assert_eq!(app.sweep().await.reconciled, 1);

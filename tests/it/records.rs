@@ -1,9 +1,7 @@
 //! The specification's records over RPC: backups, the retry queue, contingency and
 //! pending documents, and the ORM reads over them.
 
-mod common;
-
-use common::{dte_xml, error_of, TestApp};
+use crate::common::{dte_xml, error_of, TestApp};
 use serde_json::{json, Value};
 
 #[actix_rt::test]
@@ -185,8 +183,11 @@ async fn contingency_switches_are_audited_with_who_and_when() {
     assert_eq!(off["disabled_date"], "2026-03-02 15:00:00");
     assert_eq!(off["disabled_by"], 7);
 
-    let log = app.call("dte.audit.log", "search_read",
-        json!([[["action", "ilike", "contingency"]]]), json!({"order": "id asc", "fields": ["action", "actor", "actor_uid", "company_id", "created_at", "details"]})).await;
+    let kwargs = json!({
+        "order": "id asc",
+        "fields": ["action", "actor", "actor_uid", "company_id", "created_at", "details"],
+    });
+    let log = app.call("dte.audit.log", "search_read", json!([[["action", "ilike", "contingency"]]]), kwargs).await;
     let actions: Vec<&str> = log.as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["contingency.enable", "contingency.disable"]);
     assert_eq!(log[0]["actor"], "odoo");
@@ -201,7 +202,10 @@ async fn pending_documents_are_created_like_odoo_records_one_per_move() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;
     let encoded = base64_encode(dte_xml("33", "5").as_bytes());
-    let vals = json!({"dte_type": "33", "folio": "5", "rut_emisor": "76000001-9", "xml_content": encoded, "move_id": 11, "company_id": 1});
+    let vals = json!({
+        "dte_type": "33", "folio": "5", "rut_emisor": "76000001-9", "xml_content": encoded,
+        "move_id": 11, "company_id": 1,
+    });
     let id = app.call("dte.contingency.pending", "create", json!([vals]), json!({})).await;
     assert!(id.as_i64().is_some(), "one dict gives one id: {id}");
     let answer = app.execute_kw("dte.contingency.pending", "create", json!([vals]), json!({})).await;
@@ -226,7 +230,13 @@ async fn search_read_speaks_odoo_domains_fields_limit_offset_and_order() {
     for (folio, dte_type, company, track) in
         [(1, "33", 1, Some("10")), (2, "61", 1, None), (3, "33", 1, Some("30")), (4, "34", 2, Some("40"))]
     {
-        let mut kwargs = json!({"dte_type": dte_type, "folio": folio, "xml_content": dte_xml(dte_type, &folio.to_string()), "move_id": folio, "company_id": company});
+        let mut kwargs = json!({
+            "dte_type": dte_type,
+            "folio": folio,
+            "xml_content": dte_xml(dte_type, &folio.to_string()),
+            "move_id": folio,
+            "company_id": company,
+        });
         if let Some(track) = track {
             kwargs["track_id"] = json!(track);
         }

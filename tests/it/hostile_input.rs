@@ -1,12 +1,11 @@
 //! Hostile input over real HTTP, through both doors: every case gets an Odoo-shaped error,
 //! the service keeps answering, and the tables stay as they were.
 
-mod common;
+use crate::common::{self, error_of, TestApp, API_KEY, COMPANY_RUT};
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::{error_of, TestApp, API_KEY, COMPANY_RUT};
 use diesel::connection::SimpleConnection;
 use diesel::RunQueryDsl;
 use serde_json::{json, Value};
@@ -244,7 +243,8 @@ async fn an_unreadable_pending_document_is_quarantined_and_the_others_are_sent()
     app.db
         .conn()
         .batch_execute(
-            "UPDATE dte_sidecar.dte_contingency_pending SET xml_content = convert_to('<!DOCTYPE DTE [<!ENTITY a \"aaaa\">\
+            "UPDATE dte_sidecar.dte_contingency_pending \
+             SET xml_content = convert_to('<!DOCTYPE DTE [<!ENTITY a \"aaaa\">\
              <!ENTITY b \"&a;&a;&a;&a;\">]><DTE>&b;</DTE>', 'UTF8') WHERE move_id = 1",
         )
         .unwrap();
@@ -568,7 +568,8 @@ async fn every_xml_argument_is_held_to_the_same_rules() {
     app.register_company(1, COMPANY_RUT).await;
     let before = app.table_counts();
     const VALIDATION: &str = "odoo.exceptions.ValidationError";
-    let utf7 = "<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-!DOCTYPE x +AFs-+ADw-!ENTITY a \"x\"+AD4-+AF0-+AD4-<x>+ACY-a;</x>";
+    let utf7 = "<?xml version=\"1.0\" encoding=\"UTF-7\"?>\
+                +ADw-!DOCTYPE x +AFs-+ADw-!ENTITY a \"x\"+AD4-+AF0-+AD4-<x>+ACY-a;</x>";
     let utf16: Vec<u8> =
         "<?xml version=\"1.0\" encoding=\"UTF-16\"?><DTE/>".encode_utf16().flat_map(u16::to_le_bytes).collect();
     let dtd = "<?xml version=\"1.0\"?><!DOCTYPE DTE [<!ENTITY a \"x\">]><DTE>&a;</DTE>";

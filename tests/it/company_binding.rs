@@ -2,10 +2,9 @@
 //! company, whatever its calls' context says; `context.uid` is recorded as the caller
 //! asserts it. Over real HTTP, both doors.
 
-mod common;
+use crate::common::{self, error_of, TestApp, COMPANY_RUT};
 
 use base64::Engine as _;
-use common::{error_of, TestApp, COMPANY_RUT};
 use dte_sidecar::settings::Secret;
 use serde_json::{json, Value};
 

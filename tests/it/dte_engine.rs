@@ -1,12 +1,10 @@
 //! The engine against independent tools (xmllint, xmlsec1, openssl) and the SII's own data.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::engine::*;
 use base64::Engine as _;
 use chrono::{NaiveDate, NaiveDateTime};
-use common::engine::*;
 use dte_sidecar::dte::{
     build_envio, build_signed_dte, dd_bytes, latin1_encode, sign_dd, verify_document, Caf, CafTrust, Caratula, Check,
     DocumentKind, DteType, Resolution, Rut, SignedDte, TedFields,
@@ -243,7 +241,10 @@ fn official_sii_example_verifies_and_a_changed_amount_does_not() {
     // The example is signed with its KeyValue key, but its X509Certificate (RUT 7880442-4)
     // holds another key: the signer it names did not sign, so the signature is refused.
     assert!(
-        matches!(&report.envelope_signature, Some(Check::Failed(reason)) if reason.contains("certificate was replaced")),
+        matches!(
+            &report.envelope_signature,
+            Some(Check::Failed(reason)) if reason.contains("certificate was replaced")
+        ),
         "{:?}",
         report.envelope_signature
     );

@@ -1,11 +1,10 @@
 //! Contingency mode, automatic contingency, the second backup copy with restore and
 //! verify, retention, alerts by mail, and the KPIs — against the simulated SII.
 
-mod common;
+use crate::common::smtp::MailSink;
+use crate::common::{self, TestApp, COMPANY_RUT};
 
 use chrono::TimeDelta;
-use common::smtp::MailSink;
-use common::{TestApp, COMPANY_RUT};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
@@ -162,7 +161,11 @@ async fn restore_rebuilds_deleted_backups_byte_for_byte_and_verify_flags_tamperi
     for (move_id, dte_type) in [(1, 33), (2, 34), (3, 61)] {
         app.send(move_id, 1, dte_type, COMPANY_RUT).await;
     }
-    let fields = json!({"fields": ["dte_type", "folio", "rut_emisor", "xml_content", "sha256", "track_id", "sent_date", "company_id", "move_id", "display_name", "xml_filename"], "order": "dte_type"});
+    let fields = json!({
+        "fields": ["dte_type", "folio", "rut_emisor", "xml_content", "sha256", "track_id", "sent_date", "company_id",
+                   "move_id", "display_name", "xml_filename"],
+        "order": "dte_type",
+    });
     let before = app.call("dte.backup", "search_read", json!([[]]), fields.clone()).await;
     assert_eq!(before.as_array().unwrap().len(), 3);
     let report = dte_sidecar::flows::backup::verify(&app.ctx).await.unwrap();

@@ -2,9 +2,7 @@
 //! discover: False/None as "not given", one id or a list, Odoo 19's search signatures,
 //! `res.users`, `ir.model`, `fields_get`, `name_search`, `display_name`, `execute`.
 
-mod common;
-
-use common::{error_of, TestApp, API_KEY};
+use crate::common::{error_of, TestApp, API_KEY};
 use serde_json::{json, Value};
 
 fn service(service: &str, method: &str, args: Value) -> Value {
