@@ -105,7 +105,16 @@ pub fn transition_many(
     diesel::insert_into(dte_document_transition::table).values(&rows).execute(conn)?;
     for (id, from, company, dte_type, folio) in &current {
         crate::metrics::transition(to.as_str());
-        tracing::info!(document = id, company, dte_type = %dte_type, folio, from = from.as_str(), to = to.as_str(), reason, "document transition");
+        tracing::info!(
+            document = id,
+            company,
+            dte_type = %dte_type,
+            folio,
+            from = from.as_str(),
+            to = to.as_str(),
+            reason,
+            "document transition"
+        );
     }
     Ok(moving)
 }

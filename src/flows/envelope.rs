@@ -100,7 +100,12 @@ pub fn record_upload_failure(
     .set((dte_envelope::state.eq(to), dte_envelope::upload_attempts.eq(attempts), dte_envelope::last_error.eq(error)))
     .execute(conn)?;
     if moved == 0 {
-        tracing::warn!(envelope = envelope.id, from = %envelope.state, to = %to, "failed upload of an envelope the SII has: its state stays");
+        tracing::warn!(
+            envelope = envelope.id,
+            from = %envelope.state,
+            to = %to,
+            "failed upload of an envelope the SII has: its state stays"
+        );
         diesel::update(dte_envelope::table.find(envelope.id))
             .set((dte_envelope::upload_attempts.eq(attempts), dte_envelope::last_error.eq(error)))
             .execute(conn)?;

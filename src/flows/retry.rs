@@ -247,7 +247,12 @@ fn claim(
         let envelope: EnvelopeRow =
             dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(conn)?;
         if envelope::state_of(&envelope)?.reached_sii() {
-            tracing::info!(entry = entry.id, envelope = envelope_id, state = %envelope.state, "the SII has the envelope: entry closed, nothing uploaded");
+            tracing::info!(
+                entry = entry.id,
+                envelope = envelope_id,
+                state = %envelope.state,
+                "the SII has the envelope: entry closed, nothing uploaded"
+            );
             failed_queue::close_with_success(conn, Subject::Entry(entry.id), envelope.track_id.as_deref(), now)?;
             return Ok(Claim::Done);
         }

@@ -115,7 +115,12 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!([
-                {"date": "2026-11-28 03:00:00", "event": "failed", "error_type": "timeout", "error_message": "no answer"},
+                {
+                    "date": "2026-11-28 03:00:00",
+                    "event": "failed",
+                    "error_type": "timeout",
+                    "error_message": "no answer"
+                },
                 {"date": "2026-11-28 04:00:00", "event": "success", "retry": 1, "track_id": null},
                 {"date": "2026-11-28 05:00:00", "event": "abandoned", "by": "odoo", "reason": null},
             ])

@@ -96,7 +96,11 @@ async fn resolve(
         // receiver, or type 0, would ask about another document): it gets no verdict now,
         // is logged, and the envelope is asked about again until its polls run out.
         let Ok(code) = doc.dte_type.parse::<u16>() else {
-            tracing::error!(document = doc.id, dte_type = %doc.dte_type, "stored DTE type does not read: no status query");
+            tracing::error!(
+                document = doc.id,
+                dte_type = %doc.dte_type,
+                "stored DTE type does not read: no status query"
+            );
             continue;
         };
         let count = counts.iter().find(|c| c.dte_type == code);
@@ -111,7 +115,11 @@ async fn resolve(
             continue;
         }
         let Ok(receiver) = doc.receiver_rut.parse::<Rut>() else {
-            tracing::error!(document = doc.id, receiver = %doc.receiver_rut, "stored receiver RUT does not read: no status query");
+            tracing::error!(
+                document = doc.id,
+                receiver = %doc.receiver_rut,
+                "stored receiver RUT does not read: no status query"
+            );
             continue;
         };
         let query = DocumentQuery {

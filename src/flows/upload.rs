@@ -65,7 +65,12 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
     // The SII has decided on it: never uploaded again, whatever travels in it (an envelope
     // of documents kept over RPC has no documents of ours to tell).
     if envelope::state_of(&envelope)?.is_final() {
-        tracing::warn!(envelope = envelope_id, state = %envelope.state, why, "envelope already decided by the SII: not uploaded again");
+        tracing::warn!(
+            envelope = envelope_id,
+            state = %envelope.state,
+            why,
+            "envelope already decided by the SII: not uploaded again"
+        );
         return Ok(Uploaded::AlreadyDone);
     }
     if !documents.is_empty() && documents.iter().all(|d| DocState::parse(&d.state).is_some_and(DocState::reached_sii)) {
