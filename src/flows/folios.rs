@@ -195,21 +195,7 @@ pub fn allocate(
     today: NaiveDate,
 ) -> AppResult<Allocation> {
     for _ in 0..1000 {
-        let drawn: Option<Drawn> = diesel::sql_query(
-            "WITH drawn AS ( \
-               UPDATE dte_sidecar.dte_caf SET next_folio = next_folio + 1 WHERE id = ( \
-                 SELECT id FROM dte_sidecar.dte_caf WHERE company_id = $1 AND dte_type = $2 \
-                   AND next_folio <= folio_to AND (expires_on IS NULL OR expires_on > $3) \
-                 ORDER BY folio_from LIMIT 1 FOR UPDATE) \
-               RETURNING *) \
-             SELECT drawn.*, drawn.next_folio - 1 AS folio, \
-               EXISTS (SELECT 1 FROM dte_sidecar.dte_document d WHERE d.company_id = drawn.company_id \
-                 AND d.dte_type = drawn.dte_type AND d.folio = drawn.next_folio - 1) \
-               OR EXISTS (SELECT 1 FROM dte_sidecar.dte_folio_reservation r \
-                 WHERE r.company_id = drawn.company_id AND r.dte_type = drawn.dte_type \
-                   AND r.folio = drawn.next_folio - 1 AND r.move_id IS NOT NULL) AS used \
-             FROM drawn",
-        )
+        let drawn: Option<Drawn> = diesel::sql_query(include_str!("sql/draw_folio.sql"))
         .bind::<Int4, _>(company_id)
         .bind::<Text, _>(dte_type.as_str())
         .bind::<Date, _>(today)
