@@ -17,6 +17,9 @@
 // A benchmark reads its own set-up: a failure there may panic, and stops the run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "../tests/it/common/mod.rs"]
+mod common;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,20 +49,6 @@ const BIG_TABLES: [&str; 3] = ["dte_backup", "dte_document", "dte_failed_queue"]
 
 fn now() -> Timestamp {
     NaiveDate::from_ymd_opt(2026, 12, 1).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("date")
-}
-
-fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn url_for(database: &str) -> String {
-    let admin = admin_url();
-    let (base, query) = match admin.split_once('?') {
-        Some((b, q)) => (b.to_string(), format!("?{q}")),
-        None => (admin.clone(), String::new()),
-    };
-    let root = base.rsplit_once('/').map_or(base.as_str(), |(root, _)| root).to_string();
-    format!("{root}/{database}{query}")
 }
 
 fn migrations_hash() -> String {
@@ -211,10 +200,10 @@ fn load(url: &str, rows: i64) {
 fn prepare_database(rows: i64) -> String {
     let prefix = std::env::var("HISTORY_DB_PREFIX").unwrap_or_else(|_| "dte_history_".into());
     let name = format!("{prefix}{}_{rows}", migrations_hash());
-    let mut admin = PgConnection::establish(&admin_url()).expect("admin connection (is DATABASE_URL set?)");
+    let mut admin = PgConnection::establish(&common::admin_url()).expect("admin connection (is DATABASE_URL set?)");
     let ready = exists(&mut admin, &format!("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}') AS b"))
         && {
-            let mut c = PgConnection::establish(&url_for(&name)).expect("connect");
+            let mut c = PgConnection::establish(&common::url_for(&name)).expect("connect");
             exists(&mut c, "SELECT to_regclass('public.history_bench_loaded') IS NOT NULL AS b")
         };
     if ready {
@@ -225,10 +214,10 @@ fn prepare_database(rows: i64) -> String {
     diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).expect("drop");
     diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create");
     {
-        let mut conn = PgConnection::establish(&url_for(&name)).expect("connect");
+        let mut conn = PgConnection::establish(&common::url_for(&name)).expect("connect");
         store::migrate(&mut conn, "public").expect("migrate");
     }
-    load(&url_for(&name), rows);
+    load(&common::url_for(&name), rows);
     name
 }
 
@@ -339,7 +328,7 @@ async fn time_rpc(
 fn main() {
     let rows: i64 = std::env::var("HISTORY_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
     let name = prepare_database(rows);
-    let url = url_for(&name);
+    let url = common::url_for(&name);
     actix_rt::System::new().block_on(async move {
         let clock = ManualClock::new(now());
         let mut settings = Settings::default();

@@ -196,11 +196,11 @@ pub fn allocate(
 ) -> AppResult<Allocation> {
     for _ in 0..1000 {
         let drawn: Option<Drawn> = diesel::sql_query(include_str!("sql/draw_folio.sql"))
-        .bind::<Int4, _>(company_id)
-        .bind::<Text, _>(dte_type.as_str())
-        .bind::<Date, _>(today)
-        .get_result(conn)
-        .optional()?;
+            .bind::<Int4, _>(company_id)
+            .bind::<Text, _>(dte_type.as_str())
+            .bind::<Date, _>(today)
+            .get_result(conn)
+            .optional()?;
         let Some(drawn) = drawn else {
             return Err(AppError::user(format!(
                 "no folios left for DTE {dte_type} of company {company_id}: load a new CAF"

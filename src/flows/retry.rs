@@ -355,6 +355,36 @@ pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResu
     Ok(Value::Array(results))
 }
 
+/// What a person's action on a queue entry does besides the entry: its document's move,
+/// and the audit entry.
+struct PersonAct {
+    document_to: DocState,
+    reason: &'static str,
+    action: &'static str,
+    details: Value,
+}
+
+impl PersonAct {
+    fn record(self, conn: &mut PgConnection, entry: &FailedEntry, actor: &Actor, now: Timestamp) -> AppResult<()> {
+        if let Some(doc) = entry.document_id {
+            document::transition(conn, doc, self.document_to, self.reason, Change::default(), now)?;
+        }
+        audit::record(
+            conn,
+            now,
+            actor,
+            Entry {
+                action: self.action,
+                company_id: Some(entry.company_id),
+                target_model: Some("dte.failed.queue"),
+                target_id: Some(entry.id),
+                details: self.details,
+            },
+        )?;
+        Ok(())
+    }
+}
+
 /// `abandon`: a person gives up on entries; their documents are marked abandoned.
 pub async fn abandon(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<Value> {
     let now = ctx.clock.now();
@@ -364,28 +394,13 @@ pub async fn abandon(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
                     failed_queue::abandon(conn, &entry, &actor.name, p.reason.as_deref(), now)?;
-                    if let Some(doc) = entry.document_id {
-                        document::transition(
-                            conn,
-                            doc,
-                            DocState::Abandoned,
-                            "abandoned by a person",
-                            Change::default(),
-                            now,
-                        )?;
-                    }
-                    audit::record(
-                        conn,
-                        now,
-                        &actor,
-                        Entry {
-                            action: "failed_queue.abandon",
-                            company_id: Some(entry.company_id),
-                            target_model: Some("dte.failed.queue"),
-                            target_id: Some(*id),
-                            details: json!({"reason": p.reason}),
-                        },
-                    )?;
+                    let act = PersonAct {
+                        document_to: DocState::Abandoned,
+                        reason: "abandoned by a person",
+                        action: "failed_queue.abandon",
+                        details: json!({"reason": p.reason}),
+                    };
+                    act.record(conn, &entry, &actor, now)?;
                 }
                 Ok(json!(true))
             })
@@ -404,28 +419,13 @@ pub async fn requeue(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<
                 for id in &p.ids {
                     let entry = entry_or_missing(conn, *id, &actor)?;
                     failed_queue::requeue(conn, &entry, &actor.name, now)?;
-                    if let Some(doc) = entry.document_id {
-                        document::transition(
-                            conn,
-                            doc,
-                            DocState::Failed,
-                            "requeued by a person",
-                            Change::default(),
-                            now,
-                        )?;
-                    }
-                    audit::record(
-                        conn,
-                        now,
-                        &actor,
-                        Entry {
-                            action: "failed_queue.requeue",
-                            company_id: Some(entry.company_id),
-                            target_model: Some("dte.failed.queue"),
-                            target_id: Some(*id),
-                            details: json!({}),
-                        },
-                    )?;
+                    let act = PersonAct {
+                        document_to: DocState::Failed,
+                        reason: "requeued by a person",
+                        action: "failed_queue.requeue",
+                        details: json!({}),
+                    };
+                    act.record(conn, &entry, &actor, now)?;
                     due.push((*id, now));
                 }
                 Ok(due)
