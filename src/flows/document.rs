@@ -41,6 +41,21 @@ pub fn transition(
     Ok(!transition_many(conn, &[document_id], to, reason, change, now)?.is_empty())
 }
 
+/// One document [`transition_many`] moved.
+#[derive(QueryableByName)]
+struct Moved {
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    id: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    from_state: String,
+    #[diesel(sql_type = diesel::sql_types::Int4)]
+    company_id: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dte_type: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    folio: i64,
+}
+
 /// Moves every document of `ids` whose state may become `to`, in one statement, and
 /// returns the ones that moved. Each move is recorded and logged on its own.
 pub fn transition_many(
@@ -56,28 +71,22 @@ pub fn transition_many(
         return Ok(Vec::new());
     }
     let allowed: Vec<&str> = DocState::sources(to).into_iter().map(DocState::as_str).collect();
-    let current: Vec<(i32, String, i32, String, i64)> = dte_document::table
-        .filter(dte_document::id.eq_any(ids))
-        .filter(dte_document::state.eq_any(&allowed))
-        .select((
-            dte_document::id,
-            dte_document::state,
-            dte_document::company_id,
-            dte_document::dte_type,
-            dte_document::folio,
-        ))
-        .order(dte_document::id)
-        .for_update()
-        .load(conn)?;
-    if current.is_empty() {
-        return Ok(Vec::new());
-    }
-    let moving: Vec<i32> = current.iter().map(|c| c.0).collect();
-    diesel::sql_query(
-        "UPDATE dte_sidecar.dte_document SET state = $1, state_changed_at = $2, \
-           track_id = COALESCE($3, track_id), sii_code = COALESCE($4, sii_code), message = COALESCE($5, message), \
-           envelope_id = COALESCE($6, envelope_id), lease_until = CASE WHEN $7 THEN $8 ELSE lease_until END \
-         WHERE id = ANY($9) AND state = ANY($10)",
+    // One round trip: the rows are locked in id order (no deadlock between two callers),
+    // moved only from an allowed state, and each move is recorded with the state it left.
+    let current: Vec<Moved> = diesel::sql_query(
+        "WITH moved AS ( \
+           UPDATE dte_sidecar.dte_document d SET state = $1, state_changed_at = $2, \
+             track_id = COALESCE($3, d.track_id), sii_code = COALESCE($4, d.sii_code), \
+             message = COALESCE($5, d.message), envelope_id = COALESCE($6, d.envelope_id), \
+             lease_until = CASE WHEN $7 THEN $8 ELSE d.lease_until END \
+           FROM (SELECT id, state FROM dte_sidecar.dte_document WHERE id = ANY($9) AND state = ANY($10) \
+                 ORDER BY id FOR UPDATE) old \
+           WHERE d.id = old.id AND d.state = ANY($10) \
+           RETURNING d.id, old.state AS from_state, d.company_id, d.dte_type, d.folio), \
+         logged AS ( \
+           INSERT INTO dte_sidecar.dte_document_transition (document_id, from_state, to_state, at, reason) \
+           SELECT id, from_state, $1, $2, $11 FROM moved) \
+         SELECT id, from_state, company_id, dte_type, folio FROM moved ORDER BY id",
     )
     .bind::<Text, _>(to.as_str())
     .bind::<SqlTimestamp, _>(now)
@@ -87,23 +96,12 @@ pub fn transition_many(
     .bind::<Nullable<Int4>, _>(change.envelope_id)
     .bind::<Bool, _>(change.lease_until.is_some())
     .bind::<Nullable<SqlTimestamp>, _>(change.lease_until.flatten())
-    .bind::<Array<Int4>, _>(&moving)
+    .bind::<Array<Int4>, _>(ids)
     .bind::<Array<Text>, _>(&allowed)
-    .execute(conn)?;
-    let rows: Vec<_> = current
-        .iter()
-        .map(|(id, from, ..)| {
-            (
-                dte_document_transition::document_id.eq(*id),
-                dte_document_transition::from_state.eq(from.as_str()),
-                dte_document_transition::to_state.eq(to.as_str()),
-                dte_document_transition::at.eq(now),
-                dte_document_transition::reason.eq(reason),
-            )
-        })
-        .collect();
-    diesel::insert_into(dte_document_transition::table).values(&rows).execute(conn)?;
-    for (id, from, company, dte_type, folio) in &current {
+    .bind::<Text, _>(reason)
+    .load(conn)?;
+    let moving: Vec<i32> = current.iter().map(|m| m.id).collect();
+    for Moved { id, from_state: from, company_id: company, dte_type, folio } in &current {
         crate::metrics::transition(to.as_str());
         tracing::info!(
             document = id,

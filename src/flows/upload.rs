@@ -265,6 +265,9 @@ fn mark_uploaded(
     track_id: Option<&str>,
     now: Timestamp,
 ) -> AppResult<()> {
+    if pending_ids.is_empty() {
+        return Ok(());
+    }
     diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(pending_ids)))
         .set((
             dte_contingency_pending::uploaded.eq(true),
