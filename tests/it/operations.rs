@@ -38,6 +38,10 @@ async fn apalis_jobs_play_the_whole_schedule_on_a_fast_clock() {
     settings.jobs.enabled = true;
     settings.jobs.poll_interval_millis = 50;
     settings.jobs.sweep_interval_secs = 30;
+    // A lease is business time, an upload real time: the lease must outlast the longest
+    // upload (2 s real, 20 business hours here), as 300 s outlasts the 60 s timeout in
+    // production, or the sweep takes a retry's upload in flight for one a crash cut.
+    settings.jobs.upload_lease_secs = 100_000;
     let pool = jobs::connect(&app.db.url).await.unwrap();
     let ctx = AppContext::from_settings(settings, app.ctx.db.clone(), Arc::clone(&clock))
         .unwrap()
