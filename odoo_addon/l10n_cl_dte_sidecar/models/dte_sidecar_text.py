@@ -16,7 +16,9 @@ from odoo import _, api, models
 from odoo.tools.misc import format_datetime
 
 #: ``<code>: <text>`` as the sidecar writes an SII error (``SiiError``'s display).
-ERROR_RE = re.compile(r"^(?P<code>timeout|connection|unreadable|http-\d{3}|STATUS \d+|[A-Z]{3}): (?P<text>.*)$", re.S)
+ERROR_RE = re.compile(
+    r"^(?P<code>timeout|connection|unreadable|call-cap|http-\d{3}|STATUS \d+|[A-Z]{3}): (?P<text>.*)$", re.S
+)
 NEXT_RETRY_RE = re.compile(r";\s*next retry at (?P<at>\d{4}-\d\d-\d\d \d\d:\d\d)(?::\d\d)? UTC\s*$")
 PERSON_MUST_ACT = "; the SII refuses it as it is: a person must act"
 ABANDONED_RE = re.compile(r"^abandoned after (?P<count>\d+) retries: (?P<rest>.*)$", re.S)
@@ -41,6 +43,10 @@ class DteSidecarClient(models.AbstractModel):
             "timeout": _("The SII did not answer in time"),
             "connection": _("The SII could not be reached"),
             "unreadable": _("The SII's answer could not be read"),
+            "call-cap": _(
+                "Not sent yet: this server's limit of calls per minute to the SII was reached; "
+                "it is retried later"
+            ),
             "http-5xx": _("The SII answered with a server error"),
             "http-other": _("The SII answered with an unexpected HTTP status"),
             "STATUS 0": _("Received by the SII; waiting for its verdict"),

@@ -116,6 +116,13 @@ class TestScreens(DteCommon):
         )
         self.assertEqual(client._dte_error_text("timeout: the SII did not answer in time"),
                          "El SII no respondió a tiempo (timeout).")
+        # The sidecar's own cap on calls to the SII: not an SII failure, and said so.
+        self.assertEqual(
+            client._dte_error_text(
+                "call-cap: upload not sent: this sidecar's cap of 1200 calls per minute to the SII is reached"),
+            "Aún no enviado: se alcanzó el límite de llamadas por minuto al SII de este servidor; "
+            "se reintentará más tarde (call-cap).",
+        )
         # Unknown text: as it came, with a capital.
         self.assertEqual(client._dte_error_text("something new"), "Something new")
 
