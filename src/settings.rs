@@ -145,6 +145,10 @@ pub struct SiiSettings {
     /// tokens), at most; 0: no cap. The SII asks that its services not be used
     /// massively. A call over the cap waits up to `request_timeout_secs` for a slot.
     pub max_calls_per_minute: u32,
+    /// Milliseconds a sent document waits for others of its company to share its envelope
+    /// (one signature, one upload, one status query for all); 0: each document has its
+    /// own. Up to `max_documents_per_envelope` share one.
+    pub envelope_window_millis: u64,
     /// Consecutive transient failures after which a company enters contingency.
     pub contingency_after_failures: u32,
     /// Leave contingency by itself once the SII answers again (false: a person decides).
@@ -292,6 +296,7 @@ impl Default for SiiSettings {
             extra_caf_keys: Vec::new(),
             max_documents_per_envelope: 500,
             max_calls_per_minute: 1200,
+            envelope_window_millis: 0,
             contingency_after_failures: 3,
             auto_leave_contingency: true,
         }
@@ -566,6 +571,9 @@ impl Settings {
         }
         if !(1..=2000).contains(&self.sii.max_documents_per_envelope) {
             bad("sii.max_documents_per_envelope", "must be between 1 and 2000");
+        }
+        if self.sii.envelope_window_millis > 10_000 {
+            bad("sii.envelope_window_millis", "must be at most 10000 (a send waits that long)");
         }
         if self.sii.contingency_after_failures == 0 {
             bad("sii.contingency_after_failures", "must be at least 1");

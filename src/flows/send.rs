@@ -10,7 +10,8 @@
 //! request. Calling again for the same move returns the same document, never a second
 //! folio.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
@@ -18,6 +19,7 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use super::args::{DteType, Folio};
 use super::audit::Actor;
@@ -99,6 +101,8 @@ struct Reserved {
     reservation: Reservation,
     company: Company,
     signer: Arc<Signer>,
+    /// The row of the company's active certificate, which `signer` opened.
+    certificate_id: Option<i32>,
     /// The company was in contingency when the folio was reserved.
     held: bool,
 }
@@ -124,6 +128,7 @@ async fn issue(ctx: &AppContext, actor: &Actor, order: Order, busy_wait: Duratio
     ctx.keys.open_signer_ahead(&ctx.db, order.company_id).await?;
     let order = Arc::new(order);
     let upload_lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
+    let window = Duration::from_millis(ctx.settings.sii.envelope_window_millis);
     let waiting_since = Instant::now();
     let busy = || {
         AppError::user(format!(
@@ -147,8 +152,9 @@ async fn issue(ctx: &AppContext, actor: &Actor, order: Order, busy_wait: Duratio
             Reservable::Busy => return Err(busy()),
         };
         let now = ctx.clock.now();
+        let share = !window.is_zero() && !reserved.held;
         let (keys, o, r) = (Arc::clone(&ctx.keys), Arc::clone(&order), Arc::clone(&reserved));
-        let stamped = tokio::task::spawn_blocking(move || stamp(&keys, &o, &r, now))
+        let stamped = tokio::task::spawn_blocking(move || stamp(&keys, &o, &r, !share, now))
             .await
             .map_err(|e| AppError::internal(anyhow::anyhow!("stamping task failed: {e}")))?;
         let stamped = match stamped {
@@ -160,6 +166,14 @@ async fn issue(ctx: &AppContext, actor: &Actor, order: Order, busy_wait: Duratio
                 }
                 return Err(error);
             }
+        };
+        let stamped = match share {
+            false => stamped,
+            true => match share_envelope(ctx, actor, &order, &reserved, stamped.signed, window).await? {
+                Shared::Stored(document_id) => return ctx.db.run(move |conn| document::get(conn, document_id)).await,
+                // The shared envelope could not take it: stored on its own, as without sharing.
+                Shared::Alone(signed) => Stamped { signed: Arc::unwrap_or_clone(signed), envelope: None },
+            },
         };
         let (keys, o, r, actor) = (Arc::clone(&ctx.keys), Arc::clone(&order), reserved, actor.clone());
         let prepared = ctx
@@ -180,6 +194,170 @@ async fn issue(ctx: &AppContext, actor: &Actor, order: Order, busy_wait: Duratio
         };
         return ctx.db.run(move |conn| document::get(conn, document_id)).await;
     }
+}
+
+/// A stamped document waiting for the envelope it shares with the company's others.
+struct Waiting {
+    actor: Actor,
+    order: Arc<Order>,
+    reserved: Arc<Reserved>,
+    signed: Arc<SignedDte>,
+    done: oneshot::Sender<Shared>,
+}
+
+/// What the shared envelope did with a waiting document.
+enum Shared {
+    /// Stored in the shared envelope, which was then uploaded.
+    Stored(i32),
+    /// Not taken (the switch moved, a reservation was taken over, a fault): the caller
+    /// stores it on its own.
+    Alone(Arc<SignedDte>),
+}
+
+/// What the sealing transaction stores of one waiting document.
+struct SharedItem {
+    actor: Actor,
+    order: Arc<Order>,
+    reserved: Arc<Reserved>,
+    signed: Arc<SignedDte>,
+}
+
+/// Replica, company and certificate: documents share an envelope only within one of each.
+type ShareKey = (String, i32, Option<i32>);
+
+/// The envelopes open for documents to join, per [`ShareKey`].
+fn open_envelopes() -> &'static Mutex<HashMap<ShareKey, Vec<Waiting>>> {
+    static OPEN: OnceLock<Mutex<HashMap<ShareKey, Vec<Waiting>>>> = OnceLock::new();
+    OPEN.get_or_init(Mutex::default)
+}
+
+fn take_open(key: &ShareKey) -> Vec<Waiting> {
+    open_envelopes().lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(key).unwrap_or_default()
+}
+
+/// Joins the envelope open for the company, or opens one and seals it after `window`
+/// (sooner when it is full). Sealing runs in a task of its own, so a caller that goes away
+/// does not take the others' documents with it. Until the sealing transaction commits,
+/// every document is only a reservation, which the sweep completes if this process dies.
+async fn share_envelope(
+    ctx: &AppContext,
+    actor: &Actor,
+    order: &Arc<Order>,
+    reserved: &Arc<Reserved>,
+    signed: SignedDte,
+    window: Duration,
+) -> AppResult<Shared> {
+    let key: ShareKey = (ctx.instance.clone(), reserved.company.id, reserved.certificate_id);
+    let (done, answer) = oneshot::channel();
+    let waiting = Waiting {
+        actor: actor.clone(),
+        order: Arc::clone(order),
+        reserved: Arc::clone(reserved),
+        signed: Arc::new(signed),
+        done,
+    };
+    let (opened, full) = {
+        let mut open = open_envelopes().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let batch = open.entry(key.clone()).or_default();
+        batch.push(waiting);
+        let full = batch.len() >= ctx.settings.sii.max_documents_per_envelope;
+        (batch.len() == 1, full.then(|| open.remove(&key).unwrap_or_default()))
+    };
+    if let Some(batch) = full {
+        let ctx = ctx.clone();
+        actix_rt::spawn(async move { seal(&ctx, batch).await });
+    } else if opened {
+        let ctx = ctx.clone();
+        actix_rt::spawn(async move {
+            tokio::time::sleep(window).await;
+            let batch = take_open(&key);
+            seal(&ctx, batch).await;
+        });
+    }
+    answer.await.map_err(|_| AppError::internal(anyhow::anyhow!("the shared envelope's task ended early")))
+}
+
+/// Signs one envelope for the waiting documents, stores it with all of them in one
+/// transaction, uploads it once, and tells each caller. Whatever cannot go this way goes
+/// back to its caller, to be stored on its own.
+async fn seal(ctx: &AppContext, batch: Vec<Waiting>) {
+    let Some(first) = batch.first() else { return };
+    let now = ctx.clock.now();
+    let lease_until = now + TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
+    let (keys, signer, company) =
+        (Arc::clone(&ctx.keys), Arc::clone(&first.reserved.signer), first.reserved.company.clone());
+    let documents: Vec<SignedDte> = batch.iter().map(|w| (*w.signed).clone()).collect();
+    let built = tokio::task::spawn_blocking(move || envelope_xml(&keys, &signer, &company, &documents, now)).await;
+    let xml = match built {
+        Ok(Ok(xml)) => xml,
+        Ok(Err(error)) => return alone(batch, &error.to_string()),
+        Err(error) => return alone(batch, &error.to_string()),
+    };
+    let items: Vec<SharedItem> = batch
+        .iter()
+        .map(|w| SharedItem {
+            actor: w.actor.clone(),
+            order: Arc::clone(&w.order),
+            reserved: Arc::clone(&w.reserved),
+            signed: Arc::clone(&w.signed),
+        })
+        .collect();
+    let stored =
+        ctx.db.run(move |conn| conn.transaction(|conn| store_shared(conn, &items, xml, now, lease_until))).await;
+    let (envelope_id, document_ids) = match stored {
+        Ok(stored) => stored,
+        Err(error) => return alone(batch, &error.to_string()),
+    };
+    if let Err(error) = upload::upload_envelope(ctx, envelope_id, "first upload").await {
+        // Stored and leased: the sweep reconciles it as an upload whose outcome is unknown.
+        tracing::error!(envelope = envelope_id, error = %error, "shared envelope not uploaded");
+    }
+    for (waiting, document_id) in batch.into_iter().zip(document_ids) {
+        let _ = waiting.done.send(Shared::Stored(document_id));
+    }
+}
+
+fn alone(batch: Vec<Waiting>, why: &str) {
+    tracing::info!(documents = batch.len(), why, "documents not shared in an envelope: each is stored on its own");
+    for waiting in batch {
+        let _ = waiting.done.send(Shared::Alone(waiting.signed));
+    }
+}
+
+/// The sealing transaction: every reservation completed (moves locked in order), the
+/// envelope and the documents stored in `sending`. Any reservation taken over, or the
+/// company in contingency, undoes it all: each document then goes on its own.
+fn store_shared(
+    conn: &mut PgConnection,
+    items: &[SharedItem],
+    xml: Vec<u8>,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> AppResult<(i32, Vec<i32>)> {
+    let Some(first) = items.first().map(|item| &item.reserved) else {
+        return Err(AppError::internal(anyhow::anyhow!("an empty shared envelope")));
+    };
+    let company = &first.company;
+    if contingency::is_enabled(conn, company.id)? {
+        return Err(AppError::user("the company entered contingency while its documents were stamped"));
+    }
+    let mut moves: Vec<i32> = items.iter().map(|item| item.order.move_id).collect();
+    moves.sort_unstable();
+    for move_id in moves {
+        lock_move(conn, move_id)?;
+    }
+    for item in items {
+        if !folios::complete(conn, &item.reserved.reservation)? {
+            return Err(AppError::user(format!("the folio of move {} was taken over", item.order.move_id)));
+        }
+    }
+    let envelope_id = super::envelope::insert(conn, company.id, xml, items.len(), now)?;
+    let mut document_ids = Vec::with_capacity(items.len());
+    for item in items {
+        let born = document::Born::Sending { envelope_id, lease_until };
+        document_ids.push(insert_issued(conn, &item.actor, &item.order, company, &item.signed, born, now)?);
+    }
+    Ok((envelope_id, document_ids))
 }
 
 /// The first, short transaction: the move's document if it has one, or a folio reserved.
@@ -216,7 +394,7 @@ fn reserve(
     Ok(match folios::reserve(conn, &ask)? {
         folios::Hold::Busy => Reservable::Busy,
         folios::Hold::Taken(reservation) => {
-            Reservable::Ready(Box::new(Reserved { reservation, company, signer, held }))
+            Reservable::Ready(Box::new(Reserved { reservation, company, signer, certificate_id, held }))
         }
     })
 }
@@ -276,12 +454,12 @@ fn existing_document(conn: &mut PgConnection, order: &Order) -> AppResult<Option
 
 /// The CPU work, with no connection held: the TED with the CAF's key, the document's
 /// signature and schema check, and the envelope's when the document goes out now.
-fn stamp(keys: &Keys, order: &Order, reserved: &Reserved, now: Timestamp) -> AppResult<Stamped> {
+fn stamp(keys: &Keys, order: &Order, reserved: &Reserved, own_envelope: bool, now: Timestamp) -> AppResult<Stamped> {
     let caf = keys.caf(&reserved.reservation.caf)?;
     let folio = reserved.reservation.folio.value();
     let signed = build_signed_dte(&order.request, folio, &caf, &reserved.signer, &keys.schemas, now)
         .map_err(|e| engine_error("document", e))?;
-    let envelope = match reserved.held {
+    let envelope = match reserved.held || !own_envelope {
         true => None,
         false => Some(envelope_xml(keys, &reserved.signer, &reserved.company, std::slice::from_ref(&signed), now)?),
     };
@@ -327,8 +505,27 @@ fn store(
         Some(envelope_id) => document::Born::Sending { envelope_id, lease_until },
         None => document::Born::Held,
     };
+    let document_id = insert_issued(conn, actor, order, company, &signed, born, now)?;
+    let Some(envelope_id) = envelope_id else {
+        return Ok(Prepared::Held(document::get(conn, document_id)?));
+    };
+    Ok(Prepared::ToUpload { document_id, envelope_id })
+}
+
+/// Stores an issued document with its audit entry (and its contingency row when it is
+/// held), once its reservation is completed and its envelope, if any, stored.
+fn insert_issued(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    order: &Order,
+    company: &Company,
+    signed: &SignedDte,
+    born: document::Born,
+    now: Timestamp,
+) -> AppResult<i32> {
+    let held = matches!(born, document::Born::Held);
     let document_id =
-        document::create(conn, company.id, order.move_id, &signed, order.request_json.as_bytes(), born, now)?;
+        document::create(conn, company.id, order.move_id, signed, order.request_json.as_bytes(), born, now)?;
     super::audit::record(
         conn,
         now,
@@ -346,7 +543,7 @@ fn store(
             }),
         },
     )?;
-    let Some(envelope_id) = envelope_id else {
+    if held {
         diesel::insert_into(dte_contingency_pending::table)
             .values(NewPendingDte {
                 dte_type: order.dte_type.as_str(),
@@ -360,9 +557,8 @@ fn store(
                 document_id: Some(document_id),
             })
             .execute(conn)?;
-        return Ok(Prepared::Held(document::get(conn, document_id)?));
-    };
-    Ok(Prepared::ToUpload { document_id, envelope_id })
+    }
+    Ok(document_id)
 }
 
 /// The sweep's part: reservations whose call died between reserving and storing are

@@ -853,3 +853,46 @@ fn document_envelope_of(app: &TestApp, move_id: i32) -> i64 {
     .unwrap();
     i64::from(row.envelope_id)
 }
+
+#[actix_rt::test]
+async fn sends_arriving_together_share_one_envelope_when_a_window_is_set() {
+    let app = TestApp::spawn_with(|s| s.sii.envelope_window_millis = 300).await;
+    app.setup_company(1, COMPANY_RUT, 100).await;
+    let answers = futures::future::join_all((70..76).map(|move_id| app.send(move_id, 1, 33, COMPANY_RUT))).await;
+    let mut folios = std::collections::BTreeSet::new();
+    let mut track_ids = std::collections::BTreeSet::new();
+    for answer in &answers {
+        assert_eq!(answer["result"]["state"], "sent", "{answer}");
+        folios.insert(answer["result"]["folio"].as_i64().unwrap_or_default());
+        track_ids.insert(answer["result"]["track_id"].to_string());
+    }
+    // Six documents, six folios, one envelope: one upload and one track id for all.
+    assert_eq!(folios.len(), 6);
+    assert_eq!(app.sim.upload_count(), 1);
+    assert_eq!(track_ids.len(), 1, "{track_ids:?}");
+    let mut conn = app.db.conn();
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |sql: &str, conn: &mut diesel::PgConnection| {
+        diesel::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), conn).unwrap().n
+    };
+    assert_eq!(count("SELECT count(*) AS n FROM dte_sidecar.dte_envelope", &mut conn), 1);
+    assert_eq!(count("SELECT sum(document_count)::bigint AS n FROM dte_sidecar.dte_envelope", &mut conn), 6);
+    assert_eq!(count("SELECT count(*) AS n FROM dte_sidecar.dte_backup", &mut conn), 6);
+    assert_eq!(count("SELECT count(*) AS n FROM dte_sidecar.dte_folio_reservation", &mut conn), 0);
+
+    // A second call for a move returns its document, not a second folio.
+    let again = app.send(70, 1, 33, COMPANY_RUT).await;
+    assert_eq!(again["result"]["folio"], answers[0]["result"]["folio"]);
+
+    // In contingency nothing waits for an envelope: each document is kept at once.
+    app.call("dte.contingency", "enable_contingency", json!([1, "sii_unavailable"]), json!({})).await;
+    let held = futures::future::join_all((80..83).map(|move_id| app.send(move_id, 1, 33, COMPANY_RUT))).await;
+    for answer in &held {
+        assert_eq!(answer["result"]["state"], "contingency", "{answer}");
+    }
+    assert_eq!(app.sim.upload_count(), 1);
+}
