@@ -96,6 +96,7 @@ connect_timeout_secs = 2
 schemas_dir = "{ROOT / 'schemas' / 'sii'}"
 extra_caf_keys = [{{ idk = 100, path = "{ROOT / 'tests/fixtures/keys/FAKE-SII-IDK100-public.pem'}" }}]
 contingency_after_failures = 1000000
+envelope_window_millis = {self.args.envelope_window}
 [simulator]
 bind = "127.0.0.1:{self.sim_port}"
 admin_bind = "127.0.0.1:{self.sim_admin}"
@@ -329,6 +330,8 @@ def main():
     parser.add_argument("--sends", type=int)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--settle", type=int, default=240, help="seconds to wait for final states")
+    parser.add_argument("--envelope-window", type=int, default=0,
+                        help="sii.envelope_window_millis of the sidecars (0: each document its own envelope)")
     args = parser.parse_args()
     args.sends = args.sends or (200 if args.mode == "crash" else 1000)
     drill = Drill(args)
