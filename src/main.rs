@@ -94,7 +94,23 @@ enum AggregatesAction {
     Rebuild,
 }
 
+/// glibc gives each thread that allocates its own arena (up to eight per core), and an
+/// arena keeps what a large request freed for its own thread: a few large bodies parsed on
+/// different blocking threads then hold their peaks at once. Two arenas keep the process
+/// within the chart's memory limit. Set before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only changes allocator parameters; no other thread runs yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     match &cli.command {
         Command::Config { action } => return config(action, cli.config.as_deref()),

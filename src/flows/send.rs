@@ -73,7 +73,8 @@ pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -
     }
     let request_json = serde_json::to_string(&p.document).map_err(AppError::internal)?;
     let order = Order::read(p.move_id, p.company_id, p.folio, request_json)?;
-    let doc = issue(ctx, &actor, order, BUSY_WAIT).await?;
+    let window = Duration::from_millis(ctx.settings.sii.envelope_window_millis);
+    let doc = issue(ctx, &actor, order, BUSY_WAIT, window).await?;
     Ok(document::view(&doc))
 }
 
@@ -124,11 +125,17 @@ struct Stamped {
 /// signed and validated (and its envelope built and signed) with no connection held, and
 /// one transaction stores it all in `sending` (or `contingency`) — written before any byte
 /// goes to the SII. Only then is the envelope uploaded.
-async fn issue(ctx: &AppContext, actor: &Actor, order: Order, busy_wait: Duration) -> AppResult<DocumentRow> {
+/// `window`: how long the document may wait to share its envelope (zero: it has its own).
+async fn issue(
+    ctx: &AppContext,
+    actor: &Actor,
+    order: Order,
+    busy_wait: Duration,
+    window: Duration,
+) -> AppResult<DocumentRow> {
     ctx.keys.open_signer_ahead(&ctx.db, order.company_id).await?;
     let order = Arc::new(order);
     let upload_lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
-    let window = Duration::from_millis(ctx.settings.sii.envelope_window_millis);
     let waiting_since = Instant::now();
     let busy = || {
         AppError::user(format!(
@@ -585,7 +592,8 @@ pub async fn complete_lapsed(ctx: &AppContext) -> AppResult<usize> {
             }
         };
         tracing::warn!(move_id, folio = row.folio, "issuing a document whose call died after reserving its folio");
-        match issue(ctx, &Actor::system(), order, Duration::ZERO).await {
+        // One by one, each in its own envelope: the sweep does not wait for company.
+        match issue(ctx, &Actor::system(), order, Duration::ZERO, Duration::ZERO).await {
             Ok(_) => completed += 1,
             Err(error) => {
                 tracing::error!(move_id, folio = row.folio, error = %error, "lapsed reservation not completed")
