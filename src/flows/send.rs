@@ -205,10 +205,7 @@ async fn issue(
 
 /// A stamped document waiting for the envelope it shares with the company's others.
 struct Waiting {
-    actor: Actor,
-    order: Arc<Order>,
-    reserved: Arc<Reserved>,
-    signed: Arc<SignedDte>,
+    item: SharedItem,
     done: oneshot::Sender<Shared>,
 }
 
@@ -222,6 +219,7 @@ enum Shared {
 }
 
 /// What the sealing transaction stores of one waiting document.
+#[derive(Clone)]
 struct SharedItem {
     actor: Actor,
     order: Arc<Order>,
@@ -256,13 +254,13 @@ async fn share_envelope(
 ) -> AppResult<Shared> {
     let key: ShareKey = (ctx.instance.clone(), reserved.company.id, reserved.certificate_id);
     let (done, answer) = oneshot::channel();
-    let waiting = Waiting {
+    let item = SharedItem {
         actor: actor.clone(),
         order: Arc::clone(order),
         reserved: Arc::clone(reserved),
         signed: Arc::new(signed),
-        done,
     };
+    let waiting = Waiting { item, done };
     let (opened, full) = {
         let mut open = open_envelopes().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let batch = open.entry(key.clone()).or_default();
@@ -292,23 +290,15 @@ async fn seal(ctx: &AppContext, batch: Vec<Waiting>) {
     let now = ctx.clock.now();
     let lease_until = now + TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
     let (keys, signer, company) =
-        (Arc::clone(&ctx.keys), Arc::clone(&first.reserved.signer), first.reserved.company.clone());
-    let documents: Vec<SignedDte> = batch.iter().map(|w| (*w.signed).clone()).collect();
+        (Arc::clone(&ctx.keys), Arc::clone(&first.item.reserved.signer), first.item.reserved.company.clone());
+    let documents: Vec<SignedDte> = batch.iter().map(|w| (*w.item.signed).clone()).collect();
     let built = tokio::task::spawn_blocking(move || envelope_xml(&keys, &signer, &company, &documents, now)).await;
     let xml = match built {
         Ok(Ok(xml)) => xml,
         Ok(Err(error)) => return alone(batch, &error.to_string()),
         Err(error) => return alone(batch, &error.to_string()),
     };
-    let items: Vec<SharedItem> = batch
-        .iter()
-        .map(|w| SharedItem {
-            actor: w.actor.clone(),
-            order: Arc::clone(&w.order),
-            reserved: Arc::clone(&w.reserved),
-            signed: Arc::clone(&w.signed),
-        })
-        .collect();
+    let items: Vec<SharedItem> = batch.iter().map(|w| w.item.clone()).collect();
     let stored =
         ctx.db.run(move |conn| conn.transaction(|conn| store_shared(conn, &items, xml, now, lease_until))).await;
     let (envelope_id, document_ids) = match stored {
@@ -327,7 +317,7 @@ async fn seal(ctx: &AppContext, batch: Vec<Waiting>) {
 fn alone(batch: Vec<Waiting>, why: &str) {
     tracing::info!(documents = batch.len(), why, "documents not shared in an envelope: each is stored on its own");
     for waiting in batch {
-        let _ = waiting.done.send(Shared::Alone(waiting.signed));
+        let _ = waiting.done.send(Shared::Alone(waiting.item.signed));
     }
 }
 
@@ -601,20 +591,6 @@ pub async fn complete_lapsed(ctx: &AppContext) -> AppResult<usize> {
         }
     }
     Ok(completed)
-}
-
-/// Builds, signs and stores an EnvioDTE for `documents`; the same bytes are uploaded on
-/// every attempt, so the SII recognises a repeat (STATUS 99) instead of taking a folio twice.
-pub fn store_envelope(
-    conn: &mut PgConnection,
-    keys: &Keys,
-    signer: &Signer,
-    company: &Company,
-    documents: &[SignedDte],
-    now: Timestamp,
-) -> AppResult<i32> {
-    let xml = envelope_xml(keys, signer, company, documents, now)?;
-    super::envelope::insert(conn, company.id, xml, documents.len(), now)
 }
 
 /// The signed EnvioDTE of `documents`, with the company's cover.
