@@ -184,7 +184,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                         continue;
                     }
                     let envelope =
-                        super::envelope::insert(conn, built.company.id, chunk.xml, chunk.pending.len(), now)?;
+                        super::envelope::insert(conn, built.company.id, &chunk.xml, chunk.pending.len(), now)?;
                     diesel::update(
                         dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&chunk.pending)),
                     )

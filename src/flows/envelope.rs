@@ -19,14 +19,14 @@ use crate::store::state::EnvelopeState;
 pub fn insert(
     conn: &mut PgConnection,
     company_id: i32,
-    xml: Vec<u8>,
+    xml: &[u8],
     document_count: usize,
     now: Timestamp,
 ) -> AppResult<i32> {
     let id = diesel::insert_into(dte_envelope::table)
         .values((
             dte_envelope::company_id.eq(company_id),
-            dte_envelope::sha256.eq(hex::encode(Sha256::digest(&xml))),
+            dte_envelope::sha256.eq(hex::encode(Sha256::digest(xml))),
             dte_envelope::xml_content.eq(xml),
             dte_envelope::document_count.eq(i32::try_from(document_count).unwrap_or(i32::MAX)),
             dte_envelope::state.eq(EnvelopeState::Created),

@@ -206,7 +206,7 @@ async fn wrap(ctx: &AppContext, wrap: Wrap) -> AppResult<()> {
                 };
                 match built {
                     Ok((company, xml)) => {
-                        let id = envelope::insert(conn, company.id, xml, 1, now)?;
+                        let id = envelope::insert(conn, company.id, &xml, 1, now)?;
                         failed_queue::attach_envelope(conn, entry.id, id)
                     }
                     Err(message) => failed_queue::mark_unsendable(conn, &entry, &message, now),

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use actix_web::web::Bytes;
 use chrono::TimeDelta;
 use diesel::prelude::*;
 use diesel::PgConnection;
@@ -62,7 +63,7 @@ enum Prepared {
     /// Stored for later: the company is in contingency.
     Held(DocumentRow),
     /// Stored and ready to upload.
-    ToUpload { document_id: i32, envelope_id: i32 },
+    ToUpload { document_id: i32, envelope_id: i32, xml: Bytes },
     /// Another call took the reservation over and has not stored its document yet.
     TakenOver,
 }
@@ -182,7 +183,7 @@ async fn issue(
                 Shared::Alone(signed) => Stamped { signed: Arc::unwrap_or_clone(signed), envelope: None },
             },
         };
-        let (keys, o, r, actor) = (Arc::clone(&ctx.keys), Arc::clone(&order), reserved, actor.clone());
+        let (keys, o, r, actor) = (Arc::clone(&ctx.keys), Arc::clone(&order), Arc::clone(&reserved), actor.clone());
         let prepared = ctx
             .db
             .run(move |conn| {
@@ -194,8 +195,10 @@ async fn issue(
             // Another call took the folio over while this one stamped: wait for its document.
             Prepared::TakenOver if waiting_since.elapsed() < busy_wait => continue,
             Prepared::TakenOver => return Err(busy()),
-            Prepared::ToUpload { document_id, envelope_id } => {
-                upload::upload_envelope(ctx, envelope_id, "first upload").await?;
+            Prepared::ToUpload { document_id, envelope_id, xml } => {
+                let company = reserved.company.rut.parse().map_err(AppError::internal)?;
+                let fresh = upload::Fresh { envelope_id, company, signer: Arc::clone(&reserved.signer), xml };
+                upload::upload_fresh(ctx, fresh, 1).await?;
                 document_id
             }
         };
@@ -301,11 +304,21 @@ async fn seal(ctx: &AppContext, batch: Vec<Waiting>) {
     let items: Vec<SharedItem> = batch.iter().map(|w| w.item.clone()).collect();
     let stored =
         ctx.db.run(move |conn| conn.transaction(|conn| store_shared(conn, &items, xml, now, lease_until))).await;
-    let (envelope_id, document_ids) = match stored {
+    let (envelope_id, xml, document_ids) = match stored {
         Ok(stored) => stored,
         Err(error) => return alone(batch, &error.to_string()),
     };
-    if let Err(error) = upload::upload_envelope(ctx, envelope_id, "first upload").await {
+    let fresh = first.item.reserved.company.rut.parse().map(|company| upload::Fresh {
+        envelope_id,
+        company,
+        signer: Arc::clone(&first.item.reserved.signer),
+        xml,
+    });
+    let uploaded = match fresh {
+        Ok(fresh) => upload::upload_fresh(ctx, fresh, document_ids.len()).await,
+        Err(error) => Err(AppError::internal(error)),
+    };
+    if let Err(error) = uploaded {
         // Stored and leased: the sweep reconciles it as an upload whose outcome is unknown.
         tracing::error!(envelope = envelope_id, error = %error, "shared envelope not uploaded");
     }
@@ -330,7 +343,7 @@ fn store_shared(
     xml: Vec<u8>,
     now: Timestamp,
     lease_until: Timestamp,
-) -> AppResult<(i32, Vec<i32>)> {
+) -> AppResult<(i32, Bytes, Vec<i32>)> {
     let Some(first) = items.first().map(|item| &item.reserved) else {
         return Err(AppError::internal(anyhow::anyhow!("an empty shared envelope")));
     };
@@ -348,13 +361,14 @@ fn store_shared(
             return Err(AppError::user(format!("the folio of move {} was taken over", item.order.move_id)));
         }
     }
-    let envelope_id = super::envelope::insert(conn, company.id, xml, items.len(), now)?;
+    let xml = Bytes::from(xml);
+    let envelope_id = super::envelope::insert(conn, company.id, &xml, items.len(), now)?;
     let mut document_ids = Vec::with_capacity(items.len());
     for item in items {
         let born = document::Born::Sending { envelope_id, lease_until };
         document_ids.push(insert_issued(conn, &item.actor, &item.order, company, &item.signed, born, now)?);
     }
-    Ok((envelope_id, document_ids))
+    Ok((envelope_id, xml, document_ids))
 }
 
 /// The first, short transaction: the move's document if it has one, or a folio reserved.
@@ -489,24 +503,27 @@ fn store(
     // The switch may have moved while the document was stamped; this read decides.
     let held = contingency::is_enabled(conn, company.id)?;
     // The envelope is stored first, so the document is inserted once, in its state.
-    let envelope_id = match (held, envelope) {
+    let envelope = match (held, envelope) {
         (true, _) => None,
-        (false, Some(xml)) => Some(super::envelope::insert(conn, company.id, xml, 1, now)?),
+        (false, Some(xml)) => Some(Bytes::from(xml)),
         // Reserved in contingency, which has ended since: the envelope is built now.
         (false, None) => {
-            let xml = envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?;
-            Some(super::envelope::insert(conn, company.id, xml, 1, now)?)
+            Some(Bytes::from(envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?))
         }
     };
-    let born = match envelope_id {
-        Some(envelope_id) => document::Born::Sending { envelope_id, lease_until },
+    let envelope = match envelope {
+        Some(xml) => Some((super::envelope::insert(conn, company.id, &xml, 1, now)?, xml)),
+        None => None,
+    };
+    let born = match &envelope {
+        Some((envelope_id, _)) => document::Born::Sending { envelope_id: *envelope_id, lease_until },
         None => document::Born::Held,
     };
     let document_id = insert_issued(conn, actor, order, company, &signed, born, now)?;
-    let Some(envelope_id) = envelope_id else {
+    let Some((envelope_id, xml)) = envelope else {
         return Ok(Prepared::Held(document::get(conn, document_id)?));
     };
-    Ok(Prepared::ToUpload { document_id, envelope_id })
+    Ok(Prepared::ToUpload { document_id, envelope_id, xml })
 }
 
 /// Stores an issued document with its audit entry (and its contingency row when it is

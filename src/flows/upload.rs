@@ -7,6 +7,8 @@
 //! the SII but its answer was lost, the SII recognises the file (STATUS 99) and gives its
 //! first track id: the folio is reconciled, never received twice.
 
+use std::sync::Arc;
+
 use actix_web::web::Bytes;
 use chrono::TimeDelta;
 use diesel::prelude::*;
@@ -18,7 +20,7 @@ use super::failed_queue::{self, Attempt};
 use super::{backup, envelope, health};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
-use crate::dte::Rut;
+use crate::dte::{Rut, Signer};
 use crate::error::{AppError, AppResult};
 use crate::sii::client::Receipt;
 use crate::sii::{ErrorClass, SiiError};
@@ -77,8 +79,29 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
         return Ok(Uploaded::AlreadyDone);
     }
     let company: Rut = company_rut.parse().map_err(AppError::internal)?;
-    tracing::info!(envelope = envelope_id, documents = envelope.document_count, why, "uploading to the SII");
-    let answer = ctx.sii.upload(&signer, company, Bytes::from(envelope.xml_content)).await;
+    let fresh = Fresh { envelope_id, company, signer, xml: Bytes::from(envelope.xml_content) };
+    upload_stored(ctx, fresh, envelope.document_count, why).await
+}
+
+/// An envelope the caller has just stored, in the same transaction as its documents in
+/// `sending` under the caller's lease: nobody else can have uploaded it, so what it needs
+/// is what the caller holds, and nothing is read back.
+pub struct Fresh {
+    pub envelope_id: i32,
+    pub company: Rut,
+    pub signer: Arc<Signer>,
+    pub xml: Bytes,
+}
+
+/// The first upload of an envelope stored a moment ago (see [`Fresh`]).
+pub async fn upload_fresh(ctx: &AppContext, fresh: Fresh, document_count: usize) -> AppResult<Uploaded> {
+    upload_stored(ctx, fresh, i32::try_from(document_count).unwrap_or(i32::MAX), "first upload").await
+}
+
+async fn upload_stored(ctx: &AppContext, fresh: Fresh, document_count: i32, why: &'static str) -> AppResult<Uploaded> {
+    let Fresh { envelope_id, company, signer, xml } = fresh;
+    tracing::info!(envelope = envelope_id, documents = document_count, why, "uploading to the SII");
+    let answer = ctx.sii.upload(&signer, company, xml).await;
     let now = ctx.clock.now();
     let first_poll = TimeDelta::seconds(ctx.settings.jobs.first_poll_secs);
     let threshold = ctx.settings.sii.contingency_after_failures;
