@@ -102,11 +102,20 @@ impl Order {
 struct Reserved {
     reservation: Reservation,
     company: Company,
+    /// The company's RUT, as read from `company`.
+    company_rut: Rut,
     signer: Arc<Signer>,
     /// The row of the company's active certificate, which `signer` opened.
     certificate_id: Option<i32>,
     /// The company was in contingency when the folio was reserved.
     held: bool,
+}
+
+impl Reserved {
+    /// The envelope just stored for this reservation's company, as its first upload takes it.
+    fn fresh(&self, envelope_id: i32, xml: Bytes) -> upload::Fresh {
+        upload::Fresh { envelope_id, company: self.company_rut, signer: Arc::clone(&self.signer), xml }
+    }
 }
 
 /// What the reservation's transaction found.
@@ -196,9 +205,7 @@ async fn issue(
             Prepared::TakenOver if waiting_since.elapsed() < busy_wait => continue,
             Prepared::TakenOver => return Err(busy()),
             Prepared::ToUpload { document_id, envelope_id, xml } => {
-                let company = reserved.company.rut.parse().map_err(AppError::internal)?;
-                let fresh = upload::Fresh { envelope_id, company, signer: Arc::clone(&reserved.signer), xml };
-                upload::upload_fresh(ctx, fresh, 1).await?;
+                upload::upload_fresh(ctx, reserved.fresh(envelope_id, xml), 1).await?;
                 document_id
             }
         };
@@ -308,17 +315,8 @@ async fn seal(ctx: &AppContext, batch: Vec<Waiting>) {
         Ok(stored) => stored,
         Err(error) => return alone(batch, &error.to_string()),
     };
-    let fresh = first.item.reserved.company.rut.parse().map(|company| upload::Fresh {
-        envelope_id,
-        company,
-        signer: Arc::clone(&first.item.reserved.signer),
-        xml,
-    });
-    let uploaded = match fresh {
-        Ok(fresh) => upload::upload_fresh(ctx, fresh, document_ids.len()).await,
-        Err(error) => Err(AppError::internal(error)),
-    };
-    if let Err(error) = uploaded {
+    let fresh = first.item.reserved.fresh(envelope_id, xml);
+    if let Err(error) = upload::upload_fresh(ctx, fresh, document_ids.len()).await {
         // Stored and leased: the sweep reconciles it as an upload whose outcome is unknown.
         tracing::error!(envelope = envelope_id, error = %error, "shared envelope not uploaded");
     }
@@ -405,7 +403,7 @@ fn reserve(
     Ok(match folios::reserve(conn, &ask)? {
         folios::Hold::Busy => Reservable::Busy,
         folios::Hold::Taken(reservation) => {
-            Reservable::Ready(Box::new(Reserved { reservation, company, signer, certificate_id, held }))
+            Reservable::Ready(Box::new(Reserved { reservation, company, company_rut, signer, certificate_id, held }))
         }
     })
 }
@@ -503,7 +501,7 @@ fn store(
     // The switch may have moved while the document was stamped; this read decides.
     let held = contingency::is_enabled(conn, company.id)?;
     // The envelope is stored first, so the document is inserted once, in its state.
-    let envelope = match (held, envelope) {
+    let xml = match (held, envelope) {
         (true, _) => None,
         (false, Some(xml)) => Some(Bytes::from(xml)),
         // Reserved in contingency, which has ended since: the envelope is built now.
@@ -511,10 +509,8 @@ fn store(
             Some(Bytes::from(envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?))
         }
     };
-    let envelope = match envelope {
-        Some(xml) => Some((super::envelope::insert(conn, company.id, &xml, 1, now)?, xml)),
-        None => None,
-    };
+    let envelope =
+        xml.map(|xml| super::envelope::insert(conn, company.id, &xml, 1, now).map(|id| (id, xml))).transpose()?;
     let born = match &envelope {
         Some((envelope_id, _)) => document::Born::Sending { envelope_id: *envelope_id, lease_until },
         None => document::Born::Held,
