@@ -111,6 +111,7 @@ fn limit_malloc_arenas() {}
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
+    dte_sidecar::dte::initialise();
     let cli = Cli::parse();
     match &cli.command {
         Command::Config { action } => return config(action, cli.config.as_deref()),

@@ -84,10 +84,16 @@ unsafe extern "C" fn refuse_reference(ctx: *mut std::ffi::c_void, _: *const u8) 
     unsafe { lx::xmlStopParser(ctx.cast()) }
 }
 
-/// One-time process set-up of libxml2 and xmlsec (both keep global state).
+/// One-time process set-up of OpenSSL, libxml2 and xmlsec (all keep global state).
 pub(crate) fn ensure_initialised() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        // OpenSSL first, through the crate that asks it not to free its state from
+        // `atexit`: threads still signing or verifying when the process exits (blocking
+        // tasks a shutdown leaves behind) would otherwise touch freed locks and die with
+        // SIGSEGV instead of the exit code. Whichever library initialises OpenSSL first
+        // decides, and xmlsec's and libpq's set-up would register that clean-up.
+        openssl::init();
         libxml::init_parser();
         super::xmlsec_setup::initialise_xmlsec();
     });

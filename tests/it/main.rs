@@ -17,6 +17,7 @@ mod layers;
 mod odoo_conventions;
 mod operations;
 mod printing;
+mod process_exit;
 mod real_world_forms;
 mod records;
 mod rpc_face;

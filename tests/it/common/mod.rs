@@ -153,6 +153,8 @@ impl TestApp {
     }
 
     pub async fn spawn_full(adjust: impl FnOnce(&mut Settings), sim_config: SimulatorConfig) -> Self {
+        // As the binary does: before the first database connection initialises OpenSSL.
+        dte_sidecar::dte::initialise();
         let db = TestDb::new();
         let clock = ManualClock::new(start_time());
         let schemas = engine::schemas();
