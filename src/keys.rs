@@ -14,8 +14,8 @@ use crate::dte::{Caf, CafTrust, DteError, Schemas, Signer};
 use crate::error::{AppError, AppResult};
 use crate::secrets::Sealer;
 use crate::settings::Settings;
-use crate::store::models::{CafRow, CertificateRow};
-use crate::store::schema::dte_sidecar::dte_certificate;
+use crate::store::models::CertificateRow;
+use crate::store::schema::dte_sidecar::{dte_caf, dte_certificate};
 use crate::store::Db;
 
 /// Purposes bound into sealed values.
@@ -147,17 +147,19 @@ impl Keys {
         Ok(signer)
     }
 
-    /// The opened CAF of a row.
-    pub fn caf(&self, row: &CafRow) -> AppResult<Arc<Caf>> {
-        if let Some(caf) = lock(&self.cafs).get(&row.id) {
+    /// The opened CAF of row `caf_id`: opened already, it costs no statement; otherwise its
+    /// sealed XML is read (the only read of it, so a folio draw never carries it).
+    pub fn caf_of_row(&self, conn: &mut PgConnection, caf_id: i32) -> AppResult<Arc<Caf>> {
+        if let Some(caf) = lock(&self.cafs).get(&caf_id) {
             return Ok(Arc::clone(caf));
         }
-        let xml = self.sealer()?.open(SEALED_CAF, &row.sealed_caf).map_err(AppError::internal)?;
+        let sealed: Vec<u8> = dte_caf::table.find(caf_id).select(dte_caf::sealed_caf).first(conn)?;
+        let xml = self.sealer()?.open(SEALED_CAF, &sealed).map_err(AppError::internal)?;
         let caf = Arc::new(
             Caf::parse(&xml, &self.trust)
-                .map_err(|e| AppError::internal(anyhow::anyhow!("stored CAF {}: {e}", row.id)))?,
+                .map_err(|e| AppError::internal(anyhow::anyhow!("stored CAF {caf_id}: {e}")))?,
         );
-        lock(&self.cafs).insert(row.id, Arc::clone(&caf));
+        lock(&self.cafs).insert(caf_id, Arc::clone(&caf));
         Ok(caf)
     }
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::Timestamp;
 use crate::dte::SignedDte;
 use crate::error::{AppError, AppResult};
-use crate::store::models::DocumentRow;
+use crate::store::models::{DocumentRow, DocumentSummary};
 use crate::store::schema::dte_sidecar::{dte_document, dte_document_transition};
 pub use crate::store::state::DocState;
 
@@ -205,8 +205,21 @@ pub fn get(conn: &mut PgConnection, document_id: i32) -> AppResult<DocumentRow> 
     Ok(dte_document::table.find(document_id).select(DocumentRow::as_select()).first(conn)?)
 }
 
+/// The move's document as Odoo is told about it (no request, no XML read).
+pub fn summary_by_move(conn: &mut PgConnection, move_id: i32) -> AppResult<Option<DocumentSummary>> {
+    Ok(dte_document::table
+        .filter(dte_document::move_id.eq(move_id))
+        .select(DocumentSummary::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn summary(conn: &mut PgConnection, document_id: i32) -> AppResult<DocumentSummary> {
+    Ok(dte_document::table.find(document_id).select(DocumentSummary::as_select()).first(conn)?)
+}
+
 /// What Odoo shows for a document.
-pub fn view(document: &DocumentRow) -> Value {
+pub fn view(document: &DocumentSummary) -> Value {
     let or_false = |v: Option<&str>| v.map_or(Value::Bool(false), |s| json!(s));
     json!({
         "document_id": document.id,

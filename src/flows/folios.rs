@@ -180,7 +180,7 @@ pub async fn folios_left(ctx: &AppContext, p: CompanyParams) -> AppResult<Value>
 #[derive(Debug, Clone)]
 pub struct Allocation {
     pub folio: Folio,
-    pub caf: CafRow,
+    pub caf_id: i32,
 }
 
 /// The next free folio of a type, in the caller's transaction: concurrent callers never
@@ -207,7 +207,7 @@ pub fn allocate(
             )));
         };
         if !drawn.used {
-            return Ok(Allocation { folio: checked_folio(drawn.caf.id, drawn.folio)?, caf: drawn.caf });
+            return Ok(Allocation { folio: checked_folio(drawn.caf_id, drawn.folio)?, caf_id: drawn.caf_id });
         }
     }
     Err(AppError::internal(anyhow::anyhow!("no free folio found after skipping 1000 used ones")))
@@ -216,8 +216,8 @@ pub fn allocate(
 /// One folio drawn from a CAF by [`allocate`].
 #[derive(QueryableByName)]
 struct Drawn {
-    #[diesel(embed)]
-    caf: CafRow,
+    #[diesel(sql_type = Int4)]
+    caf_id: i32,
     #[diesel(sql_type = BigInt)]
     folio: i64,
     #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -233,12 +233,12 @@ pub fn claim(
     folio: Folio,
     today: NaiveDate,
 ) -> AppResult<Allocation> {
-    let caf: CafRow = dte_caf::table
+    let (caf_id, expires_on): (i32, Option<NaiveDate>) = dte_caf::table
         .filter(dte_caf::company_id.eq(company_id))
         .filter(dte_caf::dte_type.eq(dte_type.as_str()))
         .filter(dte_caf::folio_from.le(folio.value()))
         .filter(dte_caf::folio_to.ge(folio.value()))
-        .select(CafRow::as_select())
+        .select((dte_caf::id, dte_caf::expires_on))
         .first(conn)
         .optional()?
         .ok_or_else(|| {
@@ -247,19 +247,19 @@ pub fn claim(
                 format!("{folio} is not in any CAF of DTE {dte_type} loaded for company {company_id}"),
             )
         })?;
-    if caf.expires_on.is_some_and(|end| today >= end) {
+    if expires_on.is_some_and(|end| today >= end) {
         return Err(AppError::field(
             "folio",
             format!(
                 "the CAF holding folio {folio} expired on {}",
-                caf.expires_on.map(|d| d.to_string()).unwrap_or_default()
+                expires_on.map(|d| d.to_string()).unwrap_or_default()
             ),
         ));
     }
     if is_used(conn, company_id, dte_type, folio.value())? {
         return Err(AppError::field("folio", format!("folio {folio} of DTE {dte_type} is already used")));
     }
-    Ok(Allocation { folio, caf })
+    Ok(Allocation { folio, caf_id })
 }
 
 /// Whether a folio has a document, or is reserved for a move.
@@ -292,7 +292,8 @@ pub struct Reservation {
     /// Who holds it: a call that finds its holder changed has been taken over.
     pub holder: i64,
     pub folio: Folio,
-    pub caf: CafRow,
+    /// The CAF the folio belongs to (see `Keys::caf_of_row`).
+    pub caf_id: i32,
 }
 
 /// What a call asking a folio for a move gets.
@@ -339,8 +340,8 @@ pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
         }
         release_row(conn, held.id)?;
     }
-    let (caf, folio) = match ask.chosen {
-        Some(folio) => (claim(conn, ask.company_id, ask.dte_type, folio, ask.now.date())?.caf, folio),
+    let (caf_id, folio) = match ask.chosen {
+        Some(folio) => (claim(conn, ask.company_id, ask.dte_type, folio, ask.now.date())?.caf_id, folio),
         None => match spare(conn, ask)? {
             Some(row) => {
                 let folio = checked_folio(row.caf_id, row.folio)?;
@@ -348,7 +349,7 @@ pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
             }
             None => {
                 let allocation = allocate(conn, ask.company_id, ask.dte_type, ask.now.date())?;
-                (allocation.caf, allocation.folio)
+                (allocation.caf_id, allocation.folio)
             }
         },
     };
@@ -368,7 +369,7 @@ pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
     .bind::<Int4, _>(ask.move_id)
     .bind::<Text, _>(ask.dte_type.as_str())
     .bind::<BigInt, _>(folio.value())
-    .bind::<Int4, _>(caf.id)
+    .bind::<Int4, _>(caf_id)
     .bind::<Text, _>(ask.request)
     .bind::<BigInt, _>(holder)
     .bind::<diesel::sql_types::Timestamp, _>(ask.now)
@@ -383,7 +384,7 @@ pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
     })?
     .map(|row| row.id);
     let Some(id) = id else { return Err(used_folio(folio, ask.dte_type)) };
-    Ok(Hold::Taken(Reservation { id, holder, folio, caf }))
+    Ok(Hold::Taken(Reservation { id, holder, folio, caf_id }))
 }
 
 /// Binds a reservation row to the asking call.
@@ -404,8 +405,7 @@ fn take(
             dte_folio_reservation::lease_until.eq(ask.lease_until),
         ))
         .execute(conn)?;
-    let caf = dte_caf::table.find(caf_id).select(CafRow::as_select()).first(conn)?;
-    Ok(Reservation { id, holder, folio: checked_folio(caf_id, folio)?, caf })
+    Ok(Reservation { id, holder, folio: checked_folio(caf_id, folio)?, caf_id })
 }
 
 /// The lowest spare folio of the type whose CAF is still valid, locked for the caller.

@@ -29,10 +29,10 @@ use super::folios::{self, Reservation};
 use super::{company, contingency, upload};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
-use crate::dte::{build_envio, build_signed_dte, Caratula, DteRequest, Resolution, Rut, SignedDte, Signer};
+use crate::dte::{build_envio, build_signed_dte, Caf, Caratula, DteRequest, Resolution, Rut, SignedDte, Signer};
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
-use crate::store::models::{Company, DocumentRow, NewPendingDte};
+use crate::store::models::{Company, DocumentSummary, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_certificate, dte_company, dte_contingency, dte_contingency_pending};
 
 #[derive(Debug, Deserialize)]
@@ -59,9 +59,9 @@ const LAPSED_BATCH: i64 = 100;
 /// What storing the stamped document left to do.
 enum Prepared {
     /// The move already has its document.
-    Existing(DocumentRow),
+    Existing(DocumentSummary),
     /// Stored for later: the company is in contingency.
-    Held(DocumentRow),
+    Held(DocumentSummary),
     /// Stored and ready to upload.
     ToUpload { document_id: i32, envelope_id: i32, xml: Bytes },
     /// Another call took the reservation over and has not stored its document yet.
@@ -101,6 +101,8 @@ impl Order {
 /// A folio reserved for the order, with what stamping needs.
 struct Reserved {
     reservation: Reservation,
+    /// The CAF of the reserved folio, opened.
+    caf: Arc<Caf>,
     company: Company,
     /// The company's RUT, as read from `company`.
     company_rut: Rut,
@@ -120,7 +122,7 @@ impl Reserved {
 
 /// What the reservation's transaction found.
 enum Reservable {
-    Existing(Box<DocumentRow>),
+    Existing(Box<DocumentSummary>),
     Busy,
     Ready(Box<Reserved>),
 }
@@ -142,7 +144,7 @@ async fn issue(
     order: Order,
     busy_wait: Duration,
     window: Duration,
-) -> AppResult<DocumentRow> {
+) -> AppResult<DocumentSummary> {
     ctx.keys.open_signer_ahead(&ctx.db, order.company_id).await?;
     let order = Arc::new(order);
     let upload_lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
@@ -187,7 +189,9 @@ async fn issue(
         let stamped = match share {
             false => stamped,
             true => match share_envelope(ctx, actor, &order, &reserved, stamped.signed, window).await? {
-                Shared::Stored(document_id) => return ctx.db.run(move |conn| document::get(conn, document_id)).await,
+                Shared::Stored(document_id) => {
+                    return ctx.db.run(move |conn| document::summary(conn, document_id)).await
+                }
                 // The shared envelope could not take it: stored on its own, as without sharing.
                 Shared::Alone(signed) => Stamped { signed: Arc::unwrap_or_clone(signed), envelope: None },
             },
@@ -209,7 +213,7 @@ async fn issue(
                 document_id
             }
         };
-        return ctx.db.run(move |conn| document::get(conn, document_id)).await;
+        return ctx.db.run(move |conn| document::summary(conn, document_id)).await;
     }
 }
 
@@ -403,7 +407,16 @@ fn reserve(
     Ok(match folios::reserve(conn, &ask)? {
         folios::Hold::Busy => Reservable::Busy,
         folios::Hold::Taken(reservation) => {
-            Reservable::Ready(Box::new(Reserved { reservation, company, company_rut, signer, certificate_id, held }))
+            let caf = keys.caf_of_row(conn, reservation.caf_id)?;
+            Reservable::Ready(Box::new(Reserved {
+                reservation,
+                caf,
+                company,
+                company_rut,
+                signer,
+                certificate_id,
+                held,
+            }))
         }
     })
 }
@@ -450,8 +463,8 @@ fn lock_move(conn: &mut PgConnection, move_id: i32) -> AppResult<()> {
     Ok(())
 }
 
-fn existing_document(conn: &mut PgConnection, order: &Order) -> AppResult<Option<DocumentRow>> {
-    let Some(existing) = document::find_by_move(conn, order.move_id)? else { return Ok(None) };
+fn existing_document(conn: &mut PgConnection, order: &Order) -> AppResult<Option<DocumentSummary>> {
+    let Some(existing) = document::summary_by_move(conn, order.move_id)? else { return Ok(None) };
     if existing.company_id != order.company_id {
         return Err(AppError::field(
             "move_id",
@@ -464,9 +477,8 @@ fn existing_document(conn: &mut PgConnection, order: &Order) -> AppResult<Option
 /// The CPU work, with no connection held: the TED with the CAF's key, the document's
 /// signature and schema check, and the envelope's when the document goes out now.
 fn stamp(keys: &Keys, order: &Order, reserved: &Reserved, own_envelope: bool, now: Timestamp) -> AppResult<Stamped> {
-    let caf = keys.caf(&reserved.reservation.caf)?;
     let folio = reserved.reservation.folio.value();
-    let signed = build_signed_dte(&order.request, folio, &caf, &reserved.signer, &keys.schemas, now)
+    let signed = build_signed_dte(&order.request, folio, &reserved.caf, &reserved.signer, &keys.schemas, now)
         .map_err(|e| engine_error("document", e))?;
     let envelope = match reserved.held || !own_envelope {
         true => None,
@@ -517,7 +529,7 @@ fn store(
     };
     let document_id = insert_issued(conn, actor, order, company, &signed, born, now)?;
     let Some((envelope_id, xml)) = envelope else {
-        return Ok(Prepared::Held(document::get(conn, document_id)?));
+        return Ok(Prepared::Held(document::summary(conn, document_id)?));
     };
     Ok(Prepared::ToUpload { document_id, envelope_id, xml })
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::document;
 use crate::context::AppContext;
 use crate::error::AppResult;
-use crate::store::models::DocumentRow;
+use crate::store::models::DocumentSummary;
 use crate::store::schema::dte_sidecar::dte_document;
 
 #[derive(Debug, Deserialize)]
@@ -21,10 +21,10 @@ pub struct MovesParams {
 pub async fn get_dte_status(ctx: &AppContext, actor: super::audit::Actor, p: MovesParams) -> AppResult<Value> {
     ctx.db
         .run(move |conn| {
-            let rows: Vec<DocumentRow> = dte_document::table
+            let rows: Vec<DocumentSummary> = dte_document::table
                 .filter(dte_document::move_id.eq_any(&p.move_ids))
                 .order(dte_document::move_id)
-                .select(DocumentRow::as_select())
+                .select(DocumentSummary::as_select())
                 .load(conn)?;
             Ok(Value::Array(rows.iter().filter(|d| actor.may_act_for(d.company_id)).map(document::view).collect()))
         })

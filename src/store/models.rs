@@ -238,6 +238,23 @@ pub struct DocumentRow {
     pub state_changed_at: Timestamp,
 }
 
+/// What Odoo is told about a document: its row without the request and the XML, which
+/// the answer to a send or a status query never shows.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = super::schema::dte_sidecar::dte_document, check_for_backend(diesel::pg::Pg))]
+pub struct DocumentSummary {
+    pub id: i32,
+    pub company_id: i32,
+    pub move_id: i32,
+    pub dte_type: String,
+    pub folio: i64,
+    pub state: String,
+    pub track_id: Option<String>,
+    pub sii_code: Option<String>,
+    pub message: Option<String>,
+    pub state_changed_at: Timestamp,
+}
+
 /// A folio held for a move while its document is stamped outside any transaction; a row
 /// without a move is a spare folio the next allocation takes first.
 #[derive(Debug, Clone, Queryable, Selectable)]
