@@ -87,10 +87,10 @@ pub use verify::{verify_document, Check, DocumentKind, DocumentReport, Verificat
 pub use xml::check_untrusted as check_xml;
 pub use xsd::{SchemaKind, Schemas};
 
-/// Sets up OpenSSL, libxml2 and xmlsec for the process, OpenSSL so that it does not free
-/// its state at exit under threads still signing. A program calls it first, before any
-/// database connection (libpq initialises OpenSSL too); the engine calls it anyway before
-/// its first use.
+/// Sets up OpenSSL, libxml2 and xmlsec for the process, so that neither OpenSSL nor
+/// libxml2 frees its state at exit under threads still signing or validating. A program
+/// calls it first, before any database connection (libpq initialises OpenSSL too); the
+/// engine calls it anyway before its first use.
 pub fn initialise() {
     xml::ensure_initialised();
 }

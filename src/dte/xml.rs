@@ -88,15 +88,34 @@ unsafe extern "C" fn refuse_reference(ctx: *mut std::ffi::c_void, _: *const u8) 
 pub(crate) fn ensure_initialised() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        // OpenSSL first, through the crate that asks it not to free its state from
-        // `atexit`: threads still signing or verifying when the process exits (blocking
-        // tasks a shutdown leaves behind) would otherwise touch freed locks and die with
-        // SIGSEGV instead of the exit code. Whichever library initialises OpenSSL first
-        // decides, and xmlsec's and libpq's set-up would register that clean-up.
+        // Nothing may free its global state at exit under threads still signing or
+        // validating (blocking tasks a shutdown leaves behind): they would die with
+        // SIGSEGV instead of the exit code. OpenSSL first, through the crate that asks it
+        // not to clean up from `atexit` (whichever library initialises OpenSSL first
+        // decides, and xmlsec's and libpq's set-up would register that clean-up); then
+        // libxml2's `free`, see `keep_libxml_state_at_exit`.
         openssl::init();
+        keep_libxml_state_at_exit();
         libxml::init_parser();
         super::xmlsec_setup::initialise_xmlsec();
     });
+}
+
+/// libxml2 frees its global state (the schema types, dictionaries, encodings) in a library
+/// destructor at exit, but only while its `free` is libc's own: a thread still compiling or
+/// validating a schema would then read freed memory. A thin wrapper around libc's `free`
+/// turns that destructor off and keeps every block compatible; the kernel takes the
+/// memory back anyway. Allocation stays libc's, unwrapped.
+fn keep_libxml_state_at_exit() {
+    unsafe extern "C" fn free(memory: *mut std::ffi::c_void) {
+        // SAFETY: libxml hands back blocks that libc's allocator gave it.
+        unsafe { libc::free(memory) }
+    }
+    // SAFETY: runs once, before libxml is initialised here; the allocator stays libc's, so
+    // blocks allocated before (by a library that used libxml first) stay valid.
+    unsafe {
+        lx::xmlMemSetup(Some(free), Some(libc::malloc), Some(libc::realloc), Some(libc::strdup));
+    }
 }
 
 /// An owned libxml2 document, freed on drop.

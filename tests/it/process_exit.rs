@@ -18,8 +18,9 @@ fn a_process_ending_while_threads_sign_and_verify_exits_cleanly() {
         return leave_threads_working();
     }
     let me = std::env::current_exe().unwrap();
-    // Without the fix most runs die (SIGSEGV in OpenSSL's exit-time clean-up); ten runs
-    // all passing by luck is not a realistic outcome.
+    // Without OpenSSL's part of the fix most runs die (SIGSEGV in its exit-time clean-up);
+    // ten runs all passing by luck is not a realistic outcome. Without libxml2's part about
+    // one run in two hundred dies, too rare for a test to catch every time.
     for run in 1..=10 {
         let output =
             Command::new(&me).args(["--exact", NAME, "--test-threads=1", "--quiet"]).env(CHILD, "1").output().unwrap();
