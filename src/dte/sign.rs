@@ -15,7 +15,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine as _;
 use chrono::NaiveDateTime;
@@ -525,7 +525,7 @@ pub(crate) fn verify_signature(signature: Node<'_>, expected_uri: Option<&str>) 
         .path(&["KeyInfo", "X509Data", "X509Certificate"])
         .map(|node| decode_base64_text(&node.text()))
         .transpose()?
-        .map(|der| X509::from_der(&der).map_err(|_| "X509Certificate is not a certificate"))
+        .map(|der| known_certificate(&der))
         .transpose()?;
     let key_value = signature.path(&["KeyInfo", "KeyValue", "RSAKeyValue"]).map(rsa_key_value).transpose()?;
 
@@ -534,11 +534,11 @@ pub(crate) fn verify_signature(signature: Node<'_>, expected_uri: Option<&str>) 
     // Without a certificate the KeyValue verifies, and no signer is named.
     let (key, signer_rut) = match (&certificate, key_value) {
         (Some(certificate), key_value) => {
-            let key = certificate.public_key().map_err(|_| "the certificate's public key cannot be read")?;
+            let key = certificate.key.clone();
             if key_value.is_some_and(|value| !value.public_eq(&key)) {
                 return Err("the KeyValue is not the key of the X509Certificate: the certificate was replaced".into());
             }
-            (key, rut_from_certificate(certificate))
+            (key, certificate.signer_rut)
         }
         (None, Some(key)) => (key, None),
         (None, None) => return Err("the signature carries no public key".into()),
@@ -548,6 +548,37 @@ pub(crate) fn verify_signature(signature: Node<'_>, expected_uri: Option<&str>) 
     }
     verify_with_key(signature, &key)?;
     Ok(VerifiedSignature { signer_rut })
+}
+
+/// What verifying needs of a certificate met in a signature.
+struct KnownCertificate {
+    key: PKey<Public>,
+    signer_rut: Option<Rut>,
+}
+
+/// Enough for every signer a verifier meets; beyond it the cache starts again.
+const MAX_KNOWN_CERTIFICATES: usize = 256;
+
+/// Certificates read from signatures, by the SHA-256 of their DER: a verifier meets the
+/// same few signers over and over (every DTE of an envelope carries its signer's), and
+/// parsing the certificate cost more than a third of checking a signature. Only
+/// certificates that parsed are kept.
+fn known_certificate(der: &[u8]) -> Result<Arc<KnownCertificate>, String> {
+    static KNOWN: OnceLock<Mutex<HashMap<[u8; 32], Arc<KnownCertificate>>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Mutex::default);
+    let digest = openssl::sha::sha256(der);
+    if let Some(found) = known.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&digest) {
+        return Ok(Arc::clone(found));
+    }
+    let certificate = X509::from_der(der).map_err(|_| "X509Certificate is not a certificate")?;
+    let key = certificate.public_key().map_err(|_| "the certificate's public key cannot be read")?;
+    let parsed = Arc::new(KnownCertificate { key, signer_rut: rut_from_certificate(&certificate) });
+    let mut known = known.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if known.len() >= MAX_KNOWN_CERTIFICATES {
+        known.clear();
+    }
+    known.insert(digest, Arc::clone(&parsed));
+    Ok(parsed)
 }
 
 /// Most key-derivation iterations a PKCS#12 file may ask for (MAC and PBE alike). Real
