@@ -176,63 +176,15 @@ pub async fn folios_left(ctx: &AppContext, p: CompanyParams) -> AppResult<Value>
         .await
 }
 
-/// A folio bound to the caller's document, and the CAF it belongs to.
-#[derive(Debug, Clone)]
-pub struct Allocation {
-    pub folio: Folio,
-    pub caf_id: i32,
-}
-
-/// The next free folio of a type, in the caller's transaction: concurrent callers never
-/// get the same one (the CAF row is locked until the caller commits, and a rollback
-/// gives the folio back). Folios already used or reserved through a caller-given number
-/// are skipped. Each folio drawn costs one statement: the draw, the CAF row and whether
-/// the folio is taken come back together.
-pub fn allocate(
-    conn: &mut PgConnection,
-    company_id: i32,
-    dte_type: DteType,
-    today: NaiveDate,
-) -> AppResult<Allocation> {
-    for _ in 0..1000 {
-        let drawn: Option<Drawn> = diesel::sql_query(include_str!("sql/draw_folio.sql"))
-            .bind::<Int4, _>(company_id)
-            .bind::<Text, _>(dte_type.as_str())
-            .bind::<Date, _>(today)
-            .get_result(conn)
-            .optional()?;
-        let Some(drawn) = drawn else {
-            return Err(AppError::user(format!(
-                "no folios left for DTE {dte_type} of company {company_id}: load a new CAF"
-            )));
-        };
-        if !drawn.used {
-            return Ok(Allocation { folio: checked_folio(drawn.caf_id, drawn.folio)?, caf_id: drawn.caf_id });
-        }
-    }
-    Err(AppError::internal(anyhow::anyhow!("no free folio found after skipping 1000 used ones")))
-}
-
-/// One folio drawn from a CAF by [`allocate`].
-#[derive(QueryableByName)]
-struct Drawn {
-    #[diesel(sql_type = Int4)]
-    caf_id: i32,
-    #[diesel(sql_type = BigInt)]
-    folio: i64,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    used: bool,
-}
-
 /// Checks a folio the caller chose: inside a loaded, unexpired CAF, never used and not
-/// reserved for another move (a spare is free to take).
-pub fn claim(
+/// reserved for another move (a spare is free to take). Gives the CAF's id.
+fn claim(
     conn: &mut PgConnection,
     company_id: i32,
     dte_type: DteType,
     folio: Folio,
     today: NaiveDate,
-) -> AppResult<Allocation> {
+) -> AppResult<i32> {
     let (caf_id, expires_on): (i32, Option<NaiveDate>) = dte_caf::table
         .filter(dte_caf::company_id.eq(company_id))
         .filter(dte_caf::dte_type.eq(dte_type.as_str()))
@@ -259,7 +211,7 @@ pub fn claim(
     if is_used(conn, company_id, dte_type, folio.value())? {
         return Err(AppError::field("folio", format!("folio {folio} of DTE {dte_type} is already used")));
     }
-    Ok(Allocation { folio, caf_id })
+    Ok(caf_id)
 }
 
 /// Whether a folio has a document, or is reserved for a move.
@@ -340,19 +292,17 @@ pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
         }
         release_row(conn, held.id)?;
     }
-    let (caf_id, folio) = match ask.chosen {
-        Some(folio) => (claim(conn, ask.company_id, ask.dte_type, folio, ask.now.date())?.caf_id, folio),
-        None => match spare(conn, ask)? {
-            Some(row) => {
+    let folio = match ask.chosen {
+        Some(folio) => folio,
+        None => {
+            if let Some(row) = spare(conn, ask)? {
                 let folio = checked_folio(row.caf_id, row.folio)?;
                 return take(conn, row.id, row.caf_id, folio.value(), holder, ask).map(Hold::Taken);
             }
-            None => {
-                let allocation = allocate(conn, ask.company_id, ask.dte_type, ask.now.date())?;
-                (allocation.caf_id, allocation.folio)
-            }
-        },
+            return draw(conn, ask, holder).map(Hold::Taken);
+        }
     };
+    let caf_id = claim(conn, ask.company_id, ask.dte_type, folio, ask.now.date())?;
     // A spare row of this folio (a caller's chosen folio given back earlier) is taken
     // over in the same statement; a row held for another move is a used folio.
     let id: Option<i32> = diesel::sql_query(
@@ -376,15 +326,56 @@ pub fn reserve(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Hold> {
     .bind::<diesel::sql_types::Timestamp, _>(ask.lease_until)
     .get_result::<Reserved>(conn)
     .optional()
-    .map_err(|e| match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            used_folio(folio, ask.dte_type)
-        }
-        other => other.into(),
-    })?
+    .map_err(|e| unique_as_used(e, folio, ask.dte_type))?
     .map(|row| row.id);
     let Some(id) = id else { return Err(used_folio(folio, ask.dte_type)) };
     Ok(Hold::Taken(Reservation { id, holder, folio, caf_id }))
+}
+
+/// Draws the next free folio of a type from the CAFs and reserves it, one statement per
+/// folio drawn: concurrent callers never get the same one (the CAF row stays locked until
+/// the caller commits, and a rollback gives the folio back). Folios that already have a
+/// document, or are reserved through a caller-given number, are skipped.
+fn draw(conn: &mut PgConnection, ask: &Ask<'_>, holder: i64) -> AppResult<Reservation> {
+    for _ in 0..1000 {
+        let drawn: Option<Drawn> = diesel::sql_query(include_str!("sql/reserve_folio.sql"))
+            .bind::<Int4, _>(ask.company_id)
+            .bind::<Text, _>(ask.dte_type.as_str())
+            .bind::<Date, _>(ask.now.date())
+            .bind::<Int4, _>(ask.move_id)
+            .bind::<Text, _>(ask.request)
+            .bind::<BigInt, _>(holder)
+            .bind::<diesel::sql_types::Timestamp, _>(ask.now)
+            .bind::<diesel::sql_types::Timestamp, _>(ask.lease_until)
+            .get_result(conn)
+            .optional()?;
+        let Some(drawn) = drawn else {
+            return Err(AppError::user(format!(
+                "no folios left for DTE {} of company {}: load a new CAF",
+                ask.dte_type, ask.company_id
+            )));
+        };
+        if let Some(id) = drawn.reservation_id {
+            return Ok(Reservation {
+                id,
+                holder,
+                folio: checked_folio(drawn.caf_id, drawn.folio)?,
+                caf_id: drawn.caf_id,
+            });
+        }
+    }
+    Err(AppError::internal(anyhow::anyhow!("no free folio found after skipping 1000 used ones")))
+}
+
+/// One folio drawn from a CAF by [`draw`]; no reservation when the folio was used.
+#[derive(QueryableByName)]
+struct Drawn {
+    #[diesel(sql_type = Int4)]
+    caf_id: i32,
+    #[diesel(sql_type = BigInt)]
+    folio: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Int4>)]
+    reservation_id: Option<i32>,
 }
 
 /// Binds a reservation row to the asking call.
@@ -489,6 +480,15 @@ fn checked_folio(caf_id: i32, folio: i64) -> AppResult<Folio> {
 struct Reserved {
     #[diesel(sql_type = Int4)]
     id: i32,
+}
+
+fn unique_as_used(error: diesel::result::Error, folio: Folio, dte_type: DteType) -> AppError {
+    match error {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            used_folio(folio, dte_type)
+        }
+        other => other.into(),
+    }
 }
 
 fn used_folio(folio: Folio, dte_type: DteType) -> AppError {

@@ -382,7 +382,14 @@ fn reserve(
     lease_until: Timestamp,
 ) -> AppResult<Reservable> {
     // One move, one document: concurrent calls for a move take turns here.
-    lock_move(conn, order.move_id)?;
+    // The reservation commits without waiting for its WAL flush: nothing leaves the
+    // sidecar on its strength alone. Whatever follows it outside (an upload, an answer
+    // with the document) comes after the store's synchronous commit, which flushes the WAL
+    // up to and including it; a server crash that loses it loses the CAF's counter bump
+    // with it (one transaction), so the folio is neither lost nor given twice.
+    diesel::sql_query("SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(7412, $1)")
+        .bind::<diesel::sql_types::Int4, _>(order.move_id)
+        .execute(conn)?;
     if let Some(existing) = existing_document(conn, order)? {
         return Ok(Reservable::Existing(Box::new(existing)));
     }

@@ -29,23 +29,32 @@ async fn two_hundred_concurrent_requests_on_one_caf_get_two_hundred_folios() {
     let loaded = app.call("dte.caf", "load", json!([5, caf]), json!({})).await;
     assert_eq!((loaded["folio_from"].as_i64(), loaded["folio_to"].as_i64()), (Some(1), Some(200)), "{loaded}");
 
-    let today = app.clock.now().date();
-    let requests = (0..200).map(|_| {
+    // Each move asks the sidecar's own reservation step for its folio, all at once.
+    let now = app.clock.now();
+    let reserve = |move_id: i32| {
         app.ctx.db.run(move |conn| {
             diesel::Connection::transaction(conn, |conn| {
-                folios::allocate(conn, 5, DteType::new(33).unwrap(), today).map(|a| a.folio.value())
+                let ask = folios::Ask {
+                    company_id: 5,
+                    move_id,
+                    dte_type: DteType::new(33).unwrap(),
+                    chosen: None,
+                    request: "{}",
+                    now,
+                    lease_until: now + chrono::TimeDelta::seconds(60),
+                };
+                match folios::reserve(conn, &ask)? {
+                    folios::Hold::Taken(reservation) => Ok(reservation.folio.value()),
+                    folios::Hold::Busy => panic!("move {move_id} has no other call"),
+                }
             })
         })
-    });
+    };
     let mut folios: Vec<i64> =
-        futures::future::join_all(requests).await.into_iter().map(|r| r.expect("a folio")).collect();
+        futures::future::join_all((1..=200).map(reserve)).await.into_iter().map(|r| r.expect("a folio")).collect();
     folios.sort_unstable();
     assert_eq!(folios, (1..=200).collect::<Vec<_>>(), "200 distinct folios, none lost");
-    let exhausted = app
-        .ctx
-        .db
-        .run(move |conn| folios::allocate(conn, 5, DteType::new(33).unwrap(), today).map(|a| a.folio.value()))
-        .await;
+    let exhausted = reserve(201).await;
     assert!(exhausted.unwrap_err().to_string().contains("no folios left for DTE 33 of company 5"));
 }
 
