@@ -115,6 +115,12 @@ pub async fn run_workers(
     let grace = Duration::from_secs(ctx_grace);
     Monitor::new()
         .shutdown_timeout(grace)
+        // A worker ends when the database goes away under it (a restart, a failover); its
+        // jobs wait in the database meanwhile, so it starts again and picks them up.
+        .should_restart(|worker, error| {
+            tracing::warn!(worker = worker.name(), restarts = worker.restarts(), %error, "job worker stopped: restarting it");
+            true
+        })
         .register(move |_| {
             WorkerBuilder::new(retry_name.as_str())
                 .backend(retry_backend.clone())
