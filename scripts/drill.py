@@ -6,6 +6,11 @@
             one final place and the SII must have received each accepted folio once.
   replicas  two sidecars on one database share 1,000 sends: no folio twice, each retry
             ran once, each cron tick ran once.
+  database-crash
+            300 sends while the drill's own PostgreSQL is stopped in immediate mode (a
+            crash: what its WAL had not flushed is gone) and started again at random
+            moments; the same checks as `crash`, and no folio lost: every folio the CAF
+            has given out has its document or is a spare.
 
 Run through scripts/drill.sh, which builds the binary and provides a PostgreSQL.
 """
@@ -62,13 +67,53 @@ def psql(url, sql):
     return out.stdout.strip()
 
 
+def as_postgres(command):
+    """PostgreSQL's own tools refuse to run as root."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster the drill may crash (never the shared one)."""
+
+    PORT = 28432
+
+    def __init__(self, work):
+        bins = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+        if not bins:
+            raise RuntimeError("PostgreSQL binaries not found under /usr/lib/postgresql")
+        self.bin, self.dir = bins[-1], work / "pg"
+        self.data = self.dir / "data"
+        subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]), capture_output=True)
+        subprocess.run(["rm", "-rf", str(self.dir)], check=True)
+        self.dir.mkdir(parents=True)
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "postgres:postgres", str(self.dir)], check=True)
+        subprocess.run(as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
+        self.start()
+        self.url = f"postgres://postgres@127.0.0.1:{self.PORT}/postgres"
+
+    def start(self):
+        subprocess.run(as_postgres([
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "120",
+            "-o", f"-p {self.PORT} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on -c synchronous_commit=on",
+            "start"]), check=True, capture_output=True)
+
+    def crash(self):
+        """Immediate mode: the server exits without a checkpoint and replays its WAL on start."""
+        subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]), check=True, capture_output=True)
+
+    def stop(self):
+        subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "stop", "-m", "fast"]), capture_output=True)
+
+
 class Drill:
     def __init__(self, args):
         self.args = args
         self.work = ROOT / ".local" / f"drill-{args.mode}"
         self.work.mkdir(parents=True, exist_ok=True)
-        admin = os.environ["DATABASE_URL"]
-        self.db_name = f"dte_drill_{args.mode}"
+        self.own_pg = OwnPostgres(self.work) if args.mode == "database-crash" else None
+        admin = self.own_pg.url if self.own_pg else os.environ["DATABASE_URL"]
+        self.db_name = f"dte_drill_{args.mode.replace('-', '_')}"
         subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)"], check=True)
         subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {self.db_name}"], check=True)
         self.db_url = admin.rsplit("/", 1)[0] + "/" + self.db_name
@@ -176,12 +221,18 @@ level = "warn"
         doc["issue_date"] = datetime.date.today().isoformat()
         return doc
 
-    def send_until_answered(self, ports, move_id, stop):
-        """Sends a move until a sidecar answers (a killed one answers nothing)."""
+    def send_until_answered(self, ports, move_id, stop, retry_errors=False):
+        """Sends a move until a sidecar answers (a killed one answers nothing); with
+        `retry_errors`, until it answers with the document, as a user clicks again after
+        an error."""
         while not stop.is_set():
             port = random.choice(ports)
             try:
                 return rpc(port, "account.move", "action_send_to_sii", move_id=move_id, company_id=1, document=self.document())
+            except RpcError:
+                if not retry_errors:
+                    raise
+                time.sleep(0.2)
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 time.sleep(0.2)
         return None
@@ -202,6 +253,8 @@ level = "warn"
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if self.own_pg:
+            self.own_pg.stop()
 
     def wait_final(self, count, timeout):
         end = time.time() + timeout
@@ -281,6 +334,54 @@ level = "warn"
             f"(only ever as STATUS 99 repeats of the same envelope, which the SII does not count)")
         return problems
 
+    def database_crash(self):
+        config = self.prepare(28070)
+        self.start(["serve"], config, "sidecar")
+        self.wait_port(28070)
+        self.setup_company(28070, 1000)
+        moves = list(range(1, self.args.sends + 1))
+        stop = threading.Event()
+        crashes = 0
+
+        def crasher():
+            nonlocal crashes
+            rng = random.Random(self.args.seed)
+            while not stop.is_set():
+                time.sleep(rng.uniform(0.5, 2.5))
+                if stop.is_set():
+                    break
+                self.own_pg.crash()
+                crashes += 1
+                time.sleep(rng.uniform(0.1, 1.0))
+                self.own_pg.start()
+
+        crashing = threading.Thread(target=crasher)
+        crashing.start()
+        started = time.time()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(lambda m: self.send_until_answered([28070], m, threading.Event(), retry_errors=True), moves))
+        finally:
+            stop.set()
+            crashing.join()
+        log(f"all {len(moves)} sends answered in {time.time() - started:.1f}s with {crashes} PostgreSQL crashes; letting polls finish")
+        docs = self.wait_final(len(moves), self.args.settle)
+        problems, states, received = self.check(docs, moves)
+        log(f"documents by state: {states}")
+        # Every folio the CAF's counter has passed is a document's or a spare: none lost.
+        given = int(psql(self.db_url, "SELECT next_folio - folio_from FROM dte_sidecar.dte_caf WHERE company_id = 1 AND dte_type = '33'"))
+        spares = psql(self.db_url, "SELECT folio FROM dte_sidecar.dte_folio_reservation WHERE move_id IS NULL")
+        accounted = {int(f) for _, f, _ in docs} | {int(f) for f in spares.splitlines() if f}
+        lost = sorted(set(range(1, given + 1)) - accounted)
+        if lost:
+            problems.append(f"folios given out with no document and no spare: {lost[:10]}")
+        beyond = sorted(f for f in accounted if f > given)
+        if beyond:
+            problems.append(f"folios used beyond the CAF's counter: {beyond[:10]}")
+        log(f"folios given out: {given}, documents: {len(docs)}, spares: {len(accounted) - len(docs)}, lost: {len(lost)}; "
+            f"folios received at the SII: {len(received)}, received twice or more: {sum(1 for r in received.values() if r['count'] > 1)}")
+        return problems
+
     def replicas(self):
         config_a = self.prepare(28070)
         config_b = self.config(28080)
@@ -326,17 +427,17 @@ level = "warn"
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["crash", "replicas"])
+    parser.add_argument("mode", choices=["crash", "replicas", "database-crash"])
     parser.add_argument("--sends", type=int)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--settle", type=int, default=240, help="seconds to wait for final states")
     parser.add_argument("--envelope-window", type=int, default=0,
                         help="sii.envelope_window_millis of the sidecars (0: each document its own envelope)")
     args = parser.parse_args()
-    args.sends = args.sends or (200 if args.mode == "crash" else 1000)
+    args.sends = args.sends or {"crash": 200, "replicas": 1000, "database-crash": 300}[args.mode]
     drill = Drill(args)
     try:
-        problems = drill.crash() if args.mode == "crash" else drill.replicas()
+        problems = {"crash": drill.crash, "replicas": drill.replicas, "database-crash": drill.database_crash}[args.mode]()
     finally:
         drill.stop_all()
     if problems:
