@@ -11,13 +11,13 @@ pub mod schema;
 pub mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, HandleError, Pool, PooledConnection};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -34,6 +34,40 @@ const MIGRATION_LOCK: i64 = 0x0d7e_5dca_0001;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PgConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+/// How often a pool reports that it cannot connect while the database stays away.
+const CONNECT_ERROR_EVERY: Duration = Duration::from_secs(10);
+
+/// Reports a pool's failed connection attempts once per [`CONNECT_ERROR_EVERY`], with the
+/// number left unsaid since: a pool keeps retrying while the database is down, and each
+/// attempt logged on its own was dozens of lines a second.
+#[derive(Debug, Default)]
+struct ConnectErrors {
+    /// When the last report went out, and the failures since.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl ConnectErrors {
+    /// The failures to report now (this one included), or None while the last report is recent.
+    fn due(&self, now: Instant) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (last, unsaid) = &mut *state;
+        *unsaid += 1;
+        if last.is_some_and(|at| now.saturating_duration_since(at) < CONNECT_ERROR_EVERY) {
+            return None;
+        }
+        *last = Some(now);
+        Some(std::mem::take(unsaid))
+    }
+}
+
+impl HandleError<diesel::r2d2::Error> for ConnectErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        if let Some(failures) = self.due(Instant::now()) {
+            tracing::error!(failures, %error, "cannot open a database connection");
+        }
+    }
+}
 
 /// Every pooled connection sees the sidecar's schema first and speaks UTC.
 #[derive(Debug)]
@@ -98,6 +132,7 @@ impl Db {
             .test_on_check_out(false)
             .connection_timeout(timeout)
             .connection_customizer(Box::new(SessionSetup))
+            .error_handler(Box::new(ConnectErrors::default()))
             .build(ConnectionManager::<PgConnection>::new(url))
             .context("cannot connect to the database")?;
         // One connection each, opened on first use and kept.
@@ -108,6 +143,7 @@ impl Db {
                 .idle_timeout(None)
                 .connection_timeout(OPS_TIMEOUT)
                 .connection_customizer(Box::new(OpsSessionSetup))
+                .error_handler(Box::new(ConnectErrors::default()))
                 .build_unchecked(ConnectionManager::<PgConnection>::new(url))
         };
         Ok(Self { pool, probe: single(), scrape: single(), scraping: Arc::new(AtomicBool::new(false)) })
@@ -214,3 +250,20 @@ pub fn connect_once(url: &str) -> anyhow::Result<PgConnection> {
 }
 
 use diesel::RunQueryDsl as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_reported_once_per_period_with_their_count() {
+        let errors = ConnectErrors::default();
+        let start = Instant::now();
+        assert_eq!(errors.due(start), Some(1), "the first failure is reported at once");
+        for second in 1..10 {
+            assert_eq!(errors.due(start + Duration::from_secs(second)), None);
+        }
+        assert_eq!(errors.due(start + CONNECT_ERROR_EVERY), Some(10), "the next report counts the unsaid ones");
+        assert_eq!(errors.due(start + CONNECT_ERROR_EVERY + Duration::from_millis(1)), None);
+    }
+}
