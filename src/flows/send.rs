@@ -387,7 +387,8 @@ fn reserve(
     // with the document) comes after the store's synchronous commit, which flushes the WAL
     // up to and including it; a server crash that loses it loses the CAF's counter bump
     // with it (one transaction), so the folio is neither lost nor given twice.
-    diesel::sql_query("SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(7412, $1)")
+    diesel::sql_query("SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1, $2)")
+        .bind::<diesel::sql_types::Int4, _>(MOVE_LOCK)
         .bind::<diesel::sql_types::Int4, _>(order.move_id)
         .execute(conn)?;
     if let Some(existing) = existing_document(conn, order)? {
@@ -463,8 +464,12 @@ fn issuing_company(conn: &mut PgConnection, company_id: i32) -> AppResult<Issuin
     }
 }
 
+/// The first key of the advisory lock that makes the calls for one move take turns.
+const MOVE_LOCK: i32 = 7412;
+
 fn lock_move(conn: &mut PgConnection, move_id: i32) -> AppResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(7412, $1)")
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind::<diesel::sql_types::Int4, _>(MOVE_LOCK)
         .bind::<diesel::sql_types::Int4, _>(move_id)
         .execute(conn)?;
     Ok(())
