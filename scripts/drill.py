@@ -83,7 +83,7 @@ class OwnPostgres:
             raise RuntimeError("PostgreSQL binaries not found under /usr/lib/postgresql")
         self.bin, self.dir = bins[-1], work / "pg"
         self.data = self.dir / "data"
-        subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]), capture_output=True)
+        self.pg_ctl("stop", "-m", "immediate", check=False)
         subprocess.run(["rm", "-rf", str(self.dir)], check=True)
         self.dir.mkdir(parents=True)
         if os.geteuid() == 0:
@@ -92,18 +92,20 @@ class OwnPostgres:
         self.start()
         self.url = f"postgres://postgres@127.0.0.1:{self.PORT}/postgres"
 
+    def pg_ctl(self, *args, check=True):
+        subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), *args]), check=check, capture_output=True)
+
     def start(self):
-        subprocess.run(as_postgres([
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "120",
-            "-o", f"-p {self.PORT} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on -c synchronous_commit=on",
-            "start"]), check=True, capture_output=True)
+        self.pg_ctl("-l", str(self.dir / "server.log"), "-w", "-t", "120", "-o",
+                    f"-p {self.PORT} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on -c synchronous_commit=on",
+                    "start")
 
     def crash(self):
         """Immediate mode: the server exits without a checkpoint and replays its WAL on start."""
-        subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "stop", "-m", "immediate"]), check=True, capture_output=True)
+        self.pg_ctl("stop", "-m", "immediate")
 
     def stop(self):
-        subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "stop", "-m", "fast"]), capture_output=True)
+        self.pg_ctl("stop", "-m", "fast", check=False)
 
 
 class Drill:
