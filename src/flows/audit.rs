@@ -43,8 +43,14 @@ pub struct Entry<'a> {
 }
 
 pub fn record(conn: &mut PgConnection, now: Timestamp, actor: &Actor, entry: Entry<'_>) -> AppResult<()> {
-    diesel::insert_into(dte_audit_log::table)
-        .values(NewAuditEntry {
+    record_all(conn, now, &[(actor, entry)])
+}
+
+/// Several entries in one statement, written in the caller's transaction.
+pub fn record_all(conn: &mut PgConnection, now: Timestamp, entries: &[(&Actor, Entry<'_>)]) -> AppResult<()> {
+    let rows: Vec<NewAuditEntry<'_>> = entries
+        .iter()
+        .map(|(actor, entry)| NewAuditEntry {
             created_at: now,
             company_id: entry.company_id,
             actor: &actor.name,
@@ -54,6 +60,7 @@ pub fn record(conn: &mut PgConnection, now: Timestamp, actor: &Actor, entry: Ent
             target_id: entry.target_id,
             details: entry.details.to_string(),
         })
-        .execute(conn)?;
+        .collect();
+    diesel::insert_into(dte_audit_log::table).values(&rows).execute(conn)?;
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! `WHERE`), timestamped, kept in `dte_document_transition` and logged as one line. The states and the moves they allow
 //! are [`DocState`] (`store::state`).
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel::PgConnection;
 use serde_json::{json, Value};
@@ -118,6 +120,7 @@ pub fn transition_many(
 }
 
 /// The state a new document is stored in.
+#[derive(Clone, Copy)]
 pub enum Born {
     /// Ready to upload in its envelope, leased to the call that uploads it.
     Sending { envelope_id: i32, lease_until: Timestamp },
@@ -125,70 +128,123 @@ pub enum Born {
     Held,
 }
 
+/// A new document of a move, stamped and signed, with the request it was made from.
+pub struct NewDocument<'a> {
+    pub move_id: i32,
+    pub signed: &'a SignedDte,
+    pub request_json: &'a [u8],
+}
+
 /// Stores a new document of a move, stamped and signed, in the state it is born in; its
 /// birth (`generated`, then that state) is recorded like any transition.
 pub fn create(
     conn: &mut PgConnection,
     company_id: i32,
-    move_id: i32,
-    signed: &SignedDte,
-    request_json: &[u8],
+    document: NewDocument<'_>,
     born: Born,
     now: Timestamp,
 ) -> AppResult<i32> {
+    let ids = create_all(conn, company_id, std::slice::from_ref(&document), born, now)?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a stored document came back without its id")))
+}
+
+/// Stores new documents of one company, all born in the same state (the documents of one
+/// envelope), with one statement for the documents and one for their births, whatever
+/// their number. Their ids come back in the order given.
+pub fn create_all(
+    conn: &mut PgConnection,
+    company_id: i32,
+    documents: &[NewDocument<'_>],
+    born: Born,
+    now: Timestamp,
+) -> AppResult<Vec<i32>> {
     let (state, envelope_id, lease_until, reason) = match born {
         Born::Sending { envelope_id, lease_until } => {
             (DocState::Sending, Some(envelope_id), Some(lease_until), "stored before upload")
         }
         Born::Held => (DocState::Contingency, None, None, "company in contingency: kept for later"),
     };
-    let id: i32 = diesel::insert_into(dte_document::table)
-        .values((
-            dte_document::company_id.eq(company_id),
-            dte_document::move_id.eq(move_id),
-            dte_document::dte_type.eq(signed.document_type.code().to_string()),
-            dte_document::folio.eq(signed.folio),
-            dte_document::state.eq(state.as_str()),
-            dte_document::request.eq(String::from_utf8_lossy(request_json).into_owned()),
-            dte_document::xml_content.eq(&signed.xml),
-            dte_document::sha256.eq(hex::encode(Sha256::digest(&signed.xml))),
-            dte_document::issue_date.eq(signed.issue_date),
-            dte_document::receiver_rut.eq(signed.receiver_rut.to_string()),
-            dte_document::total.eq(signed.total),
-            dte_document::envelope_id.eq(envelope_id),
-            dte_document::lease_until.eq(lease_until),
-            dte_document::created_at.eq(now),
-            dte_document::state_changed_at.eq(now),
-        ))
-        .returning(dte_document::id)
-        .get_result(conn)?;
-    record_birth(conn, id, &[(DocState::Generated, "stamped and signed"), (state, reason)], now)?;
-    Ok(id)
+    let rows: Vec<_> = documents
+        .iter()
+        .map(|document| {
+            let signed = document.signed;
+            (
+                dte_document::company_id.eq(company_id),
+                dte_document::move_id.eq(document.move_id),
+                dte_document::dte_type.eq(signed.document_type.code().to_string()),
+                dte_document::folio.eq(signed.folio),
+                dte_document::state.eq(state.as_str()),
+                dte_document::request.eq(String::from_utf8_lossy(document.request_json).into_owned()),
+                dte_document::xml_content.eq(&signed.xml),
+                dte_document::sha256.eq(hex::encode(Sha256::digest(&signed.xml))),
+                dte_document::issue_date.eq(signed.issue_date),
+                dte_document::receiver_rut.eq(signed.receiver_rut.to_string()),
+                dte_document::total.eq(signed.total),
+                dte_document::envelope_id.eq(envelope_id),
+                dte_document::lease_until.eq(lease_until),
+                dte_document::created_at.eq(now),
+                dte_document::state_changed_at.eq(now),
+            )
+        })
+        .collect();
+    let inserted: HashMap<i32, i32> = diesel::insert_into(dte_document::table)
+        .values(&rows)
+        .returning((dte_document::move_id, dte_document::id))
+        .get_results::<(i32, i32)>(conn)?
+        .into_iter()
+        .collect();
+    let ids = documents
+        .iter()
+        .map(|document| {
+            inserted.get(&document.move_id).copied().ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("the document of move {} was not stored", document.move_id))
+            })
+        })
+        .collect::<AppResult<Vec<i32>>>()?;
+    record_births(conn, &ids, &[(DocState::Generated, "stamped and signed"), (state, reason)], now)?;
+    Ok(ids)
 }
 
-/// Records how a new document came to its first stored state: `path` lists the states it
-/// went through inside the transaction that inserted it (`generated`, then the state its
-/// row was inserted in), all in one statement.
-fn record_birth(conn: &mut PgConnection, document_id: i32, path: &[(DocState, &str)], now: Timestamp) -> AppResult<()> {
+/// Records how new documents came to their first stored state: `path` lists the states
+/// they went through inside the transaction that inserted them (`generated`, then the
+/// state their rows were inserted in), all in one statement.
+fn record_births(
+    conn: &mut PgConnection,
+    document_ids: &[i32],
+    path: &[(DocState, &str)],
+    now: Timestamp,
+) -> AppResult<()> {
+    let mut steps = Vec::with_capacity(path.len());
     let mut from: Option<DocState> = None;
-    let mut rows = Vec::with_capacity(path.len());
     for &(state, reason) in path {
         if from.is_some_and(|from| !from.may_become(state)) {
             return Err(AppError::internal(anyhow::anyhow!("a new document cannot go from {from:?} to {state:?}")));
         }
-        rows.push((
-            dte_document_transition::document_id.eq(document_id),
-            dte_document_transition::from_state.eq(from.map(DocState::as_str)),
-            dte_document_transition::to_state.eq(state.as_str()),
-            dte_document_transition::at.eq(now),
-            dte_document_transition::reason.eq(reason),
-        ));
+        steps.push((from, state, reason));
         from = Some(state);
     }
+    let rows: Vec<_> = document_ids
+        .iter()
+        .flat_map(|&document_id| {
+            steps.iter().map(move |&(from, state, reason)| {
+                (
+                    dte_document_transition::document_id.eq(document_id),
+                    dte_document_transition::from_state.eq(from.map(DocState::as_str)),
+                    dte_document_transition::to_state.eq(state.as_str()),
+                    dte_document_transition::at.eq(now),
+                    dte_document_transition::reason.eq(reason),
+                )
+            })
+        })
+        .collect();
     diesel::insert_into(dte_document_transition::table).values(&rows).execute(conn)?;
-    for &(state, reason) in path {
-        crate::metrics::transition(state.as_str());
-        tracing::info!(document = document_id, to = state.as_str(), reason, "document transition");
+    for &document_id in document_ids {
+        for &(_, state, reason) in &steps {
+            crate::metrics::transition(state.as_str());
+            tracing::info!(document = document_id, to = state.as_str(), reason, "document transition");
+        }
     }
     Ok(())
 }

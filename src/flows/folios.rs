@@ -420,13 +420,22 @@ fn spare(conn: &mut PgConnection, ask: &Ask<'_>) -> AppResult<Option<Reservation
 /// Ends a reservation as its document is stored, in the same transaction. False when the
 /// caller no longer holds it (its lease lapsed and another call took it over).
 pub fn complete(conn: &mut PgConnection, reservation: &Reservation) -> AppResult<bool> {
+    complete_all(conn, &[reservation])
+}
+
+/// [`complete`] for the reservations of one envelope, in one statement: true when every
+/// one was still held by its caller. The caller undoes its transaction otherwise.
+pub fn complete_all(conn: &mut PgConnection, reservations: &[&Reservation]) -> AppResult<bool> {
+    let ids: Vec<i32> = reservations.iter().map(|r| r.id).collect();
+    // Holders are random per reservation, so matching both sets is matching each pair.
+    let holders: Vec<i64> = reservations.iter().map(|r| r.holder).collect();
     let deleted = diesel::delete(
         dte_folio_reservation::table
-            .filter(dte_folio_reservation::id.eq(reservation.id))
-            .filter(dte_folio_reservation::holder.eq(reservation.holder)),
+            .filter(dte_folio_reservation::id.eq_any(&ids))
+            .filter(dte_folio_reservation::holder.eq_any(&holders)),
     )
     .execute(conn)?;
-    Ok(deleted == 1)
+    Ok(deleted == reservations.len())
 }
 
 /// Gives a reserved folio up after its document could not be stamped: it becomes a spare,

@@ -353,23 +353,18 @@ fn store_shared(
     if contingency::is_enabled(conn, company.id)? {
         return Err(AppError::user("the company entered contingency while its documents were stamped"));
     }
-    let mut moves: Vec<i32> = items.iter().map(|item| item.order.move_id).collect();
-    moves.sort_unstable();
-    for move_id in moves {
-        lock_move(conn, move_id)?;
-    }
-    for item in items {
-        if !folios::complete(conn, &item.reserved.reservation)? {
-            return Err(AppError::user(format!("the folio of move {} was taken over", item.order.move_id)));
-        }
+    let moves: Vec<i32> = items.iter().map(|item| item.order.move_id).collect();
+    lock_moves(conn, &moves)?;
+    let reservations: Vec<&Reservation> = items.iter().map(|item| &item.reserved.reservation).collect();
+    if !folios::complete_all(conn, &reservations)? {
+        return Err(AppError::user("a folio of the envelope was taken over while it was stamped"));
     }
     let xml = Bytes::from(xml);
     let envelope_id = super::envelope::insert(conn, company.id, &xml, items.len(), now)?;
-    let mut document_ids = Vec::with_capacity(items.len());
-    for item in items {
-        let born = document::Born::Sending { envelope_id, lease_until };
-        document_ids.push(insert_issued(conn, &item.actor, &item.order, company, &item.signed, born, now)?);
-    }
+    let issued: Vec<Issued<'_>> =
+        items.iter().map(|item| Issued { actor: &item.actor, order: &item.order, signed: &item.signed }).collect();
+    let born = document::Born::Sending { envelope_id, lease_until };
+    let document_ids = insert_issued(conn, company, &issued, born, now)?;
     Ok((envelope_id, xml, document_ids))
 }
 
@@ -468,10 +463,18 @@ fn issuing_company(conn: &mut PgConnection, company_id: i32) -> AppResult<Issuin
 const MOVE_LOCK: i32 = 7412;
 
 fn lock_move(conn: &mut PgConnection, move_id: i32) -> AppResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
-        .bind::<diesel::sql_types::Int4, _>(MOVE_LOCK)
-        .bind::<diesel::sql_types::Int4, _>(move_id)
-        .execute(conn)?;
+    lock_moves(conn, &[move_id])
+}
+
+/// Takes the locks of several moves in one statement, in ascending order, so two calls
+/// that lock overlapping moves cannot deadlock.
+fn lock_moves(conn: &mut PgConnection, move_ids: &[i32]) -> AppResult<()> {
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock($1, m) FROM (SELECT m FROM unnest($2::int4[]) AS m ORDER BY m) AS moves",
+    )
+    .bind::<diesel::sql_types::Int4, _>(MOVE_LOCK)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Int4>, _>(move_ids)
+    .execute(conn)?;
     Ok(())
 }
 
@@ -539,60 +542,88 @@ fn store(
         Some((envelope_id, _)) => document::Born::Sending { envelope_id: *envelope_id, lease_until },
         None => document::Born::Held,
     };
-    let document_id = insert_issued(conn, actor, order, company, &signed, born, now)?;
+    let issued = Issued { actor, order, signed: &signed };
+    let document_id = insert_issued(conn, company, std::slice::from_ref(&issued), born, now)?
+        .first()
+        .copied()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a stored document came back without its id")))?;
     let Some((envelope_id, xml)) = envelope else {
         return Ok(Prepared::Held(document::summary(conn, document_id)?));
     };
     Ok(Prepared::ToUpload { document_id, envelope_id, xml })
 }
 
-/// Stores an issued document with its audit entry (and its contingency row when it is
-/// held), once its reservation is completed and its envelope, if any, stored.
+/// An issued document on its way to the store, with the call it came from.
+struct Issued<'a> {
+    actor: &'a Actor,
+    order: &'a Order,
+    signed: &'a SignedDte,
+}
+
+/// Stores issued documents of one company, all born in the same state, with their audit
+/// entries (and their contingency rows when held): a few statements whatever their number.
+/// Their reservations are completed and their envelope, if any, stored. Returns their ids
+/// in the order given.
 fn insert_issued(
     conn: &mut PgConnection,
-    actor: &Actor,
-    order: &Order,
     company: &Company,
-    signed: &SignedDte,
+    issued: &[Issued<'_>],
     born: document::Born,
     now: Timestamp,
-) -> AppResult<i32> {
+) -> AppResult<Vec<i32>> {
     let held = matches!(born, document::Born::Held);
-    let document_id =
-        document::create(conn, company.id, order.move_id, signed, order.request_json.as_bytes(), born, now)?;
-    super::audit::record(
-        conn,
-        now,
-        actor,
-        super::audit::Entry {
-            action: "document.send",
-            company_id: Some(company.id),
-            target_model: Some("dte.document"),
-            target_id: Some(document_id),
-            details: serde_json::json!({
-                "move_id": order.move_id,
-                "dte_type": order.dte_type.as_str(),
-                "folio": signed.folio,
-                "held": held,
-            }),
-        },
-    )?;
+    let documents: Vec<document::NewDocument<'_>> = issued
+        .iter()
+        .map(|one| document::NewDocument {
+            move_id: one.order.move_id,
+            signed: one.signed,
+            request_json: one.order.request_json.as_bytes(),
+        })
+        .collect();
+    let document_ids = document::create_all(conn, company.id, &documents, born, now)?;
+    let entries: Vec<(&Actor, super::audit::Entry<'_>)> = issued
+        .iter()
+        .zip(&document_ids)
+        .map(|(one, &document_id)| {
+            let entry = super::audit::Entry {
+                action: "document.send",
+                company_id: Some(company.id),
+                target_model: Some("dte.document"),
+                target_id: Some(document_id),
+                details: serde_json::json!({
+                    "move_id": one.order.move_id,
+                    "dte_type": one.order.dte_type.as_str(),
+                    "folio": one.signed.folio,
+                    "held": held,
+                }),
+            };
+            (one.actor, entry)
+        })
+        .collect();
+    super::audit::record_all(conn, now, &entries)?;
     if held {
-        diesel::insert_into(dte_contingency_pending::table)
-            .values(NewPendingDte {
-                dte_type: order.dte_type.as_str(),
-                folio: &signed.folio.to_string(),
+        let folios: Vec<String> = issued.iter().map(|one| one.signed.folio.to_string()).collect();
+        let names: Vec<String> =
+            issued.iter().map(|one| format!("DTE {}-{}", one.order.dte_type, one.signed.folio)).collect();
+        let rows: Vec<NewPendingDte<'_>> = issued
+            .iter()
+            .zip(&document_ids)
+            .zip(folios.iter().zip(&names))
+            .map(|((one, &document_id), (folio, name))| NewPendingDte {
+                dte_type: one.order.dte_type.as_str(),
+                folio,
                 rut_emisor: &company.rut,
-                xml_content: &signed.xml,
+                xml_content: &one.signed.xml,
                 stored_date: now,
                 company_id: company.id,
-                move_id: order.move_id,
-                display_name: &format!("DTE {}-{}", order.dte_type, signed.folio),
+                move_id: one.order.move_id,
+                display_name: name,
                 document_id: Some(document_id),
             })
-            .execute(conn)?;
+            .collect();
+        diesel::insert_into(dte_contingency_pending::table).values(&rows).execute(conn)?;
     }
-    Ok(document_id)
+    Ok(document_ids)
 }
 
 /// The sweep's part: reservations whose call died between reserving and storing are
