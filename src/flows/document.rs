@@ -135,24 +135,10 @@ pub struct NewDocument<'a> {
     pub request_json: &'a [u8],
 }
 
-/// Stores a new document of a move, stamped and signed, in the state it is born in; its
-/// birth (`generated`, then that state) is recorded like any transition.
-pub fn create(
-    conn: &mut PgConnection,
-    company_id: i32,
-    document: NewDocument<'_>,
-    born: Born,
-    now: Timestamp,
-) -> AppResult<i32> {
-    let ids = create_all(conn, company_id, std::slice::from_ref(&document), born, now)?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a stored document came back without its id")))
-}
-
-/// Stores new documents of one company, all born in the same state (the documents of one
-/// envelope), with one statement for the documents and one for their births, whatever
-/// their number. Their ids come back in the order given.
+/// Stores new documents of one company, stamped and signed, all born in the same state (one
+/// document, or the documents of one envelope), with one statement for the documents and
+/// one for their births (`generated`, then that state), whatever their number. Their ids
+/// come back in the order given.
 pub fn create_all(
     conn: &mut PgConnection,
     company_id: i32,

@@ -427,15 +427,18 @@ pub fn complete(conn: &mut PgConnection, reservation: &Reservation) -> AppResult
 /// one was still held by its caller. The caller undoes its transaction otherwise.
 pub fn complete_all(conn: &mut PgConnection, reservations: &[&Reservation]) -> AppResult<bool> {
     let ids: Vec<i32> = reservations.iter().map(|r| r.id).collect();
-    // Holders are random per reservation, so matching both sets is matching each pair.
     let holders: Vec<i64> = reservations.iter().map(|r| r.holder).collect();
-    let deleted = diesel::delete(
+    let deleted: Vec<(i32, i64)> = diesel::delete(
         dte_folio_reservation::table
             .filter(dte_folio_reservation::id.eq_any(&ids))
             .filter(dte_folio_reservation::holder.eq_any(&holders)),
     )
-    .execute(conn)?;
-    Ok(deleted == reservations.len())
+    .returning((dte_folio_reservation::id, dte_folio_reservation::holder))
+    .get_results(conn)?;
+    // Each pair checked, not only the two sets: a row whose holder is another
+    // reservation's of the batch is not ours, and undoes the batch.
+    let ours = deleted.iter().all(|&(id, holder)| reservations.iter().any(|r| r.id == id && r.holder == holder));
+    Ok(ours && deleted.len() == reservations.len())
 }
 
 /// Gives a reserved folio up after its document could not be stamped: it becomes a spare,
