@@ -8,6 +8,8 @@
 
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+#[path = "floor/mod.rs"]
+mod floor;
 
 use std::time::Instant;
 
@@ -16,17 +18,18 @@ use futures::stream::{self, StreamExt};
 use serde_json::json;
 
 const DOCUMENTS: i32 = 10_000;
-/// The issue's target for issuing in contingency on this machine, 16 calls in flight.
+/// The issue's target for issuing in contingency on this machine, [`IN_FLIGHT`] calls in flight.
 const TARGET_ISSUED_PER_SECOND: f64 = 800.0;
+const IN_FLIGHT: usize = 16;
 
 fn main() {
     actix_rt::System::new().block_on(async {
-        let app = TestApp::spawn_with(|s| s.database.pool_size = 16).await;
+        let app = TestApp::spawn_with(|s| s.database.pool_size = IN_FLIGHT as u32).await;
         app.setup_company(1, COMPANY_RUT, i64::from(DOCUMENTS)).await;
         app.call("dte.contingency", "enable_contingency", json!([1, "sii_unavailable"]), json!({})).await;
         let started = Instant::now();
         stream::iter(1..=DOCUMENTS)
-            .for_each_concurrent(16, |move_id| {
+            .for_each_concurrent(IN_FLIGHT, |move_id| {
                 let app = &app;
                 async move {
                     let answer = app.send(move_id, 1, 33, COMPANY_RUT).await;
@@ -36,10 +39,20 @@ fn main() {
             .await;
         let issuing = started.elapsed().as_secs_f64();
         let per_second = f64::from(DOCUMENTS) / issuing;
+        let reference = floor::measure_aside(&app.db.url, floor::Fate::Held, DOCUMENTS, IN_FLIGHT).await;
         println!(
-            "issued {DOCUMENTS} documents in contingency in {issuing:.1}s — {per_second:.0} documents/s \
-             (target ≥ {TARGET_ISSUED_PER_SECOND:.0}: {})",
+            "issued {DOCUMENTS} documents in contingency in {issuing:.1}s — {per_second:.0} documents/s, \
+             {:.2} × the reference (target ≥ {TARGET_ISSUED_PER_SECOND:.0}, {:.2} × the reference: {})",
+            per_second / reference.per_second,
+            TARGET_ISSUED_PER_SECOND / reference.per_second,
             if per_second >= TARGET_ISSUED_PER_SECOND { "met" } else { "NOT met" }
+        );
+        println!(
+            "  reference: PostgreSQL alone, the {:.0} statements a held document cannot do without \
+             (no XML, no signature, no HTTP; see benches/floor): {:.0} documents/s, p99 {:.1} ms",
+            floor::Fate::Held.statements(),
+            reference.per_second,
+            reference.p99.as_secs_f64() * 1e3
         );
         app.call("dte.contingency", "disable_contingency", json!([1]), json!({})).await;
 
