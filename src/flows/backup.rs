@@ -54,7 +54,7 @@ pub async fn backup_dte(ctx: &AppContext, p: BackupDteParams) -> AppResult<Value
     }
     let max = ctx.settings.limits.max_xml_bytes;
     let now = ctx.clock.now();
-    let id = ctx
+    let backup = ctx
         .db
         .run(move |conn| {
             let xml = xml_content::accept_text("xml_content", &p.xml_content, max)?;
@@ -70,11 +70,11 @@ pub async fn backup_dte(ctx: &AppContext, p: BackupDteParams) -> AppResult<Value
                 company_id: company.id,
                 move_id: p.move_id,
             };
-            let backup = store(conn, &document, now)?;
-            Ok(backup.id)
+            store(conn, &document, now)
         })
         .await?;
-    copy_out(ctx, Some(vec![id])).await?;
+    let id = backup.id;
+    copy_rows(ctx, vec![backup]).await?;
     Ok(json!(id))
 }
 
@@ -127,9 +127,9 @@ pub fn store(conn: &mut PgConnection, document: &Document<'_>, now: Timestamp) -
     Ok(existing)
 }
 
-/// Keeps many documents at once (an envelope's worth); returns their backup ids. Any
+/// Keeps many documents at once (an envelope's worth); returns their backups. Any
 /// document already backed up goes through [`store`], which returns or refuses it.
-pub fn store_many(conn: &mut PgConnection, documents: &[Document<'_>], now: Timestamp) -> AppResult<Vec<i32>> {
+pub fn store_many(conn: &mut PgConnection, documents: &[Document<'_>], now: Timestamp) -> AppResult<Vec<Backup>> {
     if documents.is_empty() {
         return Ok(Vec::new());
     }
@@ -159,19 +159,20 @@ pub fn store_many(conn: &mut PgConnection, documents: &[Document<'_>], now: Time
             xml_filename: filename,
         })
         .collect();
-    let inserted: Vec<(i32, String, String)> = diesel::insert_into(dte_backup::table)
+    let mut backups: Vec<Backup> = diesel::insert_into(dte_backup::table)
         .values(&rows)
         .on_conflict_do_nothing()
-        .returning((dte_backup::id, dte_backup::dte_type, dte_backup::folio))
+        .returning(Backup::as_returning())
         .get_results(conn)?;
-    let mut ids: Vec<i32> = inserted.iter().map(|r| r.0).collect();
+    let mut known = Vec::new();
     for (document, folio) in documents.iter().zip(&folios) {
-        let done = inserted.iter().any(|(_, t, f)| t == document.dte_type.as_str() && f == folio);
+        let done = backups.iter().any(|b| b.dte_type == document.dte_type.as_str() && &b.folio == folio);
         if !done {
-            ids.push(store(conn, document, now)?.id);
+            known.push(store(conn, document, now)?);
         }
     }
-    Ok(ids)
+    backups.extend(known);
+    Ok(backups)
 }
 
 /// Track ids are the SII's digits; kept as text because they may start with zeros.
@@ -206,7 +207,6 @@ fn copy_key(row: &Backup) -> CopyKey {
 /// Writes the second copy of the given backups (or of every backup still without one)
 /// and records it. A copy that cannot be written now is left for the next sweep.
 pub async fn copy_out(ctx: &AppContext, ids: Option<Vec<i32>>) -> AppResult<usize> {
-    use futures::stream::{self, StreamExt};
     let rows: Vec<Backup> = ctx
         .db
         .run(move |conn| {
@@ -218,8 +218,15 @@ pub async fn copy_out(ctx: &AppContext, ids: Option<Vec<i32>>) -> AppResult<usiz
             Ok(query.select(Backup::as_select()).load(conn)?)
         })
         .await?;
+    copy_rows(ctx, rows).await
+}
+
+/// [`copy_out`] for backups the caller holds, as it has just stored them: those already
+/// copied are left alone.
+pub async fn copy_rows(ctx: &AppContext, rows: Vec<Backup>) -> AppResult<usize> {
+    use futures::stream::{self, StreamExt};
     let archive = &ctx.archive;
-    let copied: Vec<i32> = stream::iter(rows)
+    let copied: Vec<i32> = stream::iter(rows.into_iter().filter(|row| row.copied_at.is_none()))
         .map(|row| async move {
             match archive.put(&copy_meta(&row), &row.xml_content).await {
                 Ok(()) => Some(row.id),
@@ -238,6 +245,9 @@ pub async fn copy_out(ctx: &AppContext, ids: Option<Vec<i32>>) -> AppResult<usiz
         .collect()
         .await;
     let count = copied.len();
+    if copied.is_empty() {
+        return Ok(0);
+    }
     let now = ctx.clock.now();
     ctx.db
         .run(move |conn| {

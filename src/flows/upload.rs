@@ -24,7 +24,7 @@ use crate::dte::{Rut, Signer};
 use crate::error::{AppError, AppResult};
 use crate::sii::client::Receipt;
 use crate::sii::{ErrorClass, SiiError};
-use crate::store::models::{DocumentRow, EnvelopeRow, FailedEntry, PendingDte};
+use crate::store::models::{Backup, DocumentRow, EnvelopeRow, FailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::{
     dte_company, dte_contingency_pending, dte_document, dte_envelope, dte_failed_queue,
 };
@@ -46,7 +46,20 @@ pub enum Uploaded {
 struct FollowUp {
     retries: Vec<(i32, Timestamp)>,
     poll: Option<(i32, Timestamp)>,
-    backups: Vec<i32>,
+    backups: Vec<Backup>,
+}
+
+/// What may ride on an envelope besides its documents: it decides what recording the
+/// SII's answer has to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Riders {
+    /// Stored a moment ago in the caller's transaction, with its documents in `sending`
+    /// (see [`Fresh`]): nothing else rides on it, and none of its documents has a queue
+    /// entry or a contingency row yet.
+    None,
+    /// Stored earlier: entries queued and documents kept over RPC may ride on it, and its
+    /// documents may have failed before.
+    Possible,
 }
 
 pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static str) -> AppResult<Uploaded> {
@@ -80,7 +93,7 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
     }
     let company: Rut = company_rut.parse().map_err(AppError::internal)?;
     let fresh = Fresh { envelope_id, company, signer, xml: Bytes::from(envelope.xml_content) };
-    upload_stored(ctx, fresh, envelope.document_count, why).await
+    upload_stored(ctx, fresh, envelope.document_count, Riders::Possible, why).await
 }
 
 /// An envelope the caller has just stored, in the same transaction as its documents in
@@ -95,22 +108,30 @@ pub struct Fresh {
 
 /// The first upload of an envelope stored a moment ago (see [`Fresh`]).
 pub async fn upload_fresh(ctx: &AppContext, fresh: Fresh, document_count: usize) -> AppResult<Uploaded> {
-    upload_stored(ctx, fresh, i32::try_from(document_count).unwrap_or(i32::MAX), "first upload").await
+    upload_stored(ctx, fresh, i32::try_from(document_count).unwrap_or(i32::MAX), Riders::None, "first upload").await
 }
 
-async fn upload_stored(ctx: &AppContext, fresh: Fresh, document_count: i32, why: &'static str) -> AppResult<Uploaded> {
+async fn upload_stored(
+    ctx: &AppContext,
+    fresh: Fresh,
+    document_count: i32,
+    riders: Riders,
+    why: &'static str,
+) -> AppResult<Uploaded> {
     let Fresh { envelope_id, company, signer, xml } = fresh;
     tracing::info!(envelope = envelope_id, documents = document_count, why, "uploading to the SII");
     let answer = ctx.sii.upload(&signer, company, xml).await;
     let now = ctx.clock.now();
     let first_poll = TimeDelta::seconds(ctx.settings.jobs.first_poll_secs);
     let threshold = ctx.settings.sii.contingency_after_failures;
+    // The envelope's documents are all of its company, whose RUT the caller holds.
+    let sent = Sent { envelope_id, issuer: company.to_string(), riders };
     let (outcome, follow_up) = ctx
         .db
-        .run(move |conn| conn.transaction(|conn| record(conn, envelope_id, answer, now, first_poll, threshold)))
+        .run(move |conn| conn.transaction(|conn| record(conn, &sent, answer, now, first_poll, threshold)))
         .await?;
     if !follow_up.backups.is_empty() {
-        backup::copy_out(ctx, Some(follow_up.backups)).await?;
+        backup::copy_rows(ctx, follow_up.backups).await?;
     }
     ctx.follow_up_retries(&follow_up.retries).await;
     if let Some((envelope, at)) = follow_up.poll {
@@ -148,14 +169,23 @@ fn loose_entries(conn: &mut PgConnection, envelope_id: i32) -> AppResult<Vec<Fai
         .load(conn)?)
 }
 
+/// The envelope whose upload is recorded.
+struct Sent {
+    envelope_id: i32,
+    /// The RUT of the envelope's company, which issued every document in it.
+    issuer: String,
+    riders: Riders,
+}
+
 fn record(
     conn: &mut PgConnection,
-    envelope_id: i32,
+    sent: &Sent,
     answer: Result<Receipt, SiiError>,
     now: Timestamp,
     first_poll: TimeDelta,
     contingency_threshold: u32,
 ) -> AppResult<(Uploaded, FollowUp)> {
+    let envelope_id = sent.envelope_id;
     let envelope: EnvelopeRow =
         dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).for_update().first(conn)?;
     let received = match answer {
@@ -166,8 +196,10 @@ fn record(
     };
     let mut follow_up = FollowUp::default();
     let documents = members(conn, envelope_id)?;
-    let loose = loose_entries(conn, envelope_id)?;
-    let pending = loose_pending(conn, envelope_id)?;
+    let (loose, pending) = match sent.riders {
+        Riders::None => (Vec::new(), Vec::new()),
+        Riders::Possible => (loose_entries(conn, envelope_id)?, loose_pending(conn, envelope_id)?),
+    };
     health::record_outcome(conn, envelope.company_id, received.as_ref().err(), contingency_threshold, now)?;
     match received {
         Ok((track_id, duplicate)) => {
@@ -197,11 +229,11 @@ fn record(
             // Everything the SII now has, however it travelled (our documents that moved,
             // entries queued over RPC, documents kept in contingency over RPC), is backed
             // up, its queue entry closed and its contingency row marked uploaded, once.
-            let rut = if moved.is_empty() { String::new() } else { issuer_rut(conn, envelope.company_id)? };
+            let rut = &sent.issuer;
             let mut reached = Vec::with_capacity(moved.len() + loose.len() + pending.len());
             for d in documents.iter().filter(|d| moved.contains(&d.id)) {
                 let (dte_type, folio) = (dte_type(&d.dte_type)?, folio(d.folio)?);
-                reached.push(backed_up(dte_type, folio, &rut, &d.xml_content, track, d.company_id, d.move_id));
+                reached.push(backed_up(dte_type, folio, rut, &d.xml_content, track, d.company_id, d.move_id));
             }
             for e in &loose {
                 let (dte_type, folio) = (dte_type(&e.dte_type)?, stored_folio("queue entry", e.id, &e.folio)?);
@@ -212,14 +244,16 @@ fn record(
                 reached.push(backed_up(dte_type, folio, &r.rut_emisor, &r.xml_content, track, r.company_id, r.move_id));
             }
             follow_up.backups.extend(backup::store_many(conn, &reached, now)?);
-            let entries: Vec<i32> = loose.iter().map(|e| e.id).collect();
-            failed_queue::close_on_success(conn, &moved, &entries, track, now)?;
-            let mut kept: Vec<i32> = dte_contingency_pending::table
-                .filter(dte_contingency_pending::document_id.eq_any(&moved))
-                .select(dte_contingency_pending::id)
-                .load(conn)?;
-            kept.extend(pending.iter().map(|r| r.id));
-            mark_uploaded(conn, &kept, track, now)?;
+            if sent.riders == Riders::Possible {
+                let entries: Vec<i32> = loose.iter().map(|e| e.id).collect();
+                failed_queue::close_on_success(conn, &moved, &entries, track, now)?;
+                let mut kept: Vec<i32> = dte_contingency_pending::table
+                    .filter(dte_contingency_pending::document_id.eq_any(&moved))
+                    .select(dte_contingency_pending::id)
+                    .load(conn)?;
+                kept.extend(pending.iter().map(|r| r.id));
+                mark_uploaded(conn, &kept, track, now)?;
+            }
             follow_up.poll = Some((envelope_id, poll_at));
             Ok((Uploaded::Received { track_id }, follow_up))
         }
@@ -230,8 +264,7 @@ fn record(
                 if from.is_some_and(DocState::reached_sii) {
                     continue;
                 }
-                let rut = issuer_rut(conn, doc.company_id)?;
-                let attempt = Attempt::for_document(doc, &rut, envelope_id, &error);
+                let attempt = Attempt::for_document(doc, &sent.issuer, envelope_id, &error);
                 let entry = failed_queue::record_failure(conn, &attempt, now)?;
                 let to = if entry.state == QueueState::Abandoned { DocState::Abandoned } else { DocState::Failed };
                 if to == DocState::Abandoned && from == Some(DocState::Sending) {
@@ -335,8 +368,4 @@ fn backed_up<'a>(
     move_id: i32,
 ) -> backup::Document<'a> {
     backup::Document { dte_type, folio, rut_emisor, xml, track_id, company_id, move_id }
-}
-
-fn issuer_rut(conn: &mut PgConnection, company_id: i32) -> AppResult<String> {
-    Ok(dte_company::table.find(company_id).select(dte_company::rut).first(conn)?)
 }
