@@ -258,6 +258,50 @@ fn concurrent_writers_leave_exact_counts() {
     assert_eq!(counted, documents);
 }
 
+/// Each column the counters read moves the counts when an update changes it, and the
+/// columns they do not read leave them be (a backup's counters fire only for those).
+#[test]
+fn every_counted_column_moves_the_counts_and_the_others_do_not() {
+    let db = TestDb::new();
+    let mut conn = session(&db.url);
+    for n in 1..=4 {
+        conn.batch_execute(&insert_document(1, n, "sending")).unwrap();
+        conn.batch_execute(&insert_backup(1, n)).unwrap();
+        conn.batch_execute(&insert_entry(1, n)).unwrap();
+    }
+    let storage = aggregates::backup_storage(&mut conn, 1).unwrap();
+    // Columns the counters do not read: the archive copy, a track id, a lease, a message.
+    conn.batch_execute(
+        "UPDATE dte_backup SET copied_at = now(), track_id = '77'; \
+         UPDATE dte_document SET track_id = '77', lease_until = now(), message = 'x'; \
+         UPDATE dte_failed_queue SET error_message = 'still down'",
+    )
+    .unwrap();
+    assert_agree(&mut conn);
+    assert_eq!(aggregates::backup_storage(&mut conn, 1).unwrap(), storage);
+    // Every column they read, one statement each.
+    conn.batch_execute(
+        "UPDATE dte_document SET company_id = 2 WHERE move_id = 1; \
+         UPDATE dte_document SET dte_type = '61' WHERE move_id = 2; \
+         UPDATE dte_document SET state = 'accepted' WHERE move_id = 3; \
+         UPDATE dte_document SET created_at = created_at - interval '40 days' WHERE move_id = 4; \
+         UPDATE dte_backup SET company_id = 2 WHERE move_id = 1; \
+         UPDATE dte_backup SET dte_type = '61' WHERE move_id = 2; \
+         UPDATE dte_backup SET sent_date = sent_date - interval '40 days' WHERE move_id = 3; \
+         UPDATE dte_backup SET xml_content = xml_content || xml_content WHERE move_id = 4; \
+         UPDATE dte_failed_queue SET company_id = 2 WHERE move_id = 1; \
+         UPDATE dte_failed_queue SET state = 'success' WHERE move_id = 2; \
+         UPDATE dte_failed_queue SET retry_count = 3 WHERE move_id = 3",
+    )
+    .unwrap();
+    assert_agree(&mut conn);
+    assert_eq!(
+        aggregates::documents_by_state(&mut conn, Some(2)).unwrap().into_iter().collect::<Vec<_>>(),
+        vec![("sending".to_string(), 1)]
+    );
+    assert_ne!(aggregates::backup_storage(&mut conn, 1).unwrap(), storage);
+}
+
 #[test]
 fn the_check_command_fails_on_a_difference_and_rebuild_repairs_it() {
     let db = TestDb::new();
