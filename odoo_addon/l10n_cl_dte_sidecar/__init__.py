@@ -1,2 +1,2 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from . import models, tools, wizard
+from . import controllers, models, tools, wizard

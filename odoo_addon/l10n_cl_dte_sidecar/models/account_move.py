@@ -203,12 +203,7 @@ class AccountMove(models.Model):
             lines.append(text)
             if state in WARNING_STATES or not state:
                 kind = "warning"
-            if state == "contingency":
-                # Nothing went to the SII yet: the document waits for the contingency upload.
-                summary = _("DTE issued in contingency, kept to be sent to the SII later: %(text)s", text=text)
-            else:
-                summary = _("DTE sent through the sidecar: %(text)s", text=text)
-            move.message_post(body=Markup("<p>%s</p>") % summary)
+            move.message_post(body=Markup("<p>%s</p>") % move._dte_send_summary(state, text))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -220,6 +215,25 @@ class AccountMove(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    @api.model
+    def _dte_send_summary(self, state, text):
+        """What the chatter says after "Send to SII": whether the document reached the SII,
+        failed and waits for a retry, was rejected, or is kept for later."""
+        if state in ("sent", "accepted", "accepted_with_objections"):
+            return _("DTE sent to the SII: %(text)s", text=text)
+        if state in ("generated", "sending"):
+            return _("DTE stamped and signed, its upload to the SII is under way: %(text)s", text=text)
+        if state == "failed":
+            return _("The upload of the DTE to the SII failed; it will be retried: %(text)s", text=text)
+        if state == "abandoned":
+            return _("The upload of the DTE to the SII failed and will not be retried: %(text)s", text=text)
+        if state == "rejected":
+            return _("The SII rejected the DTE: %(text)s", text=text)
+        if state == "contingency":
+            # Nothing went to the SII yet: the document waits for the contingency upload.
+            return _("DTE issued in contingency, kept to be sent to the SII later: %(text)s", text=text)
+        return _("The DTE sidecar did not say what became of the DTE: %(text)s", text=text)
 
     def _dte_check_sendable(self):
         self.ensure_one()

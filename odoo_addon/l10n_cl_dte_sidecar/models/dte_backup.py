@@ -70,7 +70,7 @@ class DteBackup(models.Model):
         filename = self._dte_fetch_xml()["filename"]
         return {
             "type": "ir.actions.act_url",
-            "url": f"/web/content/dte.backup/{self.id}/xml_file/{filename}?download=true",
+            "url": f"/l10n_cl_dte_sidecar/backup/{self.id}/xml/{filename}",
             "target": "download",
         }
 

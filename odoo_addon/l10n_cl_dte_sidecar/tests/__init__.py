@@ -11,3 +11,6 @@ from . import test_smoke_screens
 from . import test_tour_settings
 from . import test_tours
 from . import test_smoke_print
+from . import test_send_chatter
+from . import test_backup_download
+from . import test_search_views

@@ -81,7 +81,7 @@ class TestSidecarRecords(DteCommon):
             self.assertEqual(base64.b64decode(backup.xml_file), xml)
         self.assertEqual(sidecar.call_args.kwargs["ids"], [backup.id])
         self.assertEqual(action["type"], "ir.actions.act_url")
-        self.assertIn(f"/web/content/dte.backup/{backup.id}/xml_file/DTE-33-1.xml", action["url"])
+        self.assertEqual(action["url"], f"/l10n_cl_dte_sidecar/backup/{backup.id}/xml/DTE-33-1.xml")
         with self.patch_sidecar({"dte.backup.download_xml": {"filename": "x.xml", "xml_base64": "%%%"}}):
             with self.assertRaises(UserError):
                 backup.action_download_xml()
