@@ -17,3 +17,4 @@ from . import account_move_print
 from . import res_company
 from . import res_config_settings
 from . import ir_model
+from . import ir_cron

@@ -1,6 +1,6 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
 CONTINGENCY_REASONS = [
     ("manual", "Manual"),
@@ -37,3 +37,58 @@ class DteContingency(models.Model):
     def action_open_wizard(self):
         company = self[:1].company_id or self.env.company
         return self.env["dte.contingency.wizard"].action_open(company)
+
+    # The specification's API ------------------------------------------------------------
+
+    @api.model
+    def get_status(self, company_id=None):
+        """The contingency status of a company (default: the current one), as the sidecar
+        reports it: ``{enabled, reason, comment, enabled_date, enabled_by, pending_count,
+        company_id, …}``. A DTE user may read it."""
+        if not self.env.su:
+            self.check_access("read")
+        company = self._dte_company(company_id)
+        return self._dte_client()._call("dte.contingency", "get_status", company_id=company.id) or {}
+
+    @api.model
+    def enable_contingency(self, reason="manual", comment=None, company_id=None):
+        """Switch contingency mode on (DTE managers): documents are stamped, signed and
+        kept until it is switched off and they are uploaded. Returns the new status."""
+        return self._dte_switch("enable_contingency", company_id, reason=reason, comment=comment or None)
+
+    @api.model
+    def disable_contingency(self, comment=None, company_id=None):
+        """Switch contingency mode off (DTE managers). Documents kept meanwhile stay
+        pending until :meth:`upload_pending_batch` (or the sidecar's own drain) sends them.
+        Returns the new status."""
+        return self._dte_switch("disable_contingency", company_id, comment=comment or None)
+
+    @api.model
+    def upload_pending_batch(self, batch_size=50, company_id=None):
+        """Upload the documents kept during contingency, in envelopes of at most
+        ``batch_size`` documents (DTE managers). Returns the sidecar's report:
+        ``{envelopes, uploaded, failed, remaining, …}``; the pending rows, queue entries
+        and backups it changed are visible in this transaction."""
+        self._dte_check_manager()
+        company = self._dte_company(company_id)
+        pending = self.env["dte.contingency.pending"]._dte_refresh_where(
+            [("company_id", "=", company.id), ("uploaded", "=", False)]
+        )
+        report = self._dte_client()._call(
+            "dte.contingency", "upload_pending_batch", company_id=company.id, batch_size=int(batch_size),
+        ) or {}
+        pending = pending._dte_refresh()
+        uploaded = pending.filtered("uploaded")
+        if uploaded:
+            backups = self.env["dte.backup"]._dte_refresh_where([("move_id", "in", uploaded.move_id.ids)])
+            backups._dte_attach_xml()
+        self._dte_refresh_where([("company_id", "=", company.id)])
+        return report
+
+    @api.model
+    def _dte_switch(self, method, company_id, **params):
+        self._dte_check_manager()
+        company = self._dte_company(company_id)
+        status = self._dte_client()._call("dte.contingency", method, company_id=company.id, **params) or {}
+        self._dte_refresh_where([("company_id", "=", company.id)])
+        return status

@@ -4,6 +4,8 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 
+from .dte_failed_queue import WAITING_PERSON_DOMAIN
+
 
 def human_size(size):
     """Bytes for a person: ``4.7 KB``, ``12.3 MB`` (units of 1024)."""
@@ -25,6 +27,11 @@ class DteDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-model
         "res.company", required=True, readonly=True, default=lambda self: self.env.company
     )
     failed_queue_count = fields.Integer(string="Documents waiting for a retry", readonly=True)
+    waiting_person_count = fields.Integer(
+        string="Waiting for a person", readonly=True,
+        help="Documents the SII refuses as they are: not retried on their own until a person "
+        "corrects and requeues them, or abandons them.",
+    )
     retry_success_rate = fields.Float(string="Retry success rate (%)", digits=(5, 1), readonly=True)
     retried_count = fields.Integer(string="Documents retried", readonly=True)
     retry_success_text = fields.Char(string="Retry success rate", compute="_compute_texts")
@@ -66,12 +73,16 @@ class DteDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-model
             [(types.get(str(code), code), left) for code, left in sorted((kpis.get("folios_left") or {}).items())],
             _("DTE type"), _("Folios left"), _("No CAF file loaded"),
         )
+        waiting_person_count = self.env["dte.failed.queue"].search_count(
+            [("company_id", "=", company.id), *WAITING_PERSON_DOMAIN]
+        )
         alert_count = self.env["dte.alert"].search_count(
             [("company_id", "=", company.id), ("resolved_at", "=", False)]
         )
         return {
             "company_id": company.id,
             "failed_queue_count": int(kpis.get("failed_queue_count") or 0),
+            "waiting_person_count": waiting_person_count,
             "retry_success_rate": float(kpis.get("retry_success_rate") or 0.0),
             "retried_count": int(kpis.get("retried_count") or 0),
             "contingency_active": bool(kpis.get("contingency_active")),
@@ -136,6 +147,12 @@ class DteDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-model
         return self._open(
             "l10n_cl_dte_sidecar.action_dte_failed_queue",
             [("company_id", "=", self.company_id.id), ("state", "in", ("pending", "retrying"))],
+        )
+
+    def action_open_waiting_person(self):
+        return self._open(
+            "l10n_cl_dte_sidecar.action_dte_failed_queue",
+            [("company_id", "=", self.company_id.id), *WAITING_PERSON_DOMAIN],
         )
 
     def action_open_pending(self):

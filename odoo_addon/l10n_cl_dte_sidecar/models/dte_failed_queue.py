@@ -7,8 +7,10 @@ from datetime import datetime
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.fields import Domain
 from odoo.tools.misc import format_datetime
 
+from .dte_backup import xml_text
 from .dte_sidecar_text import ERROR_RE
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
 
@@ -28,6 +30,17 @@ QUEUE_STATES = [
     ("success", "Success"),
     ("abandoned", "Abandoned"),
 ]
+#: What a person reads: a pending entry with no next retry is one the SII refuses as it is
+#: (a permanent refusal), which nobody retries until a person acts.
+QUEUE_STATUSES = [
+    ("pending", "Pending"),
+    ("waiting_person", "Waiting for a person"),
+    ("retrying", "Retrying"),
+    ("success", "Success"),
+    ("abandoned", "Abandoned"),
+]
+#: The domain of those entries.
+WAITING_PERSON_DOMAIN = [("state", "=", "pending"), ("next_retry_date", "=", False)]
 
 
 def summarize_result(result, env=None):
@@ -78,6 +91,11 @@ class DteFailedQueue(models.Model):
     last_retry_date = fields.Datetime(string="Last retry", readonly=True)
     next_retry_date = fields.Datetime(string="Next retry", readonly=True)
     state = fields.Selection(QUEUE_STATES, readonly=True)
+    queue_status = fields.Selection(
+        QUEUE_STATUSES, string="Status", compute="_compute_queue_status", search="_search_queue_status",
+        help="Waiting for a person: the SII refuses the document as it is, so it is not retried "
+        "on its own; correct it and requeue it, or abandon it.",
+    )
     success_track_id = fields.Char(string="SII track ID", readonly=True)
     success_date = fields.Datetime(string="Succeeded on", readonly=True)
     retry_history = fields.Text(string="Retry history (technical)", readonly=True)
@@ -92,6 +110,82 @@ class DteFailedQueue(models.Model):
     def _compute_display_name(self):
         for entry in self:
             entry.display_name = f"DTE {entry.dte_type or ''} N° {entry.folio or ''}"
+
+    @api.depends("state", "next_retry_date")
+    def _compute_queue_status(self):
+        for entry in self:
+            waiting = entry.state == "pending" and not entry.next_retry_date
+            entry.queue_status = "waiting_person" if waiting else entry.state
+
+    def _search_queue_status(self, operator, value):
+        if operator != "in":
+            return NotImplemented  # Odoo 19 turns the other operators into "in" / "not in"
+        domains = []
+        for status in value:
+            if status == "waiting_person":
+                domains.append(WAITING_PERSON_DOMAIN)
+            elif status == "pending":
+                domains.append([("state", "=", "pending"), ("next_retry_date", "!=", False)])
+            else:
+                domains.append([("state", "=", status)])
+        return Domain.OR(domains) if domains else Domain.FALSE
+
+    # The specification's API ------------------------------------------------------------
+
+    @api.model
+    def add_failed_dte(self, dte_type, folio, xml_content, error_type, error_message, move_id,
+                       rut_emisor=None, company_id=None):
+        """Queue a signed DTE the SII did not take, for retries (1, 2, 4, 8, 16 h).
+
+        The sidecar checks the XML (a signed DTE it can send, of this type and folio) and
+        keeps the retry schedule; a document already waiting keeps its entry, which is
+        returned. The entry is a ``dte.failed.queue`` record readable in this very
+        transaction.
+
+        :param str error_type: 'timeout', 'connection', 'unavailable', 'validation',
+            'certificate' or 'unknown'
+        :param int company_id: default: the invoice's company, else the current company
+        :return: the queue entry (``dte.failed.queue``)
+        """
+        self._dte_check_manager()
+        company = self._dte_company(company_id, move_id)
+        entry_id = self._dte_client()._call(
+            "dte.failed.queue", "add_failed_dte",
+            dte_type=str(dte_type), folio=str(folio), xml_content=xml_text(xml_content),
+            error_type=error_type, error_message=error_message, move_id=int(move_id),
+            rut_emisor=rut_emisor or None, company_id=company.id,
+        )
+        return self.browse(entry_id)._dte_refresh()
+
+    def retry_send(self):
+        """Retry these entries now, through the sidecar. Returns True when every one
+        reached the SII (``state`` is then ``'success'`` in this transaction, with its
+        ``success_track_id``, and the backup the sidecar made is found by a search), False
+        otherwise (the entries stay in the queue with their next retry)."""
+        self._dte_check_manager()
+        if not self:
+            return False
+        self.check_access("read")
+        result = self._dte_client()._call("dte.failed.queue", "retry_send", ids=self.ids)
+        items = [item for item in (result if isinstance(result, list) else [result]) if isinstance(item, dict)]
+        self._dte_after_change()
+        return bool(items) and all(item.get("success") for item in items)
+
+    def _dte_after_change(self):
+        """What the sidecar changed for these entries, visible in this transaction: the
+        entries, and the backups of the documents that reached the SII (with their XML
+        attached)."""
+        entries = self._dte_refresh()
+        succeeded = entries.filtered(lambda entry: entry.state == "success")
+        if succeeded:
+            backups = self.env["dte.backup"]
+            for entry in succeeded:
+                backups |= backups._dte_refresh_where([
+                    ("company_id", "=", entry.company_id.id), ("dte_type", "=", entry.dte_type),
+                    ("folio", "=", entry.folio),
+                ], limit=1)
+            backups._dte_attach_xml()
+        return entries
 
     @api.depends("error_message")
     @api.depends_context("lang", "tz")
@@ -168,14 +262,30 @@ class DteFailedQueue(models.Model):
     @api.model
     def _cron_retry_failed_dtes(self):
         """Scheduled action "DTE: Retry Failed DTEs": the sidecar retries now what is due
-        (``next_retry_date`` passed) and leaves the rest; the result goes to the log."""
+        (``next_retry_date`` passed) and leaves the rest; the result goes to the log, and
+        to a notification when a person runs it (Run Manually)."""
+        if not self._dte_client()._dte_is_configured():
+            _logger.info("DTE: Retry Failed DTEs: skipped, the DTE sidecar is not configured yet (no API key)")
+            return self._dte_notify(
+                _("Nothing was retried: the DTE sidecar is not configured yet (no API key)."),
+                kind="warning", title=_("DTE: Retry Failed DTEs"), reload=False,
+            )
         report = self._dte_client()._call("dte.failed.queue", "retry_due") or {}
+        counts = {key: int(report.get(key) or 0) for key in ("due", "retried", "succeeded", "failed", "abandoned")}
         _logger.info(
             "DTE: Retry Failed DTEs: %s due, %s retried: %s succeeded, %s failed, %s abandoned",
-            report.get("due", 0), report.get("retried", 0), report.get("succeeded", 0),
-            report.get("failed", 0), report.get("abandoned", 0),
+            counts["due"], counts["retried"], counts["succeeded"], counts["failed"], counts["abandoned"],
         )
-        return report
+        if counts["due"]:
+            message = _(
+                "%(due)s documents were due, %(retried)s retried: %(succeeded)s sent to the SII, "
+                "%(failed)s failed again and wait for their next retry, %(abandoned)s abandoned.",
+                **counts,
+            )
+        else:
+            message = _("No document was due for a retry.")
+        kind = "success" if not (counts["failed"] or counts["abandoned"]) else "warning"
+        return self._dte_notify(message, kind=kind, title=_("DTE: Retry Failed DTEs"), reload=False)
 
     def _dte_queue_action(self, method, done_message):
         self._dte_check_manager()

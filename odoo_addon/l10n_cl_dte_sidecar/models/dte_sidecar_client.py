@@ -3,7 +3,7 @@
 import logging
 
 from odoo import _, api, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..tools import sidecar_rpc
 
@@ -39,11 +39,17 @@ class DteSidecarClient(models.AbstractModel):
         return url, api_key, timeout if timeout > 0 else sidecar_rpc.DEFAULT_TIMEOUT
 
     @api.model
+    def _dte_is_configured(self):
+        """True once an API key is set (the scheduled actions skip quietly until then)."""
+        return bool(self._get_config()[1])
+
+    @api.model
     def _call(self, model, method, **params):
         """Call ``model.method(**params)`` on the sidecar and return its result.
 
-        Errors become a ``UserError`` (``AccessError`` for a refused key) that a person
-        can read; the API key never appears in a log line or a message.
+        Errors become a ``UserError`` (``ValidationError`` for a refused argument,
+        ``AccessError`` for a refused key or company) that a person can read; the API key
+        never appears in a log line or a message.
         """
         url, api_key, timeout = self._get_config()
         if not api_key:
@@ -84,6 +90,8 @@ class DteSidecarClient(models.AbstractModel):
                     "DTE sidecar: %(message)s",
                     message=error.message or _("the record does not exist"),
                 )) from None
+            if error.short_name == "ValidationError":
+                raise ValidationError(_("DTE sidecar: %(message)s", message=error.message)) from None
             raise UserError(_("DTE sidecar: %(message)s", message=error.message)) from None
         except sidecar_rpc.SidecarProtocolError as error:
             _logger.warning("dte-sidecar %s.%s: %s", model, method, error)
