@@ -22,7 +22,8 @@
 #   ODOO_DB_USER         role Odoo and the sidecar use (odoo; Odoo refuses "postgres")
 #   ODOO_TEST_DB         database to create, dropped first (l10n_cl_dte_sidecar_test)
 #   KEEP_DB=1            keep the database (and its rows) after the run
-#   ODOO_TEST_TAGS       Odoo's --test-tags (/l10n_cl_dte_sidecar: all the addon's tests;
+#   ODOO_TEST_TAGS       Odoo's --test-tags (/l10n_cl_dte_sidecar,/l10n_cl_dte_sidecar_api_example:
+#                        all the tests of the addon and of the module that calls its API;
 #                        /l10n_cl_dte_sidecar:TestDteTours: the tours only)
 #   DTE_SIDECAR_BIN      sidecar binary (default: target/debug/dte-sidecar, brought up to
 #                        date with `cargo build --bin dte-sidecar`: cheap after `cargo test`)
@@ -289,15 +290,16 @@ for _ in $(seq 1 20); do
 done
 echo "sidecar on 127.0.0.1:$SIDECAR_PORT, SII simulator on 127.0.0.1:$SII_SIM_PORT (admin $SII_SIM_ADMIN_PORT)"
 
-# Install the addon and run its tests.
-say "install l10n_cl_dte_sidecar and run its tests"
+# Install the addon and run its tests, with l10n_cl_dte_sidecar_api_example beside it: a
+# module that calls the addon's API as any other module would.
+say "install l10n_cl_dte_sidecar (and l10n_cl_dte_sidecar_api_example) and run their tests"
 t0=$(now)
 test_log="$RUN_DIR/odoo-test.log"
 set +e
 DTE_SIDECAR_URL="http://127.0.0.1:$SIDECAR_PORT" DTE_SIDECAR_API_KEY="$API_KEY" \
 DTE_SII_SIM_ADMIN_URL="http://127.0.0.1:$SII_SIM_ADMIN_PORT" DTE_SCREENSHOT_DIR="$SHOT_DIR" \
-    "${ODOO[@]}" -c "$CONF" -d "$DB" -i l10n_cl_dte_sidecar --test-enable \
-    --test-tags "${ODOO_TEST_TAGS:-/l10n_cl_dte_sidecar}" --screenshots "$SHOT_DIR/failures" --stop-after-init >"$test_log" 2>&1
+    "${ODOO[@]}" -c "$CONF" -d "$DB" -i l10n_cl_dte_sidecar,l10n_cl_dte_sidecar_api_example --test-enable \
+    --test-tags "${ODOO_TEST_TAGS:-/l10n_cl_dte_sidecar,/l10n_cl_dte_sidecar_api_example}" --screenshots "$SHOT_DIR/failures" --stop-after-init >"$test_log" 2>&1
 odoo_rc=$?
 set -e
 echo "odoo-bin exited $odoo_rc after $(( $(now) - t0 )) s (log: $test_log)"

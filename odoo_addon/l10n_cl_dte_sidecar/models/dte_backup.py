@@ -202,12 +202,13 @@ class DteBackup(models.Model):
         return attached
 
     def init(self):
-        super().init()
+        result = super().init()
         # A first install, or a reinstall after an uninstall removed the attachments:
         # attach every backup again, from the first.
         self.env.cr.execute("SELECT 1 FROM ir_attachment WHERE res_model = 'dte.backup' LIMIT 1")
         if not self.env.cr.fetchone():
             self.env["ir.config_parameter"].sudo().set_param(PARAM_ATTACH_WATERMARK, "0")
+        return result
 
     def action_download_xml(self):
         self.ensure_one()

@@ -278,8 +278,8 @@ class DteFailedQueue(models.Model):
         )
         if counts["due"]:
             message = _(
-                "%(due)s documents were due, %(retried)s retried: %(succeeded)s sent to the SII, "
-                "%(failed)s failed again and wait for their next retry, %(abandoned)s abandoned.",
+                "Due for a retry: %(due)s. Retried: %(retried)s (sent to the SII: %(succeeded)s; "
+                "failed again, waiting for their next retry: %(failed)s; abandoned: %(abandoned)s).",
                 **counts,
             )
         else:

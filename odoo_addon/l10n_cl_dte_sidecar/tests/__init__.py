@@ -15,3 +15,4 @@ from . import test_send_chatter
 from . import test_backup_download
 from . import test_search_views
 from . import test_spec_api
+from . import test_scheduled_actions

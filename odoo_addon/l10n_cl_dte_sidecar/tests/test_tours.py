@@ -232,3 +232,27 @@ class TestDteTours(PrintedDteChecks, DteTourCase):
         self.check_sii_box(text, move_id, "33")
         # The first page as the customer sees it, beside the tour's screenshots.
         pages[0].save(screenshot_dir() / f"{name}_pdf_page1.png")
+
+    def test_07_run_manually_the_retry_cron(self):
+        """Settings > Technical > Scheduled Actions > "DTE: Retry Failed DTEs" > Run Manually
+        (Odoo 19's "Run Now"), as a DTE manager: the entry that is due is retried and the
+        notification says what was done."""
+        self.sim_fault("http500")
+        try:
+            move_id = self.live_invoice()
+            self.send(move_id)
+        finally:
+            self.sim_fault(None)
+        with self.step() as env:
+            entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
+            self.assertEqual(entry.state, "pending")
+            # Its hour has passed (as one hour later).
+            env.cr.execute(
+                "UPDATE dte_sidecar.dte_failed_queue"
+                " SET next_retry_date = (now() AT TIME ZONE 'UTC') - interval '1 minute' WHERE id = %s",
+                [entry.id],
+            )
+            entry_id = entry.id
+        self.dte_tour("/odoo/settings?debug=1", "dte_cron_run_manually", self.tour_manager_login)
+        with self.step() as env:
+            self.assertEqual(env["dte.failed.queue"].browse(entry_id).state, "success")
