@@ -38,6 +38,11 @@ DPI = 300
 MIN_MODULE_MILS = 6.7
 MIN_QUIET_ZONE_IN = 0.25
 MAX_WIDTH_CM, MAX_HEIGHT_CM = 9.0, 3.0
+#: The first ink on the first page (the logo or the SII box) lies within this much of the
+#: top of the paper: no blank band where a header would be.
+MAX_TOP_BLANK_MM = 20
+#: Image encodings that lose detail: the bars' edges must stay sharp.
+LOSSY_ENCODINGS = ("jpeg", "jpx")
 #: The types as the SII names them, in the box, whatever the customer's language.
 SII_TYPE_NAMES = {
     "33": "FACTURA ELECTRÓNICA",
@@ -185,6 +190,48 @@ class PrintedDteChecks:
             listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
         return {line.split()[0].split("+")[-1] for line in listing.splitlines()[2:] if line.strip()}
 
+    def pdf_images(self, pdf):
+        """The images the PDF embeds (``pdfimages -list``): dicts of page, type, width,
+        height and enc (the encoding: jpeg, image, jbig2…)."""
+        with tempfile.TemporaryDirectory() as workdir:
+            path = Path(workdir) / "doc.pdf"
+            path.write_bytes(pdf)
+            listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True,
+                                     check=True).stdout
+        images = []
+        for line in listing.splitlines()[2:]:
+            cols = line.split()
+            if len(cols) >= 9:
+                images.append({"page": int(cols[0]), "type": cols[2], "width": int(cols[3]),
+                               "height": int(cols[4]), "enc": cols[8]})
+        return images
+
+    def check_barcode_is_vector(self, pdf, move_id, name):
+        """The barcode is drawn as vector paths: no image of the symbol's proportions is in
+        the PDF (a bitmap would be JPEG-compressed by wkhtmltopdf, greying the bars' edges),
+        and no image of them is lossy."""
+        with self.step() as env:
+            barcode = env["dte.sidecar.client"]._call("dte.document", "get_ted_barcode", move_id=move_id,
+                                                      image_format="svg")
+        ratio = barcode["image_width_mm"] / barcode["image_height_mm"]
+        images = self.pdf_images(pdf)
+        symbols = [image for image in images if image["type"] == "image" and image["height"]
+                   and abs(image["width"] / image["height"] - ratio) < 0.03 * ratio]
+        self.assertFalse([image for image in symbols if image["enc"] in LOSSY_ENCODINGS],
+                         f"{name}: the barcode is a lossy image: {images}")
+        self.assertFalse(symbols, f"{name}: the barcode is a bitmap, not vector paths: {images}")
+        return images
+
+    def check_no_blank_band_on_top(self, page, name):
+        """The first dark pixel of the page (300 dpi) is near the top of the paper."""
+        gray = page.convert("L")
+        width, height = gray.size
+        pixels = gray.load()
+        top = next((y for y in range(height) if any(pixels[x, y] < 128 for x in range(0, width, 2))), height)
+        top_mm = top / DPI * 25.4
+        self.assertLess(top_mm, MAX_TOP_BLANK_MM, f"{name}: {top_mm:.1f} mm of blank paper above the first line")
+        return top_mm
+
     def check_printed_ted(self, pdf, move_id, name):
         """The PDF's one barcode must be the stored TED, verified and of the SII's sizes.
         Returns the PDF's text, the measures, the TED and the pages (the index of the one
@@ -200,6 +247,8 @@ class PrintedDteChecks:
         fonts = self.pdf_fonts(pdf)
         self.assertTrue(any(font.startswith(("LiberationSans", "Arial")) for font in fonts), f"{name}: {fonts}")
         self.assertFalse([font for font in fonts if "Serif" in font], f"{name}: a serif font stands in for Arial")
+        self.check_barcode_is_vector(pdf, move_id, name)
+        self.check_no_blank_band_on_top(pages[0], name)
         sizes = measure(pages[index], code)
         self.assertGreaterEqual(sizes["module_mils"], MIN_MODULE_MILS, f"{name}: {sizes}")
         self.assertGreaterEqual(sizes["quiet_zone_in"], MIN_QUIET_ZONE_IN, f"{name}: {sizes}")
@@ -254,7 +303,7 @@ class TestPrintedDte(PrintedDteChecks, DteLiveCommon, HttpCase):
             cls.addClassCleanup(patcher.stop)
         if zxingcpp is None:
             raise AssertionError("zxing-cpp and Pillow are needed (scripts/test-odoo.sh installs them)")
-        for tool in ("pdftoppm", "pdftotext", "pdffonts", "openssl", "wkhtmltopdf"):
+        for tool in ("pdftoppm", "pdftotext", "pdffonts", "pdfimages", "openssl", "wkhtmltopdf"):
             if not shutil.which(tool):
                 raise AssertionError(f"{tool} is not installed")
         with cls.step() as env:
