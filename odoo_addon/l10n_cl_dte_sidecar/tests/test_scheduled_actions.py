@@ -1,14 +1,12 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The scheduled actions before the sidecar is configured, and the one that attaches the
-XML of the backups the sidecar makes on its own."""
+"""The scheduled actions before the sidecar is configured, and what Run Manually answers
+(the one that attaches backup XML is tested live in test_spec_api.py)."""
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 
-from .common import DteCommon, DteLiveCommon
-from .test_smoke_screens import BACKUP_LOGGER, RETRY_LOGGER, captured
-
-SENT = ("sent", "accepted", "accepted_with_objections")
+from .common import DteCommon
+from .test_smoke_screens import BACKUP_LOGGER, RETRY_LOGGER
 
 
 @tagged("post_install", "-at_install")
@@ -19,18 +17,18 @@ class TestScheduledActionsUnconfigured(DteCommon):
     def test_they_skip_quietly_without_an_api_key(self):
         self.env["ir.config_parameter"].sudo().set_param("l10n_cl_dte_sidecar.api_key", "")
         with self.patch_sidecar() as sidecar:
-            with captured(RETRY_LOGGER) as retry_logs, self.assertNoLogs(RETRY_LOGGER, "WARNING"):
+            with self.assertLogs(RETRY_LOGGER, "INFO") as retry_logs:
                 action = self.env["dte.failed.queue"]._cron_retry_failed_dtes()
-            with captured(BACKUP_LOGGER) as backup_logs, self.assertNoLogs(BACKUP_LOGGER, "WARNING"):
+            with self.assertLogs(BACKUP_LOGGER, "INFO") as backup_logs:
                 self.env["dte.backup"]._cron_cleanup_old_backups()
                 self.env["dte.backup"]._cron_attach_xml()
         sidecar.assert_not_called()
-        self.assertEqual(retry_logs, [
-            "DTE: Retry Failed DTEs: skipped, the DTE sidecar is not configured yet (no API key)",
-        ])
-        self.assertEqual(backup_logs, [
-            "DTE: Cleanup Old Backups: skipped, the DTE sidecar is not configured yet (no API key)",
-            "DTE: Attach backup XML: skipped, the DTE sidecar is not configured yet (no API key)",
+        # One INFO line each, nothing else (no warning, no traceback).
+        skipped = "skipped, the DTE sidecar is not configured yet (no API key)"
+        self.assertEqual(retry_logs.output, [f"INFO:{RETRY_LOGGER}:DTE: Retry Failed DTEs: {skipped}"])
+        self.assertEqual(backup_logs.output, [
+            f"INFO:{BACKUP_LOGGER}:DTE: Cleanup Old Backups: {skipped}",
+            f"INFO:{BACKUP_LOGGER}:DTE: Attach backup XML: {skipped}",
         ])
         # Run Manually says so to the person who clicked.
         self.assertEqual(action["tag"], "display_notification")
@@ -49,40 +47,3 @@ class TestScheduledActionsUnconfigured(DteCommon):
             "Due for a retry: 3. Retried: 3 (sent to the SII: 2; failed again, waiting for their next "
             "retry: 1; abandoned: 0).",
         )
-
-
-@tagged("post_install", "-at_install", "dte_live")
-class TestAttachBackupXml(DteLiveCommon, TransactionCase):
-    """The backups the sidecar makes on its own get their XML attached by "DTE: Attach
-    backup XML", within a minute, at most a batch a run."""
-
-    def test_a_sent_invoice_gets_its_backup_xml_attached(self):
-        move_id = self.live_invoice()
-        self.send(move_id)
-        with self.step() as env:
-            self.assertIn(env["account.move"].browse(move_id).dte_state, SENT)
-            backup = env["dte.backup"].search([("move_id", "=", move_id)])
-            self.assertEqual(len(backup), 1)
-            backup_id = backup.id
-            self.assertFalse(env["ir.attachment"].search(
-                [("res_model", "=", "dte.backup"), ("res_id", "=", backup_id)]
-            ))
-        with self.step() as env:
-            # Every backup still missing its attachment is done, 100 a run.
-            while env["dte.backup"]._cron_attach_xml():
-                pass
-            watermark = int(env["ir.config_parameter"].sudo().get_param("l10n_cl_dte_sidecar.attach_watermark"))
-        # The backup is minutes old at most: the watermark stays below it, so a backup with a
-        # lower id committed later is still found.
-        self.assertLess(watermark, backup_id)
-        with self.step(self.live_accountant_uid) as env:
-            attachment = env["ir.attachment"].search([("res_model", "=", "dte.backup"), ("res_id", "=", backup_id)])
-            self.assertEqual(len(attachment), 1)
-            self.assertEqual(attachment.mimetype, "application/xml")
-            xml = attachment.raw
-            self.assertTrue(xml.startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>'), xml[:60])
-            self.assertIn(b"<TipoDTE>33</TipoDTE>", xml)
-            # On the invoice, in its SII (DTE) tab.
-            self.assertEqual(env["account.move"].browse(move_id).dte_backup_attachment_ids, attachment)
-        with self.step() as env:
-            self.assertEqual(env["dte.backup"]._cron_attach_xml(), 0, "attached once")

@@ -215,3 +215,40 @@ class TestSpecDteContingency(SpecApiCommon, TransactionCase):
         ]))
         with self.step() as env:
             self.assertIn(env["account.move"].browse(move_id).dte_state, SENT)
+
+
+@tagged("post_install", "-at_install", "dte_live")
+class TestAttachBackupXml(DteLiveCommon, TransactionCase):
+    """The backups the sidecar makes on its own get their XML attached by "DTE: Attach
+    backup XML", within a minute, at most a batch a run."""
+
+    def test_a_sent_invoice_gets_its_backup_xml_attached(self):
+        move_id = self.live_invoice()
+        self.send(move_id)
+        with self.step() as env:
+            self.assertIn(env["account.move"].browse(move_id).dte_state, SENT)
+            backup = env["dte.backup"].search([("move_id", "=", move_id)])
+            self.assertEqual(len(backup), 1)
+            backup_id = backup.id
+            self.assertFalse(env["ir.attachment"].search(
+                [("res_model", "=", "dte.backup"), ("res_id", "=", backup_id)]
+            ))
+        with self.step() as env:
+            # Every backup still missing its attachment is done, 100 a run.
+            while env["dte.backup"]._cron_attach_xml():
+                pass
+            watermark = int(env["ir.config_parameter"].sudo().get_param("l10n_cl_dte_sidecar.attach_watermark"))
+        # The backup is minutes old at most: the watermark stays below it, so a backup with a
+        # lower id committed later is still found.
+        self.assertLess(watermark, backup_id)
+        with self.step(self.live_accountant_uid) as env:
+            attachment = env["ir.attachment"].search([("res_model", "=", "dte.backup"), ("res_id", "=", backup_id)])
+            self.assertEqual(len(attachment), 1)
+            self.assertEqual(attachment.mimetype, "application/xml")
+            xml = attachment.raw
+            self.assertTrue(xml.startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>'), xml[:60])
+            self.assertIn(b"<TipoDTE>33</TipoDTE>", xml)
+            # On the invoice, in its SII (DTE) tab.
+            self.assertEqual(env["account.move"].browse(move_id).dte_backup_attachment_ids, attachment)
+        with self.step() as env:
+            self.assertEqual(env["dte.backup"]._cron_attach_xml(), 0, "attached once")

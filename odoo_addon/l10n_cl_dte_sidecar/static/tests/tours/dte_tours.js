@@ -191,7 +191,7 @@ tours.add("dte_retry_fails", {
         ...openDteMenu("l10n_cl_dte_sidecar.menu_dte_failed_queue"),
         {
             content: "The invoice waits in the queue",
-            trigger: `.o_list_view .o_data_row:has(td[name="folio"]:contains(${tourData().folio})) td[name="state"]:contains(Pendiente)`,
+            trigger: `.o_list_view .o_data_row:has(td[name="folio"]:contains(${tourData().folio})) td[name="queue_status"]:contains(Pendiente)`,
         },
         ...screenshot("retry_queue"),
         {
