@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         action: AggregatesAction,
     },
+    /// The retry queue.
+    Queue {
+        #[command(subcommand)]
+        action: QueueAction,
+    },
     /// Verify DTE or EnvioDTE files as an auditor would (schema, CAF, TED, signatures and
     /// signer): one line per file; exits 1 when any file fails.
     VerifyFile {
@@ -84,6 +89,14 @@ enum ConfigAction {
 enum EngineAction {
     /// Text lengths, list sizes and the fields each document type needs, as JSON.
     Limits,
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueAction {
+    /// Check every entry's retry history against its rule (each retry recorded once,
+    /// numbered in order, equal to the entry's count; closed once); one line per breach,
+    /// exit 1 on any.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +148,7 @@ fn main() -> ExitCode {
         Command::Restore => restore(settings),
         Command::Verify => verify(settings),
         Command::Aggregates { action } => aggregates(&settings, action),
+        Command::Queue { action: QueueAction::Check } => queue_check(&settings),
         Command::VerifyFile { files } => return verify_files(&settings, &files),
         Command::Config { .. } | Command::Engine { .. } => return ExitCode::SUCCESS,
     };
@@ -299,6 +313,19 @@ fn verify(settings: Settings) -> anyhow::Result<()> {
     if !report.problems.is_empty() {
         anyhow::bail!("{} backup(s) differ from their copy", report.problems.len());
     }
+    Ok(())
+}
+
+fn queue_check(settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = store::connect_once(settings.database_url()?)?;
+    let (read, breaches) = dte_sidecar::flows::failed_queue::breaches(&mut conn)?;
+    for line in &breaches {
+        println!("{line}");
+    }
+    if !breaches.is_empty() {
+        anyhow::bail!("{} of {read} queue entries break the retry history's rule", breaches.len());
+    }
+    println!("{read} queue entries, every retry history keeps its rule");
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use super::retry_history::{Event, History, What};
 use super::{company, xml_content};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
-use crate::dte::Rut;
+use crate::dte::{Rut, SignedDte};
 use crate::error::{AppError, AppResult};
 use crate::store::models::{FailedEntry, NewFailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::dte_failed_queue;
@@ -96,6 +96,11 @@ pub async fn add_failed_dte(ctx: &AppContext, p: AddFailedParams) -> AppResult<V
         .run(move |conn| {
             let xml = xml_content::accept_text("xml_content", &p.xml_content, max)?;
             xml_content::check_identity("xml_content", &xml, p.dte_type.as_str(), &p.folio.to_string())?;
+            // The XML a retry will wrap and send: what it could never send is refused now,
+            // rather than queued to wait for a person nobody told.
+            SignedDte::from_xml(xml.clone()).map_err(|e| {
+                AppError::field("xml_content", format!("is not a signed DTE that could be sent to the SII: {e}"))
+            })?;
             let company = company::require(conn, p.company_id)?;
             let rut = company::issuer_rut(&company, p.rut_emisor)?;
             let entry = enqueue(
@@ -421,8 +426,8 @@ pub fn close_on_success(
 }
 
 /// The one way an entry closes on success: `success`, the retry that succeeded counted
-/// like a failed one, its event in the history; all `entries` (open, locked) in one
-/// statement.
+/// like a failed one (or `settled` when no retry of its own did it), its event in the
+/// history; all `entries` (open, locked) in one statement.
 fn close_entries(
     conn: &mut PgConnection,
     entries: &[FailedEntry],
@@ -443,7 +448,9 @@ fn close_entries(
         let retrying = was == QueueState::Retrying;
         retried += usize::from(retrying);
         let retry_count = entry.retry_count + i32::from(retrying);
-        let what = What::Success { retry: retry_count, track_id: track_id.map(str::to_string) };
+        let track_id = track_id.map(str::to_string);
+        // An entry that was not being retried closes without a retry of its own.
+        let what = if retrying { What::Success { retry: retry_count, track_id } } else { What::Settled { track_id } };
         ids.push(entry.id);
         from.push(was.as_str());
         counts.push(retry_count);
@@ -579,6 +586,32 @@ pub fn requeue(conn: &mut PgConnection, entry: &FailedEntry, by: &str, now: Time
             AppError::user(format!("DTE {}-{} already has an open entry in the queue", entry.dte_type, entry.folio)),
         ),
         other => moved(entry.id, to, other?).map(|_| ()),
+    }
+}
+
+/// Entries read per batch by [`breaches`].
+const CHECK_BATCH: i64 = 1000;
+
+/// Every entry whose history breaks the rule ([`History::check`]), one line each, and how
+/// many entries were read. The queue is read in batches by id, so a large one is never
+/// held in memory whole.
+pub fn breaches(conn: &mut PgConnection) -> AppResult<(usize, Vec<String>)> {
+    let (mut read, mut found, mut after) = (0, Vec::new(), 0);
+    loop {
+        let batch: Vec<(i32, i32, String)> = dte_failed_queue::table
+            .filter(dte_failed_queue::id.gt(after))
+            .order(dte_failed_queue::id)
+            .limit(CHECK_BATCH)
+            .select((dte_failed_queue::id, dte_failed_queue::retry_count, dte_failed_queue::retry_history))
+            .load(conn)?;
+        let Some(last) = batch.last() else { return Ok((read, found)) };
+        after = last.0;
+        read += batch.len();
+        for (id, retry_count, text) in batch {
+            if let Err(breach) = History::read(id, &text).check(retry_count) {
+                found.push(format!("queue entry {id}: {breach}"));
+            }
+        }
     }
 }
 

@@ -2,6 +2,13 @@
 //! events, oldest first, which Odoo shows as a table. [`Event`] is the one shape of an
 //! event; only `flows::failed_queue` writes the column.
 //!
+//! The rule a history keeps ([`History::check`], which `dte-sidecar queue check` runs over
+//! the whole queue): every retry — a failed one or the one that succeeded — is recorded
+//! once, numbered 1, 2, … in order, a requeue starting the count again, and the entry's
+//! `retry_count` is the number since the last requeue. An entry closes at most once; an
+//! entry closed without a retry of its own (the SII turned out to have its document
+//! already) says so with `settled`, never as "retry 0".
+//!
 //! ```json
 //! [{"date": "2026-11-28 03:00:00", "event": "failed", "error_type": "timeout", "error_message": "…"},
 //!  {"date": "2026-11-28 04:00:00", "event": "success", "retry": 1, "track_id": "123"}]
@@ -42,8 +49,11 @@ pub enum What {
     Abandoned { by: String, reason: Option<String> },
     /// A person gave an abandoned entry a fresh set of retries.
     Requeued { by: String },
-    /// The upload succeeded; `retry` counts the retry that did it, if one did.
+    /// Retry number `retry` reached the SII.
     Success { retry: i32, track_id: Option<String> },
+    /// Closed with no retry of its own: the SII already had the document (an earlier
+    /// upload of its envelope reached it, found by a later upload or a status query).
+    Settled { track_id: Option<String> },
 }
 
 /// A stored event: one of ours, or anything else found in the column (kept as it is).
@@ -93,6 +103,58 @@ impl History {
     pub fn to_text(&self) -> AppResult<String> {
         serde_json::to_string(&self.0).map_err(AppError::internal)
     }
+
+    /// Whether the history keeps the rule (see the module's doc) for an entry that counts
+    /// `retry_count` retries: the first breach, in words, when it does not.
+    pub fn check(&self, retry_count: i32) -> Result<(), String> {
+        let mut counted = 0;
+        let mut closed = false;
+        for (at, event) in self.events().enumerate() {
+            if closed && !matches!(event.what, What::Requeued { .. }) {
+                return Err(format!("event {at} ({}) comes after the entry was closed", event.what.name()));
+            }
+            match &event.what {
+                What::RetryFailed { retry, .. } | What::Success { retry, .. } => {
+                    counted += 1;
+                    if *retry != counted {
+                        return Err(format!(
+                            "event {at} ({}) counts retry {retry}, expected {counted}",
+                            event.what.name()
+                        ));
+                    }
+                    closed = matches!(event.what, What::Success { .. });
+                }
+                What::Failed { retry: Some(retry), .. } if *retry != counted => {
+                    return Err(format!("event {at} (failed) says {retry} retries so far, expected {counted}"));
+                }
+                What::Settled { .. } => closed = true,
+                What::Requeued { .. } => {
+                    counted = 0;
+                    closed = false;
+                }
+                What::Failed { .. } | What::Unsendable { .. } | What::Abandoned { .. } => {}
+            }
+        }
+        if counted != retry_count {
+            return Err(format!("{counted} retries recorded, but the entry counts {retry_count}"));
+        }
+        Ok(())
+    }
+}
+
+impl What {
+    /// The event's name, as the column stores it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Failed { .. } => "failed",
+            Self::RetryFailed { .. } => "retry_failed",
+            Self::Unsendable { .. } => "unsendable",
+            Self::Abandoned { .. } => "abandoned",
+            Self::Requeued { .. } => "requeued",
+            Self::Success { .. } => "success",
+            Self::Settled { .. } => "settled",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +189,61 @@ mod tests {
         );
         assert_eq!(History::read(1, &history.to_text().unwrap()), history);
         assert_eq!(history.events().count(), 3);
+    }
+
+    fn history(events: &[What]) -> History {
+        events.iter().cloned().fold(History::default(), |h, what| h.with(Event { date: at(1), what }))
+    }
+
+    fn failed() -> What {
+        What::Failed { retry: None, error_type: "unavailable".into(), error_message: "HTTP 500".into() }
+    }
+
+    fn retry_failed(retry: i32) -> What {
+        What::RetryFailed { retry, error_type: "unavailable".into(), error_message: "HTTP 500".into() }
+    }
+
+    #[test]
+    fn the_rule_takes_every_way_an_entry_lives() {
+        let ok = [
+            (vec![failed()], 0),
+            (vec![failed(), retry_failed(1), What::Success { retry: 2, track_id: None }], 2),
+            (vec![failed(), What::Settled { track_id: Some("1".into()) }], 0),
+            (vec![failed(), retry_failed(1), What::Settled { track_id: None }], 1),
+            (
+                vec![
+                    failed(),
+                    retry_failed(1),
+                    What::Abandoned { by: "odoo".into(), reason: None },
+                    What::Requeued { by: "odoo".into() },
+                    What::Success { retry: 1, track_id: None },
+                ],
+                1,
+            ),
+            (
+                vec![
+                    failed(),
+                    What::Failed { retry: Some(0), error_type: "timeout".into(), error_message: "x".into() },
+                ],
+                0,
+            ),
+        ];
+        for (events, count) in ok {
+            assert_eq!(history(&events).check(count), Ok(()), "{events:?}");
+        }
+    }
+
+    #[test]
+    fn the_rule_finds_a_retry_recorded_twice_a_retry_zero_and_a_second_close() {
+        let twice = history(&[failed(), retry_failed(1), retry_failed(1)]);
+        assert_eq!(twice.check(2), Err("event 2 (retry_failed) counts retry 1, expected 2".to_string()));
+        let zero = history(&[failed(), What::Success { retry: 0, track_id: None }]);
+        assert_eq!(zero.check(0), Err("event 1 (success) counts retry 0, expected 1".to_string()));
+        let closed_twice =
+            history(&[failed(), What::Settled { track_id: None }, What::Success { retry: 1, track_id: None }]);
+        assert!(closed_twice.check(1).unwrap_err().contains("after the entry was closed"));
+        let miscounted = history(&[failed(), retry_failed(1)]);
+        assert_eq!(miscounted.check(0), Err("1 retries recorded, but the entry counts 0".to_string()));
     }
 
     #[test]

@@ -316,6 +316,51 @@ async fn an_upload_cut_by_a_crash_is_reconciled_by_the_sweep() {
 }
 
 #[actix_rt::test]
+async fn a_retry_cut_by_a_crash_closes_its_entry_as_settled_not_as_retry_zero() {
+    let app = app().await;
+    app.sim.set_faults(upload_fault(FaultMode::Http500));
+    let sent = app.send(95, 1, 33, COMPANY_RUT).await["result"].clone();
+    app.sim.set_faults(Faults::default());
+    // As if a retry claimed the entry (and its document) and the process died before its
+    // upload was made or recorded.
+    app.db
+        .conn()
+        .batch_execute(&format!(
+            "UPDATE dte_sidecar.dte_failed_queue SET state = 'retrying', last_retry_date = '2026-03-02 12:00:00' \
+             WHERE document_id = {0}; \
+             UPDATE dte_sidecar.dte_document SET state = 'sending', lease_until = '2026-03-02 12:05:00' WHERE id = {0}",
+            sent["document_id"]
+        ))
+        .unwrap();
+    app.clock.advance(TimeDelta::minutes(6));
+    let report = app.sweep().await;
+    assert_eq!((report.released, report.reconciled), (1, 1), "{report:?}");
+    let entry = entry_of(&app, 95).await;
+    assert_eq!((entry["state"].as_str(), entry["retry_count"].as_i64()), (Some("success"), Some(0)), "{entry}");
+    let history: Vec<Value> = serde_json::from_str(entry["retry_history"].as_str().unwrap()).unwrap();
+    let events: Vec<&str> = history.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["failed", "settled"], "no retry of its own: not \"success, retry 0\"");
+    assert_eq!(history[1]["track_id"], entry["success_track_id"]);
+    assert!(history[1].get("retry").is_none());
+    assert_eq!(document_of(&app, 95).await["state"], "sent");
+    assert_eq!(app.sim.arrivals(COMPANY_RUT, 33, 1), 1);
+    // The rule `dte-sidecar queue check` holds the queue to: this history keeps it, and the
+    // same entry with one retry recorded twice breaks it.
+    let mut conn = app.db.conn();
+    assert_eq!(dte_sidecar::flows::failed_queue::breaches(&mut conn).unwrap(), (1, Vec::<String>::new()));
+    conn.batch_execute(
+        "UPDATE dte_sidecar.dte_failed_queue SET retry_count = 2, retry_history = \
+         '[{\"date\": \"2026-03-02 12:00:00\", \"event\": \"retry_failed\", \"retry\": 1, \"error_type\": \"timeout\", \"error_message\": \"x\"}, \
+           {\"date\": \"2026-03-02 13:00:00\", \"event\": \"retry_failed\", \"retry\": 1, \"error_type\": \"timeout\", \"error_message\": \"x\"}]'",
+    )
+    .unwrap();
+    let (read, breaches) = dte_sidecar::flows::failed_queue::breaches(&mut conn).unwrap();
+    assert_eq!(read, 1);
+    assert_eq!(breaches.len(), 1);
+    assert!(breaches[0].ends_with("event 1 (retry_failed) counts retry 1, expected 2"), "{breaches:?}");
+}
+
+#[actix_rt::test]
 async fn rejected_and_objected_verdicts_reach_the_document() {
     let app = app().await;
     app.sim.script(COMPANY_RUT, 33, 1, Outcome::Reject);
