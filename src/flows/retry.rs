@@ -186,7 +186,15 @@ async fn wrap(ctx: &AppContext, wrap: Wrap) -> AppResult<()> {
     let (keys, now) = (Arc::clone(&ctx.keys), ctx.clock.now());
     let Wrap { entry_id, xml, company, signer } = wrap;
     let built = tokio::task::spawn_blocking(move || match SignedDte::from_xml(xml) {
-        Ok(signed) => send::envelope_xml(&keys, &signer, &company, &[signed], now).map(|xml| Ok((company, xml))),
+        Ok(signed) => match send::envelope_xml(&keys, &signer, &company, &[signed], now) {
+            Ok(xml) => Ok(Ok((company, xml))),
+            // The envelope around it is refused (its schema, its issuer): no retry can
+            // change that, so it waits for a person like any permanent refusal.
+            Err(e @ (AppError::Validation(_) | AppError::User(_))) => {
+                Ok(Err(format!("the stored XML cannot be sent: {e}")))
+            }
+            Err(e) => Err(e),
+        },
         Err(e) => Ok(Err(format!("the stored XML cannot be sent: {}", engine_error("xml_content", e)))),
     })
     .await
@@ -224,11 +232,26 @@ fn claim(
     now: Timestamp,
     lease: chrono::TimeDelta,
 ) -> AppResult<Claim> {
+    // The envelope first (see `envelope::lock`): two claims of entries travelling in one
+    // envelope, or a claim and the record of that envelope's upload, would otherwise lock
+    // the same entries in opposite orders.
+    let Some(envelope_of) =
+        dte_failed_queue::table.find(entry_id).select(dte_failed_queue::envelope_id).first(conn).optional()?
+    else {
+        return Ok(Claim::Nothing);
+    };
+    if let Some(envelope_id) = envelope_of {
+        envelope::lock(conn, envelope_id)?;
+    }
     let Some(entry) =
         dte_failed_queue::table.find(entry_id).select(FailedEntry::as_select()).for_update().first(conn).optional()?
     else {
         return Ok(Claim::Nothing);
     };
+    if entry.envelope_id != envelope_of {
+        // Wrapped by another worker meanwhile: that worker claims it.
+        return Ok(Claim::Nothing);
+    }
     let due = entry.next_retry_date.is_some_and(|at| at <= now);
     if entry.state != QueueState::Pending || !(manual || due) {
         return Ok(Claim::Nothing);

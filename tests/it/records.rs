@@ -125,6 +125,28 @@ async fn bad_backup_input_is_refused_and_changes_nothing() {
 }
 
 #[actix_rt::test]
+async fn add_failed_dte_refuses_what_a_retry_could_never_send() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, "76000001-9").await;
+    let before = app.table_counts();
+    // The specification's own example: well-formed, but no document the SII would take.
+    for xml in ["<DTE>...</DTE>", "<DTE xmlns=\"http://www.sii.cl/SiiDte\"><Documento ID=\"F1T33\"/></DTE>"] {
+        let answer = app
+            .execute_kw(
+                "dte.failed.queue",
+                "add_failed_dte",
+                json!(["33", "1", xml, "timeout", "SII timeout", 1]),
+                json!({"company_id": 1}),
+            )
+            .await;
+        let (name, message) = error_of(&answer);
+        assert_eq!(name, "odoo.exceptions.ValidationError", "{answer}");
+        assert!(message.contains("xml_content: is not a signed DTE that could be sent to the SII"), "{message}");
+    }
+    assert_eq!(app.table_counts(), before, "nothing queued");
+}
+
+#[actix_rt::test]
 async fn add_failed_dte_queues_the_first_retry_in_one_hour_once() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;

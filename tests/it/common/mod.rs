@@ -361,13 +361,15 @@ async fn wait_for_port(base: &str) {
     panic!("{base} never listened");
 }
 
-/// A minimal signed-DTE-shaped XML for the store tests (the engine's own tests cover
-/// real signatures).
+/// A minimal DTE-shaped XML for the store tests, with the fields a retry reads to send it
+/// (the engine's own tests cover real signatures).
 pub fn dte_xml(dte_type: &str, folio: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<DTE xmlns=\"http://www.sii.cl/SiiDte\" version=\"1.0\">\
 <Documento ID=\"F{folio}T{dte_type}\"><Encabezado><IdDoc><TipoDTE>{dte_type}</TipoDTE><Folio>{folio}</Folio>\
-</IdDoc><Receptor><RznSocRecep>Comercial Ñandú &amp; Cía</RznSocRecep></Receptor></Encabezado></Documento></DTE>"
+<FchEmis>2026-03-02</FchEmis></IdDoc><Emisor><RUTEmisor>76000001-9</RUTEmisor></Emisor>\
+<Receptor><RUTRecep>66666666-6</RUTRecep><RznSocRecep>Comercial Ñandú &amp; Cía</RznSocRecep></Receptor>\
+<Totales><MntTotal>1190</MntTotal></Totales></Encabezado></Documento></DTE>"
     )
 }
 pub mod engine;
