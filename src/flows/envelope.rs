@@ -37,6 +37,15 @@ pub fn insert(
     Ok(id)
 }
 
+/// Locks the envelope's row until the transaction ends. Whoever changes what travels in an
+/// envelope — a retry's claim, the record of an upload or of a verdict — takes this lock
+/// first, so they take the rows behind it (queue entries, documents) one at a time and
+/// in one order.
+pub fn lock(conn: &mut PgConnection, envelope_id: i32) -> AppResult<()> {
+    dte_envelope::table.find(envelope_id).select(dte_envelope::id).for_update().first::<i32>(conn)?;
+    Ok(())
+}
+
 /// The envelope's state as stored; a value outside the lifecycle is a corrupt row.
 pub fn state_of(envelope: &EnvelopeRow) -> AppResult<EnvelopeState> {
     EnvelopeState::parse(&envelope.state).ok_or_else(|| {

@@ -48,14 +48,22 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
         .run(move |conn| {
             let released = super::failed_queue::release_stale(conn, now - lease)?;
             // Claim each stale upload by extending its lease, so one replica reconciles it.
-            let stale: Vec<Option<i32>> = diesel::update(
-                dte_document::table
+            // A document another transaction holds (its upload being recorded, another
+            // replica's sweep) is skipped, not waited for: this sweep or the next sees it.
+            let stale: Vec<Option<i32>> = conn.transaction(|conn| {
+                let ids: Vec<i32> = dte_document::table
                     .filter(dte_document::state.eq(DocState::Sending.as_str()))
-                    .filter(dte_document::lease_until.lt(now)),
-            )
-            .set(dte_document::lease_until.eq(now + lease))
-            .returning(dte_document::envelope_id)
-            .get_results(conn)?;
+                    .filter(dte_document::lease_until.lt(now))
+                    .order(dte_document::id)
+                    .select(dte_document::id)
+                    .for_update()
+                    .skip_locked()
+                    .load(conn)?;
+                diesel::update(dte_document::table.filter(dte_document::id.eq_any(ids)))
+                    .set(dte_document::lease_until.eq(now + lease))
+                    .returning(dte_document::envelope_id)
+                    .get_results(conn)
+            })?;
             let mut envelopes: Vec<i32> = stale.into_iter().flatten().collect();
             envelopes.sort_unstable();
             envelopes.dedup();

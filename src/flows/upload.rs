@@ -186,6 +186,7 @@ fn record(
     contingency_threshold: u32,
 ) -> AppResult<(Uploaded, FollowUp)> {
     let envelope_id = sent.envelope_id;
+    // Locked first (see `envelope::lock`).
     let envelope: EnvelopeRow =
         dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).for_update().first(conn)?;
     let received = match answer {

@@ -69,15 +69,21 @@ impl HandleError<diesel::r2d2::Error> for ConnectErrors {
     }
 }
 
-/// Every pooled connection sees the sidecar's schema first and speaks UTC.
+/// Every pooled connection sees the sidecar's schema first, speaks UTC, and takes a slot
+/// of its own in the maintained counters, so that no two connections ever lock the same
+/// counter row (see the migration `aggregate_slot_per_connection`; before it has run the
+/// connection writes to the slot of its backend's pid, as any other writer does).
 #[derive(Debug)]
 struct SessionSetup;
+
+const SESSION_SETUP: &str = "SET search_path TO dte_sidecar, public; SET TIME ZONE 'UTC'; \
+    DO $$ BEGIN IF to_regprocedure('dte_sidecar.claim_aggregate_slot()') IS NOT NULL THEN \
+    PERFORM dte_sidecar.claim_aggregate_slot(); END IF; END $$";
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSetup {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         conn.set_instrumentation(StatementCount);
-        conn.batch_execute("SET search_path TO dte_sidecar, public; SET TIME ZONE 'UTC'")
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(SESSION_SETUP).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
