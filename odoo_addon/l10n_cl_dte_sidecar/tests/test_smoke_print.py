@@ -459,6 +459,29 @@ class TestPrintedDte(PrintedDteChecks, DteLiveCommon, HttpCase):
         self.assertIn(f"<RSR>{SPECIAL_NAME.replace('&', '&amp;')}</RSR>".encode("latin-1"), ted)
         self.assertIn(f"<IT1>{SPECIAL_ITEM.replace('&', '&amp;')}</IT1>".encode("latin-1"), ted)
 
+    def test_download_xml_serves_the_stored_bytes_as_iso_8859_1(self):
+        """Download XML, as the accountant's browser gets it: the signed XML byte for byte
+        as the sidecar stored it, typed so that a reader decodes it as its declaration says
+        (``text/xml; charset=utf-8`` would turn Ñ and accents into garbage)."""
+        move_id = self.sent_move(
+            "l10n_cl.dc_a_f_dte", [(SPECIAL_ITEM, 1, 12000.0, True)], partner_id=self.special_partner_id,
+        )
+        with self.step(self.live_accountant_uid) as env:
+            backup = env["dte.backup"].search([("move_id", "=", move_id)])
+            self.assertEqual(len(backup), 1)
+            action = backup.action_download_xml()
+            env.cr.execute("SELECT xml_content FROM dte_sidecar.dte_backup WHERE id = %s", [backup.id])
+            stored = bytes(env.cr.fetchone()[0])
+        self.assertTrue(stored.startswith(b'<?xml version="1.0" encoding="ISO-8859-1"?>'), stored[:60])
+        self.login(self.live_accountant_uid)
+        response = self.url_open(action["url"], timeout=60, allow_redirects=False)
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        self.assertEqual(response.headers["Content-Type"], "application/xml; charset=ISO-8859-1")
+        self.assertTrue(response.headers["Content-Disposition"].startswith("attachment; filename*=UTF-8''DTE"))
+        self.assertEqual(response.content, stored)
+        self.assertIn(f"<RznSocRecep>{SPECIAL_NAME.replace('&', '&amp;')}</RznSocRecep>",
+                      response.content.decode(response.encoding))
+
     def test_a_long_invoice_prints_its_box_first_and_its_stamp_once_after_the_totals(self):
         """Sixty lines (the most a DTE holds) fill more than a page: the SII box heads the
         first page, and the stamp prints once, whole, below the totals on the last page."""
