@@ -3,10 +3,30 @@
 """The scheduled actions before the sidecar is configured, and what Run Manually answers
 (the one that attaches backup XML is tested live in test_spec_api.py)."""
 
+import contextlib
+import logging
+
 from odoo.tests import tagged
 
 from .common import DteCommon
 from .test_smoke_screens import BACKUP_LOGGER, RETRY_LOGGER
+
+
+@contextlib.contextmanager
+def records(logger_name):
+    """``(level, message)`` of what ``logger_name`` logs meanwhile."""
+    lines = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append((record.levelname, record.getMessage()))
+
+    logger, handler = logging.getLogger(logger_name), Capture(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
 
 
 @tagged("post_install", "-at_install")
@@ -16,19 +36,18 @@ class TestScheduledActionsUnconfigured(DteCommon):
 
     def test_they_skip_quietly_without_an_api_key(self):
         self.env["ir.config_parameter"].sudo().set_param("l10n_cl_dte_sidecar.api_key", "")
-        with self.patch_sidecar() as sidecar:
-            with self.assertLogs(RETRY_LOGGER, "INFO") as retry_logs:
-                action = self.env["dte.failed.queue"]._cron_retry_failed_dtes()
-            with self.assertLogs(BACKUP_LOGGER, "INFO") as backup_logs:
-                self.env["dte.backup"]._cron_cleanup_old_backups()
-                self.env["dte.backup"]._cron_attach_xml()
+        with self.patch_sidecar() as sidecar, records(RETRY_LOGGER) as retry_logs, \
+                records(BACKUP_LOGGER) as backup_logs:
+            action = self.env["dte.failed.queue"]._cron_retry_failed_dtes()
+            self.env["dte.backup"]._cron_cleanup_old_backups()
+            self.env["dte.backup"]._cron_attach_xml()
         sidecar.assert_not_called()
         # One INFO line each, nothing else (no warning, no traceback).
         skipped = "skipped, the DTE sidecar is not configured yet (no API key)"
-        self.assertEqual(retry_logs.output, [f"INFO:{RETRY_LOGGER}:DTE: Retry Failed DTEs: {skipped}"])
-        self.assertEqual(backup_logs.output, [
-            f"INFO:{BACKUP_LOGGER}:DTE: Cleanup Old Backups: {skipped}",
-            f"INFO:{BACKUP_LOGGER}:DTE: Attach backup XML: {skipped}",
+        self.assertEqual(retry_logs, [("INFO", f"DTE: Retry Failed DTEs: {skipped}")])
+        self.assertEqual(backup_logs, [
+            ("INFO", f"DTE: Cleanup Old Backups: {skipped}"),
+            ("INFO", f"DTE: Attach backup XML: {skipped}"),
         ])
         # Run Manually says so to the person who clicked.
         self.assertEqual(action["tag"], "display_notification")
