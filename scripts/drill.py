@@ -11,8 +11,20 @@
             crash: what its WAL had not flushed is gone) and started again at random
             moments; the same checks as `crash`, and no folio lost: every folio the CAF
             has given out has its document or is a spare.
+  partition 120 sends while the network to PostgreSQL is blackholed for 20 s (a proxy
+            stopped with SIGSTOP: no RST, packets simply go unanswered): every caller gets
+            its answer, /readyz answers 503 during the partition and 200 after, every
+            document is accepted and none is received twice.
+  archive-full
+            60 sends while the backup directory (the second copy) is a filesystem too
+            small to hold them; then it grows: every send succeeds, the copies that failed
+            catch up, and `dte-sidecar verify` finds every copy right.
 
-Run through scripts/drill.sh, which builds the binary and provides a PostgreSQL.
+Every drill runs its own PostgreSQL cluster and its own processes on ports it picks free,
+and fails when PostgreSQL's log shows a deadlock during its run. The retry queue's
+histories are checked by `dte-sidecar queue check`, the one statement of their rule.
+
+Run through scripts/drill.sh, which builds the binary.
 """
 
 import argparse
@@ -23,7 +35,9 @@ import json
 import os
 import pathlib
 import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +50,8 @@ BIN = pathlib.Path(os.environ.get("DTE_SIDECAR_BIN", ROOT / "target" / "release"
 KEY = "drill-key-0123456789abcdef"
 MASTER = "a1" * 32
 RUT = "76000001-9"
+# The drills and how many documents each sends by default.
+MODES = {"crash": 200, "replicas": 1000, "database-crash": 300, "partition": 120, "archive-full": 60}
 FINAL = {"accepted", "accepted_with_objections", "rejected", "abandoned"}
 
 
@@ -72,10 +88,16 @@ def as_postgres(command):
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-class OwnPostgres:
-    """A throwaway PostgreSQL cluster the drill may crash (never the shared one)."""
+def free_port():
+    """A TCP port on loopback that nothing listens on now (the kernel's choice)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    PORT = 28432
+
+class OwnPostgres:
+    """A throwaway PostgreSQL cluster for one drill: the drill may crash it, cut it off or
+    read its log, and never touches a shared server."""
 
     def __init__(self, work):
         bins = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
@@ -83,21 +105,24 @@ class OwnPostgres:
             raise RuntimeError("PostgreSQL binaries not found under /usr/lib/postgresql")
         self.bin, self.dir = bins[-1], work / "pg"
         self.data = self.dir / "data"
-        self.pg_ctl("stop", "-m", "immediate", check=False)
+        self.log = self.dir / "server.log"
+        if (self.data / "postmaster.pid").exists():
+            self.pg_ctl("stop", "-m", "immediate", check=False)
         subprocess.run(["rm", "-rf", str(self.dir)], check=True)
         self.dir.mkdir(parents=True)
         if os.geteuid() == 0:
             subprocess.run(["chown", "-R", "postgres:postgres", str(self.dir)], check=True)
         subprocess.run(as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
+        self.port = free_port()
         self.start()
-        self.url = f"postgres://postgres@127.0.0.1:{self.PORT}/postgres"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
     def pg_ctl(self, *args, check=True):
         subprocess.run(as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), *args]), check=check, capture_output=True)
 
     def start(self):
-        self.pg_ctl("-l", str(self.dir / "server.log"), "-w", "-t", "120", "-o",
-                    f"-p {self.PORT} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on -c synchronous_commit=on",
+        self.pg_ctl("-l", str(self.log), "-w", "-t", "120", "-o",
+                    f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on -c synchronous_commit=on",
                     "start")
 
     def crash(self):
@@ -107,29 +132,44 @@ class OwnPostgres:
     def stop(self):
         self.pg_ctl("stop", "-m", "fast", check=False)
 
+    def deadlocks(self):
+        """The deadlocks PostgreSQL reported in its log, each with its detail lines."""
+        if not self.log.exists():
+            return []
+        lines = self.log.read_text(errors="replace").splitlines()
+        found = []
+        for i, line in enumerate(lines):
+            if "deadlock detected" in line:
+                found.append("\n".join(lines[i:i + 8]))
+        return found
+
 
 class Drill:
     def __init__(self, args):
         self.args = args
         self.work = ROOT / ".local" / f"drill-{args.mode}"
         self.work.mkdir(parents=True, exist_ok=True)
-        self.own_pg = OwnPostgres(self.work) if args.mode == "database-crash" else None
-        admin = self.own_pg.url if self.own_pg else os.environ["DATABASE_URL"]
+        self.pg = OwnPostgres(self.work)
         self.db_name = f"dte_drill_{args.mode.replace('-', '_')}"
-        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)"], check=True)
-        subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {self.db_name}"], check=True)
-        self.db_url = admin.rsplit("/", 1)[0] + "/" + self.db_name
-        self.sim_port, self.sim_admin = 28071, 28072
+        subprocess.run(["psql", self.pg.url, "-qc", f"CREATE DATABASE {self.db_name}"], check=True)
+        self.db_url = self.pg.url.rsplit("/", 1)[0] + "/" + self.db_name
+        # What the sidecars connect to (the partition drill puts a proxy in between).
+        self.service_db_url = self.db_url
+        self.sim_port, self.sim_admin = free_port(), free_port()
         self.processes = []
+        self.configs = []
+        self.backup_dir = self.work / "backups"
+        self.port_a, self.port_b = free_port(), free_port()
 
     def config(self, port, extra=""):
         path = self.work / f"sidecar-{port}.toml"
+        self.configs.append(path)
         path.write_text(f"""
 [server]
 bind = "127.0.0.1:{port}"
 workers = 2
 [database]
-url = "{self.db_url}"
+url = "{self.service_db_url}"
 pool_size = 8
 [auth.api_keys]
 odoo = "{KEY}"
@@ -148,6 +188,8 @@ envelope_window_millis = {self.args.envelope_window}
 bind = "127.0.0.1:{self.sim_port}"
 admin_bind = "127.0.0.1:{self.sim_admin}"
 processing_delay_secs = 1
+# The seed's two minutes at the drill's 3600× clock: two real minutes, not 33 ms.
+seed_ttl_secs = 432000
 caf_signing_key = "{ROOT / 'tests/fixtures/keys/FAKE-SII-IDK100-private.pem'}"
 [simulator.faults]
 hang_secs = 3
@@ -159,7 +201,7 @@ upload_lease_secs = 72000
 [clock]
 speedup = 3600.0
 [backup]
-dir = "{self.work / 'backups'}"
+dir = "{self.backup_dir}"
 [log]
 level = "warn"
 {extra}
@@ -192,7 +234,11 @@ level = "warn"
 
     def prepare(self, port):
         config = self.config(port)
-        subprocess.run([str(BIN), "--config", str(config), "migrate"], check=True, cwd=ROOT, capture_output=True, env=self.env())
+        # Straight to the drill's database, not through whatever the sidecars go through.
+        migrated = subprocess.run([str(BIN), "--config", str(config), "migrate"], cwd=ROOT, capture_output=True,
+                                  text=True, env={**self.env(), "DATABASE_URL": self.db_url})
+        if migrated.returncode != 0:
+            raise RuntimeError(f"migrate failed: {migrated.stderr.strip()[-2000:]}")
         self.start(["sii-sim"], config, "simulator")
         self.wait_sim()
         return config
@@ -247,6 +293,10 @@ level = "warn"
         return http("GET", f"http://127.0.0.1:{self.sim_admin}/received")
 
     def stop_all(self):
+        self.stop_processes()
+        self.pg.stop()
+
+    def stop_processes(self):
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
@@ -255,8 +305,6 @@ level = "warn"
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if self.own_pg:
-            self.own_pg.stop()
 
     def wait_final(self, count, timeout):
         end = time.time() + timeout
@@ -292,10 +340,10 @@ level = "warn"
         return problems, states, received
 
     def crash(self):
-        config = self.prepare(28070)
+        config = self.prepare(self.port_a)
         server = self.start(["serve"], config, "sidecar")
-        self.wait_port(28070)
-        self.setup_company(28070, 1000)
+        self.wait_port(self.port_a)
+        self.setup_company(self.port_a, 1000)
         # A flaky SII: a quarter of uploads are taken but their answer is lost.
         self.set_faults({"failure_rate": 0.25, "random_mode": "answer_lost", "only": ["upload"], "seed": self.args.seed, "hang_secs": 3})
         moves = list(range(1, self.args.sends + 1))
@@ -319,11 +367,11 @@ level = "warn"
         killing.start()
         started = time.time()
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            answers = list(pool.map(lambda m: self.send_until_answered([28070], m, threading.Event()), moves))
+            answers = list(pool.map(lambda m: self.send_until_answered([self.port_a], m, threading.Event()), moves))
         stop.set()
         killing.join()
         log(f"all {len(moves)} sends answered in {time.time() - started:.1f}s with {kills} SIGKILLs; letting retries and polls finish")
-        self.wait_port(28070)
+        self.wait_port(self.port_a)
         self.set_faults({})
         docs = self.wait_final(len(moves), self.args.settle)
         problems, states, received = self.check(docs, moves)
@@ -337,10 +385,10 @@ level = "warn"
         return problems
 
     def database_crash(self):
-        config = self.prepare(28070)
+        config = self.prepare(self.port_a)
         self.start(["serve"], config, "sidecar")
-        self.wait_port(28070)
-        self.setup_company(28070, 1000)
+        self.wait_port(self.port_a)
+        self.setup_company(self.port_a, 1000)
         moves = list(range(1, self.args.sends + 1))
         stop = threading.Event()
         crashes = 0
@@ -352,17 +400,17 @@ level = "warn"
                 time.sleep(rng.uniform(0.5, 2.5))
                 if stop.is_set():
                     break
-                self.own_pg.crash()
+                self.pg.crash()
                 crashes += 1
                 time.sleep(rng.uniform(0.1, 1.0))
-                self.own_pg.start()
+                self.pg.start()
 
         crashing = threading.Thread(target=crasher)
         crashing.start()
         started = time.time()
         try:
             with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-                list(pool.map(lambda m: self.send_until_answered([28070], m, threading.Event(), retry_errors=True), moves))
+                list(pool.map(lambda m: self.send_until_answered([self.port_a], m, threading.Event(), retry_errors=True), moves))
         finally:
             stop.set()
             crashing.join()
@@ -385,61 +433,224 @@ level = "warn"
         return problems
 
     def replicas(self):
-        config_a = self.prepare(28070)
-        config_b = self.config(28080)
+        config_a = self.prepare(self.port_a)
+        config_b = self.config(self.port_b)
         self.start(["serve"], config_a, "sidecar-a")
         self.start(["serve"], config_b, "sidecar-b")
-        self.wait_port(28070)
-        self.wait_port(28080)
-        self.setup_company(28070, 5000)
+        self.wait_port(self.port_a)
+        self.wait_port(self.port_b)
+        self.setup_company(self.port_a, 5000)
         self.set_faults({"failure_rate": 0.2, "random_mode": "http500", "only": ["upload"], "seed": self.args.seed})
         moves = list(range(1, self.args.sends + 1))
         started = time.time()
         with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda m: self.send_until_answered([28070 if m % 2 else 28080], m, threading.Event()), moves))
+            list(pool.map(lambda m: self.send_until_answered([self.port_a if m % 2 else self.port_b], m, threading.Event()), moves))
         log(f"{len(moves)} sends split between two sidecars in {time.time() - started:.1f}s")
         self.set_faults({})
         docs = self.wait_final(len(moves), self.args.settle)
         problems, states, _ = self.check(docs, moves)
         log(f"documents by state: {states}")
-        histories = psql(self.db_url, "SELECT retry_count, retry_history FROM dte_sidecar.dte_failed_queue")
-        entries = retried = 0
-        for line in histories.splitlines():
-            count, history = line.split("|", 1)
-            # Every retry, the one that succeeded included, is recorded once, numbered 1..n.
-            events = [e.get("retry") for e in json.loads(history) if e.get("event") in ("retry_failed", "success") and "retry" in e]
-            successes = [e for e in json.loads(history) if e.get("event") == "success"]
-            entries += 1
-            retried += int(count)
-            if events != list(range(1, len(events) + 1)) or int(count) != len(events):
-                problems.append(f"retry history out of order or repeated: {history[:200]}")
-            if len(successes) > 1:
-                problems.append(f"an entry succeeded twice: {history[:200]}")
+        closed = psql(self.db_url, "SELECT count(*), count(*) FILTER (WHERE retry_history LIKE '%\"event\":\"settled\"%'), "
+                                   "coalesce(sum(retry_count), 0) FROM dte_sidecar.dte_failed_queue")
+        entries, settled, retries = closed.split("|")
+        log(f"retry queue: {entries} entries, {retries} retries counted, {settled} closed as settled (the SII already had them)")
         ticks = psql(self.db_url, "SELECT runner, count(*) FROM dte_sidecar.dte_cron_tick WHERE name = 'sweep' GROUP BY runner")
         double = psql(self.db_url, "SELECT count(*) FROM (SELECT name, tick FROM dte_sidecar.dte_cron_tick GROUP BY name, tick HAVING count(*) > 1) t")
         if double != "0":
             problems.append(f"{double} cron ticks ran twice")
         runners = [l.split("|") for l in ticks.splitlines() if l]
-        log(f"retry queue: {entries} entries, {retried} failed retries, every retry recorded once")
         log(f"sweep ticks by replica: {dict((r, int(n)) for r, n in runners)}; ticks run twice: {double}")
         jobs = psql(self.db_url, "SELECT job_type, status, count(*) FROM apalis.jobs GROUP BY 1, 2 ORDER BY 1, 2")
         log("apalis jobs: " + "; ".join(jobs.splitlines()))
         return problems
 
+    def partition(self):
+        """The sidecar reaches PostgreSQL through a proxy; stopping the proxy's processes
+        (SIGSTOP) blackholes the traffic: no RST, no FIN, packets wait unanswered."""
+        proxy_port = free_port()
+        proxy = subprocess.Popen(
+            ["socat", f"TCP-LISTEN:{proxy_port},bind=127.0.0.1,fork,reuseaddr", f"TCP:127.0.0.1:{self.pg.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        end = time.time() + 10
+        while time.time() < end:
+            try:
+                socket.create_connection(("127.0.0.1", proxy_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        try:
+            return self._partition(proxy, proxy_port)
+        finally:
+            self.stop_processes()
+            os.killpg(proxy.pid, signal.SIGCONT)
+            os.killpg(proxy.pid, signal.SIGTERM)
+            proxy.wait()
+
+    def _partition(self, proxy, proxy_port):
+        self.service_db_url = f"postgres://postgres@127.0.0.1:{proxy_port}/{self.db_name}"
+        config = self.prepare(self.port_a)
+        self.start(["serve"], config, "sidecar")
+        self.wait_port(self.port_a)
+        self.setup_company(self.port_a, 1000)
+        moves = list(range(1, self.args.sends + 1))
+        stop = threading.Event()
+        readiness = []  # (during partition, HTTP status)
+        cut = threading.Event()
+
+        def cutter():
+            time.sleep(2)
+            os.killpg(proxy.pid, signal.SIGSTOP)
+            cut.set()
+            log(f"network to PostgreSQL blackholed for {self.args.partition_secs}s")
+            time.sleep(self.args.partition_secs)
+            cut.clear()
+            os.killpg(proxy.pid, signal.SIGCONT)
+            log("network to PostgreSQL back")
+
+        def prober():
+            while not stop.is_set():
+                during = cut.is_set()
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{self.port_a}/readyz", timeout=3).read()
+                    status = 200
+                except urllib.error.HTTPError as error:
+                    status = error.code
+                except Exception:
+                    status = 0
+                if during == cut.is_set():
+                    readiness.append((during, status))
+                time.sleep(0.5)
+
+        threads = [threading.Thread(target=cutter), threading.Thread(target=prober)]
+        for t in threads:
+            t.start()
+        started = time.time()
+        slowest = 0.0
+
+        def send(move):
+            nonlocal slowest
+            began = time.time()
+            answer = self.send_until_answered([self.port_a], move, threading.Event(), retry_errors=True)
+            slowest = max(slowest, time.time() - began)
+            return answer
+
+        try:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(send, moves))
+            threads[0].join()
+            time.sleep(3)  # /readyz after the partition
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        log(f"all {len(moves)} sends answered in {time.time() - started:.1f}s; the slowest took {slowest:.1f}s")
+        problems = []
+        during = [status for d, status in readiness if d]
+        after = [status for d, status in readiness if not d][-3:]
+        log(f"/readyz during the partition: {sorted(set(during))}, after: {after}")
+        if not during or 200 in during:
+            problems.append(f"/readyz did not answer 503 throughout the partition: {during}")
+        if not after or after[-1] != 200:
+            problems.append(f"/readyz did not answer 200 after the partition: {after}")
+        docs = self.wait_final(len(moves), self.args.settle)
+        found, states, received = self.check(docs, moves)
+        log(f"documents by state: {states}; folios received twice or more: {sum(1 for r in received.values() if r['count'] > 1)}")
+        return problems + found + self.all_accepted(states, len(moves))
+
+    @staticmethod
+    def all_accepted(states, count):
+        """Where the SII itself never fails, every document ends accepted."""
+        return [] if states == {"accepted": count} else [f"not every document was accepted: {states}"]
+
+    def archive_full(self):
+        """The backup directory is a tmpfs too small for the copies, then made larger."""
+        if os.geteuid() != 0:
+            log("SKIPPED: archive-full mounts a small filesystem, which needs root")
+            return None
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["umount", str(self.backup_dir)], capture_output=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.args.archive_kib}k", "tmpfs", str(self.backup_dir)], check=True)
+        try:
+            return self._archive_full()
+        finally:
+            self.stop_processes()
+            subprocess.run(["umount", str(self.backup_dir)], capture_output=True)
+
+    def _archive_full(self):
+        config = self.prepare(self.port_a)
+        self.start(["serve"], config, "sidecar")
+        self.wait_port(self.port_a)
+        self.setup_company(self.port_a, 1000)
+        moves = list(range(1, self.args.sends + 1))
+        started = time.time()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda m: self.send_until_answered([self.port_a], m, threading.Event()), moves))
+        log(f"all {len(moves)} sends answered in {time.time() - started:.1f}s on a {self.args.archive_kib} KiB backup directory")
+        problems = []
+        docs = self.wait_final(len(moves), self.args.settle)
+        found, states, _ = self.check(docs, moves)
+        problems += found + self.all_accepted(states, len(moves))
+        waiting = int(psql(self.db_url, "SELECT count(*) FROM dte_sidecar.dte_backup WHERE copied_at IS NULL"))
+        backups = int(psql(self.db_url, "SELECT count(*) FROM dte_sidecar.dte_backup"))
+        log(f"documents by state: {states}; backups: {backups}, waiting for their copy while the disk is full: {waiting}")
+        if waiting == 0:
+            problems.append("the backup directory never filled up: the drill proved nothing")
+        subprocess.run(["mount", "-o", "remount,size=64m", str(self.backup_dir)], check=True)
+        grown = time.time()
+        while time.time() - grown < self.args.catch_up:
+            waiting = int(psql(self.db_url, "SELECT count(*) FROM dte_sidecar.dte_backup WHERE copied_at IS NULL"))
+            if waiting == 0:
+                break
+            time.sleep(1)
+        log(f"copies waiting {time.time() - grown:.0f}s after the disk grew: {waiting}")
+        if waiting:
+            problems.append(f"{waiting} backups still without their copy {self.args.catch_up}s after the disk grew")
+        verify = subprocess.run([str(BIN), "--config", str(self.work / f"sidecar-{self.port_a}.toml"), "verify"],
+                                capture_output=True, text=True, cwd=ROOT, env=self.env())
+        tail = (verify.stdout + verify.stderr).strip().splitlines()[-3:]
+        log("verify: " + " | ".join(tail))
+        if verify.returncode != 0:
+            problems.append(f"dte-sidecar verify exited {verify.returncode}")
+        return problems
+
+    def queue_check(self):
+        """The retry histories against their rule, as the sidecar states it."""
+        config = self.configs[0]
+        # Straight to the drill's database (the partition drill's proxy is gone by now).
+        out = subprocess.run([str(BIN), "--config", str(config), "queue", "check"],
+                             capture_output=True, text=True, cwd=ROOT, env={**self.env(), "DATABASE_URL": self.db_url})
+        lines = (out.stdout + out.stderr).strip().splitlines()
+        for line in lines[-20:]:
+            log("queue check:", line)
+        return [] if out.returncode == 0 else [f"dte-sidecar queue check exited {out.returncode}"]
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["crash", "replicas", "database-crash"])
+    parser.add_argument("mode", choices=list(MODES))
     parser.add_argument("--sends", type=int)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--settle", type=int, default=240, help="seconds to wait for final states")
     parser.add_argument("--envelope-window", type=int, default=0,
                         help="sii.envelope_window_millis of the sidecars (0: each document its own envelope)")
+    parser.add_argument("--partition-secs", type=int, default=20, help="partition: how long PostgreSQL is cut off")
+    parser.add_argument("--archive-kib", type=int, default=200, help="archive-full: size of the full backup directory")
+    parser.add_argument("--catch-up", type=int, default=75, help="archive-full: seconds the copies have once the disk grows")
     args = parser.parse_args()
-    args.sends = args.sends or {"crash": 200, "replicas": 1000, "database-crash": 300}[args.mode]
+    args.sends = args.sends or MODES[args.mode]
     drill = Drill(args)
     try:
-        problems = {"crash": drill.crash, "replicas": drill.replicas, "database-crash": drill.database_crash}[args.mode]()
+        problems = getattr(drill, args.mode.replace("-", "_"))()
+        if problems is None:
+            return
+        drill.stop_processes()
+        problems += drill.queue_check()
+        deadlocks = drill.pg.deadlocks()
+        log(f"deadlocks in PostgreSQL's log: {len(deadlocks)}")
+        for report in deadlocks[:5]:
+            log("deadlock:", report)
+        if deadlocks:
+            problems.append(f"PostgreSQL detected {len(deadlocks)} deadlocks during the drill")
     finally:
         drill.stop_all()
     if problems:
