@@ -404,7 +404,7 @@ fn sii_sim(settings: Settings) -> anyhow::Result<()> {
         processing_delay: chrono::TimeDelta::seconds(sim.processing_delay_secs),
         default_outcome: outcome,
         token_ttl: chrono::TimeDelta::seconds(sim.token_ttl_secs),
-        seed_ttl: chrono::TimeDelta::minutes(2),
+        seed_ttl: chrono::TimeDelta::seconds(sim.seed_ttl_secs),
         faults: sim.faults.clone(),
         caf_key: match &sim.caf_signing_key {
             Some(path) => {

@@ -174,6 +174,9 @@ pub struct SimulatorSettings {
     /// `accept`, `reject` or `objected`.
     pub default_outcome: String,
     pub token_ttl_secs: i64,
+    /// Seconds a seed may wait for its signed token request (sped-up clocks raise it: the
+    /// seed's two minutes are a few milliseconds of real time at 3600×).
+    pub seed_ttl_secs: i64,
     /// Faults from the start (same shape as the admin endpoint's).
     pub faults: faults::Faults,
     /// PEM private key the simulated SII signs the CAFs it issues with (IDK 100).
@@ -311,6 +314,7 @@ impl Default for SimulatorSettings {
             processing_delay_secs: 2,
             default_outcome: "accept".into(),
             token_ttl_secs: 3600,
+            seed_ttl_secs: 120,
             faults: faults::Faults::default(),
             caf_signing_key: None,
         }

@@ -453,7 +453,14 @@ async fn receive_upload(sim: &Simulator, request: &HttpRequest, payload: Multipa
             (key, d.total, broken)
         })
         .collect();
-    let track_id = lock(&sim.shared.state).receive(
+    // The file is registered once: an identical upload that arrived meanwhile (checked
+    // above, before the slow verification) may have been registered first, and then this
+    // one is the repeat.
+    let mut state = lock(&sim.shared.state);
+    if let Some(earlier) = state.earlier_envelope(&sha256).map(str::to_string) {
+        return xml(recepcion(&sender, &company, "99", Some(&earlier), &[]));
+    }
+    let track_id = state.receive(
         sha256,
         &company_rut.to_string(),
         &sender_rut.to_string(),
