@@ -1,0 +1,1 @@
+DROP INDEX dte_sidecar.idx_failed_queue_success_track;
