@@ -235,6 +235,9 @@ class DteFailedQueue(models.Model):
             elif kind == "success":
                 outcome = _("Retry %(count)s succeeded", count=retry) if retry else _("Sent")
                 message = _("SII track ID %(track)s.", track=event["track_id"]) if event.get("track_id") else ""
+            elif kind == "settled":
+                outcome = _("Closed: the SII already had it")
+                message = _("SII track ID %(track)s.", track=event["track_id"]) if event.get("track_id") else ""
             elif kind == "unsendable":
                 outcome = _("Cannot be sent")
             elif kind == "abandoned":

@@ -171,3 +171,23 @@ class TestSmokeScreens(DteLiveCommon, TransactionCase):
             groups = env["dte.document"]._read_group([("company_id", "=", company.id)],
                                                       ["created_at:day", "state"], ["__count"])
             self.assertTrue(groups)
+
+
+@tagged("post_install", "-at_install")
+class TestRetryHistoryEvents(TransactionCase):
+    """Every event the sidecar writes in a retry history reads in Spanish (the events'
+    shape is the sidecar's `src/flows/retry_history.rs`)."""
+
+    def test_an_entry_closed_without_a_retry_of_its_own_says_so(self):
+        history = (
+            '[{"date": "2026-12-07 21:00:00", "event": "failed", "error_type": "unavailable", '
+            '"error_message": "the SII answered HTTP 500 (http-500)"}, '
+            '{"date": "2026-12-07 22:00:00", "event": "settled", "track_id": "0005001277"}]'
+        )
+        self.env["res.lang"]._activate_lang("es_CL")
+        self.env["ir.module.module"]._load_module_terms(["l10n_cl_dte_sidecar"], ["es_CL"], overwrite=True)
+        env = self.env(context={"lang": "es_CL", "tz": "America/Santiago"})
+        entry = env["dte.failed.queue"].new({"retry_history": history})
+        outcomes = [(row[1], row[3]) for row in entry._retry_history_rows()]
+        self.assertEqual(outcomes[1], ("Cerrado: el SII ya lo tenía", "Track ID del SII 0005001277."))
+        self.assertNotIn("Reintento 0", str(outcomes))
