@@ -279,14 +279,13 @@ class DteFailedQueue(models.Model):
             "DTE: Retry Failed DTEs: %s due, %s retried: %s succeeded, %s failed, %s abandoned",
             counts["due"], counts["retried"], counts["succeeded"], counts["failed"], counts["abandoned"],
         )
-        if counts["due"]:
-            message = _(
-                "Due for a retry: %(due)s. Retried: %(retried)s (sent to the SII: %(succeeded)s; "
-                "failed again, waiting for their next retry: %(failed)s; abandoned: %(abandoned)s).",
-                **counts,
-            )
-        else:
-            message = _("No document was due for a retry.")
+        # The counts even when nothing was due: the sidecar's own schedule may have just
+        # retried what this run would have found.
+        message = _(
+            "Due for a retry: %(due)s. Retried: %(retried)s (sent to the SII: %(succeeded)s; "
+            "failed again, waiting for their next retry: %(failed)s; abandoned: %(abandoned)s).",
+            **counts,
+        )
         kind = "success" if not (counts["failed"] or counts["abandoned"]) else "warning"
         return self._dte_notify(message, kind=kind, title=_("DTE: Retry Failed DTEs"), reload=False)
 
