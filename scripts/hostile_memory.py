@@ -330,6 +330,47 @@ def main():
     check(alive(), "16 concurrent 8 MB reads: the process died")
     print("  ok: 16 concurrent 8 MB bodies", flush=True)
 
+    # The XML-RPC doors: entities, depth, size and a flood of large calls, each a fault.
+    def xmlrpc_fault(label, body, expected, path="/xmlrpc/2/object"):
+        status, _, raw = post(path, body, {"Content-Type": "text/xml"})
+        text = raw.decode(errors="replace")
+        check(status == 200 and "<fault>" in text and expected in text,
+              f"{label} {path}: expected a fault with '{expected}', got {status} {text[:300]!r}")
+        check(alive(), f"{label}: the process died")
+
+    def method_call(inner):
+        return (b"<?xml version='1.0'?><methodCall><methodName>execute_kw</methodName><params>" + inner
+                + b"</params></methodCall>")
+
+    laughs_rpc = laughs.replace("<DTE>&l9;</DTE>", "").replace("DOCTYPE DTE", "DOCTYPE methodCall").encode() + \
+        b"<methodCall><methodName>&l9;</methodName></methodCall>"
+    for path in ["/xmlrpc/2/object", "/xmlrpc/object"]:
+        xmlrpc_fault("XML-RPC: billion laughs", laughs_rpc, "a DTD or entity declaration is not accepted", path)
+        xmlrpc_fault("XML-RPC: values nested 150000 deep",
+                     method_call(b"<param>" + b"<value><array><data>" * 150_000 + b"</data></array></value>" * 150_000
+                                 + b"</param>"), "nest deeper than", path)
+        xmlrpc_fault("XML-RPC: 8 MB of empty values",
+                     method_call(b"<param><value><array><data>" + b"<value/>" * 1_000_000 + b"</data></array></value>"
+                                 + b"</param>"), "too many nodes", path)
+        xmlrpc_fault("XML-RPC: a 9 MB body", method_call(b"<param><value>" + b"x" * 9_000_000 + b"</value></param>"),
+                     "larger than", path)
+    print("  ok: XML-RPC bodies with entities, depth or size are faults", flush=True)
+    ids_xml = method_call(b"".join(b"<param><value><string>%s</string></value></param>" % v for v in
+                                   [b"dte", b"1", KEY.encode(), b"dte.company", b"read"])
+                          + b"<param><value><array><data>" + b"<value><array><data><value><int>1</int></value>"
+                          + b"<value><int>1</int></value>" * 60_000 + b"</data></array></value></data></array></value>"
+                          + b"</param>")
+
+    def xml_flood(_):
+        status, _, raw = post("/xmlrpc/2/object", ids_xml, {"Content-Type": "text/xml"})
+        return status == 200 and b"<fault>" in raw and b"ids is more than" in raw
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(xml_flood, range(8)))
+    check(all(outcomes), f"8 concurrent XML-RPC reads of 60001 ids: {outcomes}")
+    check(alive(), "concurrent XML-RPC reads: the process died")
+    print("  ok: 8 concurrent large XML-RPC calls", flush=True)
+
     # The service still serves real calls.
     status, body, raw = json2("dte.contingency", "get_status", {"company_id": 1})
     check(status == 200 and isinstance(body, dict) and body.get("company_id") == 1,

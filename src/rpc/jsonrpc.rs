@@ -137,7 +137,7 @@ pub async fn version_info(ctx: web::Data<AppContext>, request: HttpRequest, payl
 /// `login(db, login, password)` and `authenticate(db, login, password, user_agent_env)`:
 /// the key must belong to the client named `login`. Answers that client's uid, or
 /// `false`, as Odoo does; the database name is not checked (the sidecar has one).
-fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
+pub(super) fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
     let arity = if method == "login" { 3 } else { 4 };
     if args.len() != arity {
         return Err(AppError::validation(format!(
@@ -160,7 +160,21 @@ fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
 async fn execute_kw(ctx: &AppContext, service_method: &str, args: Vec<&RawValue>) -> AppResult<Value> {
     let key: Option<String> = args.get(2).and_then(|raw| serde_json::from_str(raw.get()).ok());
     let client = key.and_then(|key| client_for_key(&ctx.settings.auth, &key)).ok_or(AppError::AccessDenied)?;
-    let mut args = trees(args.into_iter().skip(3).collect()).await?.into_iter();
+    let rest = trees(args.into_iter().skip(3).collect()).await?;
+    execute(ctx, service_method, client, rest).await
+}
+
+/// The same call with its arguments already read (the XML-RPC door).
+pub(super) async fn execute_values(ctx: &AppContext, service_method: &str, args: Vec<Value>) -> AppResult<Value> {
+    let key = args.get(2).and_then(Value::as_str);
+    let client = key.and_then(|key| client_for_key(&ctx.settings.auth, key)).ok_or(AppError::AccessDenied)?;
+    execute(ctx, service_method, client, args.into_iter().skip(3).collect()).await
+}
+
+/// `[model, method, args, kwargs]` (or `[model, method, *args]` for `execute`) of a client
+/// whose key was checked.
+async fn execute(ctx: &AppContext, service_method: &str, client: String, rest: Vec<Value>) -> AppResult<Value> {
+    let mut args = rest.into_iter();
     let model = args.next().and_then(|v| v.as_str().map(str::to_string));
     let method = args.next().and_then(|v| v.as_str().map(str::to_string));
     let (Some(model), Some(method)) = (model, method) else {

@@ -18,6 +18,7 @@ import json
 import os
 import unittest
 import urllib.request
+import xmlrpc.client
 from pathlib import Path
 
 import odoolib
@@ -86,9 +87,12 @@ def named(method, args, kwargs):
 
 
 def signed_xml(dte_type, folio):
+    """A DTE-shaped XML with the fields a retry reads to send it."""
     return (
         f'<DTE version="1.0"><Documento ID="F{folio}T{dte_type}"><Encabezado><IdDoc>'
-        f"<TipoDTE>{dte_type}</TipoDTE><Folio>{folio}</Folio></IdDoc></Encabezado></Documento></DTE>"
+        f"<TipoDTE>{dte_type}</TipoDTE><Folio>{folio}</Folio><FchEmis>2026-03-02</FchEmis></IdDoc>"
+        f"<Emisor><RUTEmisor>{RUT}</RUTEmisor></Emisor><Receptor><RUTRecep>66666666-6</RUTRecep></Receptor>"
+        f"<Totales><MntTotal>1190</MntTotal></Totales></Encabezado></Documento></DTE>"
     )
 
 
@@ -371,6 +375,70 @@ class OdooLibJsonRpc(ClientScenario, unittest.TestCase):
         found = documents.search_read([("company_id", "=", self.company_id), ("folio", "=", 1)], ["folio"])
         self.assertEqual([r["folio"] for r in found], [1])
         self.assertEqual(documents.read(found[0]["id"], ["folio"])["folio"], 1, "one id reads one record")
+
+
+class OdooLibXmlRpc(OdooLibJsonRpc):
+    """odoo-client-lib as its README shows it: no `protocol` argument, so XML-RPC."""
+
+    company_id = 6
+    error_types = (xmlrpc.client.Fault,)
+
+    def connection(self, key=KEY):
+        return odoolib.get_connection(hostname=HOST, port=PORT, database=DB, login="odoo", password=key)
+
+    def login_fails(self):
+        with self.assertRaises(odoolib.tools.AuthenticationError):
+            self.connection(OTHER_KEY).check_login()
+
+    def call(self, model, method, *args, **kwargs):
+        # XML-RPC carries no None: Odoo's callers send False, as Odoo marshals None.
+        args = [False if a is None else a for a in args]
+        kwargs = {k: False if v is None else v for k, v in kwargs.items()}
+        return getattr(self.conn.get_model(model), method)(*args, **kwargs)
+
+    def error_name(self, exc):
+        # /xmlrpc (the client's path) names a user's or access error in the code ("warning --
+        # UserError", "AccessDenied"); anything else (an unknown model or method) is Odoo's
+        # application error, whose code is its message.
+        code = str(exc.faultCode)
+        return code if code.startswith("warning -- ") or code == "AccessDenied" else f"NotFound ServerError: {code}"
+
+
+class PythonXmlRpc(ClientScenario, unittest.TestCase):
+    """Python's own xmlrpc.client, as in Odoo's external API documentation."""
+
+    company_id = 7
+    error_types = (xmlrpc.client.Fault,)
+    # /xmlrpc/2 faults carry Odoo's integer codes: 2 warnings, 3 access denied, 4 access errors.
+    # 1 is Odoo's application error: an unknown model or method is one there.
+    FAULT_NAMES = {1: "NotFound ServerError", 2: "UserError ValidationError MissingError", 3: "AccessDenied",
+                   4: "AccessError"}
+
+    def login(self):
+        url = f"http://{HOST}:{PORT}"
+        common = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/common")
+        self.assertEqual(common.version()["server_version"], "19.0")
+        self.uid = common.authenticate(DB, "odoo", KEY, {})
+        self.models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object")
+        return self.uid
+
+    def login_fails(self):
+        common = xmlrpc.client.ServerProxy(f"http://{HOST}:{PORT}/xmlrpc/2/common")
+        self.assertFalse(common.authenticate(DB, "odoo", OTHER_KEY, {}))
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self.models.execute_kw(DB, self.uid, OTHER_KEY + "-wrong", "dte.backup", "search", [[]])
+        self.assertEqual(caught.exception.faultCode, 3)
+
+    def context(self):
+        return self.call("res.users", "context_get")
+
+    def call(self, model, method, *args, **kwargs):
+        args = [False if a is None else a for a in args]
+        kwargs = {k: False if v is None else v for k, v in kwargs.items()}
+        return self.models.execute_kw(DB, self.uid, KEY, model, method, list(args), kwargs)
+
+    def error_name(self, exc):
+        return self.FAULT_NAMES.get(exc.faultCode, str(exc.faultCode))
 
 
 class OdooLibJson2(OdooLibJsonRpc):

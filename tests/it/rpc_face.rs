@@ -149,3 +149,101 @@ async fn health_and_readiness() {
     assert_eq!(app.get("/healthz").await, (200, json!({"status": "ok"})));
     assert_eq!(app.get("/readyz").await, (200, json!({"status": "ready"})));
 }
+
+/// An XML-RPC call as Python's `xmlrpc.client` writes it.
+fn method_call(method: &str, params: &[&str]) -> String {
+    let params: String = params.iter().map(|p| format!("<param><value>{p}</value></param>")).collect();
+    format!(
+        "<?xml version='1.0'?>\n<methodCall><methodName>{method}</methodName><params>{params}</params></methodCall>"
+    )
+}
+
+#[actix_rt::test]
+async fn the_xmlrpc_door_answers_like_odoo_on_the_same_dispatcher() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, "76000001-9").await;
+    let (status, version) = app.xmlrpc("common", &method_call("version", &[])).await;
+    assert_eq!(status, 200);
+    assert!(version.contains("<name>server_serie</name><value><string>19.0</string></value>"), "{version}");
+    let login = |key: &str| {
+        method_call("login", &["<string>dte</string>", "<string>odoo</string>", &format!("<string>{key}</string>")])
+    };
+    let (_, uid) = app.xmlrpc("common", &login(API_KEY)).await;
+    assert!(uid.contains("<params><param><value><int>1</int></value></param></params>"), "{uid}");
+    let (_, refused) = app.xmlrpc("common", &login("wrong-key-0123456789")).await;
+    assert!(refused.contains("<boolean>0</boolean>"), "{refused}");
+
+    // execute_kw reaches the dispatcher: the same answer as over JSON-RPC.
+    let key = format!("<string>{API_KEY}</string>");
+    let status_call = method_call(
+        "execute_kw",
+        &[
+            "<string>dte</string>",
+            "<int>1</int>",
+            &key,
+            "<string>dte.contingency</string>",
+            "<string>get_status</string>",
+            "<array><data><value><int>1</int></value></data></array>",
+        ],
+    );
+    let (status, answer) = app.xmlrpc("object", &status_call).await;
+    assert_eq!(status, 200);
+    assert!(answer.contains("<name>enabled</name><value><boolean>0</boolean></value>"), "{answer}");
+    assert!(answer.contains("<name>company_id</name><value><int>1</int></value>"), "{answer}");
+
+    // Faults are Odoo's /xmlrpc/2 faults: 3 for a refused key, 2 for a user's error.
+    let before = app.table_counts();
+    let denied = method_call(
+        "execute_kw",
+        &[
+            "<string>dte</string>",
+            "<int>1</int>",
+            "<string>not-the-key-0123456789</string>",
+            "<string>dte.contingency</string>",
+            "<string>enable_contingency</string>",
+            "<array><data><value><int>1</int></value></data></array>",
+        ],
+    );
+    let (status, fault) = app.xmlrpc("object", &denied).await;
+    assert_eq!(status, 200);
+    assert!(
+        fault.contains("<fault>") && fault.contains("<name>faultCode</name><value><int>3</int></value>"),
+        "{fault}"
+    );
+    let missing = method_call(
+        "execute_kw",
+        &[
+            "<string>dte</string>",
+            "<int>1</int>",
+            &key,
+            "<string>dte.failed.queue</string>",
+            "<string>retry_send</string>",
+            "<array><data><value><int>999</int></value></data></array>",
+        ],
+    );
+    let (_, fault) = app.xmlrpc("object", &missing).await;
+    assert!(fault.contains("<int>2</int>"), "{fault}");
+    assert_eq!(app.table_counts(), before, "nothing changed");
+
+    // Hostile bodies: a DTD, deep nesting, not XML — a fault each, and the door stays up.
+    let bomb = "<?xml version='1.0'?><!DOCTYPE m [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;\">]>\
+        <methodCall><methodName>&b;</methodName></methodCall>";
+    let deep = format!(
+        "<methodCall><methodName>version</methodName><params><param>{}{}</param></params></methodCall>",
+        "<value><array><data>".repeat(50_000),
+        "</data></array></value>".repeat(50_000)
+    );
+    for (body, message) in [
+        (bomb.to_string(), "a DTD or entity declaration is not accepted"),
+        (deep, "values nest deeper than 32 levels"),
+        ("{\"jsonrpc\": \"2.0\"}".to_string(), "the body is not well-formed XML"),
+    ] {
+        let (status, fault) = app.xmlrpc("common", &body).await;
+        assert_eq!(status, 200);
+        assert!(fault.contains("<fault>") && fault.contains(message), "{fault}");
+    }
+    let (_, unknown) = app.xmlrpc("report", &method_call("render_report", &[])).await;
+    assert!(unknown.contains("unknown service method report.render_report"), "{unknown}");
+    let (_, listed) = app.xmlrpc("db", &method_call("list", &[])).await;
+    assert!(listed.contains("<int>3</int>"), "the databases are not listed: {listed}");
+}

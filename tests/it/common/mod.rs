@@ -280,6 +280,20 @@ impl TestApp {
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
+    /// `POST /xmlrpc/2/<service>` with an XML body: the status and the answer's text.
+    pub async fn xmlrpc(&self, service: &str, body: &str) -> (u16, String) {
+        let mut response = self
+            .client
+            .post(format!("{}/xmlrpc/2/{service}", self.base))
+            .content_type("text/xml")
+            .send_body(body.to_string())
+            .await
+            .expect("send");
+        let status = response.status().as_u16();
+        let body = response.body().limit(64 << 20).await.expect("body");
+        (status, String::from_utf8(body.to_vec()).expect("utf-8"))
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let mut response = self.client.get(format!("{}{path}", self.base)).send().await.expect("send");
         let status = response.status().as_u16();
