@@ -371,6 +371,28 @@ def main():
     check(alive(), "concurrent XML-RPC reads: the process died")
     print("  ok: 8 concurrent large XML-RPC calls", flush=True)
 
+    # One id asked 10,000 times (a 70 KB request) is one record answered, four at once.
+    xml = ('<?xml version="1.0" encoding="ISO-8859-1"?><DTE><Documento ID="F9T33"><Encabezado><IdDoc>'
+           '<TipoDTE>33</TipoDTE><Folio>9</Folio></IdDoc></Encabezado><Relleno>' + "x" * 1_000_000
+           + "</Relleno></Documento></DTE>")
+    status, body, raw = json2("dte.backup", "backup_dte", {"dte_type": "33", "folio": "9", "xml_content": xml,
+                                                           "track_id": "1", "move_id": 9, "company_id": 1})
+    check(status == 200 and isinstance(body, int), f"a 1 MB backup: {status} {raw[:200]!r}")
+
+    def same_id(i):
+        kwargs = {"ids": [body] * 10_000, "fields": ["xml_content"]}
+        if i % 2:
+            status, answer, _ = json2("dte.backup", "read", kwargs)
+            return status == 200 and isinstance(answer, list) and len(answer) == 1
+        status, answer, _ = execute_kw("dte.backup", "read", kwargs)
+        return status == 200 and isinstance(answer, dict) and len(answer.get("result", [])) == 1
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(same_id, range(4)))
+    check(all(outcomes), f"4 concurrent reads of one 1 MB backup asked 10000 times: {outcomes}")
+    check(alive(), "reads of one id asked many times: the process died")
+    print("  ok: 4 concurrent reads of one id asked 10000 times", flush=True)
+
     # The service still serves real calls.
     status, body, raw = json2("dte.contingency", "get_status", {"company_id": 1})
     check(status == 200 and isinstance(body, dict) and body.get("company_id") == 1,

@@ -95,8 +95,8 @@ pub async fn call(
     match method {
         "read" => {
             let p: ReadParams = params::bind(&qualified, &["ids", "fields", "load"], args, kwargs)?;
-            // Each id asked is one row answered (duplicates too), so the answer is bounded
-            // by bounding the ids.
+            // Each distinct id asked is one row answered, so the answer is bounded by
+            // bounding the ids.
             if p.ids.len() > usize::try_from(max).unwrap_or(usize::MAX) {
                 return Err(AppError::field(
                     "ids",
@@ -220,11 +220,15 @@ pub fn require_domain(qualified: &str, args: &[Value], kwargs: &Map<String, Valu
 
 /// Odoo answers `read` in the order asked and refuses ids it cannot find.
 /// Odoo answers in the order asked (duplicates too) and refuses ids it cannot find.
+/// The rows in the order their ids were asked, each once: an id asked again is the same
+/// record (10,000 copies of one id would otherwise be an answer 10,000 rows long).
 pub fn in_order_asked(model: &str, rows: &[Value], wanted: &[i64]) -> AppResult<Value> {
     let by_id: HashMap<i64, &Value> =
         rows.iter().filter_map(|r| Some((r.get("id").and_then(Value::as_i64)?, r))).collect();
+    let mut seen = std::collections::HashSet::with_capacity(wanted.len());
     let ordered = wanted
         .iter()
+        .filter(|id| seen.insert(**id))
         .map(|id| by_id.get(id).map(|row| (*row).clone()).ok_or_else(|| AppError::missing_record(model, id)))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(Value::Array(ordered))

@@ -348,3 +348,23 @@ fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[actix_rt::test]
+async fn a_read_of_the_same_id_many_times_answers_it_once() {
+    let app = TestApp::spawn().await;
+    app.register_company(1, "76000001-9").await;
+    let args = json!(["33", "12345", dte_xml("33", "12345"), "timeout", "SII timeout", 42]);
+    let id = app.call("dte.failed.queue", "add_failed_dte", args, json!({"company_id": 1})).await;
+    let other = app
+        .call(
+            "dte.failed.queue",
+            "add_failed_dte",
+            json!(["33", "12346", dte_xml("33", "12346"), "timeout", "SII timeout", 43]),
+            json!({"company_id": 1}),
+        )
+        .await;
+    let asked: Vec<Value> = std::iter::repeat_n(id.clone(), 9_000).chain([other.clone(), id.clone()]).collect();
+    let rows = app.call("dte.failed.queue", "read", json!([asked, ["folio", "xml_content"]]), json!({})).await;
+    let ids: Vec<&Value> = rows.as_array().unwrap().iter().map(|r| &r["id"]).collect();
+    assert_eq!(ids, [&id, &other], "each record once, in the order first asked");
+}
