@@ -604,8 +604,21 @@ fn last_libxml_error() -> String {
             return "not well-formed XML".into();
         }
         let message = CStr::from_ptr((*error).message as *const c_char).to_string_lossy().trim().to_string();
-        format!("line {}: {message}", (*error).line)
+        format!("line {}: {}", (*error).line, in_our_words(&message))
     }
+}
+
+/// libxml's words for the limits it keeps on outside input name its own options
+/// ("use XML_PARSE_HUGE option"), which mean nothing to a caller: those are said plainly.
+fn in_our_words(message: &str) -> String {
+    if let Some(rest) = message.strip_prefix("Excessive depth in document:") {
+        let depth: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+        return format!("elements nested deeper than {depth} levels");
+    }
+    if message.contains("XML_PARSE_HUGE") || message.to_ascii_lowercase().contains("huge") {
+        return "a text, name or attribute longer than the parser accepts".to_string();
+    }
+    message.to_string()
 }
 
 /// Checks a document from outside the way every parse of the engine does (encoding, no DTD,
@@ -637,5 +650,23 @@ pub(crate) fn decode_document(bytes: &[u8]) -> String {
             encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
         }
         _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_nested_too_deep_is_said_without_libxml_words() {
+        super::super::initialise();
+        let deep = format!("<DTE>{}{}</DTE>", "<a>".repeat(300), "</a>".repeat(300));
+        let error = check_untrusted(deep.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("elements nested deeper than 256 levels"), "{error}");
+        assert!(!error.contains("XML_PARSE_HUGE"), "{error}");
+        assert_eq!(
+            in_our_words("Opening and ending tag mismatch: a and b"),
+            "Opening and ending tag mismatch: a and b"
+        );
     }
 }
