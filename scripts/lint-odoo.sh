@@ -27,5 +27,5 @@ fi
 #                                      generator writes README.rst when a release is cut.
 "$VENV/bin/pylint" --rcfile=.pylintrc --disable=all --enable=odoolint \
     --disable=prefer-env-translation,consider-merging-classes-inherited,missing-readme \
-    l10n_cl_dte_sidecar tests
+    l10n_cl_dte_sidecar l10n_cl_dte_sidecar_api_example tests
 log "lint-odoo: OK: ruff and pylint-odoo found nothing"

@@ -4,7 +4,7 @@
     "name": "Chile - DTE through dte-sidecar",
     "summary": "Send Chilean tax documents (DTE 33, 34, 52, 56, 61) to the SII through the "
     "dte-sidecar service; read its backups, retry queue, contingency and audit log",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Accounting/Localizations/EDI",
     "website": "https://github.com/dte-sidecar/dte-sidecar",
     "author": "dte-sidecar authors",

@@ -10,6 +10,4 @@
     "author": "dte-sidecar authors",
     "license": "LGPL-3",
     "depends": ["l10n_cl_dte_sidecar"],
-    "data": [],
-    "installable": True,
 }
