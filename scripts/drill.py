@@ -339,14 +339,19 @@ level = "warn"
             states[s] = states.get(s, 0) + 1
         return problems, states, received
 
-    def crash(self):
+    def one_sidecar(self):
+        """The simulated SII and one sidecar with its company set up: its settings, its
+        process and the moves to send."""
         config = self.prepare(self.port_a)
         server = self.start(["serve"], config, "sidecar")
         self.wait_port(self.port_a)
         self.setup_company(self.port_a, 1000)
+        return config, server, list(range(1, self.args.sends + 1))
+
+    def crash(self):
+        config, server, moves = self.one_sidecar()
         # A flaky SII: a quarter of uploads are taken but their answer is lost.
         self.set_faults({"failure_rate": 0.25, "random_mode": "answer_lost", "only": ["upload"], "seed": self.args.seed, "hang_secs": 3})
-        moves = list(range(1, self.args.sends + 1))
         stop = threading.Event()
         kills = 0
 
@@ -385,11 +390,7 @@ level = "warn"
         return problems
 
     def database_crash(self):
-        config = self.prepare(self.port_a)
-        self.start(["serve"], config, "sidecar")
-        self.wait_port(self.port_a)
-        self.setup_company(self.port_a, 1000)
-        moves = list(range(1, self.args.sends + 1))
+        _, _, moves = self.one_sidecar()
         stop = threading.Event()
         crashes = 0
 
@@ -488,11 +489,7 @@ level = "warn"
 
     def _partition(self, proxy, proxy_port):
         self.service_db_url = f"postgres://postgres@127.0.0.1:{proxy_port}/{self.db_name}"
-        config = self.prepare(self.port_a)
-        self.start(["serve"], config, "sidecar")
-        self.wait_port(self.port_a)
-        self.setup_company(self.port_a, 1000)
-        moves = list(range(1, self.args.sends + 1))
+        _, _, moves = self.one_sidecar()
         stop = threading.Event()
         readiness = []  # (during partition, HTTP status)
         cut = threading.Event()
@@ -577,11 +574,7 @@ level = "warn"
             subprocess.run(["umount", str(self.backup_dir)], capture_output=True)
 
     def _archive_full(self):
-        config = self.prepare(self.port_a)
-        self.start(["serve"], config, "sidecar")
-        self.wait_port(self.port_a)
-        self.setup_company(self.port_a, 1000)
-        moves = list(range(1, self.args.sends + 1))
+        config, _, moves = self.one_sidecar()
         started = time.time()
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda m: self.send_until_answered([self.port_a], m, threading.Event()), moves))
@@ -605,7 +598,7 @@ level = "warn"
         log(f"copies waiting {time.time() - grown:.0f}s after the disk grew: {waiting}")
         if waiting:
             problems.append(f"{waiting} backups still without their copy {self.args.catch_up}s after the disk grew")
-        verify = subprocess.run([str(BIN), "--config", str(self.work / f"sidecar-{self.port_a}.toml"), "verify"],
+        verify = subprocess.run([str(BIN), "--config", str(config), "verify"],
                                 capture_output=True, text=True, cwd=ROOT, env=self.env())
         tail = (verify.stdout + verify.stderr).strip().splitlines()[-3:]
         log("verify: " + " | ".join(tail))
