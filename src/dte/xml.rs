@@ -659,7 +659,6 @@ mod tests {
 
     #[test]
     fn a_document_nested_too_deep_is_said_without_libxml_words() {
-        super::super::initialise();
         let deep = format!("<DTE>{}{}</DTE>", "<a>".repeat(300), "</a>".repeat(300));
         let error = check_untrusted(deep.as_bytes()).unwrap_err().to_string();
         assert!(error.contains("elements nested deeper than 256 levels"), "{error}");
