@@ -165,11 +165,16 @@ class DteFailedQueue(models.Model):
         self._dte_check_manager()
         if not self:
             return False
-        self.check_access("read")
-        result = self._dte_client()._call("dte.failed.queue", "retry_send", ids=self.ids)
-        items = [item for item in (result if isinstance(result, list) else [result]) if isinstance(item, dict)]
+        items = self._dte_retry()
         self._dte_after_change()
         return bool(items) and all(item.get("success") for item in items)
+
+    def _dte_retry(self):
+        """Asks the sidecar to retry these entries now: its answer, one item per entry.
+        The sidecar acts on any id it is given: only entries this user may see go."""
+        self.check_access("read")
+        result = self._dte_client()._call("dte.failed.queue", "retry_send", ids=self.ids)
+        return [item for item in (result if isinstance(result, list) else [result]) if isinstance(item, dict)]
 
     def _dte_after_change(self):
         """What the sidecar changed for these entries, visible in this transaction: the
@@ -305,12 +310,10 @@ class DteFailedQueue(models.Model):
         self._dte_check_manager()
         if not self:
             return False
-        self.check_access("read")
-        result = self._dte_client()._call("dte.failed.queue", "retry_send", ids=self.ids)
-        items = [item for item in (result if isinstance(result, list) else [result]) if isinstance(item, dict)]
+        items = self._dte_retry()
         failed = [item for item in items if item.get("success") is False]
         if not failed:
-            detail = summarize_result(result, self.env)
+            detail = summarize_result(items, self.env)
             done = _("The sidecar retried the selected documents.")
             return self._dte_notify(f"{done} {detail}".strip() if detail else done)
         # A retry that did not reach the SII is a failure the user must see as one, with
