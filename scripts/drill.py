@@ -50,6 +50,8 @@ BIN = pathlib.Path(os.environ.get("DTE_SIDECAR_BIN", ROOT / "target" / "release"
 KEY = "drill-key-0123456789abcdef"
 MASTER = "a1" * 32
 RUT = "76000001-9"
+# The fewest times the database-crash drill crashes PostgreSQL.
+MIN_CRASHES = 5
 # The drills and how many documents each sends by default.
 MODES = {"crash": 200, "replicas": 1000, "database-crash": 300, "partition": 120, "archive-full": 60}
 FINAL = {"accepted", "accepted_with_objections", "rejected", "abandoned"}
@@ -395,11 +397,13 @@ level = "warn"
         crashes = 0
 
         def crasher():
+            # Until the sends are answered, and at least MIN_CRASHES times: sends that all
+            # finish between two crashes would prove little.
             nonlocal crashes
             rng = random.Random(self.args.seed)
-            while not stop.is_set():
+            while not stop.is_set() or crashes < MIN_CRASHES:
                 time.sleep(rng.uniform(0.5, 2.5))
-                if stop.is_set():
+                if stop.is_set() and crashes >= MIN_CRASHES:
                     break
                 self.pg.crash()
                 crashes += 1
@@ -600,8 +604,12 @@ level = "warn"
             problems.append(f"{waiting} backups still without their copy {self.args.catch_up}s after the disk grew")
         verify = subprocess.run([str(BIN), "--config", str(config), "verify"],
                                 capture_output=True, text=True, cwd=ROOT, env=self.env())
-        tail = (verify.stdout + verify.stderr).strip().splitlines()[-3:]
-        log("verify: " + " | ".join(tail))
+        try:
+            report = json.loads(verify.stdout)
+            log(f"verify: {report['rows']} backups, {report['copies']} copies, {report['matching']} matching, "
+                f"problems: {report['problems'][:5]}")
+        except (ValueError, KeyError, TypeError):
+            log("verify: " + " | ".join((verify.stdout + verify.stderr).strip().splitlines()[-3:]))
         if verify.returncode != 0:
             problems.append(f"dte-sidecar verify exited {verify.returncode}")
         return problems

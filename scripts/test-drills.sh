@@ -20,7 +20,7 @@ DRILL_RUNS=(
     "crash|crash --sends 120"
     "replicas|replicas --sends 400"
     "replicas-window-20|replicas --sends 400 --envelope-window 20"
-    "database-crash|database-crash --sends 150"
+    "database-crash|database-crash --sends 300"
     "partition|partition --sends 120"
     "archive-full|archive-full --sends 60"
 )
