@@ -389,6 +389,18 @@ class DteLiveCommon:
         with cls.step(cls.live_accountant_uid) as env:
             return env["account.move"].browse(move_id).action_send_to_sii()
 
+    @classmethod
+    def failed_invoice(cls):
+        """An invoice sent while the SII answers HTTP 500: its move id. Its DTE, stamped
+        and signed, waits in the sidecar's retry queue."""
+        cls.sim_fault("http500")
+        try:
+            move_id = cls.live_invoice()
+            cls.send(move_id)
+        finally:
+            cls.sim_fault(None)
+        return move_id
+
     # The simulator's control face -----------------------------------------------------
 
     @classmethod

@@ -45,12 +45,7 @@ class TestSmokeScreens(DteLiveCommon, TransactionCase):
 
     def _failed_entry(self):
         """An invoice the SII could not take (HTTP 500): its queue entry id."""
-        self.sim_fault("http500")
-        try:
-            move_id = self.live_invoice()
-            self.send(move_id)
-        finally:
-            self.sim_fault(None)
+        move_id = self.failed_invoice()
         with self.step() as env:
             entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
             self.assertEqual(entry.state, "pending")

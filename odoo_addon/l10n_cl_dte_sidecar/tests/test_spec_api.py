@@ -27,12 +27,7 @@ class SpecApiCommon(DteLiveCommon):
         its signed XML (ISO-8859-1 text, as the specification passes it) is in
         ``self.signed_xml``, its type and folio in ``self.dte_type`` and ``self.folio``.
         The sidecar keeps it in its retry queue, with no backup yet."""
-        self.sim_fault("http500")
-        try:
-            move_id = self.live_invoice()
-            self.send(move_id)
-        finally:
-            self.sim_fault(None)
+        move_id = self.failed_invoice()
         with self.step() as env:
             env.cr.execute(
                 "SELECT dte_type, folio, xml_content FROM dte_sidecar.dte_document WHERE move_id = %s", [move_id],
