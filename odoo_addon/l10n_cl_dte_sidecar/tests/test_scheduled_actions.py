@@ -3,30 +3,17 @@
 """The scheduled actions before the sidecar is configured, and what Run Manually answers
 (the one that attaches backup XML is tested live in test_spec_api.py)."""
 
-import contextlib
 import logging
 
 from odoo.tests import tagged
 
 from .common import DteCommon
-from .test_smoke_screens import BACKUP_LOGGER, RETRY_LOGGER
+from .test_smoke_screens import BACKUP_LOGGER, RETRY_LOGGER, captured
 
 
-@contextlib.contextmanager
 def records(logger_name):
-    """``(level, message)`` of what ``logger_name`` logs meanwhile."""
-    lines = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            lines.append((record.levelname, record.getMessage()))
-
-    logger, handler = logging.getLogger(logger_name), Capture(logging.DEBUG)
-    logger.addHandler(handler)
-    try:
-        yield lines
-    finally:
-        logger.removeHandler(handler)
+    """``(level, message)`` of everything ``logger_name`` logs meanwhile."""
+    return captured(logger_name, logging.DEBUG, levels=True)
 
 
 @tagged("post_install", "-at_install")

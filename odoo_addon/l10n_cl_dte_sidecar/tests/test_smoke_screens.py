@@ -16,15 +16,17 @@ BACKUP_LOGGER = "odoo.addons.l10n_cl_dte_sidecar.models.dte_backup"
 
 
 @contextlib.contextmanager
-def captured(logger_name):
-    """The messages ``logger_name`` logs meanwhile (and still lets them through)."""
+def captured(logger_name, level=logging.INFO, levels=False):
+    """What ``logger_name`` logs meanwhile at ``level`` and above (and still lets through):
+    its messages, or ``(level name, message)`` pairs with ``levels``."""
     lines = []
 
     class Capture(logging.Handler):
         def emit(self, record):
-            lines.append(record.getMessage())
+            message = record.getMessage()
+            lines.append((record.levelname, message) if levels else message)
 
-    logger, handler = logging.getLogger(logger_name), Capture(logging.INFO)
+    logger, handler = logging.getLogger(logger_name), Capture(level)
     logger.addHandler(handler)
     try:
         yield lines
