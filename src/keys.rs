@@ -12,6 +12,7 @@ use diesel::PgConnection;
 
 use crate::dte::{Caf, CafTrust, DteError, Schemas, Signer};
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::secrets::Sealer;
 use crate::settings::Settings;
 use crate::store::models::CertificateRow;
@@ -66,9 +67,7 @@ impl Keys {
     }
 
     pub fn sealer(&self) -> AppResult<&Sealer> {
-        self.sealer.as_ref().ok_or_else(|| {
-            AppError::user("secrets.master_key is not set: certificates and CAFs cannot be stored safely")
-        })
+        self.sealer.as_ref().ok_or_else(|| AppError::user(Message::master_key_missing()))
     }
 
     /// The active signing certificate of a company.
@@ -93,11 +92,7 @@ impl Keys {
             .select(CertificateRow::as_select())
             .first(conn)
             .optional()?
-            .ok_or_else(|| {
-                AppError::user(format!(
-                    "company {company_id} has no signing certificate; load one (dte.company.set_certificate)"
-                ))
-            })?;
+            .ok_or_else(|| AppError::user(Message::certificate_missing(company_id)))?;
         self.open_signer(&row)
     }
 
@@ -171,13 +166,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// An engine refusal as the caller sees it: a validation error naming the field, under
 /// `prefix` (`document.totals.iva`). Engine faults stay internal.
 pub fn engine_error(prefix: &str, error: DteError) -> AppError {
-    match &error {
-        DteError::Signing(_) | DteError::Config(_) => AppError::internal(anyhow::anyhow!(error.to_string())),
-        DteError::InvalidInput { field, message } | DteError::InvalidCaf { field, message } => {
-            let field = if prefix.is_empty() { field.clone() } else { format!("{prefix}.{field}") };
-            AppError::field(&field, message)
-        }
-        _ if prefix.is_empty() => AppError::validation(error.to_string()),
-        _ => AppError::validation(format!("{prefix}: {error}")),
-    }
+    let within = |field: &str| if prefix.is_empty() { field.to_owned() } else { format!("{prefix}.{field}") };
+    let argument = if prefix.is_empty() { "document" } else { prefix };
+    AppError::validation(match error {
+        DteError::Signing(_) | DteError::Config(_) => return AppError::internal(anyhow::anyhow!(error.to_string())),
+        DteError::InvalidInput { field, message } => Message::document_invalid(within(&field), message),
+        DteError::InvalidCaf { field, message } => Message::caf_invalid(within(&field), message),
+        DteError::Certificate(detail) => Message::certificate_unusable(within("certificate"), detail),
+        DteError::SchemaInvalid { schema, message, .. } => Message::document_schema(argument, schema, message),
+        DteError::MalformedXml(detail) => Message::xml_malformed(argument, detail),
+    })
 }

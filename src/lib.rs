@@ -24,6 +24,7 @@ pub mod flows;
 pub mod jobs;
 pub mod keys;
 pub mod mail;
+pub mod message;
 pub mod metrics;
 pub mod rpc;
 pub mod secrets;

@@ -62,6 +62,9 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Every state, error type, reason, alert kind and message code (with its parameters)
+    /// the sidecar speaks, as JSON: what `dte.vocabulary.get` answers.
+    Vocabulary,
     /// What the DTE engine accepts.
     Engine {
         #[command(subcommand)]
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Command::Config { action } => return config(action, cli.config.as_deref()),
+        Command::Vocabulary => return print_json(&dte_sidecar::flows::vocabulary::vocabulary()),
         Command::Engine { action: EngineAction::Limits } => {
             return print_json(&dte_sidecar::dte::engine_limits());
         }
@@ -150,7 +154,7 @@ fn main() -> ExitCode {
         Command::Aggregates { action } => aggregates(&settings, action),
         Command::Queue { action: QueueAction::Check } => queue_check(&settings),
         Command::VerifyFile { files } => return verify_files(&settings, &files),
-        Command::Config { .. } | Command::Engine { .. } => return ExitCode::SUCCESS,
+        Command::Config { .. } | Command::Engine { .. } | Command::Vocabulary => return ExitCode::SUCCESS,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -86,6 +86,9 @@ pub struct LimitSettings {
     pub max_xml_bytes: usize,
     /// Largest `limit` a `search_read` may ask for, and most ids a `read` may name.
     pub max_search_limit: i64,
+    /// Largest answer of `read` or `search_read`, in bytes (its rows' text and binary
+    /// fields): a larger one is refused before it is written out.
+    pub max_answer_bytes: usize,
     /// Seconds a client has to send a whole request body.
     pub body_timeout_secs: u64,
 }
@@ -357,6 +360,7 @@ impl Default for LimitSettings {
             max_body_bytes: 8 * 1024 * 1024,
             max_xml_bytes: 4 * 1024 * 1024,
             max_search_limit: 10_000,
+            max_answer_bytes: 32 * 1024 * 1024,
             body_timeout_secs: 30,
         }
     }
@@ -558,6 +562,9 @@ impl Settings {
         }
         if self.limits.max_xml_bytes == 0 || self.limits.max_xml_bytes > self.limits.max_body_bytes {
             bad("limits.max_xml_bytes", "must be between 1 and limits.max_body_bytes");
+        }
+        if self.limits.max_answer_bytes < 64 * 1024 {
+            bad("limits.max_answer_bytes", "must be at least 65536");
         }
         if self.limits.max_search_limit < 1 {
             bad("limits.max_search_limit", "must be at least 1");

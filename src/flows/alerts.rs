@@ -10,7 +10,11 @@ use crate::clock::Timestamp;
 use crate::error::AppResult;
 use crate::store::schema::dte_sidecar::dte_alert;
 
-/// What each rule says, for people.
+/// Every rule that raises alerts.
+pub const RULES: [&str; 6] =
+    ["contingency_auto", "queue_backlog", "retry_success_low", "contingency_long", "folios_low", "no_verdict"];
+
+/// What each rule says, in English for logs; people read it from the rule and its details.
 pub fn describe(rule: &str, details: &Value) -> String {
     let n = |key: &str| details.get(key).map(ToString::to_string).unwrap_or_default();
     match rule {

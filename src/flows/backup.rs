@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::args::{DteType, Folio};
 use super::{company, xml_content};
 use crate::dte::Rut;
+use crate::message::{Message, Shown};
 use chrono::Datelike;
 
 use crate::archive::{CopyKey, CopyMeta};
@@ -47,7 +48,7 @@ pub struct Document<'a> {
 
 pub async fn backup_dte(ctx: &AppContext, p: BackupDteParams) -> AppResult<Value> {
     if p.move_id <= 0 {
-        return Err(AppError::field("move_id", "must be a positive Odoo record id"));
+        return Err(AppError::validation(Message::not_record_id("move_id")));
     }
     if let Some(track_id) = &p.track_id {
         check_track_id(track_id)?;
@@ -112,10 +113,11 @@ pub fn store(conn: &mut PgConnection, document: &Document<'_>, now: Timestamp) -
         .select(Backup::as_select())
         .first(conn)?;
     if existing.sha256 != sha256 {
-        return Err(AppError::user(format!(
-            "DTE {} folio {folio} of company {} is already backed up (backup {}) with a different XML; \
-             a folio is never reused",
-            document.dte_type, document.company_id, existing.id
+        return Err(AppError::user(Message::backup_differs(
+            Shown(document.dte_type),
+            Shown(folio),
+            document.company_id,
+            existing.id,
         )));
     }
     if existing.track_id.is_none() && document.track_id.is_some() {
@@ -179,7 +181,7 @@ pub fn store_many(conn: &mut PgConnection, documents: &[Document<'_>], now: Time
 pub fn check_track_id(track_id: &str) -> AppResult<()> {
     if track_id.is_empty() || track_id.len() > 100 || !track_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
-        return Err(AppError::field("track_id", "expected the SII's track id (letters, digits, at most 100)"));
+        return Err(AppError::validation(Message::backup_track_id()));
     }
     Ok(())
 }
@@ -490,7 +492,7 @@ pub struct DownloadParams {
 /// `download_xml`: the signed XML of a backup, as Odoo offers a file.
 pub async fn download_xml(ctx: &AppContext, actor: super::audit::Actor, p: DownloadParams) -> AppResult<Value> {
     let [id] = p.ids.as_slice() else {
-        return Err(AppError::field("ids", "download one backup at a time"));
+        return Err(AppError::validation(Message::backup_one_at_a_time()));
     };
     let id = *id;
     let row: Backup = ctx

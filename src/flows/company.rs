@@ -10,6 +10,7 @@ use super::audit::{self, Actor, Entry};
 use crate::context::AppContext;
 use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
+use crate::message::{Message, Shown};
 use crate::store::models::Company;
 use crate::store::schema::dte_sidecar::{dte_company, dte_contingency};
 
@@ -28,14 +29,14 @@ pub struct RegisterParams {
 /// Creates or updates a company; its contingency row comes with it.
 pub async fn register(ctx: &AppContext, actor: Actor, p: RegisterParams) -> AppResult<Value> {
     if p.company_id <= 0 {
-        return Err(AppError::field("company_id", "must be a positive Odoo company id"));
+        return Err(AppError::validation(Message::company_id_invalid()));
     }
     let name = p.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::field("name", "must be 1 to 100 characters"));
+        return Err(AppError::validation(Message::company_name_length(100)));
     }
     if matches!(p.resolution_number, Some(n) if n < 0) {
-        return Err(AppError::field("resolution_number", "must not be negative"));
+        return Err(AppError::validation(Message::company_resolution_negative()));
     }
     let now = ctx.clock.now();
     ctx.db
@@ -53,13 +54,7 @@ pub async fn register(ctx: &AppContext, actor: Actor, p: RegisterParams) -> AppR
                 };
                 if let Some(old) = &existing {
                     if old.rut != company.rut {
-                        return Err(AppError::field(
-                            "rut",
-                            format!(
-                                "company {} is registered with RUT {}; a company's RUT does not change",
-                                old.id, old.rut
-                            ),
-                        ));
+                        return Err(AppError::validation(Message::company_rut_fixed(old.id, &old.rut)));
                     }
                 }
                 diesel::insert_into(dte_company::table)
@@ -98,18 +93,15 @@ pub fn find(conn: &mut PgConnection, company_id: i32) -> AppResult<Option<Compan
 
 /// The company, or an error naming `company_id`.
 pub fn require(conn: &mut PgConnection, company_id: i32) -> AppResult<Company> {
-    find(conn, company_id)?.ok_or_else(|| {
-        AppError::field("company_id", format!("unknown company {company_id}; register it first (dte.company.register)"))
-    })
+    find(conn, company_id)?.ok_or_else(|| AppError::validation(Message::company_unknown(company_id)))
 }
 
 /// The issuer RUT of a document: the company's, which a given `rut_emisor` must match.
 pub fn issuer_rut(company: &Company, given: Option<Rut>) -> AppResult<String> {
     match given {
-        Some(rut) if rut.to_string() != company.rut => Err(AppError::field(
-            "rut_emisor",
-            format!("{rut} is not the RUT of company {} ({})", company.id, company.rut),
-        )),
+        Some(rut) if rut.to_string() != company.rut => {
+            Err(AppError::validation(Message::issuer_rut_differs("rut_emisor", Shown(rut), company.id, &company.rut)))
+        }
         _ => Ok(company.rut.clone()),
     }
 }

@@ -15,6 +15,7 @@ use super::{company, xml_content};
 use crate::context::AppContext;
 use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::store::models::{Contingency, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
 
@@ -57,7 +58,7 @@ pub async fn get_status(ctx: &AppContext, p: CompanyParams) -> AppResult<Value> 
 pub async fn enable_contingency(ctx: &AppContext, actor: Actor, p: EnableParams) -> AppResult<Value> {
     let reason = p.reason.unwrap_or_else(|| "manual".into());
     if !REASONS.contains(&reason.as_str()) {
-        return Err(AppError::field("reason", format!("expected one of {}", REASONS.join(", "))));
+        return Err(AppError::validation(Message::unknown_choice("reason", reason.as_str(), &REASONS[..])));
     }
     let now = ctx.clock.now();
     ctx.db
@@ -213,7 +214,7 @@ pub struct PendingValues {
 /// Stores documents issued in contingency; returns their ids (one per move).
 pub async fn create_pending(ctx: &AppContext, values: Vec<PendingValues>) -> AppResult<Vec<i32>> {
     if values.is_empty() {
-        return Err(AppError::field("vals_list", "nothing to create"));
+        return Err(AppError::validation(Message::contingency_nothing()));
     }
     let max = ctx.settings.limits.max_xml_bytes;
     let now = ctx.clock.now();
@@ -223,11 +224,11 @@ pub async fn create_pending(ctx: &AppContext, values: Vec<PendingValues>) -> App
                 let mut ids = Vec::with_capacity(values.len());
                 for v in &values {
                     if v.move_id <= 0 {
-                        return Err(AppError::field("move_id", "must be a positive Odoo record id"));
+                        return Err(AppError::validation(Message::not_record_id("move_id")));
                     }
                     let raw = base64::engine::general_purpose::STANDARD
                         .decode(v.xml_content.trim())
-                        .map_err(|_| AppError::field("xml_content", "expected base64 (a binary field)"))?;
+                        .map_err(|_| AppError::validation(Message::xml_not_base64("xml_content")))?;
                     let xml = xml_content::accept_bytes("xml_content", raw, max)?;
                     let folio = v.folio.to_string();
                     xml_content::check_identity("xml_content", &xml, v.dte_type.as_str(), &folio)?;
@@ -250,9 +251,7 @@ pub async fn create_pending(ctx: &AppContext, values: Vec<PendingValues>) -> App
                         .returning(dte_contingency_pending::id)
                         .get_result(conn)
                         .optional()?;
-                    let id = id.ok_or_else(|| {
-                        AppError::validation(format!("move {} already has a document pending upload", v.move_id))
-                    })?;
+                    let id = id.ok_or_else(|| AppError::validation(Message::contingency_already_pending(v.move_id)))?;
                     ids.push(id);
                 }
                 Ok(ids)

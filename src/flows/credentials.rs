@@ -13,6 +13,7 @@ use crate::context::AppContext;
 use crate::dte::Signer;
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, SEALED_PASSWORD, SEALED_PKCS12};
+use crate::message::Message;
 use crate::store::schema::dte_sidecar::dte_certificate;
 
 #[derive(Deserialize)]
@@ -33,7 +34,7 @@ impl std::fmt::Debug for SetCertificateParams {
 pub async fn set_certificate(ctx: &AppContext, actor: Actor, p: SetCertificateParams) -> AppResult<Value> {
     let pkcs12 = base64::engine::general_purpose::STANDARD
         .decode(p.pkcs12.trim())
-        .map_err(|_| AppError::field("pkcs12", "expected the .p12/.pfx file in base64"))?;
+        .map_err(|_| AppError::validation(Message::certificate_not_base64()))?;
     let now = ctx.clock.now();
     let keys = ctx.keys.clone();
     // The PKCS#12's key derivation is CPU work the file sets the size of: it runs before a
@@ -47,16 +48,12 @@ pub async fn set_certificate(ctx: &AppContext, actor: Actor, p: SetCertificatePa
         .run(move |conn| {
             let sealer = keys.sealer()?;
             if signer.not_after().is_some_and(|end| end <= now) {
-                return Err(AppError::field(
-                    "pkcs12",
-                    format!(
-                        "the certificate expired on {}",
-                        signer.not_after().map(|d| d.to_string()).unwrap_or_default()
-                    ),
-                ));
+                return Err(AppError::validation(Message::certificate_expired(
+                    signer.not_after().map(|d| d.to_string()).unwrap_or_default(),
+                )));
             }
             if signer.not_before().is_some_and(|start| start > now) {
-                return Err(AppError::field("pkcs12", "the certificate is not valid yet"));
+                return Err(AppError::validation(Message::certificate_not_yet_valid()));
             }
             let fingerprint = hex::encode(Sha256::digest(signer.certificate_der()));
             let sealed_pkcs12 = sealer.seal(SEALED_PKCS12, &pkcs12).map_err(AppError::internal)?;

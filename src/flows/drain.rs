@@ -11,6 +11,7 @@ use super::company;
 use super::contingency::{pending_count, switch, Switch};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::store::models::PendingDte;
 use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
 
@@ -34,7 +35,7 @@ pub async fn upload_pending_batch(ctx: &AppContext, actor: Actor, p: BatchParams
 async fn drain_batch(ctx: &AppContext, actor: Actor, p: BatchParams) -> AppResult<DrainReport> {
     let batch_size = p.batch_size.unwrap_or(50);
     if !(1..=100_000).contains(&batch_size) {
-        return Err(AppError::field("batch_size", "must be between 1 and 100000"));
+        return Err(AppError::validation(Message::out_of_range("batch_size", 1, 100_000)));
     }
     let now = ctx.clock.now();
     let company_id = p.company_id;

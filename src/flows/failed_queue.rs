@@ -19,6 +19,7 @@ use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{Rut, SignedDte};
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::store::models::{FailedEntry, NewFailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::dte_failed_queue;
 use crate::store::state::QueueState;
@@ -44,6 +45,9 @@ pub enum ErrorType {
 }
 
 impl ErrorType {
+    pub const ALL: [ErrorType; 6] =
+        [Self::Timeout, Self::Connection, Self::Unavailable, Self::Validation, Self::Certificate, Self::Unknown];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Timeout => "timeout",
@@ -85,10 +89,10 @@ pub struct Failure<'a> {
 
 pub async fn add_failed_dte(ctx: &AppContext, p: AddFailedParams) -> AppResult<Value> {
     if p.move_id <= 0 {
-        return Err(AppError::field("move_id", "must be a positive Odoo record id"));
+        return Err(AppError::validation(Message::not_record_id("move_id")));
     }
     if p.error_message.trim().is_empty() {
-        return Err(AppError::field("error_message", "must say what went wrong"));
+        return Err(AppError::validation(Message::queue_error_message_empty()));
     }
     let max = ctx.settings.limits.max_xml_bytes;
     let now = ctx.clock.now();
@@ -98,9 +102,8 @@ pub async fn add_failed_dte(ctx: &AppContext, p: AddFailedParams) -> AppResult<V
             xml_content::check_identity("xml_content", &xml, p.dte_type.as_str(), &p.folio.to_string())?;
             // The XML a retry will wrap and send: what it could never send is refused now,
             // rather than queued to wait for a person nobody told.
-            SignedDte::from_xml(xml.clone()).map_err(|e| {
-                AppError::field("xml_content", format!("is not a signed DTE that could be sent to the SII: {e}"))
-            })?;
+            SignedDte::from_xml(xml.clone())
+                .map_err(|e| AppError::validation(Message::xml_not_signed_dte("xml_content", e.to_string())))?;
             let company = company::require(conn, p.company_id)?;
             let rut = company::issuer_rut(&company, p.rut_emisor)?;
             let entry = enqueue(
@@ -201,24 +204,25 @@ fn move_from(entry: &FailedEntry, to: QueueState) -> AppResult<QueueState> {
     if from.may_become(to) {
         Ok(from)
     } else {
-        Err(AppError::user(format!("queue entry {} is {from}: it may not become {to}", entry.id)))
+        Err(AppError::user(Message::queue_move_refused(entry.id, from.as_str(), to.as_str())))
     }
 }
 
 /// Like [`move_from`], for a person's action that starts from one state only.
-fn move_only_from(entry: &FailedEntry, from: QueueState, to: QueueState, action: &str) -> AppResult<QueueState> {
+fn move_only_from(entry: &FailedEntry, from: QueueState, to: QueueState) -> AppResult<QueueState> {
     if state_of(entry)? != from {
-        return Err(AppError::user(format!(
-            "entry {} is {}: only {from} entries can be {action}",
-            entry.id, entry.state
-        )));
+        let refused = match from {
+            QueueState::Abandoned => Message::queue_requeue_not_abandoned(entry.id, &entry.state),
+            _ => Message::queue_abandon_not_pending(entry.id, &entry.state),
+        };
+        return Err(AppError::user(refused));
     }
     move_from(entry, to)
 }
 
 /// A statement that was to move one entry moved none: it changed meanwhile.
 fn moved<T>(entry_id: i32, to: QueueState, row: Option<T>) -> AppResult<T> {
-    row.ok_or_else(|| AppError::user(format!("queue entry {entry_id} changed meanwhile: not moved to {to}")))
+    row.ok_or_else(|| AppError::user(Message::queue_changed(entry_id, to.as_str())))
 }
 
 /// One failed attempt to upload a document, as the queue records it.
@@ -552,7 +556,7 @@ pub fn abandon(
     now: Timestamp,
 ) -> AppResult<()> {
     let to = QueueState::Abandoned;
-    let from = move_only_from(entry, QueueState::Pending, to, "abandoned")?;
+    let from = move_only_from(entry, QueueState::Pending, to)?;
     let what = What::Abandoned { by: by.to_string(), reason: reason.map(str::to_string) };
     let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
         .set((
@@ -569,7 +573,7 @@ pub fn abandon(
 /// A person gives an abandoned entry a fresh set of retries, the first one now.
 pub fn requeue(conn: &mut PgConnection, entry: &FailedEntry, by: &str, now: Timestamp) -> AppResult<()> {
     let to = QueueState::Pending;
-    let from = move_only_from(entry, QueueState::Abandoned, to, "requeued")?;
+    let from = move_only_from(entry, QueueState::Abandoned, to)?;
     let what = What::Requeued { by: by.to_string() };
     let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
         .set((
@@ -582,9 +586,9 @@ pub fn requeue(conn: &mut PgConnection, entry: &FailedEntry, by: &str, now: Time
         .get_result::<i32>(conn)
         .optional();
     match row {
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Err(
-            AppError::user(format!("DTE {}-{} already has an open entry in the queue", entry.dte_type, entry.folio)),
-        ),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(AppError::user(Message::queue_already_open(&entry.dte_type, &entry.folio)))
+        }
         other => moved(entry.id, to, other?).map(|_| ()),
     }
 }

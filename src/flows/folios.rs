@@ -18,6 +18,7 @@ use crate::context::AppContext;
 use crate::dte::{Caf, Rut};
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, SEALED_CAF};
+use crate::message::{Message, Shown};
 use crate::store::models::{CafRow, ReservationRow};
 use crate::store::schema::dte_sidecar::{dte_caf, dte_document, dte_folio_reservation};
 
@@ -86,15 +87,12 @@ pub async fn load_caf(ctx: &AppContext, actor: Actor, mut p: LoadCafParams) -> A
                     Err(diesel::result::Error::DatabaseError(_, info))
                         if info.constraint_name() == Some("dte_caf_no_overlap") =>
                     {
-                        return Err(AppError::field(
-                            "caf_xml",
-                            format!(
-                                "folios {}–{} of type {dte_type} overlap a CAF already loaded for company {}",
-                                caf.first_folio(),
-                                caf.last_folio(),
-                                company.id
-                            ),
-                        ));
+                        return Err(AppError::validation(Message::caf_overlaps(
+                            Shown(caf.first_folio()),
+                            Shown(caf.last_folio()),
+                            Shown(dte_type),
+                            company.id,
+                        )));
                     }
                     Err(e) => return Err(e.into()),
                 };
@@ -193,23 +191,15 @@ fn claim(
         .select((dte_caf::id, dte_caf::expires_on))
         .first(conn)
         .optional()?
-        .ok_or_else(|| {
-            AppError::field(
-                "folio",
-                format!("{folio} is not in any CAF of DTE {dte_type} loaded for company {company_id}"),
-            )
-        })?;
+        .ok_or_else(|| AppError::validation(Message::folio_no_caf(Shown(folio), Shown(dte_type), company_id)))?;
     if expires_on.is_some_and(|end| today >= end) {
-        return Err(AppError::field(
-            "folio",
-            format!(
-                "the CAF holding folio {folio} expired on {}",
-                expires_on.map(|d| d.to_string()).unwrap_or_default()
-            ),
-        ));
+        return Err(AppError::validation(Message::caf_expired(
+            Shown(folio),
+            expires_on.map(|d| d.to_string()).unwrap_or_default(),
+        )));
     }
     if is_used(conn, company_id, dte_type, folio.value())? {
-        return Err(AppError::field("folio", format!("folio {folio} of DTE {dte_type} is already used")));
+        return Err(AppError::validation(Message::folio_used(Shown(dte_type), Shown(folio))));
     }
     Ok(caf_id)
 }
@@ -350,10 +340,7 @@ fn draw(conn: &mut PgConnection, ask: &Ask<'_>, holder: i64) -> AppResult<Reserv
             .get_result(conn)
             .optional()?;
         let Some(drawn) = drawn else {
-            return Err(AppError::user(format!(
-                "no folios left for DTE {} of company {}: load a new CAF",
-                ask.dte_type, ask.company_id
-            )));
+            return Err(AppError::user(Message::folios_exhausted(Shown(&ask.dte_type), ask.company_id)));
         };
         if let Some(id) = drawn.reservation_id {
             return Ok(Reservation {
@@ -504,5 +491,5 @@ fn unique_as_used(error: diesel::result::Error, folio: Folio, dte_type: DteType)
 }
 
 fn used_folio(folio: Folio, dte_type: DteType) -> AppError {
-    AppError::field("folio", format!("folio {folio} of DTE {dte_type} is already used"))
+    AppError::validation(Message::folio_used(Shown(dte_type), Shown(folio)))
 }

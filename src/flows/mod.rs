@@ -28,4 +28,5 @@ pub mod status_view;
 pub mod sweep;
 pub mod ted_barcode;
 pub mod upload;
+pub mod vocabulary;
 pub mod xml_content;

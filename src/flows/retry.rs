@@ -24,6 +24,7 @@ use crate::context::AppContext;
 use crate::dte::{SignedDte, Signer};
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
+use crate::message::Message;
 use crate::store::models::{Company, EnvelopeRow, FailedEntry};
 use crate::store::schema::dte_sidecar::{dte_document, dte_envelope, dte_failed_queue};
 use crate::store::state::QueueState;
@@ -90,7 +91,7 @@ pub async fn retry_due(ctx: &AppContext, actor: Actor, p: DueParams) -> AppResul
     let limit = match p.limit {
         None => DUE_BATCH,
         Some(n) if (1..=DUE_BATCH).contains(&n) => n,
-        Some(_) => return Err(AppError::field("limit", format!("expected 1 to {DUE_BATCH}"))),
+        Some(_) => return Err(AppError::validation(Message::out_of_range("limit", 1, DUE_BATCH))),
     };
     let now = ctx.clock.now();
     let companies = actor.companies.clone();
@@ -328,7 +329,7 @@ fn entry_or_missing(conn: &mut PgConnection, id: i32, actor: &Actor) -> AppResul
 /// `retry_send`: retries the entries now. One result per id.
 pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResult<Value> {
     if p.ids.is_empty() {
-        return Err(AppError::field("ids", "no entries given"));
+        return Err(AppError::validation(Message::queue_no_entries()));
     }
     let ids = p.ids.clone();
     let reader = actor.clone();
@@ -339,10 +340,7 @@ pub async fn retry_send(ctx: &AppContext, actor: Actor, p: IdsParams) -> AppResu
     let mut results = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.state != QueueState::Pending {
-            return Err(AppError::user(format!(
-                "entry {} is {}: only pending entries can be retried (requeue an abandoned one first)",
-                entry.id, entry.state
-            )));
+            return Err(AppError::user(Message::queue_retry_not_pending(entry.id, entry.state.as_str())));
         }
         let now = ctx.clock.now();
         let (id, company_id) = (entry.id, entry.company_id);

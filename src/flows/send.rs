@@ -32,6 +32,7 @@ use crate::context::AppContext;
 use crate::dte::{build_envio, build_signed_dte, Caf, Caratula, DteRequest, Resolution, Rut, SignedDte, Signer};
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
+use crate::message::Message;
 use crate::store::models::{Company, DocumentSummary, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_certificate, dte_company, dte_contingency, dte_contingency_pending};
 
@@ -70,7 +71,7 @@ enum Prepared {
 
 pub async fn action_send_to_sii(ctx: &AppContext, actor: Actor, p: SendParams) -> AppResult<Value> {
     if p.move_id <= 0 {
-        return Err(AppError::field("move_id", "must be a positive Odoo record id"));
+        return Err(AppError::validation(Message::not_record_id("move_id")));
     }
     let request_json = serde_json::to_string(&p.document).map_err(AppError::internal)?;
     let order = Order::read(p.move_id, p.company_id, p.folio, request_json)?;
@@ -149,12 +150,7 @@ async fn issue(
     let order = Arc::new(order);
     let upload_lease = TimeDelta::seconds(ctx.settings.jobs.upload_lease_secs);
     let waiting_since = Instant::now();
-    let busy = || {
-        AppError::user(format!(
-            "the DTE of move {} is being issued by another call; try again in a moment",
-            order.move_id
-        ))
-    };
+    let busy = || AppError::user(Message::move_in_progress(order.move_id));
     loop {
         let (keys, o, now) = (Arc::clone(&ctx.keys), Arc::clone(&order), ctx.clock.now());
         let found = ctx
@@ -351,13 +347,13 @@ fn store_shared(
     };
     let company = &first.company;
     if contingency::is_enabled(conn, company.id)? {
-        return Err(AppError::user("the company entered contingency while its documents were stamped"));
+        return Err(AppError::user(Message::entered_contingency()));
     }
     let moves: Vec<i32> = items.iter().map(|item| item.order.move_id).collect();
     lock_moves(conn, &moves)?;
     let reservations: Vec<&Reservation> = items.iter().map(|item| &item.reserved.reservation).collect();
     if !folios::complete_all(conn, &reservations)? {
-        return Err(AppError::user("a folio of the envelope was taken over while it was stamped"));
+        return Err(AppError::user(Message::folio_taken_over()));
     }
     let xml = Bytes::from(xml);
     let envelope_id = super::envelope::insert(conn, company.id, &xml, items.len(), now)?;
@@ -392,10 +388,12 @@ fn reserve(
     let IssuingCompany { company, certificate_id, held } = issuing_company(conn, order.company_id)?;
     let company_rut: Rut = company.rut.parse().map_err(AppError::internal)?;
     if order.request.issuer.rut.trim().parse::<Rut>().ok() != Some(company_rut) {
-        return Err(AppError::field(
+        return Err(AppError::validation(Message::issuer_rut_differs(
             "document.issuer.rut",
-            format!("{} is not the RUT of company {} ({})", order.request.issuer.rut, company.id, company.rut),
-        ));
+            &order.request.issuer.rut,
+            company.id,
+            &company.rut,
+        )));
     }
     let signer = keys.signer_of_row(conn, company.id, certificate_id)?;
     let ask = folios::Ask {
@@ -481,10 +479,7 @@ fn lock_moves(conn: &mut PgConnection, move_ids: &[i32]) -> AppResult<()> {
 fn existing_document(conn: &mut PgConnection, order: &Order) -> AppResult<Option<DocumentSummary>> {
     let Some(existing) = document::summary_by_move(conn, order.move_id)? else { return Ok(None) };
     if existing.company_id != order.company_id {
-        return Err(AppError::field(
-            "move_id",
-            format!("move {} belongs to company {}", order.move_id, existing.company_id),
-        ));
+        return Err(AppError::validation(Message::move_other_company(order.move_id, existing.company_id)));
     }
     Ok(Some(existing))
 }
@@ -676,8 +671,7 @@ pub fn envelope_xml(
 
 /// The company's SII resolution, which every envelope's cover states.
 fn resolution(company: &Company) -> AppResult<Resolution> {
-    let date = company.resolution_date.ok_or_else(|| {
-        AppError::user(format!("company {} has no SII resolution date; register it (dte.company.register)", company.id))
-    })?;
+    let date =
+        company.resolution_date.ok_or_else(|| AppError::user(Message::company_no_resolution_date(company.id)))?;
     Ok(Resolution { number: u32::try_from(company.resolution_number).unwrap_or(0), date })
 }

@@ -13,6 +13,7 @@ use super::document;
 use crate::context::AppContext;
 use crate::dte::{ted_bytes, TedBarcode, DPI, ERROR_CORRECTION_LEVEL};
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::store::models::{Company, DocumentRow};
 use crate::store::schema::dte_sidecar::{dte_company, dte_document};
 
@@ -49,8 +50,8 @@ pub async fn get_ted_barcode(ctx: &AppContext, actor: Actor, p: BarcodeParams) -
                     .ok_or_else(|| AppError::missing_record("dte.document", id))?,
                 (None, Some(move_id)) => document::find_by_move(conn, move_id)?
                     .filter(|d| actor.may_act_for(d.company_id))
-                    .ok_or_else(|| AppError::missing(format!("move {move_id} has no DTE")))?,
-                _ => return Err(AppError::field("document_id", "give either document_id or move_id")),
+                    .ok_or_else(|| AppError::missing(Message::move_has_no_dte(move_id)))?,
+                _ => return Err(AppError::validation(Message::give_document_or_move())),
             };
             let company: Option<Company> =
                 dte_company::table.find(document.company_id).select(Company::as_select()).first(conn).optional()?;
@@ -61,7 +62,7 @@ pub async fn get_ted_barcode(ctx: &AppContext, actor: Actor, p: BarcodeParams) -
         AppError::internal(anyhow::anyhow!("document {}: stored XML without a usable TED: {e}", document.id))
     })?;
     let rendered = tokio::task::spawn_blocking(move || -> AppResult<(TedBarcode, Value)> {
-        let barcode = TedBarcode::encode(&ted).map_err(|e| AppError::user(e.to_string()))?;
+        let barcode = TedBarcode::encode(&ted).map_err(|e| AppError::user(Message::barcode_failed(e.to_string())))?;
         let image = match format {
             ImageFormat::Png => json!({
                 "mimetype": "image/png",

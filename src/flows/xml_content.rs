@@ -9,6 +9,7 @@ use libxml::parser::{Parser, ParserOptions};
 use libxml::xpath::Context;
 
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 
 /// The DTE an XML claims to be, when it holds one `IdDoc`.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub struct Identity {
 /// Checks `text` and returns the bytes to store.
 pub fn accept_text(field: &str, text: &str, max_bytes: usize) -> AppResult<Vec<u8>> {
     if text.len() > max_bytes {
-        return Err(AppError::field(field, format!("larger than {max_bytes} bytes")));
+        return Err(AppError::validation(Message::xml_too_large(field, max_bytes)));
     }
     let bytes = if declares_latin1(text) { to_latin1(field, text)? } else { text.as_bytes().to_vec() };
     check_well_formed(field, &bytes)?;
@@ -30,7 +31,7 @@ pub fn accept_text(field: &str, text: &str, max_bytes: usize) -> AppResult<Vec<u
 /// Checks XML that arrives as bytes (base64 fields).
 pub fn accept_bytes(field: &str, bytes: Vec<u8>, max_bytes: usize) -> AppResult<Vec<u8>> {
     if bytes.len() > max_bytes {
-        return Err(AppError::field(field, format!("larger than {max_bytes} bytes")));
+        return Err(AppError::validation(Message::xml_too_large(field, max_bytes)));
     }
     check_well_formed(field, &bytes)?;
     Ok(bytes)
@@ -40,10 +41,13 @@ pub fn accept_bytes(field: &str, bytes: Vec<u8>, max_bytes: usize) -> AppResult<
 pub fn check_identity(field: &str, bytes: &[u8], dte_type: &str, folio: &str) -> AppResult<()> {
     if let Some(found) = identity(bytes) {
         if found.dte_type != dte_type || found.folio != folio {
-            return Err(AppError::field(
+            return Err(AppError::validation(Message::xml_other_identity(
                 field,
-                format!("holds DTE {} folio {}, not DTE {dte_type} folio {folio}", found.dte_type, found.folio),
-            ));
+                &found.dte_type,
+                &found.folio,
+                dte_type,
+                folio,
+            )));
         }
     }
     Ok(())
@@ -61,8 +65,7 @@ fn declares_latin1(text: &str) -> bool {
 fn to_latin1(field: &str, text: &str) -> AppResult<Vec<u8>> {
     text.chars()
         .map(|c| {
-            u8::try_from(u32::from(c))
-                .map_err(|_| AppError::field(field, format!("character '{c}' cannot be written in ISO-8859-1")))
+            u8::try_from(u32::from(c)).map_err(|_| AppError::validation(Message::xml_not_latin1(field, c.to_string())))
         })
         .collect()
 }
@@ -72,14 +75,14 @@ fn check_well_formed(field: &str, bytes: &[u8]) -> AppResult<()> {
     // fetches out of the question. The engine's parse decides by what libxml read, in
     // whatever encoding the bytes came, and allows only the SII's encodings.
     crate::dte::check_xml(bytes).map_err(|e| match e {
-        crate::dte::DteError::MalformedXml(why) if why.contains("DTD") => {
-            AppError::field(field, "a DTD or entity declaration is not accepted")
+        crate::dte::DteError::MalformedXml(why) if why.contains("DTD") => AppError::validation(Message::xml_dtd(field)),
+        crate::dte::DteError::MalformedXml(why) if why.starts_with("encoding ") => {
+            AppError::validation(Message::xml_encoding(field, why))
         }
-        crate::dte::DteError::MalformedXml(why) if why.starts_with("encoding ") => AppError::field(field, why),
-        crate::dte::DteError::MalformedXml(why) => AppError::field(field, format!("not well-formed XML: {why}")),
-        other => AppError::field(field, other),
+        crate::dte::DteError::MalformedXml(why) => AppError::validation(Message::xml_malformed(field, why)),
+        other => crate::keys::engine_error(field, other),
     })?;
-    parse(bytes).map(drop).map_err(|why| AppError::field(field, format!("not well-formed XML: {why}")))
+    parse(bytes).map(drop).map_err(|why| AppError::validation(Message::xml_malformed(field, why.to_string())))
 }
 
 fn parse(bytes: &[u8]) -> Result<libxml::tree::Document, String> {

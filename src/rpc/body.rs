@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 
 /// Bodies up to this size are read and parsed right away, outside the budget.
 pub const SMALL_BODY_BYTES: usize = 64 * 1024;
@@ -78,7 +79,7 @@ pub async fn read_bytes(payload: web::Payload, limits: BodyLimits) -> AppResult<
             let wanted = kib(declared.unwrap_or(limits.limit).min(limits.limit)).min(*total);
             let permit = tokio::time::timeout(BUDGET_WAIT, Arc::clone(semaphore).acquire_many_owned(wanted))
                 .await
-                .map_err(|_| AppError::user("the sidecar is busy with other large requests; try again in a moment"))?
+                .map_err(|_| AppError::user(Message::busy()))?
                 .map_err(|e| AppError::internal(anyhow::anyhow!("body budget closed: {e}")))?;
             Some(permit)
         }
@@ -92,7 +93,7 @@ async fn read_within(mut payload: web::Payload, limits: BodyLimits) -> AppResult
         // Sized once from the declared length, so a large body is not copied as it grows.
         let mut body = web::BytesMut::with_capacity(limits.declared.unwrap_or(0).min(limits.limit));
         while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("cannot read the request body: {e}")))?;
+            let chunk = chunk.map_err(|e| AppError::BadRequest(Message::body_unreadable(e.to_string())))?;
             if body.len() + chunk.len() > limits.limit {
                 return Err(AppError::TooLarge { limit: limits.limit });
             }
@@ -100,17 +101,17 @@ async fn read_within(mut payload: web::Payload, limits: BodyLimits) -> AppResult
         }
         Ok(body.freeze())
     };
-    let body = tokio::time::timeout(limits.timeout, read).await.map_err(|_| {
-        AppError::BadRequest(format!("the request body did not arrive within {} seconds", limits.timeout.as_secs()))
-    })??;
+    let body = tokio::time::timeout(limits.timeout, read)
+        .await
+        .map_err(|_| AppError::BadRequest(Message::body_late(limits.timeout.as_secs())))??;
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::BadRequest("empty body: expected JSON".into()));
+        return Err(AppError::BadRequest(Message::body_empty()));
     }
     Ok(body)
 }
 
 pub fn parse_error(e: serde_json::Error) -> AppError {
-    AppError::BadRequest(format!("could not parse the body as json: {e}"))
+    AppError::BadRequest(Message::body_not_json(e.to_string()))
 }
 
 pub async fn read_json(payload: web::Payload, limits: BodyLimits) -> AppResult<Json> {

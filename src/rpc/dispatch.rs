@@ -12,8 +12,9 @@ use crate::error::{AppError, AppResult};
 use crate::flows::audit::Actor;
 use crate::flows::{
     backup, company, contingency, credentials, dashboard, drain, failed_queue, folios, retry, send, status_view,
-    ted_barcode,
+    ted_barcode, vocabulary,
 };
+use crate::message::Message;
 use crate::store::registry;
 
 /// One authenticated call, whichever door it came through.
@@ -69,9 +70,7 @@ impl CallContext {
         match &self.allowed_company_ids {
             Some(ids) => {
                 if let Some(outside) = ids.iter().find(|id| !bound.contains(id)) {
-                    return Err(AppError::Forbidden(format!(
-                        "company {outside} is not among the companies of this key"
-                    )));
+                    return Err(AppError::Forbidden(Message::company_not_of_key(*outside)));
                 }
             }
             None => self.allowed_company_ids = Some(bound.to_vec()),
@@ -110,9 +109,7 @@ fn args<P: DeserializeOwned>(
         let company = args.get(position).or_else(|| kwargs.get("company_id")).and_then(Value::as_i64);
         if let (Some(company), Some(allowed)) = (company, &context.allowed_company_ids) {
             if !allowed.contains(&company) {
-                return Err(AppError::Forbidden(format!(
-                    "company {company} is not among the companies of this request"
-                )));
+                return Err(AppError::Forbidden(Message::company_not_of_request(company)));
             }
         }
     }
@@ -198,6 +195,10 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             drain::upload_pending_batch(ctx, actor, params!("company_id", "batch_size")).await
         }
         ("dte.dashboard", "get_kpis") => dashboard::get_kpis(ctx, params!("company_id")).await,
+        ("dte.vocabulary", "get") => {
+            let _: NoParams = params!();
+            Ok(vocabulary::vocabulary())
+        }
         ("dte.contingency.pending", "create") => {
             let p: CreateParams = params!("vals_list");
             let single = p.vals_list.is_object();
@@ -215,9 +216,7 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
             if let Some(allowed) = &context.allowed_company_ids {
                 for company in values.iter().filter_map(|v| v.get("company_id")).filter_map(Value::as_i64) {
                     if !allowed.contains(&company) {
-                        return Err(AppError::Forbidden(format!(
-                            "company {company} is not among the companies of this request"
-                        )));
+                        return Err(AppError::Forbidden(Message::company_not_of_request(company)));
                     }
                 }
             }
@@ -234,7 +233,7 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
         }
         (_, "fields_get") if meta::is_method_model(&model) => meta::no_fields(&qualified, positional, kwargs),
         _ if registry::model(&model).is_none() && !meta::is_method_model(&model) => Err(unknown_model(&model)),
-        _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
+        _ => Err(AppError::NotFound(Message::no_such_method(qualified))),
     }
 }
 
@@ -249,5 +248,5 @@ struct CreateParams {
 }
 
 fn unknown_model(model: &str) -> AppError {
-    AppError::NotFound(format!("the model '{model}' does not exist"))
+    AppError::NotFound(Message::no_such_model(model))
 }

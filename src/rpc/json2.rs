@@ -12,6 +12,7 @@ use super::dispatch::{dispatch, Call};
 use super::respond::error_data;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 
 pub async fn handle(
     ctx: web::Data<AppContext>,
@@ -39,7 +40,7 @@ async fn answer(
     let json = body::read_json(payload, BodyLimits::from_settings(&ctx.settings.limits, request)).await?;
     let kwargs = match json.value {
         Value::Object(map) => map,
-        _ => return Err(AppError::BadRequest("expected a JSON object of named arguments".into())),
+        _ => return Err(AppError::BadRequest(Message::malformed("expected a JSON object of named arguments"))),
     };
     dispatch(ctx, Call { model, method, args: Vec::new(), kwargs, client }).await
 }
@@ -53,18 +54,24 @@ fn bearer_key(request: &HttpRequest) -> Option<&str> {
 pub fn error_response(error: &AppError) -> HttpResponse {
     let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
-    if matches!(error, AppError::AccessDenied) {
-        response.insert_header((header::WWW_AUTHENTICATE, "bearer"));
+    match error {
+        AppError::AccessDenied => {
+            response.insert_header((header::WWW_AUTHENTICATE, "bearer"));
+        }
+        AppError::Unavailable(_) => {
+            response.insert_header((header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.to_string()));
+        }
+        _ => {}
     }
     response.json(error_data(error))
 }
 
 /// Any other path under `/json/2`.
 pub async fn not_found() -> HttpResponse {
-    error_response(&AppError::NotFound("Did you mean POST /json/2/<model>/<method>?".into()))
+    error_response(&AppError::NotFound(Message::not_served("this path under /json/2 (POST /json/2/<model>/<method>)")))
 }
 
 /// `/doc-bearer/...`: Odoo's API documentation (the api_doc module) is not served.
 pub async fn no_api_doc() -> HttpResponse {
-    error_response(&AppError::NotFound("Odoo's API documentation (/doc-bearer) is not served by the sidecar".into()))
+    error_response(&AppError::NotFound(Message::not_served("Odoo's API documentation (/doc-bearer)")))
 }

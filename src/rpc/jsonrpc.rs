@@ -15,6 +15,7 @@ use super::dispatch::{dispatch, Call};
 use super::respond::jsonrpc_error;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 
 pub async fn handle(ctx: web::Data<AppContext>, request: HttpRequest, payload: web::Payload) -> HttpResponse {
     // Its room in the memory budget is kept until the call is answered.
@@ -29,7 +30,7 @@ pub async fn handle(ctx: web::Data<AppContext>, request: HttpRequest, payload: w
         Ok(request) => request,
         Err(_) => {
             let error = match serde_json::from_slice::<IgnoredAny>(body) {
-                Ok(_) => AppError::BadRequest("expected a JSON-RPC request object".into()),
+                Ok(_) => AppError::BadRequest(Message::malformed("expected a JSON-RPC request object")),
                 Err(e) => body::parse_error(e),
             };
             return HttpResponse::Ok().json(jsonrpc_error(Value::Null, &error));
@@ -65,9 +66,8 @@ fn raw_list<'a>(raw: Option<&'a RawValue>, what: &str) -> AppResult<Vec<&'a RawV
     match raw {
         None => Ok(Vec::new()),
         Some(raw) if raw.get() == "null" => Ok(Vec::new()),
-        Some(raw) => {
-            serde_json::from_str(raw.get()).map_err(|_| AppError::BadRequest(format!("{what}: expected a list")))
-        }
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|_| AppError::BadRequest(Message::invalid_argument(what, "expected a list"))),
     }
 }
 
@@ -91,10 +91,9 @@ async fn trees(raws: Vec<&RawValue>) -> AppResult<Vec<Value>> {
 
 async fn answer(ctx: &AppContext, request: Envelope<'_>) -> AppResult<Value> {
     let params: Params = match request.params {
-        Some(raw) => {
-            serde_json::from_str(raw.get()).map_err(|_| AppError::BadRequest("params: expected an object".into()))?
-        }
-        None => return Err(AppError::BadRequest("params: expected an object".into())),
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|_| AppError::BadRequest(Message::invalid_argument("params", "expected an object")))?,
+        None => return Err(AppError::BadRequest(Message::invalid_argument("params", "expected an object"))),
     };
     let args = raw_list(params.args, "params.args")?;
     match (params.service.as_ref().and_then(Value::as_str), params.method.as_ref().and_then(Value::as_str)) {
@@ -106,11 +105,11 @@ async fn answer(ctx: &AppContext, request: Envelope<'_>) -> AppResult<Value> {
             login(ctx, method, &args)
         }
         (Some("object"), Some(method @ ("execute_kw" | "execute"))) => execute_kw(ctx, method, args).await,
-        (service, method) => Err(AppError::NotFound(format!(
-            "unknown service method {}.{}",
+        (service, method) => Err(AppError::NotFound(Message::no_such_service(format!(
+            "{}.{}",
             service.unwrap_or("?"),
             method.unwrap_or("?")
-        ))),
+        )))),
     }
 }
 
@@ -140,10 +139,7 @@ pub async fn version_info(ctx: web::Data<AppContext>, request: HttpRequest, payl
 pub(super) fn login(ctx: &AppContext, method: &str, args: &[Value]) -> AppResult<Value> {
     let arity = if method == "login" { 3 } else { 4 };
     if args.len() != arity {
-        return Err(AppError::validation(format!(
-            "exp_{method}() takes {arity} positional arguments but {} were given",
-            args.len()
-        )));
+        return Err(AppError::validation(Message::too_many_arguments(format!("exp_{method}"), arity, args.len())));
     }
     let (Some(login), Some(key)) = (args.get(1).and_then(Value::as_str), args.get(2).and_then(Value::as_str)) else {
         return Ok(Value::Bool(false));
@@ -178,7 +174,9 @@ async fn execute(ctx: &AppContext, service_method: &str, client: String, rest: V
     let model = args.next().and_then(|v| v.as_str().map(str::to_string));
     let method = args.next().and_then(|v| v.as_str().map(str::to_string));
     let (Some(model), Some(method)) = (model, method) else {
-        return Err(AppError::BadRequest("execute_kw needs [db, uid, key, model, method, args, kwargs]".into()));
+        return Err(AppError::BadRequest(Message::malformed(
+            "execute_kw needs [db, uid, key, model, method, args, kwargs]",
+        )));
     };
     if service_method == "execute" {
         let positional = args.collect();
@@ -187,15 +185,15 @@ async fn execute(ctx: &AppContext, service_method: &str, client: String, rest: V
     let positional = match args.next() {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(list)) => list,
-        Some(_) => return Err(AppError::validation("args: expected a list")),
+        Some(_) => return Err(AppError::field("args", "expected a list")),
     };
     let kwargs = match args.next() {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(map)) => map,
-        Some(_) => return Err(AppError::validation("kwargs: expected a dict")),
+        Some(_) => return Err(AppError::field("kwargs", "expected a dict")),
     };
     if args.next().is_some() {
-        return Err(AppError::BadRequest("execute_kw takes at most 7 arguments".into()));
+        return Err(AppError::validation(Message::too_many_arguments("execute_kw", 7, 8)));
     }
     dispatch(ctx, Call { model, method, args: positional, kwargs, client }).await
 }

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use super::orm::{self, FieldsGetParams};
 use super::params;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::store::query::{self, Bind, BindList, Domain, Operand, Operator};
 use crate::store::registry::{self, Field, FieldKind, ModelInfo};
 
@@ -47,8 +48,11 @@ static IR_MODEL: ModelInfo = ModelInfo {
 };
 
 /// Models that answer methods but hold no records of their own.
-const METHOD_MODELS: &[(&str, &str)] =
-    &[("account.move", "Journal Entry (DTE actions)"), ("dte.dashboard", "DTE Dashboard")];
+const METHOD_MODELS: &[(&str, &str)] = &[
+    ("account.move", "Journal Entry (DTE actions)"),
+    ("dte.dashboard", "DTE Dashboard"),
+    ("dte.vocabulary", "DTE Sidecar Vocabulary"),
+];
 
 /// The models a client may call, with their descriptions, in `ir.model` order.
 pub fn model_names() -> Vec<(&'static str, String)> {
@@ -152,7 +156,7 @@ pub fn call(
                 }
             })
         }
-        _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
+        _ => Err(AppError::NotFound(Message::no_such_method(qualified))),
     }
 }
 

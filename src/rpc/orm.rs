@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use super::params;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::store::query::{self, Search};
 use crate::store::registry::{FieldKind, ModelInfo};
 
@@ -112,6 +113,7 @@ pub async fn call(
             search.companies = companies;
             search.limit = None;
             let rows = ctx.db.run(move |conn| query::search_read(conn, model, &search)).await?;
+            within_budget(&rows, ctx.settings.limits.max_answer_bytes)?;
             in_order_asked(model.name, &rows, &p.ids)
         }
         "search_read" | "search" => {
@@ -144,6 +146,7 @@ pub async fn call(
             if method == "search" {
                 return Ok(Value::Array(rows.iter().filter_map(|r| r.get("id").cloned()).collect()));
             }
+            within_budget(&rows, ctx.settings.limits.max_answer_bytes)?;
             Ok(Value::Array(rows))
         }
         "search_count" => {
@@ -206,20 +209,44 @@ pub async fn call(
                 .collect();
             Ok(fields_get(&fields, &p))
         }
-        _ => Err(AppError::NotFound(format!("The method '{qualified}' does not exist"))),
+        _ => Err(AppError::NotFound(Message::no_such_method(qualified))),
     }
 }
 
 /// `search` and `search_count` take a domain, as in Odoo 19 (`[]` for every record).
 pub fn require_domain(qualified: &str, args: &[Value], kwargs: &Map<String, Value>) -> AppResult<()> {
     if args.is_empty() && !kwargs.contains_key("domain") {
-        return Err(AppError::validation(format!("{qualified}() missing a required argument: 'domain'")));
+        return Err(AppError::validation(Message::missing_argument(qualified, "domain")));
+    }
+    Ok(())
+}
+
+/// Refuses an answer whose rows hold more than `budget` bytes of text, before it is copied
+/// or written out: a caller asks for fewer records or fields instead.
+pub fn within_budget(rows: &[Value], budget: usize) -> AppResult<()> {
+    let mut size = 0usize;
+    let mut pending: Vec<&Value> = rows.iter().collect();
+    while let Some(value) = pending.pop() {
+        size += match value {
+            Value::String(text) => text.len() + 2,
+            Value::Array(items) => {
+                pending.extend(items);
+                2
+            }
+            Value::Object(map) => {
+                pending.extend(map.values());
+                map.keys().map(|k| k.len() + 4).sum::<usize>() + 2
+            }
+            _ => 8,
+        };
+        if size > budget {
+            return Err(AppError::user(Message::answer_too_large(budget)));
+        }
     }
     Ok(())
 }
 
 /// Odoo answers `read` in the order asked and refuses ids it cannot find.
-/// Odoo answers in the order asked (duplicates too) and refuses ids it cannot find.
 /// The rows in the order their ids were asked, each once: an id asked again is the same
 /// record (10,000 copies of one id would otherwise be an answer 10,000 rows long).
 pub fn in_order_asked(model: &str, rows: &[Value], wanted: &[i64]) -> AppResult<Value> {
@@ -247,7 +274,7 @@ pub fn limit(limit: &Value, max: i64) -> AppResult<i64> {
         Value::Null | Value::Bool(false) => Ok(max),
         Value::Number(n) => match n.as_i64() {
             Some(l) if (0..=max).contains(&l) => Ok(l),
-            _ => Err(AppError::field("limit", format!("expected a number from 0 to {max}"))),
+            _ => Err(AppError::validation(Message::out_of_range("limit", 0, max))),
         },
         _ => Err(AppError::field("limit", "expected a number")),
     }
@@ -312,6 +339,15 @@ pub fn field_label(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_over_its_budget_is_refused_with_its_code() {
+        let rows = vec![json!({"id": 1, "xml_content": "x".repeat(70_000)}), json!({"id": 2, "name": "B"})];
+        let refused = within_budget(&rows, 65_536).unwrap_err();
+        assert_eq!(refused.message("").code(), "request.answer_too_large");
+        assert_eq!(refused.message("").params()["limit"], json!(65_536));
+        within_budget(&rows, 80_000).expect("within its budget");
+    }
 
     #[test]
     fn labels_read_like_odoo_with_the_trade_acronyms() {

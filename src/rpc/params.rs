@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 
 /// `names` lists the method's parameters in positional order.
 pub fn bind<P: DeserializeOwned>(
@@ -15,11 +16,7 @@ pub fn bind<P: DeserializeOwned>(
     mut kwargs: Map<String, Value>,
 ) -> AppResult<P> {
     if args.len() > names.len() {
-        return Err(AppError::validation(format!(
-            "{method}() takes {} positional arguments but {} were given",
-            names.len(),
-            args.len()
-        )));
+        return Err(AppError::validation(Message::too_many_arguments(method, names.len(), args.len())));
     }
     let mut bound = Map::new();
     for (name, value) in names.iter().zip(args) {
@@ -27,10 +24,10 @@ pub fn bind<P: DeserializeOwned>(
     }
     for (name, value) in std::mem::take(&mut kwargs) {
         if !names.contains(&name.as_str()) {
-            return Err(AppError::validation(format!("{method}() got an unexpected keyword argument '{name}'")));
+            return Err(AppError::validation(Message::unexpected_argument(method, &name)));
         }
         if bound.contains_key(&name) {
-            return Err(AppError::validation(format!("{method}() got multiple values for argument '{name}'")));
+            return Err(AppError::validation(Message::repeated_argument(method, &name)));
         }
         bound.insert(name, value);
     }
@@ -54,13 +51,11 @@ pub fn refuse_nul(arguments: &Map<String, Value>) -> AppResult<()> {
         let mut pending = vec![value];
         while let Some(value) = pending.pop() {
             match value {
-                Value::String(s) if s.contains('\0') => {
-                    return Err(AppError::field(name, "text may not contain a NUL character"))
-                }
+                Value::String(s) if s.contains('\0') => return Err(AppError::validation(Message::nul_character(name))),
                 Value::Array(items) => pending.extend(items),
                 Value::Object(map) => {
                     if map.keys().any(|k| k.contains('\0')) {
-                        return Err(AppError::field(name, "text may not contain a NUL character"));
+                        return Err(AppError::validation(Message::nul_character(name)));
                     }
                     pending.extend(map.values());
                 }
@@ -78,13 +73,24 @@ pub fn read<P: DeserializeOwned>(method: &str, value: Value) -> AppResult<P> {
         let inner = e.into_inner().to_string();
         if let Some(field) = inner.strip_prefix("missing field `").and_then(|s| s.strip_suffix('`')) {
             let field = if path == "." { field.to_string() } else { format!("{path}.{field}") };
-            AppError::validation(format!("{method}() missing a required argument: '{field}'"))
+            AppError::validation(Message::missing_argument(method, field))
+        } else if let Some((got, allowed)) = unknown_variant(&inner) {
+            AppError::validation(Message::unknown_choice(path, got, allowed.as_slice()))
         } else if path == "." {
-            AppError::validation(format!("{method}(): {inner}"))
+            AppError::field(&format!("{method}()"), inner)
         } else {
             AppError::field(&path, inner)
         }
     })
+}
+
+/// serde's words for a value outside an enum (``unknown variant `boom`, expected one of
+/// `a`, `b` ``), as the value and the allowed ones.
+fn unknown_variant(text: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = text.strip_prefix("unknown variant `")?;
+    let (got, rest) = rest.split_once('`')?;
+    let allowed = rest.split('`').skip(1).step_by(2).collect::<Vec<_>>();
+    (!allowed.is_empty()).then_some((got, allowed))
 }
 
 #[cfg(test)]

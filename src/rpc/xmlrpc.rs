@@ -14,9 +14,10 @@ use serde_json::{Map, Number, Value};
 
 use super::body::{self, BodyLimits};
 use super::jsonrpc;
-use super::respond::error_data;
+use super::respond::said;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 
 /// Values nest at most this deep (arrays and structs): a domain of Odoo's nests three or
 /// four levels, and each level is a frame of [`read_value`] on the caller's stack.
@@ -88,7 +89,7 @@ async fn answer(ctx: &AppContext, service: &str, method: &str, params: Vec<Value
         ("db", "server_version") => Ok(Value::from("19.0")),
         // One database per sidecar, not listed: Odoo with `list_db = False` answers so too.
         ("db", "list") => Err(AppError::AccessDenied),
-        (service, method) => Err(AppError::NotFound(format!("unknown service method {service}.{method}"))),
+        (service, method) => Err(AppError::NotFound(Message::no_such_service(format!("{service}.{method}")))),
     }
 }
 
@@ -104,7 +105,7 @@ async fn parse_call(bytes: web::Bytes) -> AppResult<(String, Vec<Value>)> {
 }
 
 fn bad(message: impl Into<String>) -> AppError {
-    AppError::BadRequest(message.into())
+    AppError::BadRequest(Message::malformed(message.into()))
 }
 
 /// Elements nest at most this deep in a call: a `<methodCall>` needs 4 levels, and each
@@ -320,7 +321,7 @@ pub fn response(value: &Value) -> String {
 /// `AccessDenied`, or the message itself as the code. The message is the one the other
 /// doors send (an internal cause only as its reference).
 fn fault(error: &AppError, faults: Faults) -> String {
-    let message = error_data(error).get("message").and_then(Value::as_str).unwrap_or_default().to_string();
+    let message = said(error).english();
     let (code, text) = match faults {
         Faults::Numbered => {
             let code = match error {
@@ -424,12 +425,16 @@ mod tests {
         assert!(xml.contains("<value><double>1.5</double></value><value><string>x</string></value>"), "{xml}");
         let denied = fault(&AppError::AccessDenied, Faults::Numbered);
         assert!(denied.contains("<name>faultCode</name><value><int>3</int></value>"), "{denied}");
-        let warning = fault(&AppError::user("folio 7 is taken"), Faults::Numbered);
-        assert!(warning.contains("<int>2</int>") && warning.contains("<string>folio 7 is taken</string>"), "{warning}");
-        assert!(fault(&AppError::Forbidden("company 2".into()), Faults::Numbered).contains("<int>4</int>"));
+        let warning = fault(&AppError::user(Message::folio_used("33", 7)), Faults::Numbered);
+        assert!(
+            warning.contains("<int>2</int>")
+                && warning.contains("<string>folio: folio 7 of DTE 33 is already used</string>"),
+            "{warning}"
+        );
+        assert!(fault(&AppError::Forbidden(Message::company_not_of_key(2)), Faults::Numbered).contains("<int>4</int>"));
         let internal = fault(&AppError::internal(anyhow::anyhow!("secret cause")), Faults::Numbered);
         assert!(internal.contains("<int>1</int>") && !internal.contains("secret cause"), "{internal}");
-        let named = fault(&AppError::validation("folio: must be positive"), Faults::Named);
+        let named = fault(&AppError::field("folio", "must be positive"), Faults::Named);
         assert!(named.contains("<string>warning -- ValidationError\n\nfolio: must be positive</string>"), "{named}");
         let denied = fault(&AppError::AccessDenied, Faults::Named);
         assert!(denied.contains("<name>faultCode</name><value><string>AccessDenied</string></value>"), "{denied}");

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::registry::{FieldKind, ModelInfo};
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 
 /// A parsed Odoo domain.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,15 +113,16 @@ pub fn parse_domain(model: &'static ModelInfo, domain: &Value) -> AppResult<Doma
     let items = match domain {
         Value::Null | Value::Bool(false) => return Ok(Domain::All),
         Value::Array(items) => items,
-        _ => return Err(AppError::field("domain", "expected a list")),
+        _ => return Err(AppError::validation(Message::invalid_domain("expected a list"))),
     };
     if items.len() > MAX_DOMAIN_ITEMS {
-        return Err(AppError::field(
-            "domain",
-            format!("{} items is more than the {MAX_DOMAIN_ITEMS} a domain may hold", items.len()),
-        ));
+        return Err(AppError::validation(Message::invalid_domain(format!(
+            "{} items is more than the {MAX_DOMAIN_ITEMS} a domain may hold",
+            items.len()
+        ))));
     }
-    let too_deep = || AppError::field("domain", format!("nested deeper than {MAX_DOMAIN_DEPTH} operators"));
+    let too_deep =
+        || AppError::validation(Message::invalid_domain(format!("nested deeper than {MAX_DOMAIN_DEPTH} operators")));
     // Prefix (Polish) notation, evaluated from the end with a stack of (term, depth);
     // terms left over at the end are joined with an implicit '&', as Odoo does.
     let mut stack: Vec<(Domain, usize)> = Vec::new();
@@ -128,7 +130,7 @@ pub fn parse_domain(model: &'static ModelInfo, domain: &Value) -> AppResult<Doma
         match item {
             Value::String(op) if op == "&" || op == "|" => {
                 let (Some((a, da)), Some((b, db))) = (stack.pop(), stack.pop()) else {
-                    return Err(AppError::field("domain", format!("'{op}' needs two terms")));
+                    return Err(AppError::validation(Message::invalid_domain(format!("'{op}' needs two terms"))));
                 };
                 let depth = da.max(db) + 1;
                 if depth > MAX_DOMAIN_DEPTH {
@@ -145,7 +147,7 @@ pub fn parse_domain(model: &'static ModelInfo, domain: &Value) -> AppResult<Doma
             }
             Value::String(op) if op == "!" => {
                 let Some((a, depth)) = stack.pop() else {
-                    return Err(AppError::field("domain", "'!' needs a term"));
+                    return Err(AppError::validation(Message::invalid_domain("'!' needs a term")));
                 };
                 if depth + 1 > MAX_DOMAIN_DEPTH {
                     return Err(too_deep());
@@ -153,7 +155,9 @@ pub fn parse_domain(model: &'static ModelInfo, domain: &Value) -> AppResult<Doma
                 stack.push((Domain::Not(Box::new(a)), depth + 1));
             }
             Value::Array(term) => stack.push((parse_leaf(model, term)?, 0)),
-            other => return Err(AppError::field("domain", format!("unexpected item {}", short(other)))),
+            other => {
+                return Err(AppError::validation(Message::invalid_domain(format!("unexpected item {}", short(other)))))
+            }
         }
     }
     let terms: Vec<Domain> = stack.into_iter().rev().map(|(term, _)| term).collect();
@@ -187,13 +191,13 @@ fn short(value: &Value) -> String {
 
 fn parse_leaf(model: &'static ModelInfo, term: &[Value]) -> AppResult<Domain> {
     let [Value::String(name), Value::String(op), value] = term else {
-        return Err(AppError::field("domain", "each condition is [field, operator, value]"));
+        return Err(AppError::validation(Message::invalid_domain("each condition is [field, operator, value]")));
     };
-    let field = model
-        .field(name)
-        .ok_or_else(|| AppError::field("domain", format!("invalid field '{name}' on model '{}'", model.name)))?;
-    let op = Operator::parse(op).ok_or_else(|| AppError::field("domain", format!("unsupported operator '{op}'")))?;
-    let where_ = |why: &str| AppError::field("domain", format!("{name} {}: {why}", op_text(op)));
+    let field =
+        model.field(name).ok_or_else(|| AppError::validation(Message::invalid_field("domain", name, model.name)))?;
+    let op = Operator::parse(op)
+        .ok_or_else(|| AppError::validation(Message::invalid_domain(format!("unsupported operator '{op}'"))))?;
+    let where_ = |why: &str| AppError::validation(Message::invalid_domain(format!("{name} {}: {why}", op_text(op))));
     if holds_nul(value) {
         return Err(where_("text may not contain a NUL character"));
     }
@@ -406,7 +410,7 @@ pub fn parse_fields(model: &'static ModelInfo, fields: &[String]) -> AppResult<V
             model
                 .field(name)
                 .map(|f| f.name)
-                .ok_or_else(|| AppError::field("fields", format!("invalid field '{name}' on model '{}'", model.name)))
+                .ok_or_else(|| AppError::validation(Message::invalid_field("fields", name, model.name)))
         })
         .collect()
 }
@@ -417,16 +421,17 @@ pub fn parse_order(model: &'static ModelInfo, order: &str) -> AppResult<String> 
     for term in order.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let mut words = term.split_whitespace();
         let name = words.next().unwrap_or_default();
-        let field = model
-            .field(name)
-            .ok_or_else(|| AppError::field("order", format!("invalid field '{name}' on model '{}'", model.name)))?;
+        let field =
+            model.field(name).ok_or_else(|| AppError::validation(Message::invalid_field("order", name, model.name)))?;
         let direction = match words.next().map(str::to_ascii_lowercase).as_deref() {
             None | Some("asc") => "ASC",
             Some("desc") => "DESC",
-            Some(other) => return Err(AppError::field("order", format!("unknown direction '{other}'"))),
+            Some(other) => {
+                return Err(AppError::validation(Message::invalid_order(format!("unknown direction '{other}'"))))
+            }
         };
         if words.next().is_some() {
-            return Err(AppError::field("order", format!("cannot read '{term}'")));
+            return Err(AppError::validation(Message::invalid_order(format!("cannot read '{term}'"))));
         }
         parts.push(format!("{} {direction}", field.name));
     }

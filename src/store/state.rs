@@ -263,9 +263,94 @@ impl EnvelopeState {
 
 text_column!(EnvelopeState);
 
+/// Where a document kept in contingency stands (`dte_contingency_pending`). The row keeps
+/// it in four columns (`uploaded`, `envelope_id`, `quarantine_reason`, `upload_error`);
+/// [`PendingState::of`] is the one reading of them, and the owner of the table writes only
+/// the moves [`PendingState::may_become`] allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingState {
+    /// Kept, waiting for a drain to put it in an envelope.
+    Held,
+    /// In an envelope that a drain is uploading.
+    Enveloped,
+    /// Its upload failed; the retry queue carries it on.
+    Failed,
+    /// Its stored XML cannot be sent; a person must act.
+    Quarantined,
+    /// The SII has it.
+    Uploaded,
+}
+
+impl PendingState {
+    pub const ALL: [PendingState; 5] = [Self::Held, Self::Enveloped, Self::Failed, Self::Quarantined, Self::Uploaded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Enveloped => "enveloped",
+            Self::Failed => "failed",
+            Self::Quarantined => "quarantined",
+            Self::Uploaded => "uploaded",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The state a row's columns say.
+    pub fn of(uploaded: bool, envelope_id: Option<i32>, quarantined: bool, upload_failed: bool) -> Self {
+        match (uploaded, quarantined, upload_failed, envelope_id) {
+            (true, ..) => Self::Uploaded,
+            (false, true, ..) => Self::Quarantined,
+            (false, false, true, _) => Self::Failed,
+            (false, false, false, Some(_)) => Self::Enveloped,
+            (false, false, false, None) => Self::Held,
+        }
+    }
+
+    pub fn may_become(self, to: PendingState) -> bool {
+        use PendingState::*;
+        matches!(
+            (self, to),
+            (Held, Enveloped | Quarantined | Failed | Uploaded)
+                | (Enveloped, Failed | Uploaded)
+                | (Failed, Failed | Enveloped | Uploaded)
+        )
+    }
+
+    /// The states that may become `to`.
+    pub fn sources(to: PendingState) -> Vec<PendingState> {
+        Self::ALL.into_iter().filter(|s| s.may_become(to)).collect()
+    }
+}
+
+impl std::fmt::Display for PendingState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_document_that_the_sii_has_or_a_person_must_mend_moves_no_more() {
+        for to in PendingState::ALL {
+            assert!(!PendingState::Uploaded.may_become(to), "uploaded → {to}");
+            assert!(!PendingState::Quarantined.may_become(to), "quarantined → {to}");
+        }
+        assert_eq!(PendingState::of(false, None, false, false), PendingState::Held);
+        assert_eq!(PendingState::of(false, Some(3), false, false), PendingState::Enveloped);
+        assert_eq!(PendingState::of(false, Some(3), false, true), PendingState::Failed);
+        assert_eq!(PendingState::of(false, None, true, true), PendingState::Quarantined);
+        assert_eq!(PendingState::of(true, Some(3), false, true), PendingState::Uploaded);
+        for state in PendingState::ALL {
+            assert_eq!(PendingState::parse(state.as_str()), Some(state));
+        }
+    }
 
     #[test]
     fn a_document_that_reached_the_sii_is_never_sent_again() {

@@ -23,8 +23,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("adapters (SII, store, archive, mail)", &["sii", "store", "archive", "mail"]),
     ("engine", &["dte"]),
     (
-        "ground (errors, clock, settings, secrets, telemetry, counters)",
-        &["error", "clock", "settings", "secrets", "telemetry", "metrics"],
+        "ground (errors, messages, clock, settings, secrets, telemetry, counters)",
+        &["error", "message", "clock", "settings", "secrets", "telemetry", "metrics"],
     ),
 ];
 

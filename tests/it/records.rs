@@ -167,7 +167,7 @@ async fn add_failed_dte_queues_the_first_retry_in_one_hour_once() {
 
     let before = app.table_counts();
     for (error_type, message, expected) in [
-        ("meteor", "x", "error_type: unknown variant `meteor`"),
+        ("meteor", "x", "error_type: expected one of timeout, connection"),
         ("timeout", "  ", "error_message: must say what went wrong"),
     ] {
         let answer = app
