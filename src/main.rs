@@ -305,14 +305,14 @@ fn command_context(settings: Settings) -> anyhow::Result<AppContext> {
 
 fn restore(settings: Settings) -> anyhow::Result<()> {
     let ctx = command_context(settings)?;
-    let report = actix_web::rt::System::new().block_on(dte_sidecar::flows::backup::restore(&ctx))?;
+    let report = actix_web::rt::System::new().block_on(dte_sidecar::owners::backup::restore(&ctx))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
 fn verify(settings: Settings) -> anyhow::Result<()> {
     let ctx = command_context(settings)?;
-    let report = actix_web::rt::System::new().block_on(dte_sidecar::flows::backup::verify(&ctx))?;
+    let report = actix_web::rt::System::new().block_on(dte_sidecar::owners::backup::verify(&ctx))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.problems.is_empty() {
         anyhow::bail!("{} backup(s) differ from their copy", report.problems.len());
@@ -322,7 +322,7 @@ fn verify(settings: Settings) -> anyhow::Result<()> {
 
 fn queue_check(settings: &Settings) -> anyhow::Result<()> {
     let mut conn = store::connect_once(settings.database_url()?)?;
-    let (read, breaches) = dte_sidecar::flows::failed_queue::breaches(&mut conn)?;
+    let (read, breaches) = dte_sidecar::owners::failed_queue::breaches(&mut conn)?;
     for line in &breaches {
         println!("{line}");
     }

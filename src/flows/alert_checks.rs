@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use diesel::PgConnection;
 use serde_json::Value;
 
-use super::alerts::{notify, raise, resolve};
-use super::queue_stats::{open_queue_count, retry_success_rate};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::error::AppResult;
+use crate::owners::alerts::{notify, raise, resolve};
+use crate::owners::queue_stats::{open_queue_count, retry_success_rate};
 
 /// The retry success rule for one company: raised when retries were made and under 80 %
 /// of them succeeded; resolved otherwise. Before any retry there is no rate to alert on.
@@ -75,9 +75,9 @@ pub async fn check(ctx: &AppContext) -> AppResult<usize> {
                         .select(dte_caf::dte_type)
                         .distinct()
                         .load(conn)?;
-                    let low: Vec<(String, i64)> = super::folios::stock(conn, company, today)?
+                    let low: Vec<(String, i64)> = crate::owners::folios::stock(conn, company, today)?
                         .into_iter()
-                        .filter(|(t, left)| used_types.contains(t) && *left < super::folios::LOW_STOCK)
+                        .filter(|(t, left)| used_types.contains(t) && *left < crate::owners::folios::LOW_STOCK)
                         .collect();
                     let worst = low.iter().min_by_key(|(_, left)| *left);
                     rule(

@@ -4,10 +4,10 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::queue_stats::{open_queue_count, retry_success_rate};
-use super::{company, contingency, folios};
 use crate::context::AppContext;
 use crate::error::AppResult;
+use crate::owners::queue_stats::{open_queue_count, retry_success_rate};
+use crate::owners::{company, contingency, folios};
 use crate::store::aggregates;
 
 #[derive(Debug, Deserialize)]

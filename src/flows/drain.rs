@@ -6,12 +6,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::audit::{self, Actor, Entry};
-use super::company;
-use super::contingency::{pending_count, switch, Switch};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::message::Message;
+use crate::owners::audit::{self, Actor, Entry};
+use crate::owners::company;
+use crate::owners::contingency::{self, pending_count, switch, Switch};
 use crate::store::models::PendingDte;
 use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
 
@@ -172,12 +172,7 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                     .collect();
                 for (id, reason) in built.quarantined.iter().filter(|(id, _)| free.contains(id)) {
                     tracing::warn!(pending = id, company_id, reason = %reason, "pending document quarantined");
-                    diesel::update(dte_contingency_pending::table.find(id))
-                        .set((
-                            dte_contingency_pending::quarantine_reason.eq(reason),
-                            dte_contingency_pending::upload_error.eq(reason),
-                        ))
-                        .execute(conn)?;
+                    contingency::quarantine(conn, *id, reason)?;
                 }
                 let mut envelopes = interrupted;
                 for chunk in built.chunks {
@@ -185,21 +180,17 @@ pub async fn prepare_batch(ctx: &AppContext, company_id: i32, batch_size: i64) -
                         continue;
                     }
                     let envelope =
-                        super::envelope::insert(conn, built.company.id, &chunk.xml, chunk.pending.len(), now)?;
-                    diesel::update(
-                        dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(&chunk.pending)),
-                    )
-                    .set(dte_contingency_pending::envelope_id.eq(envelope))
-                    .execute(conn)?;
-                    super::document::transition_many(
+                        crate::owners::envelope::insert(conn, built.company.id, &chunk.xml, chunk.pending.len(), now)?;
+                    contingency::put_in_envelope(conn, &chunk.pending, envelope)?;
+                    crate::owners::document::transition_many(
                         conn,
                         &chunk.documents,
-                        super::document::DocState::Sending,
+                        crate::owners::document::DocState::Sending,
                         "contingency drain",
-                        super::document::Change {
+                        crate::owners::document::Change {
                             envelope_id: Some(envelope),
                             lease_until: Some(Some(now + lease)),
-                            ..super::document::Change::default()
+                            ..crate::owners::document::Change::default()
                         },
                         now,
                     )?;
@@ -312,7 +303,7 @@ pub async fn probe_and_recover(ctx: &AppContext) -> AppResult<usize> {
                                 Some("the SII answers again; pending documents uploaded"),
                                 now,
                             )?;
-                            super::alerts::resolve(conn, company, "contingency_auto", now)
+                            crate::owners::alerts::resolve(conn, company, "contingency_auto", now)
                         })
                     })
                     .await?;

@@ -7,8 +7,8 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Int4};
 
-use super::document::DocState;
 use crate::context::AppContext;
+use crate::owners::document::DocState;
 use crate::store::aggregates::Labelled;
 use crate::store::state::QueueState;
 

@@ -5,7 +5,7 @@
 //! moving it to `retrying` in one statement, so two workers never retry the same entry.
 //! An entry whose document or envelope already reached the SII is closed instead: nothing
 //! that reached the SII is uploaded again by a retry. The entries are written by
-//! [`super::failed_queue`], their envelopes by [`super::envelope`].
+//! [`crate::owners::failed_queue`], their envelopes by [`crate::owners::envelope`].
 
 use std::sync::Arc;
 
@@ -14,17 +14,18 @@ use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::audit::{self, Actor, Entry};
-use super::document::{self, Change, DocState};
-use super::failed_queue::{self, Subject};
+use super::send;
 use super::upload::{self, Uploaded};
-use super::{company, envelope, send};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{SignedDte, Signer};
 use crate::error::{AppError, AppResult};
 use crate::keys::{engine_error, Keys};
 use crate::message::Message;
+use crate::owners::audit::{self, Actor, Entry};
+use crate::owners::document::{self, Change, DocState};
+use crate::owners::failed_queue::{self, Subject};
+use crate::owners::{company, envelope};
 use crate::store::models::{Company, EnvelopeRow, FailedEntry};
 use crate::store::schema::dte_sidecar::{dte_document, dte_envelope, dte_failed_queue};
 use crate::store::state::QueueState;

@@ -22,19 +22,20 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::args::{DteType, Folio};
-use super::audit::Actor;
-use super::document;
-use super::folios::{self, Reservation};
-use super::{company, contingency, upload};
+use super::upload;
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{build_envio, build_signed_dte, Caf, Caratula, DteRequest, Resolution, Rut, SignedDte, Signer};
 use crate::error::{AppError, AppResult};
+use crate::input::args::{DteType, Folio};
 use crate::keys::{engine_error, Keys};
 use crate::message::Message;
+use crate::owners::audit::Actor;
+use crate::owners::document;
+use crate::owners::folios::{self, Reservation};
+use crate::owners::{company, contingency};
 use crate::store::models::{Company, DocumentSummary, NewPendingDte};
-use crate::store::schema::dte_sidecar::{dte_certificate, dte_company, dte_contingency, dte_contingency_pending};
+use crate::store::schema::dte_sidecar::{dte_certificate, dte_company, dte_contingency};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -356,7 +357,7 @@ fn store_shared(
         return Err(AppError::user(Message::folio_taken_over()));
     }
     let xml = Bytes::from(xml);
-    let envelope_id = super::envelope::insert(conn, company.id, &xml, items.len(), now)?;
+    let envelope_id = crate::owners::envelope::insert(conn, company.id, &xml, items.len(), now)?;
     let issued: Vec<Issued<'_>> =
         items.iter().map(|item| Issued { actor: &item.actor, order: &item.order, signed: &item.signed }).collect();
     let born = document::Born::Sending { envelope_id, lease_until };
@@ -531,8 +532,9 @@ fn store(
             Some(Bytes::from(envelope_xml(keys, &reserved.signer, company, std::slice::from_ref(&signed), now)?))
         }
     };
-    let envelope =
-        xml.map(|xml| super::envelope::insert(conn, company.id, &xml, 1, now).map(|id| (id, xml))).transpose()?;
+    let envelope = xml
+        .map(|xml| crate::owners::envelope::insert(conn, company.id, &xml, 1, now).map(|id| (id, xml)))
+        .transpose()?;
     let born = match &envelope {
         Some((envelope_id, _)) => document::Born::Sending { envelope_id: *envelope_id, lease_until },
         None => document::Born::Held,
@@ -576,11 +578,11 @@ fn insert_issued(
         })
         .collect();
     let document_ids = document::create_all(conn, company.id, &documents, born, now)?;
-    let entries: Vec<(&Actor, super::audit::Entry<'_>)> = issued
+    let entries: Vec<(&Actor, crate::owners::audit::Entry<'_>)> = issued
         .iter()
         .zip(&document_ids)
         .map(|(one, &document_id)| {
-            let entry = super::audit::Entry {
+            let entry = crate::owners::audit::Entry {
                 action: "document.send",
                 company_id: Some(company.id),
                 target_model: Some("dte.document"),
@@ -595,7 +597,7 @@ fn insert_issued(
             (one.actor, entry)
         })
         .collect();
-    super::audit::record_all(conn, now, &entries)?;
+    crate::owners::audit::record_all(conn, now, &entries)?;
     if held {
         let folios: Vec<String> = issued.iter().map(|one| one.signed.folio.to_string()).collect();
         let names: Vec<String> =
@@ -616,7 +618,7 @@ fn insert_issued(
                 document_id: Some(document_id),
             })
             .collect();
-        diesel::insert_into(dte_contingency_pending::table).values(&rows).execute(conn)?;
+        contingency::hold(conn, &rows)?;
     }
     Ok(document_ids)
 }

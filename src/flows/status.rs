@@ -5,12 +5,12 @@ use chrono::TimeDelta;
 use diesel::prelude::*;
 use diesel::PgConnection;
 
-use super::document::{self, Change, DocState};
-use super::envelope;
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
+use crate::owners::document::{self, Change, DocState};
+use crate::owners::envelope;
 use crate::sii::client::DocumentQuery;
 use crate::sii::{DocumentPresence, SiiError, TypeCounts, UploadState, Verdict};
 use crate::store::models::{DocumentRow, EnvelopeRow};
@@ -161,7 +161,7 @@ fn record(
         if polls >= MAX_POLLS {
             envelope::record_poll(conn, envelope.id, polls, None, why)?;
             let details = serde_json::json!({"track_id": envelope.track_id, "envelope_id": envelope.id});
-            super::alerts::raise(conn, envelope.company_id, "no_verdict", &details, now)?;
+            crate::owners::alerts::raise(conn, envelope.company_id, "no_verdict", &details, now)?;
             return Ok(Polled::NotDue);
         }
         let at = now + poll_backoff(polls);

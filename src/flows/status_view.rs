@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::document;
 use crate::context::AppContext;
 use crate::error::AppResult;
+use crate::owners::document;
 use crate::store::models::DocumentSummary;
 use crate::store::schema::dte_sidecar::dte_document;
 
@@ -18,7 +18,7 @@ pub struct MovesParams {
 }
 
 /// One entry per move that has a document; moves without one are left out.
-pub async fn get_dte_status(ctx: &AppContext, actor: super::audit::Actor, p: MovesParams) -> AppResult<Value> {
+pub async fn get_dte_status(ctx: &AppContext, actor: crate::owners::audit::Actor, p: MovesParams) -> AppResult<Value> {
     ctx.db
         .run(move |conn| {
             let rows: Vec<DocumentSummary> = dte_document::table

@@ -17,11 +17,11 @@ use chrono::{Datelike, TimeDelta, Timelike};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::document::DocState;
 use super::{retry, status, upload};
 use crate::context::AppContext;
 use crate::error::AppResult;
-use crate::store::schema::dte_sidecar::{dte_document, dte_envelope};
+use crate::owners::document;
+use crate::store::schema::dte_sidecar::dte_envelope;
 use crate::store::state::EnvelopeState;
 
 /// Work items handled per sweep and kind (the specification's cron takes 100).
@@ -46,24 +46,11 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
     let (released, stale_envelopes) = ctx
         .db
         .run(move |conn| {
-            let released = super::failed_queue::release_stale(conn, now - lease)?;
+            let released = crate::owners::failed_queue::release_stale(conn, now - lease)?;
             // Claim each stale upload by extending its lease, so one replica reconciles it.
             // A document another transaction holds (its upload being recorded, another
             // replica's sweep) is skipped, not waited for: this sweep or the next sees it.
-            let stale: Vec<Option<i32>> = conn.transaction(|conn| {
-                let ids: Vec<i32> = dte_document::table
-                    .filter(dte_document::state.eq(DocState::Sending.as_str()))
-                    .filter(dte_document::lease_until.lt(now))
-                    .order(dte_document::id)
-                    .select(dte_document::id)
-                    .for_update()
-                    .skip_locked()
-                    .load(conn)?;
-                diesel::update(dte_document::table.filter(dte_document::id.eq_any(ids)))
-                    .set(dte_document::lease_until.eq(now + lease))
-                    .returning(dte_document::envelope_id)
-                    .get_results(conn)
-            })?;
+            let stale = document::claim_stale_uploads(conn, now, lease)?;
             let mut envelopes: Vec<i32> = stale.into_iter().flatten().collect();
             envelopes.sort_unstable();
             envelopes.dedup();
@@ -102,7 +89,7 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
             report.polled += 1;
         }
     }
-    report.copied = carry_on("copies", super::backup::copy_out(ctx, None).await).unwrap_or(0);
+    report.copied = carry_on("copies", crate::owners::backup::copy_out(ctx, None).await).unwrap_or(0);
     let today = now.date();
     carry_on("aggregates", ctx.db.run(move |conn| crate::store::aggregates::compact(conn, today)).await);
     report.recovered = carry_on("recovery", super::drain::probe_and_recover(ctx).await).unwrap_or(0);
@@ -114,7 +101,7 @@ pub async fn sweep(ctx: &AppContext) -> AppResult<SweepReport> {
         .and_hms_opt(0, 0, 0)
         .unwrap_or(now);
     if claim(ctx, "retention", week).await? {
-        report.expired = carry_on("retention", super::backup::apply_retention(ctx).await).unwrap_or(0);
+        report.expired = carry_on("retention", crate::owners::backup::apply_retention(ctx).await).unwrap_or(0);
     }
     if report != SweepReport::default() {
         tracing::info!(?report, "sweep");

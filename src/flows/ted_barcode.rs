@@ -8,12 +8,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::audit::Actor;
-use super::document;
 use crate::context::AppContext;
 use crate::dte::{ted_bytes, TedBarcode, DPI, ERROR_CORRECTION_LEVEL};
 use crate::error::{AppError, AppResult};
 use crate::message::Message;
+use crate::owners::audit::Actor;
+use crate::owners::document;
 use crate::store::models::{Company, DocumentRow};
 use crate::store::schema::dte_sidecar::{dte_company, dte_document};
 

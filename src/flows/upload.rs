@@ -14,14 +14,14 @@ use chrono::TimeDelta;
 use diesel::prelude::*;
 use diesel::PgConnection;
 
-use super::args::{DteType, Folio};
-use super::document::{self, Change, DocState};
-use super::failed_queue::{self, Attempt};
-use super::{backup, envelope, health};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{Rut, Signer};
 use crate::error::{AppError, AppResult};
+use crate::input::args::{DteType, Folio};
+use crate::owners::document::{self, Change, DocState};
+use crate::owners::failed_queue::{self, Attempt};
+use crate::owners::{backup, contingency, envelope, health};
 use crate::sii::client::Receipt;
 use crate::sii::{ErrorClass, SiiError};
 use crate::store::models::{Backup, DocumentRow, EnvelopeRow, FailedEntry, PendingDte};
@@ -253,7 +253,7 @@ fn record(
                     .select(dte_contingency_pending::id)
                     .load(conn)?;
                 kept.extend(pending.iter().map(|r| r.id));
-                mark_uploaded(conn, &kept, track, now)?;
+                contingency::mark_uploaded(conn, &kept, track, now)?;
             }
             follow_up.poll = Some((envelope_id, poll_at));
             Ok((Uploaded::Received { track_id }, follow_up))
@@ -284,9 +284,7 @@ fn record(
                     },
                     now,
                 )?;
-                diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::document_id.eq(doc.id)))
-                    .set(dte_contingency_pending::upload_error.eq(error.to_string()))
-                    .execute(conn)?;
+                contingency::record_upload_failure_of_document(conn, doc.id, &error.to_string())?;
                 if let Some(at) = entry.next_retry_date {
                     follow_up.retries.push((entry.id, at));
                 }
@@ -299,9 +297,7 @@ fn record(
                 }
             }
             for row in &pending {
-                diesel::update(dte_contingency_pending::table.find(row.id))
-                    .set(dte_contingency_pending::upload_error.eq(error.to_string()))
-                    .execute(conn)?;
+                contingency::record_upload_failure(conn, row.id, &error.to_string())?;
                 let attempt = Attempt::for_pending(row, envelope_id, &error);
                 let entry = failed_queue::record_failure(conn, &attempt, now)?;
                 if entry.state == QueueState::Pending && entry.retry_count == 0 {
@@ -313,27 +309,6 @@ fn record(
             Ok((Uploaded::Failed(error), follow_up))
         }
     }
-}
-
-/// Documents kept in contingency that the SII now has.
-fn mark_uploaded(
-    conn: &mut PgConnection,
-    pending_ids: &[i32],
-    track_id: Option<&str>,
-    now: Timestamp,
-) -> AppResult<()> {
-    if pending_ids.is_empty() {
-        return Ok(());
-    }
-    diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(pending_ids)))
-        .set((
-            dte_contingency_pending::uploaded.eq(true),
-            dte_contingency_pending::uploaded_date.eq(now),
-            dte_contingency_pending::track_id.eq(track_id),
-            dte_contingency_pending::upload_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// What the accountant reads about a failed upload.

@@ -6,10 +6,10 @@
 use serde_json::{json, Value};
 
 use crate::dte::DteType;
-use crate::flows::alerts::RULES;
-use crate::flows::contingency::REASONS;
-use crate::flows::failed_queue::ErrorType;
 use crate::message::CATALOGUE;
+use crate::owners::alerts::RULES;
+use crate::owners::contingency::REASONS;
+use crate::owners::failed_queue::ErrorType;
 use crate::store::state::{DocState, EnvelopeState, PendingState, QueueState};
 
 /// Raised when a published list changes in a way a caller must notice.

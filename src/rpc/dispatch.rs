@@ -9,12 +9,10 @@ use super::auth::uid_of;
 use super::{meta, orm, params};
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
-use crate::flows::audit::Actor;
-use crate::flows::{
-    backup, company, contingency, credentials, dashboard, drain, failed_queue, folios, retry, send, status_view,
-    ted_barcode, vocabulary,
-};
+use crate::flows::{dashboard, drain, registration, retry, send, status_view, ted_barcode, vocabulary};
 use crate::message::Message;
+use crate::owners::audit::Actor;
+use crate::owners::{backup, contingency, credentials, failed_queue, folios};
 use crate::store::registry;
 
 /// One authenticated call, whichever door it came through.
@@ -137,8 +135,12 @@ pub async fn dispatch(ctx: &AppContext, call: Call) -> AppResult<Value> {
     }
     match (model.as_str(), method.as_str()) {
         ("dte.company", "register") => {
-            company::register(ctx, actor, params!("company_id", "rut", "name", "resolution_number", "resolution_date"))
-                .await
+            registration::register(
+                ctx,
+                actor,
+                params!("company_id", "rut", "name", "resolution_number", "resolution_date"),
+            )
+            .await
         }
         ("dte.company", "set_certificate") => {
             credentials::set_certificate(ctx, actor, params!("company_id", "pkcs12", "password")).await

@@ -12,7 +12,7 @@ use crate::message::Message;
 pub fn error_data(error: &AppError) -> Value {
     let message = said(error);
     let english = message.english();
-    let mut data = json!({
+    json!({
         "name": error.odoo_name().python_name(),
         "message": english,
         "arguments": [english],
@@ -20,11 +20,8 @@ pub fn error_data(error: &AppError) -> Value {
         "debug": "",
         "code": message.code(),
         "params": message.params(),
-    });
-    if let AppError::Unavailable(_) = error {
-        data["retryable"] = Value::Bool(true);
-    }
-    data
+        "retryable": matches!(error, AppError::Unavailable(_)),
+    })
 }
 
 /// What the caller is told. A cause kept from the caller goes to the log here, with the

@@ -316,7 +316,7 @@ impl PendingState {
             (self, to),
             (Held, Enveloped | Quarantined | Failed | Uploaded)
                 | (Enveloped, Failed | Uploaded)
-                | (Failed, Failed | Enveloped | Uploaded)
+                | (Failed, Failed | Enveloped | Quarantined | Uploaded)
         )
     }
 

@@ -168,11 +168,11 @@ async fn restore_rebuilds_deleted_backups_byte_for_byte_and_verify_flags_tamperi
     });
     let before = app.call("dte.backup", "search_read", json!([[]]), fields.clone()).await;
     assert_eq!(before.as_array().unwrap().len(), 3);
-    let report = dte_sidecar::flows::backup::verify(&app.ctx).await.unwrap();
+    let report = dte_sidecar::owners::backup::verify(&app.ctx).await.unwrap();
     assert_eq!((report.rows, report.copies, report.matching), (3, 3, 3), "{report:?}");
 
     app.db.conn().batch_execute("DELETE FROM dte_sidecar.dte_backup").unwrap();
-    let restored = dte_sidecar::flows::backup::restore(&app.ctx).await.unwrap();
+    let restored = dte_sidecar::owners::backup::restore(&app.ctx).await.unwrap();
     assert_eq!((restored.copies, restored.restored, restored.already_present), (3, 3, 0), "{restored:?}");
     let after = app.call("dte.backup", "search_read", json!([[]]), fields).await;
     let without_ids = |rows: &Value| -> Vec<Value> {
@@ -187,13 +187,13 @@ async fn restore_rebuilds_deleted_backups_byte_for_byte_and_verify_flags_tamperi
             .collect()
     };
     assert_eq!(without_ids(&after), without_ids(&before), "rebuilt byte for byte");
-    assert_eq!(dte_sidecar::flows::backup::restore(&app.ctx).await.unwrap().restored, 0);
+    assert_eq!(dte_sidecar::owners::backup::restore(&app.ctx).await.unwrap().restored, 0);
 
     let key = CopyKey { company_id: 1, dte_type: "34".into(), folio: "1".into() };
     let (_, xml) = app.ctx.archive.get(&key).await.unwrap().unwrap();
     let tampered = String::from_utf8_lossy(&xml).replacen("<MntTotal>", "<MntTotal>9", 1).into_bytes();
     app.ctx.archive.put_raw_xml(&key, tampered).await.unwrap();
-    let report = dte_sidecar::flows::backup::verify(&app.ctx).await.unwrap();
+    let report = dte_sidecar::owners::backup::verify(&app.ctx).await.unwrap();
     assert_eq!(report.matching, 2);
     assert_eq!(report.problems.len(), 1, "{report:?}");
     assert!(report.problems[0].contains("DTE 34 folio 1") && report.problems[0].contains("differs"), "{report:?}");

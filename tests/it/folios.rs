@@ -5,8 +5,8 @@ use crate::common::{self, engine, error_of, TestApp};
 use serde_json::json;
 
 use dte_sidecar::clock::Clock;
-use dte_sidecar::flows::args::DteType;
-use dte_sidecar::flows::folios;
+use dte_sidecar::input::args::DteType;
+use dte_sidecar::owners::folios;
 
 /// The SII manual's CAF: company 97975000-5, type 33, folios 1–200, signed with the SII's
 /// real certification key (IDK 100) and authorised on 2003-09-04.

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 
 use dte_sidecar::clock::{ScaledClock, SharedClock};
 use dte_sidecar::context::AppContext;
-use dte_sidecar::flows::audit::Actor;
 use dte_sidecar::flows::send::{action_send_to_sii, SendParams};
 use dte_sidecar::jobs;
+use dte_sidecar::owners::audit::Actor;
 use dte_sidecar::settings::Secret;
 use dte_sidecar::sii::simulator::faults::{Endpoint, FaultMode, Faults};
 

@@ -101,6 +101,27 @@ async fn malformed_requests_get_odoo_shaped_errors_never_a_500() {
 }
 
 #[actix_rt::test]
+async fn every_error_carries_its_code_and_parameters_and_the_vocabulary_lists_every_code() {
+    let app = TestApp::spawn().await;
+    let answer = app.execute_kw("dte.contingency", "enable_contingency", json!([1, "because"]), json!({})).await;
+    let data = &answer["error"]["data"];
+    assert_eq!(data["code"], "rpc.unknown_choice", "{answer}");
+    assert_eq!(data["params"]["argument"], "reason", "{answer}");
+    assert_eq!(data["params"]["got"], "because", "{answer}");
+    assert_eq!(data["params"]["allowed"][3], "network", "{answer}");
+    assert_eq!(data["retryable"], false, "{answer}");
+    let vocabulary = app.execute_kw("dte.vocabulary", "get", json!([]), json!({})).await;
+    let vocabulary = &vocabulary["result"];
+    assert_eq!(vocabulary["contingency_reasons"][3], "network", "{vocabulary}");
+    assert_eq!(vocabulary["states"]["contingency_pending"][0], "held", "{vocabulary}");
+    let codes: Vec<&str> =
+        vocabulary["messages"].as_array().expect("messages").iter().filter_map(|m| m["code"].as_str()).collect();
+    for code in ["rpc.unknown_choice", "company.issuer_rut_differs", "server.database_unavailable", "auth.denied"] {
+        assert!(codes.contains(&code), "{code} is not published");
+    }
+}
+
+#[actix_rt::test]
 async fn argument_errors_name_the_argument() {
     let app = TestApp::spawn().await;
     app.register_company(1, "76000001-9").await;

@@ -347,14 +347,14 @@ async fn a_retry_cut_by_a_crash_closes_its_entry_as_settled_not_as_retry_zero() 
     // The rule `dte-sidecar queue check` holds the queue to: this history keeps it, and the
     // same entry with one retry recorded twice breaks it.
     let mut conn = app.db.conn();
-    assert_eq!(dte_sidecar::flows::failed_queue::breaches(&mut conn).unwrap(), (1, Vec::<String>::new()));
+    assert_eq!(dte_sidecar::owners::failed_queue::breaches(&mut conn).unwrap(), (1, Vec::<String>::new()));
     conn.batch_execute(
         "UPDATE dte_sidecar.dte_failed_queue SET retry_count = 2, retry_history = \
          '[{\"date\": \"2026-03-02 12:00:00\", \"event\": \"retry_failed\", \"retry\": 1, \"error_type\": \"timeout\", \"error_message\": \"x\"}, \
            {\"date\": \"2026-03-02 13:00:00\", \"event\": \"retry_failed\", \"retry\": 1, \"error_type\": \"timeout\", \"error_message\": \"x\"}]'",
     )
     .unwrap();
-    let (read, breaches) = dte_sidecar::flows::failed_queue::breaches(&mut conn).unwrap();
+    let (read, breaches) = dte_sidecar::owners::failed_queue::breaches(&mut conn).unwrap();
     assert_eq!(read, 1);
     assert_eq!(breaches.len(), 1);
     assert!(breaches[0].ends_with("event 1 (retry_failed) counts retry 1, expected 2"), "{breaches:?}");
@@ -551,8 +551,8 @@ async fn the_retry_rate_alerts_only_after_retries_and_resolves_when_they_succeed
 
 #[actix_rt::test]
 async fn a_call_that_dies_after_reserving_its_folio_is_completed_by_the_sweep() {
-    use dte_sidecar::flows::args::DteType;
-    use dte_sidecar::flows::folios::{self, Ask, Hold};
+    use dte_sidecar::input::args::DteType;
+    use dte_sidecar::owners::folios::{self, Ask, Hold};
     let app = app().await;
     // As a call leaves it when the process dies between reserving the folio and storing
     // the stamped document: the reservation committed, nothing else.
@@ -813,7 +813,7 @@ async fn an_envelope_the_sii_decided_on_is_never_uploaded_again() {
 #[actix_rt::test]
 async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
     use diesel::prelude::*;
-    use dte_sidecar::flows::{envelope, failed_queue};
+    use dte_sidecar::owners::{envelope, failed_queue};
     use dte_sidecar::store::models::{EnvelopeRow, FailedEntry};
     use dte_sidecar::store::schema::dte_sidecar::{dte_envelope, dte_failed_queue};
 

@@ -12,13 +12,14 @@ use diesel::PgConnection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::args::{DteType, Folio};
+use super::company;
 use super::retry_history::{Event, History, What};
-use super::{company, xml_content};
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{Rut, SignedDte};
 use crate::error::{AppError, AppResult};
+use crate::input::args::{DteType, Folio};
+use crate::input::xml_content;
 use crate::message::Message;
 use crate::store::models::{FailedEntry, NewFailedEntry, PendingDte};
 use crate::store::schema::dte_sidecar::dte_failed_queue;

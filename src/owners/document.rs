@@ -11,6 +11,8 @@ use diesel::PgConnection;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use chrono::TimeDelta;
+
 use crate::clock::Timestamp;
 use crate::dte::SignedDte;
 use crate::error::{AppError, AppResult};
@@ -274,5 +276,25 @@ pub fn view(document: &DocumentSummary) -> Value {
         "sii_code": or_false(document.sii_code.as_deref()),
         "message": or_false(document.message.as_deref()),
         "state_changed_at": crate::clock::odoo_time(document.state_changed_at),
+    })
+}
+
+/// Claims each upload whose lease ran out by extending its lease, so that one replica's
+/// sweep reconciles it; answers their envelopes. A document another transaction holds (its
+/// upload being recorded, another replica's sweep) is skipped, not waited for.
+pub fn claim_stale_uploads(conn: &mut PgConnection, now: Timestamp, lease: TimeDelta) -> AppResult<Vec<Option<i32>>> {
+    conn.transaction(|conn| {
+        let ids: Vec<i32> = dte_document::table
+            .filter(dte_document::state.eq(DocState::Sending.as_str()))
+            .filter(dte_document::lease_until.lt(now))
+            .order(dte_document::id)
+            .select(dte_document::id)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        Ok(diesel::update(dte_document::table.filter(dte_document::id.eq_any(ids)))
+            .set(dte_document::lease_until.eq(now + lease))
+            .returning(dte_document::envelope_id)
+            .get_results(conn)?)
     })
 }

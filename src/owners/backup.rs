@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::args::{DteType, Folio};
-use super::{company, xml_content};
+use super::company;
 use crate::dte::Rut;
+use crate::input::args::{DteType, Folio};
+use crate::input::xml_content;
 use crate::message::{Message, Shown};
 use chrono::Datelike;
 

@@ -10,13 +10,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::args::{DteType, Folio};
 use super::audit::{self, Actor, Entry};
 use super::company;
 use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::{Caf, Rut};
 use crate::error::{AppError, AppResult};
+use crate::input::args::{DteType, Folio};
 use crate::keys::{engine_error, SEALED_CAF};
 use crate::message::{Message, Shown};
 use crate::store::models::{CafRow, ReservationRow};
@@ -41,7 +41,7 @@ pub async fn load_caf(ctx: &AppContext, actor: Actor, mut p: LoadCafParams) -> A
     // Parsing and checking the CAF is CPU work: done before a pooled connection is taken.
     let (caf_xml, trust) = (std::mem::take(&mut p.caf_xml), keys.trust.clone());
     let (xml, caf) = tokio::task::spawn_blocking(move || {
-        let xml = super::xml_content::accept_text("caf_xml", &caf_xml, 1 << 20)?;
+        let xml = crate::input::xml_content::accept_text("caf_xml", &caf_xml, 1 << 20)?;
         let caf = Caf::parse(&xml, &trust).map_err(|e| engine_error("caf_xml", e))?;
         Ok::<_, AppError>((xml, caf))
     })

@@ -9,15 +9,18 @@ use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::args::{DteType, Folio};
 use super::audit::{self, Actor, Entry};
-use super::{company, xml_content};
+use super::company;
+use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
+use crate::input::args::{DteType, Folio};
+use crate::input::xml_content;
 use crate::message::Message;
 use crate::store::models::{Contingency, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
+use crate::store::state::PendingState;
 
 /// Why a company entered contingency.
 pub const REASONS: [&str; 5] = ["manual", "sii_unavailable", "certificate", "network", "other"];
@@ -44,6 +47,105 @@ pub struct DisableParams {
     pub company_id: i32,
     #[serde(default)]
     pub comment: Option<String>,
+}
+
+/// Documents issued while the company is in contingency, kept to be uploaded later.
+pub fn hold(conn: &mut PgConnection, rows: &[NewPendingDte<'_>]) -> AppResult<()> {
+    diesel::insert_into(dte_contingency_pending::table).values(rows).execute(conn)?;
+    Ok(())
+}
+
+/// A held document whose stored XML cannot be sent: kept aside for a person. The reason is
+/// its upload error too, so that lists show it.
+pub fn quarantine(conn: &mut PgConnection, id: i32, reason: &str) -> AppResult<()> {
+    moved_from(conn, &[id], PendingState::Quarantined)?;
+    diesel::update(dte_contingency_pending::table.find(id))
+        .set((dte_contingency_pending::quarantine_reason.eq(reason), dte_contingency_pending::upload_error.eq(reason)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Held documents a drain put in `envelope`.
+pub fn put_in_envelope(conn: &mut PgConnection, ids: &[i32], envelope: i32) -> AppResult<()> {
+    moved_from(conn, ids, PendingState::Enveloped)?;
+    diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(ids)))
+        .set(dte_contingency_pending::envelope_id.eq(envelope))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The upload of a kept document failed; the retry queue carries it on. One the SII
+/// already has stays uploaded.
+pub fn record_upload_failure(conn: &mut PgConnection, id: i32, error: &str) -> AppResult<()> {
+    moved_from(conn, &[id], PendingState::Failed)?;
+    diesel::update(dte_contingency_pending::table.find(id).filter(dte_contingency_pending::uploaded.eq(false)))
+        .set(dte_contingency_pending::upload_error.eq(error))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// [`record_upload_failure`] for the kept row of a document, if it has one.
+pub fn record_upload_failure_of_document(conn: &mut PgConnection, document_id: i32, error: &str) -> AppResult<()> {
+    let ids: Vec<i32> = dte_contingency_pending::table
+        .filter(dte_contingency_pending::document_id.eq(document_id))
+        .select(dte_contingency_pending::id)
+        .load(conn)?;
+    for id in ids {
+        record_upload_failure(conn, id, error)?;
+    }
+    Ok(())
+}
+
+/// Kept documents the SII now has.
+pub fn mark_uploaded(conn: &mut PgConnection, ids: &[i32], track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    moved_from(conn, ids, PendingState::Uploaded)?;
+    let not_yet = dte_contingency_pending::id.eq_any(ids).and(dte_contingency_pending::uploaded.eq(false));
+    diesel::update(dte_contingency_pending::table.filter(not_yet))
+        .set((
+            dte_contingency_pending::uploaded.eq(true),
+            dte_contingency_pending::uploaded_date.eq(now),
+            dte_contingency_pending::track_id.eq(track_id),
+            dte_contingency_pending::upload_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Refuses a move [`PendingState::may_become`] does not allow, for any of `ids`, naming the
+/// row: a write that would break the lifecycle is a fault of the code, never done.
+fn moved_from(conn: &mut PgConnection, ids: &[i32], to: PendingState) -> AppResult<()> {
+    // A row already where the move goes is left as it is (an upload recorded twice).
+    let rows: Vec<(i32, bool, Option<i32>, bool, bool)> = dte_contingency_pending::table
+        .filter(dte_contingency_pending::id.eq_any(ids))
+        .filter(dte_contingency_pending::uploaded.eq(false))
+        .select((
+            dte_contingency_pending::id,
+            dte_contingency_pending::uploaded,
+            dte_contingency_pending::envelope_id,
+            dte_contingency_pending::quarantine_reason.is_not_null(),
+            dte_contingency_pending::upload_error.is_not_null(),
+        ))
+        .load(conn)?;
+    for (id, uploaded, envelope_id, quarantined, failed) in rows {
+        let from = PendingState::of(uploaded, envelope_id, quarantined, failed);
+        if !from.may_become(to) {
+            return Err(AppError::internal(anyhow::anyhow!("kept document {id} is {from}: it may not become {to}")));
+        }
+    }
+    Ok(())
+}
+
+/// A company's switch, off, unless it has one already.
+pub fn ensure_switch(conn: &mut PgConnection, company_id: i32) -> AppResult<()> {
+    diesel::insert_into(dte_contingency::table)
+        .values(dte_contingency::company_id.eq(company_id))
+        .on_conflict(dte_contingency::company_id)
+        .do_nothing()
+        .execute(conn)?;
+    Ok(())
 }
 
 pub async fn get_status(ctx: &AppContext, p: CompanyParams) -> AppResult<Value> {
