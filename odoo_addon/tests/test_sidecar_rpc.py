@@ -71,6 +71,21 @@ class Handler(BaseHTTPRequestHandler):
                 "name": "odoo.exceptions.UserError", "message": "Folio 120 is outside every CAF",
                 "arguments": ["Folio 120 is outside every CAF"], "context": {}, "debug": "",
             })
+        if method == "coded_error":
+            return self._reply(422, {
+                "name": "odoo.exceptions.ValidationError",
+                "message": "rut_emisor: 76123456-0 is not the RUT of company 1 (76000001-9)",
+                "arguments": ["…"], "context": {}, "debug": "",
+                "code": "company.issuer_rut_differs",
+                "params": {"argument": "rut_emisor", "rut": "76123456-0", "company_id": 1,
+                           "company_rut": "76000001-9"},
+            })
+        if method == "database_lost":
+            return self._reply(503, {
+                "name": "odoo.exceptions.ServerError", "message": "the database is unavailable; retry in 1 s",
+                "arguments": [], "context": {}, "debug": "",
+                "code": "server.database_unavailable", "params": {"retry_after_secs": 1}, "retryable": True,
+            })
         if method == "missing":
             return self._reply(404, {
                 "name": "odoo.exceptions.MissingError", "message": "Record does not exist",
@@ -141,6 +156,35 @@ class SidecarRpcTest(unittest.TestCase):
         self.assertEqual(error.message, "Folio 120 is outside every CAF")
         self.assertEqual(error.status, 422)
         self.assertFalse(error.is_access_error)
+
+    def test_code_and_params_are_kept_as_they_came(self):
+        with self.assertRaises(rpc.SidecarRemoteError) as caught:
+            self.call("coded_error")
+        error = caught.exception
+        self.assertEqual(error.code, "company.issuer_rut_differs")
+        self.assertEqual(error.params["company_id"], 1)
+        self.assertEqual(error.params["argument"], "rut_emisor")
+        self.assertFalse(error.retryable)
+        self.assertIn("company.issuer_rut_differs", str(error))
+
+    def test_lost_database_is_retryable(self):
+        with self.assertRaises(rpc.SidecarRemoteError) as caught:
+            self.call("database_lost")
+        self.assertEqual(caught.exception.status, 503)
+        self.assertEqual(caught.exception.code, "server.database_unavailable")
+        self.assertTrue(caught.exception.retryable)
+
+    def test_an_error_without_code_has_none(self):
+        with self.assertRaises(rpc.SidecarRemoteError) as caught:
+            self.call("user_error")
+        self.assertIsNone(caught.exception.code)
+        self.assertEqual(caught.exception.params, {})
+        error = rpc.parse_error(200, {"error": {"code": 0, "message": "x", "data": {
+            "name": "odoo.exceptions.UserError", "message": "x", "code": 7, "params": ["not", "a", "dict"],
+            "retryable": "yes"}}})
+        self.assertIsNone(error.code, "a code is a string")
+        self.assertEqual(error.params, {})
+        self.assertFalse(error.retryable, "only true is true")
 
     def test_bad_key_401(self):
         with self.assertRaises(rpc.SidecarRemoteError) as caught:

@@ -64,15 +64,23 @@ class SidecarRemoteError(SidecarError):
     """The sidecar refused the call with an Odoo-shaped error.
 
     ``name`` is the dotted exception name (``odoo.exceptions.UserError``), ``message`` the
-    text meant for a person, ``status`` the HTTP status (200 for the JSON-RPC face).
+    sidecar's English rendering (for logs and support only), ``status`` the HTTP status (200
+    for the JSON-RPC face). ``code`` and ``params`` are the stable code of the sidecar's
+    message catalogue and its parameters (``company.issuer_rut_differs``, ``{"rut": ...}``):
+    what a person reads is built from those, never from ``message``. ``retryable`` is true
+    when the same call is worth making again in a moment (a database restarting).
     """
 
-    def __init__(self, name, message, status=None, arguments=None):
-        super().__init__(f"{name}: {message}")
+    def __init__(self, name, message, status=None, arguments=None, *, code=None, params=None,
+                 retryable=False):
+        super().__init__(f"{name}: {message}" + (f" ({code})" if code else ""))
         self.name = name or "odoo.exceptions.UserError"
         self.message = message or ""
         self.status = status
         self.arguments = list(arguments or [])
+        self.code = code if isinstance(code, str) and code else None
+        self.params = dict(params) if isinstance(params, dict) else {}
+        self.retryable = retryable is True
 
     @property
     def short_name(self):
@@ -111,6 +119,9 @@ def parse_error(status, body):
       with a 4xx/5xx status;
     * JSON-RPC: ``{"jsonrpc": "2.0", "error": {"code": 0, "message": "Odoo Server Error",
       "data": {"name", "message", "arguments", ...}}}`` with status 200.
+
+    Beside Odoo's keys the sidecar puts ``code``, ``params`` and, for a call worth
+    repeating, ``retryable``; they are kept on the error as they came.
     """
     if not isinstance(body, dict):
         return None
@@ -119,10 +130,17 @@ def parse_error(status, body):
         data = error.get("data") if isinstance(error.get("data"), dict) else {}
         name = data.get("name") or "odoo.exceptions.UserError"
         message = data.get("message") or error.get("message") or ""
-        return SidecarRemoteError(name, str(message), status, data.get("arguments"))
+        return _remote_error(str(name), str(message), status, data)
     if "name" in body and "message" in body:
-        return SidecarRemoteError(str(body["name"]), str(body["message"]), status, body.get("arguments"))
+        return _remote_error(str(body["name"]), str(body["message"]), status, body)
     return None
+
+
+def _remote_error(name, message, status, data):
+    return SidecarRemoteError(
+        name, message, status, data.get("arguments"),
+        code=data.get("code"), params=data.get("params"), retryable=data.get("retryable"),
+    )
 
 
 def call(base_url, api_key, model, method, params=None, *, timeout=DEFAULT_TIMEOUT, session=None):
