@@ -257,6 +257,25 @@ catalogue! {
     barcode_failed = "document.barcode_failed" (detail) "the TED cannot be drawn as a barcode: {detail}";
     give_document_or_move = "document.give_document_or_move" () "document_id: give either document_id or move_id";
 
+    // --- What the SII said, or why it could not be asked (`SiiError::said`). `detail` is
+    // the SII's own words where it gave some (Spanish), else ours for support.
+    sii_timeout = "sii.timeout" (detail) "the SII did not answer in time: {detail}";
+    sii_connection = "sii.connection" (detail) "the SII could not be reached: {detail}";
+    sii_unreadable = "sii.unreadable" (detail) "the SII's answer could not be read: {detail}";
+    sii_call_cap = "sii.call_cap" () "not sent yet: this server's limit of calls per minute to the SII was reached";
+    sii_http = "sii.http" (status, detail) "the SII answered HTTP {status}: {detail}";
+    sii_soap_fault = "sii.soap_fault" (detail) "the SII answered with a fault: {detail}";
+    sii_token_signing = "sii.token_signing" (detail) "the request for an SII token could not be signed: {detail}";
+    sii_internal = "sii.internal" (detail) "the SII client failed: {detail}";
+    sii_upload_status = "sii.upload_status" (status, detail) "the SII refused the upload (STATUS {status}): {detail}";
+    sii_answer = "sii.answer" (sii_code, detail) "the SII answered {sii_code}: {detail}";
+    sii_received = "sii.received" (track_id) "received by the SII (track id {track_id}); waiting for its verdict";
+    sii_received_earlier = "sii.received_earlier" (track_id)
+        "received by the SII (track id {track_id}; an earlier upload of this envelope had reached it)";
+    sii_verdict = "sii.verdict" (sii_code, detail) "the SII's verdict {sii_code}: {detail}";
+    xml_unusable = "document.xml_unusable" (detail) "the stored XML cannot be sent: {detail}";
+    quarantined = "contingency.quarantined" (detail) "quarantined: the stored XML cannot be read ({detail})";
+
     // --- The retry queue.
     queue_move_refused = "queue.move_refused" (id, from, to) "queue entry {id} is {from}: it may not become {to}";
     queue_abandon_not_pending = "queue.abandon_not_pending" (id, state)

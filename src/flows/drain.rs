@@ -216,7 +216,7 @@ fn unbatched(company_id: i32) -> dte_contingency_pending::BoxedQuery<'static, di
 struct Batch {
     company: crate::store::models::Company,
     chunks: Vec<Chunk>,
-    quarantined: Vec<(i32, String)>,
+    quarantined: Vec<(i32, Message)>,
 }
 
 struct Chunk {
@@ -240,10 +240,8 @@ fn build_batch(
     for row in rows {
         match crate::dte::SignedDte::from_xml(row.xml_content) {
             Ok(signed) => readable.push((row.id, row.document_id, signed)),
-            Err(e) => quarantined.push((
-                row.id,
-                format!("quarantined: the stored XML cannot be read ({})", crate::keys::engine_error("xml_content", e)),
-            )),
+            Err(e) => quarantined
+                .push((row.id, Message::quarantined(crate::keys::engine_error("xml_content", e).to_string()))),
         }
     }
     let mut chunks = Vec::new();

@@ -192,12 +192,10 @@ async fn wrap(ctx: &AppContext, wrap: Wrap) -> AppResult<()> {
             Ok(xml) => Ok(Ok((company, xml))),
             // The envelope around it is refused (its schema, its issuer): no retry can
             // change that, so it waits for a person like any permanent refusal.
-            Err(e @ (AppError::Validation(_) | AppError::User(_))) => {
-                Ok(Err(format!("the stored XML cannot be sent: {e}")))
-            }
+            Err(e @ (AppError::Validation(_) | AppError::User(_))) => Ok(Err(Message::xml_unusable(e.to_string()))),
             Err(e) => Err(e),
         },
-        Err(e) => Ok(Err(format!("the stored XML cannot be sent: {}", engine_error("xml_content", e)))),
+        Err(e) => Ok(Err(Message::xml_unusable(engine_error("xml_content", e).to_string()))),
     })
     .await
     .map_err(|e| AppError::internal(anyhow::anyhow!("envelope task failed: {e}")))??;

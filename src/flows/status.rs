@@ -9,6 +9,7 @@ use crate::clock::Timestamp;
 use crate::context::AppContext;
 use crate::dte::Rut;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::owners::document::{self, Change, DocState};
 use crate::owners::envelope;
 use crate::sii::client::DocumentQuery;
@@ -183,7 +184,12 @@ fn record(
             *document_id,
             to,
             "SII verdict",
-            Change { sii_code: Some(code), message: Some(message), ..Change::default() },
+            Change {
+                sii_code: Some(code),
+                message: Some(message),
+                said: Some(&Message::sii_verdict(code.as_str(), message.as_str())),
+                ..Change::default()
+            },
             now,
         )?;
     }

@@ -19,6 +19,7 @@ use crate::context::AppContext;
 use crate::dte::{Rut, Signer};
 use crate::error::{AppError, AppResult};
 use crate::input::args::{DteType, Folio};
+use crate::message::Message;
 use crate::owners::document::{self, Change, DocState};
 use crate::owners::failed_queue::{self, Attempt};
 use crate::owners::{backup, contingency, envelope, health};
@@ -212,6 +213,10 @@ fn record(
                 Some(_) => "received by the SII (an earlier upload of this envelope had reached it)".to_string(),
                 None => "received by the SII; waiting for its verdict".to_string(),
             };
+            let said = match &duplicate {
+                Some(_) => Message::sii_received_earlier(track.unwrap_or_default()),
+                None => Message::sii_received(track.unwrap_or_default()),
+            };
             let ids: Vec<i32> = documents.iter().map(|d| d.id).collect();
             let moved = document::transition_many(
                 conn,
@@ -222,6 +227,7 @@ fn record(
                     track_id: track,
                     sii_code: Some(if duplicate.is_some() { "STATUS 99" } else { "STATUS 0" }),
                     message: Some(&message),
+                    said: Some(&said),
                     lease_until: Some(None),
                     ..Change::default()
                 },
@@ -279,12 +285,13 @@ fn record(
                     Change {
                         sii_code: Some(&error.code),
                         message: Some(&failure_message(&error, &entry)),
+                        said: Some(&error.said()),
                         lease_until: Some(None),
                         ..Change::default()
                     },
                     now,
                 )?;
-                contingency::record_upload_failure_of_document(conn, doc.id, &error.to_string())?;
+                contingency::record_upload_failure_of_document(conn, doc.id, &error)?;
                 if let Some(at) = entry.next_retry_date {
                     follow_up.retries.push((entry.id, at));
                 }
@@ -297,7 +304,7 @@ fn record(
                 }
             }
             for row in &pending {
-                contingency::record_upload_failure(conn, row.id, &error.to_string())?;
+                contingency::record_upload_failure(conn, row.id, &error)?;
                 let attempt = Attempt::for_pending(row, envelope_id, &error);
                 let entry = failed_queue::record_failure(conn, &attempt, now)?;
                 if entry.state == QueueState::Pending && entry.retry_count == 0 {

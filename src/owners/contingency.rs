@@ -18,6 +18,8 @@ use crate::error::{AppError, AppResult};
 use crate::input::args::{DteType, Folio};
 use crate::input::xml_content;
 use crate::message::Message;
+use crate::owners::failed_queue::params_text;
+use crate::sii::SiiError;
 use crate::store::models::{Contingency, NewPendingDte};
 use crate::store::schema::dte_sidecar::{dte_contingency, dte_contingency_pending};
 use crate::store::state::PendingState;
@@ -57,10 +59,16 @@ pub fn hold(conn: &mut PgConnection, rows: &[NewPendingDte<'_>]) -> AppResult<()
 
 /// A held document whose stored XML cannot be sent: kept aside for a person. The reason is
 /// its upload error too, so that lists show it.
-pub fn quarantine(conn: &mut PgConnection, id: i32, reason: &str) -> AppResult<()> {
+pub fn quarantine(conn: &mut PgConnection, id: i32, reason: &Message) -> AppResult<()> {
     moved_from(conn, &[id], PendingState::Quarantined)?;
+    let english = reason.english();
     diesel::update(dte_contingency_pending::table.find(id))
-        .set((dte_contingency_pending::quarantine_reason.eq(reason), dte_contingency_pending::upload_error.eq(reason)))
+        .set((
+            dte_contingency_pending::quarantine_reason.eq(&english),
+            dte_contingency_pending::upload_error.eq(&english),
+            dte_contingency_pending::error_code.eq(reason.code()),
+            dte_contingency_pending::error_params.eq(params_text(reason)),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -76,16 +84,21 @@ pub fn put_in_envelope(conn: &mut PgConnection, ids: &[i32], envelope: i32) -> A
 
 /// The upload of a kept document failed; the retry queue carries it on. One the SII
 /// already has stays uploaded.
-pub fn record_upload_failure(conn: &mut PgConnection, id: i32, error: &str) -> AppResult<()> {
+pub fn record_upload_failure(conn: &mut PgConnection, id: i32, error: &SiiError) -> AppResult<()> {
     moved_from(conn, &[id], PendingState::Failed)?;
+    let said = error.said();
     diesel::update(dte_contingency_pending::table.find(id).filter(dte_contingency_pending::uploaded.eq(false)))
-        .set(dte_contingency_pending::upload_error.eq(error))
+        .set((
+            dte_contingency_pending::upload_error.eq(error.to_string()),
+            dte_contingency_pending::error_code.eq(said.code()),
+            dte_contingency_pending::error_params.eq(params_text(&said)),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 /// [`record_upload_failure`] for the kept row of a document, if it has one.
-pub fn record_upload_failure_of_document(conn: &mut PgConnection, document_id: i32, error: &str) -> AppResult<()> {
+pub fn record_upload_failure_of_document(conn: &mut PgConnection, document_id: i32, error: &SiiError) -> AppResult<()> {
     let ids: Vec<i32> = dte_contingency_pending::table
         .filter(dte_contingency_pending::document_id.eq(document_id))
         .select(dte_contingency_pending::id)
@@ -109,6 +122,8 @@ pub fn mark_uploaded(conn: &mut PgConnection, ids: &[i32], track_id: Option<&str
             dte_contingency_pending::uploaded_date.eq(now),
             dte_contingency_pending::track_id.eq(track_id),
             dte_contingency_pending::upload_error.eq(None::<String>),
+            dte_contingency_pending::error_code.eq(None::<String>),
+            dte_contingency_pending::error_params.eq(None::<String>),
         ))
         .execute(conn)?;
     Ok(())

@@ -16,6 +16,7 @@ use chrono::TimeDelta;
 use crate::clock::Timestamp;
 use crate::dte::SignedDte;
 use crate::error::{AppError, AppResult};
+use crate::message::Message;
 use crate::store::models::{DocumentRow, DocumentSummary};
 use crate::store::schema::dte_sidecar::{dte_document, dte_document_transition};
 pub use crate::store::state::DocState;
@@ -25,7 +26,10 @@ pub use crate::store::state::DocState;
 pub struct Change<'a> {
     pub track_id: Option<&'a str>,
     pub sii_code: Option<&'a str>,
+    /// The English, for logs and support, with [`Change::said`] beside it.
     pub message: Option<&'a str>,
+    /// What a person reads, as a code and its parameters.
+    pub said: Option<&'a Message>,
     pub envelope_id: Option<i32>,
     /// `Some(None)` clears the lease.
     pub lease_until: Option<Option<Timestamp>>,
@@ -82,6 +86,8 @@ pub fn transition_many(
            UPDATE dte_sidecar.dte_document d SET state = $1, state_changed_at = $2, \
              track_id = COALESCE($3, d.track_id), sii_code = COALESCE($4, d.sii_code), \
              message = COALESCE($5, d.message), envelope_id = COALESCE($6, d.envelope_id), \
+             message_code = COALESCE($12, d.message_code), \
+             message_params = CASE WHEN $12 IS NULL THEN d.message_params ELSE $13 END, \
              lease_until = CASE WHEN $7 THEN $8 ELSE d.lease_until END \
            FROM (SELECT id, state FROM dte_sidecar.dte_document WHERE id = ANY($9) AND state = ANY($10) \
                  ORDER BY id FOR UPDATE) old \
@@ -103,6 +109,8 @@ pub fn transition_many(
     .bind::<Array<Int4>, _>(ids)
     .bind::<Array<Text>, _>(&allowed)
     .bind::<Text, _>(reason)
+    .bind::<Nullable<Text>, _>(change.said.map(Message::code))
+    .bind::<Nullable<Text>, _>(change.said.map(|said| Value::Object(said.params().clone()).to_string()))
     .load(conn)?;
     let moving: Vec<i32> = current.iter().map(|m| m.id).collect();
     for Moved { id, from_state: from, company_id: company, dte_type, folio } in &current {
@@ -275,6 +283,12 @@ pub fn view(document: &DocumentSummary) -> Value {
         "track_id": or_false(document.track_id.as_deref()),
         "sii_code": or_false(document.sii_code.as_deref()),
         "message": or_false(document.message.as_deref()),
+        "message_code": or_false(document.message_code.as_deref()),
+        "message_params": document
+            .message_params
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+            .unwrap_or(Value::Bool(false)),
         "state_changed_at": crate::clock::odoo_time(document.state_changed_at),
     })
 }

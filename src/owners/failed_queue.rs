@@ -130,7 +130,7 @@ pub async fn add_failed_dte(ctx: &AppContext, p: AddFailedParams) -> AppResult<V
 /// queue keeps its entry, which is returned instead.
 pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -> AppResult<FailedEntry> {
     let folio = failure.folio.to_string();
-    let history = first_history(now, failure.error_type.as_str(), failure.error_message)?;
+    let history = first_history(now, failure.error_type.as_str(), failure.error_message, None)?;
     insert_or_open(
         conn,
         NewFailedEntry {
@@ -140,6 +140,8 @@ pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -
             xml_content: failure.xml,
             error_type: failure.error_type.as_str(),
             error_message: failure.error_message,
+            error_code: None,
+            error_params: None,
             retry_count: 0,
             max_retries: MAX_RETRIES,
             failed_date: now,
@@ -156,12 +158,22 @@ pub fn enqueue(conn: &mut PgConnection, failure: &Failure<'_>, now: Timestamp) -
 }
 
 /// The history of an entry at its first failure.
-fn first_history(now: Timestamp, error_type: &str, message: &str) -> AppResult<String> {
+fn first_history(now: Timestamp, error_type: &str, message: &str, said: Option<&Message>) -> AppResult<String> {
     History::first(Event {
         date: now,
-        what: What::Failed { retry: None, error_type: error_type.to_string(), error_message: message.to_string() },
+        what: What::Failed {
+            retry: None,
+            error_type: error_type.to_string(),
+            error_message: message.to_string(),
+            said: said.map(Message::to_json),
+        },
     })
     .to_text()
+}
+
+/// A message's parameters as the `*_params` columns hold them (JSON text).
+pub fn params_text(said: &Message) -> String {
+    Value::Object(said.params().clone()).to_string()
 }
 
 /// The entry's history with one more event, as the column holds it.
@@ -324,6 +336,8 @@ fn open_entry(conn: &mut PgConnection, subject: Subject) -> AppResult<Option<Fai
 pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Timestamp) -> AppResult<FailedEntry> {
     let permanent = attempt.error.class == crate::sii::ErrorClass::Permanent;
     let message = attempt.error.to_string();
+    let said = attempt.error.said();
+    let said_params = params_text(&said);
     let error_type = attempt.error.error_type();
     crate::metrics::upload_failure(error_type, attempt.error.class.as_str());
     let subject = match (attempt.document_id, attempt.entry_id) {
@@ -336,7 +350,7 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
         None => None,
     };
     let Some(entry) = open else {
-        let history = first_history(now, error_type, &message)?;
+        let history = first_history(now, error_type, &message, Some(&said))?;
         return insert_or_open(
             conn,
             NewFailedEntry {
@@ -346,6 +360,8 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
                 xml_content: attempt.xml,
                 error_type,
                 error_message: &message,
+                error_code: Some(said.code()),
+                error_params: Some(&said_params),
                 retry_count: 0,
                 max_retries: MAX_RETRIES,
                 failed_date: now,
@@ -376,9 +392,9 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
     };
     let (error_type, error_message) = (error_type.to_string(), message.clone());
     let what = if was_retry {
-        What::RetryFailed { retry: retry_count, error_type, error_message }
+        What::RetryFailed { retry: retry_count, error_type, error_message, said: Some(said.to_json()) }
     } else {
-        What::Failed { retry: Some(retry_count), error_type, error_message }
+        What::Failed { retry: Some(retry_count), error_type, error_message, said: Some(said.to_json()) }
     };
     let from = move_from(&entry, state)?;
     let row = diesel::update(dte_failed_queue::table.find(entry.id).filter(dte_failed_queue::state.eq(from)))
@@ -388,6 +404,8 @@ pub fn record_failure(conn: &mut PgConnection, attempt: &Attempt<'_>, now: Times
             dte_failed_queue::next_retry_date.eq(next),
             dte_failed_queue::error_type.eq(attempt.error.error_type()),
             dte_failed_queue::error_message.eq(&message),
+            dte_failed_queue::error_code.eq(said.code()),
+            dte_failed_queue::error_params.eq(&said_params),
             dte_failed_queue::envelope_id.eq(Some(attempt.envelope_id)),
             dte_failed_queue::retry_history.eq(history_with(&entry, now, what)?),
         ))
@@ -535,13 +553,16 @@ pub fn attach_envelope(conn: &mut PgConnection, entry_id: i32, envelope_id: i32)
 }
 
 /// An entry whose stored XML cannot be sent as it is stays for a person, retried no more.
-pub fn mark_unsendable(conn: &mut PgConnection, entry: &FailedEntry, message: &str, now: Timestamp) -> AppResult<()> {
-    let what = What::Unsendable { error_message: message.to_string() };
+pub fn mark_unsendable(conn: &mut PgConnection, entry: &FailedEntry, said: &Message, now: Timestamp) -> AppResult<()> {
+    let message = said.english();
+    let what = What::Unsendable { error_message: message.clone(), said: Some(said.to_json()) };
     diesel::update(dte_failed_queue::table.find(entry.id))
         .set((
             dte_failed_queue::next_retry_date.eq(None::<Timestamp>),
             dte_failed_queue::error_type.eq(ErrorType::Validation.as_str()),
-            dte_failed_queue::error_message.eq(message),
+            dte_failed_queue::error_message.eq(&message),
+            dte_failed_queue::error_code.eq(said.code()),
+            dte_failed_queue::error_params.eq(params_text(said)),
             dte_failed_queue::retry_history.eq(history_with(entry, now, what)?),
         ))
         .execute(conn)?;

@@ -40,11 +40,24 @@ pub enum What {
         retry: Option<i32>,
         error_type: String,
         error_message: String,
+        /// What a person reads: `{"code", "params"}` of the catalogue.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        said: Option<Value>,
     },
     /// Retry number `retry` failed.
-    RetryFailed { retry: i32, error_type: String, error_message: String },
+    RetryFailed {
+        retry: i32,
+        error_type: String,
+        error_message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        said: Option<Value>,
+    },
     /// The stored XML cannot be sent as it is: no more automatic retries.
-    Unsendable { error_message: String },
+    Unsendable {
+        error_message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        said: Option<Value>,
+    },
     /// A person gave up on the entry.
     Abandoned { by: String, reason: Option<String> },
     /// A person gave an abandoned entry a fresh set of retries.
@@ -169,7 +182,12 @@ mod tests {
     fn events_keep_the_shape_odoo_reads() {
         let history = History::first(Event {
             date: at(3),
-            what: What::Failed { retry: None, error_type: "timeout".into(), error_message: "no answer".into() },
+            what: What::Failed {
+                retry: None,
+                error_type: "timeout".into(),
+                error_message: "no answer".into(),
+                said: None,
+            },
         })
         .with(Event { date: at(4), what: What::Success { retry: 1, track_id: None } })
         .with(Event { date: at(5), what: What::Abandoned { by: "odoo".into(), reason: None } });
@@ -196,11 +214,11 @@ mod tests {
     }
 
     fn failed() -> What {
-        What::Failed { retry: None, error_type: "unavailable".into(), error_message: "HTTP 500".into() }
+        What::Failed { retry: None, error_type: "unavailable".into(), error_message: "HTTP 500".into(), said: None }
     }
 
     fn retry_failed(retry: i32) -> What {
-        What::RetryFailed { retry, error_type: "unavailable".into(), error_message: "HTTP 500".into() }
+        What::RetryFailed { retry, error_type: "unavailable".into(), error_message: "HTTP 500".into(), said: None }
     }
 
     #[test]
@@ -223,7 +241,12 @@ mod tests {
             (
                 vec![
                     failed(),
-                    What::Failed { retry: Some(0), error_type: "timeout".into(), error_message: "x".into() },
+                    What::Failed {
+                        retry: Some(0),
+                        error_type: "timeout".into(),
+                        error_message: "x".into(),
+                        said: None,
+                    },
                 ],
                 0,
             ),

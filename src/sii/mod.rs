@@ -8,6 +8,7 @@ pub mod client;
 pub mod simulator;
 pub mod soap;
 
+use crate::message::Message;
 use serde::{Deserialize, Serialize};
 
 /// SII web-service and upload paths, the same on every host.
@@ -82,6 +83,26 @@ impl SiiError {
     /// It says nothing of the SII's health.
     pub fn is_call_cap(&self) -> bool {
         self.code == CALL_CAP
+    }
+
+    /// What a person is told of this failure: the one map from our and the SII's codes to
+    /// the catalogue's.
+    pub fn said(&self) -> Message {
+        let detail = self.message.as_str();
+        match self.code.as_str() {
+            "timeout" => Message::sii_timeout(detail),
+            "connection" => Message::sii_connection(detail),
+            "unreadable" => Message::sii_unreadable(detail),
+            CALL_CAP => Message::sii_call_cap(),
+            "soap-fault" => Message::sii_soap_fault(detail),
+            "signature" => Message::sii_token_signing(detail),
+            "internal" => Message::sii_internal(detail),
+            code => match (code.strip_prefix("http-"), code.strip_prefix("STATUS ")) {
+                (Some(status), _) => Message::sii_http(status, detail),
+                (_, Some(status)) => Message::sii_upload_status(status, detail),
+                _ => Message::sii_answer(code, detail),
+            },
+        }
     }
 
     /// The retry queue's `error_type` for this failure (the specification's six).

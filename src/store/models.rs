@@ -89,6 +89,8 @@ pub struct NewFailedEntry<'a> {
     pub xml_content: &'a [u8],
     pub error_type: &'a str,
     pub error_message: &'a str,
+    pub error_code: Option<&'a str>,
+    pub error_params: Option<&'a str>,
     pub retry_count: i32,
     pub max_retries: i32,
     pub failed_date: Timestamp,
@@ -253,6 +255,8 @@ pub struct DocumentSummary {
     pub sii_code: Option<String>,
     pub message: Option<String>,
     pub state_changed_at: Timestamp,
+    pub message_code: Option<String>,
+    pub message_params: Option<String>,
 }
 
 /// A folio held for a move while its document is stamped outside any transaction; a row

@@ -124,7 +124,8 @@ pub static MODELS: &[ModelInfo] = &[
             max_retries: Integer, failed_date: Datetime, last_retry_date: Datetime,
             next_retry_date: Datetime, state: Char, success_track_id: Char,
             success_date: Datetime, retry_history: Text, company_id: Integer, move_id: Integer,
-            display_name: Char, document_id: Integer, envelope_id: Integer),
+            display_name: Char, document_id: Integer, envelope_id: Integer, error_code: Char,
+            error_params: Text),
     },
     ModelInfo {
         name: "dte.contingency",
@@ -144,7 +145,7 @@ pub static MODELS: &[ModelInfo] = &[
             xml_content: Binary, stored_date: Datetime, uploaded: Boolean,
             uploaded_date: Datetime, track_id: Char, upload_error: Text, company_id: Integer,
             move_id: Integer, display_name: Char, document_id: Integer, envelope_id: Integer,
-            quarantine_reason: Text),
+            quarantine_reason: Text, error_code: Char, error_params: Text),
     },
     ModelInfo {
         name: "dte.audit.log",
@@ -164,7 +165,8 @@ pub static MODELS: &[ModelInfo] = &[
             folio: Integer, state: Char, request: Text, xml_content: Binary, sha256: Char,
             issue_date: Date, receiver_rut: Char, total: Integer, envelope_id: Integer,
             track_id: Char, sii_code: Char, message: Text, lease_until: Datetime,
-            created_at: Datetime, state_changed_at: Datetime),
+            created_at: Datetime, state_changed_at: Datetime, message_code: Char,
+            message_params: Text),
     },
     ModelInfo {
         name: "dte.document.transition",

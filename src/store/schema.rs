@@ -170,6 +170,9 @@ pub mod dte_sidecar {
             document_id -> Nullable<Int4>,
             envelope_id -> Nullable<Int4>,
             quarantine_reason -> Nullable<Text>,
+            #[max_length = 60]
+            error_code -> Nullable<Varchar>,
+            error_params -> Nullable<Text>,
         }
     }
 
@@ -211,6 +214,9 @@ pub mod dte_sidecar {
             lease_until -> Nullable<Timestamp>,
             created_at -> Timestamp,
             state_changed_at -> Timestamp,
+            #[max_length = 60]
+            message_code -> Nullable<Varchar>,
+            message_params -> Nullable<Text>,
         }
     }
 
@@ -303,6 +309,9 @@ pub mod dte_sidecar {
             display_name -> Nullable<Varchar>,
             document_id -> Nullable<Int4>,
             envelope_id -> Nullable<Int4>,
+            #[max_length = 60]
+            error_code -> Nullable<Varchar>,
+            error_params -> Nullable<Text>,
         }
     }
 

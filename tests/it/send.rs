@@ -263,6 +263,16 @@ async fn a_permanent_error_is_not_retried_until_a_person_acts() {
     assert_eq!(document["state"], "failed");
     assert_eq!(document["sii_code"], "STATUS 8");
     assert!(document["message"].as_str().unwrap().contains("a person must act"));
+    // What a person reads travels as a code with its parameters, on the document, on its
+    // queue entry and in the entry's history.
+    assert_eq!(document["message_code"], "sii.upload_status", "{document}");
+    assert_eq!(document["message_params"]["status"], "8", "{document}");
+    assert_eq!(entry["error_code"], "sii.upload_status", "{entry}");
+    let params: Value = serde_json::from_str(entry["error_params"].as_str().unwrap()).unwrap();
+    assert_eq!(params["status"], "8", "{entry}");
+    let history: Value = serde_json::from_str(entry["retry_history"].as_str().unwrap()).unwrap();
+    let last = history.as_array().unwrap().last().unwrap();
+    assert_eq!(last["said"]["code"], "sii.upload_status", "{history}");
     app.clock.advance(TimeDelta::days(2));
     assert_eq!(app.sweep().await.retried, 0);
 }
