@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import dte_sidecar_client
 from . import dte_sidecar_text
+from . import dte_sidecar_message
 from . import dte_sidecar_view_mixin
 from . import dte_document
 from . import dte_backup

@@ -4,14 +4,20 @@ import logging
 
 from odoo import _, api, fields, models
 
+from ..tools import vocabulary
+
 _logger = logging.getLogger(__name__)
 
-ALERT_RULES = [
-    ("failed_queue_high", "More than 10 documents waiting for a retry"),
-    ("retry_success_low", "Retry success rate under 80 %"),
-    ("contingency_long", "Contingency on for more than 24 h"),
-    ("folios_low", "Folios running low"),
-]
+#: The labels of the sidecar's alert kinds (the values come from its vocabulary).
+ALERT_RULE_LABELS = {
+    "contingency_auto": "Contingency switched on: the SII did not answer",
+    "queue_backlog": "More than 10 documents waiting for a retry",
+    "retry_success_low": "Retry success rate under 80 %",
+    "contingency_long": "Contingency on for more than 24 h",
+    "folios_low": "Folios running low",
+    "no_verdict": "No verdict from the SII for days",
+}
+ALERT_RULES = vocabulary.selection("alert_kinds", ALERT_RULE_LABELS)
 
 
 class DteAlert(models.Model):

@@ -2,12 +2,17 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
-CONTINGENCY_REASONS = [
-    ("manual", "Manual"),
-    ("sii_unavailable", "SII unavailable"),
-    ("certificate", "Certificate problem"),
-    ("other", "Other"),
-]
+from ..tools import vocabulary
+
+#: The labels of the sidecar's contingency reasons (the values come from its vocabulary).
+CONTINGENCY_REASON_LABELS = {
+    "manual": "Manual",
+    "sii_unavailable": "SII unavailable",
+    "certificate": "Certificate problem",
+    "network": "Network problem",
+    "other": "Other",
+}
+CONTINGENCY_REASONS = vocabulary.selection("contingency_reasons", CONTINGENCY_REASON_LABELS)
 
 
 class DteContingency(models.Model):

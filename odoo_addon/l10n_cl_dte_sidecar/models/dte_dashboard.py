@@ -3,18 +3,10 @@
 from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
+from odoo.tools.misc import formatLang
 
 from .dte_failed_queue import WAITING_PERSON_DOMAIN
-
-
-def human_size(size):
-    """Bytes for a person: ``4.7 KB``, ``12.3 MB`` (units of 1024)."""
-    size = float(size or 0)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
+from .dte_sidecar_message import format_size
 
 
 class DteDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-models  # a screen, no wizard
@@ -53,11 +45,12 @@ class DteDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-model
     def _compute_texts(self):
         for dashboard in self:
             dashboard.retry_success_text = (
-                _("%(rate)s %% of %(count)s retried", rate=f"{dashboard.retry_success_rate:.1f}",
-                  count=dashboard.retried_count)
+                _("%(rate)s %% of %(count)s retried",
+                  rate=formatLang(self.env, dashboard.retry_success_rate, digits=1),
+                  count=formatLang(self.env, dashboard.retried_count, digits=0))
                 if dashboard.retried_count else _("No retries yet")
             )
-            dashboard.backup_storage_text = human_size(dashboard.backup_storage_bytes)
+            dashboard.backup_storage_text = format_size(self.env, dashboard.backup_storage_bytes)
 
     @api.model
     def _kpi_values(self, company):
@@ -97,11 +90,20 @@ class DteDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-model
         }
 
     @api.model
+    def _count_text(self, value):
+        """A count in the user's language (``1.234`` in es_CL)."""
+        try:
+            return formatLang(self.env, int(value), digits=0)
+        except (TypeError, ValueError):
+            return str(value)
+
+    @api.model
     def _html_table(self, rows, head_label, head_value, empty):
         if not rows:
             return escape(empty)
         body = Markup("").join(
-            Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>") % (label, value) for label, value in rows
+            Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>") % (label, self._count_text(value))
+            for label, value in rows
         )
         return Markup(
             "<table class='table table-sm'><thead><tr><th>%s</th><th class='text-end'>%s</th></tr></thead>"

@@ -2,19 +2,22 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from ..tools import vocabulary
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
 
-DOCUMENT_STATES = [
-    ("generated", "Generated"),
-    ("sending", "Sending"),
-    ("sent", "Sent"),
-    ("accepted", "Accepted"),
-    ("accepted_with_objections", "Accepted with objections"),
-    ("rejected", "Rejected"),
-    ("failed", "Failed, will retry"),
-    ("abandoned", "Abandoned"),
-    ("contingency", "Contingency"),
-]
+#: The labels of the sidecar's document states (the values come from its vocabulary).
+DOCUMENT_STATE_LABELS = {
+    "generated": "Generated",
+    "contingency": "Contingency",
+    "sending": "Sending",
+    "sent": "Sent",
+    "accepted": "Accepted",
+    "accepted_with_objections": "Accepted with objections",
+    "rejected": "Rejected",
+    "failed": "Failed, will retry",
+    "abandoned": "Abandoned",
+}
+DOCUMENT_STATES = vocabulary.selection("states.document", DOCUMENT_STATE_LABELS)
 
 
 class DteDocument(models.Model):

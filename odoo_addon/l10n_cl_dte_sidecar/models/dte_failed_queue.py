@@ -8,37 +8,39 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.fields import Domain
-from odoo.tools.misc import format_datetime
 
+from ..tools import vocabulary
 from .dte_backup import xml_text
+from .dte_sidecar_message import format_moment
 from .dte_sidecar_text import ERROR_RE
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
 
 _logger = logging.getLogger(__name__)
 
-ERROR_TYPES = [
-    ("timeout", "Timeout"),
-    ("connection", "Connection"),
-    ("unavailable", "SII unavailable"),
-    ("validation", "Validation"),
-    ("certificate", "Certificate"),
-    ("unknown", "Unknown"),
-]
-QUEUE_STATES = [
-    ("pending", "Pending"),
-    ("retrying", "Retrying"),
-    ("success", "Success"),
-    ("abandoned", "Abandoned"),
-]
+#: The labels of the sidecar's error types and queue states (the values come from its
+#: vocabulary).
+ERROR_TYPE_LABELS = {
+    "timeout": "Timeout",
+    "connection": "Connection",
+    "unavailable": "SII unavailable",
+    "validation": "Validation",
+    "certificate": "Certificate",
+    "unknown": "Unknown",
+}
+ERROR_TYPES = vocabulary.selection("error_types", ERROR_TYPE_LABELS)
+QUEUE_STATE_LABELS = {
+    "pending": "Pending",
+    "retrying": "Retrying",
+    "success": "Success",
+    "abandoned": "Abandoned",
+}
+QUEUE_STATES = vocabulary.selection("states.queue", QUEUE_STATE_LABELS)
 #: What a person reads: a pending entry with no next retry is one the SII refuses as it is
-#: (a permanent refusal), which nobody retries until a person acts.
-QUEUE_STATUSES = [
-    ("pending", "Pending"),
-    ("waiting_person", "Waiting for a person"),
-    ("retrying", "Retrying"),
-    ("success", "Success"),
-    ("abandoned", "Abandoned"),
-]
+#: (a permanent refusal), which nobody retries until a person acts. ``waiting_person`` is
+#: the addon's own status, not a state of the sidecar.
+QUEUE_STATUSES = vocabulary.selection(
+    "states.queue", QUEUE_STATE_LABELS, extras=[("waiting_person", "Waiting for a person", "pending")],
+)
 #: The domain of those entries.
 WAITING_PERSON_DOMAIN = [("state", "=", "pending"), ("next_retry_date", "=", False)]
 
@@ -223,8 +225,8 @@ class DteFailedQueue(models.Model):
                 continue
             when = event.get("date") or ""
             try:
-                when = format_datetime(self.env, datetime.strptime(when[:19], "%Y-%m-%d %H:%M:%S"), tz=tz,
-                                       dt_format="short")
+                when = format_moment(self.env(context=dict(self.env.context, tz=tz)),
+                                     datetime.strptime(when[:19], "%Y-%m-%d %H:%M:%S"))
             except ValueError:
                 when = event.get("date") or ""  # not a time: shown as stored
             kind, retry = event.get("event"), event.get("retry")

@@ -48,8 +48,9 @@ class DteSidecarClient(models.AbstractModel):
         """Call ``model.method(**params)`` on the sidecar and return its result.
 
         Errors become a ``UserError`` (``ValidationError`` for a refused argument,
-        ``AccessError`` for a refused key or company) that a person can read; the API key
-        never appears in a log line or a message.
+        ``AccessError`` for a refused key or company) that a person can read: its sentence
+        is built from the error's code and parameters (``dte_sidecar_message.py``), never
+        from the sidecar's English. The API key never appears in a log line or a message.
         """
         url, api_key, timeout = self._get_config()
         if not api_key:
@@ -78,21 +79,27 @@ class DteSidecarClient(models.AbstractModel):
                 url=url,
             )) from None
         except sidecar_rpc.SidecarRemoteError as error:
-            _logger.info("dte-sidecar refused %s.%s: %s", model, method, error.name)
+            # The English message goes to the log only: a person reads the code's sentence.
+            _logger.info(
+                "dte-sidecar refused %s.%s: %s %s: %s", model, method, error.name, error.code or "(no code)",
+                error.message,
+            )
             if error.status == 401 or error.short_name == "AccessDenied":
                 raise AccessError(_(
                     "The DTE sidecar refused the API key. Check the key in the settings."
                 )) from None
+            if error.code:
+                text = self._dte_remote_error_text(error)
+            elif error.is_missing:
+                # A sidecar older than the codes.
+                text = _("DTE sidecar: %(message)s", message=error.message or _("the record does not exist"))
+            else:
+                text = _("DTE sidecar: %(message)s", message=error.message)
             if error.is_access_error:
-                raise AccessError(_("DTE sidecar: %(message)s", message=error.message)) from None
-            if error.is_missing:
-                raise UserError(_(
-                    "DTE sidecar: %(message)s",
-                    message=error.message or _("the record does not exist"),
-                )) from None
+                raise AccessError(text) from None
             if error.short_name == "ValidationError":
-                raise ValidationError(_("DTE sidecar: %(message)s", message=error.message)) from None
-            raise UserError(_("DTE sidecar: %(message)s", message=error.message)) from None
+                raise ValidationError(text) from None
+            raise UserError(text) from None
         except sidecar_rpc.SidecarProtocolError as error:
             _logger.warning("dte-sidecar %s.%s: %s", model, method, error)
             raise UserError(_(

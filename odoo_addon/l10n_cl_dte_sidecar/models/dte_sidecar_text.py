@@ -13,7 +13,8 @@ import re
 from datetime import datetime
 
 from odoo import _, api, models
-from odoo.tools.misc import format_datetime
+
+from .dte_sidecar_message import format_moment
 
 #: ``<code>: <text>`` as the sidecar writes an SII error (``SiiError``'s display).
 ERROR_RE = re.compile(
@@ -79,8 +80,7 @@ class DteSidecarClient(models.AbstractModel):
             moment = datetime.strptime(utc_text[:16], "%Y-%m-%d %H:%M")
         except ValueError:
             return utc_text
-        tz = self.env.context.get("tz") or self.env.user.tz or "America/Santiago"
-        return format_datetime(self.env, moment, tz=tz, dt_format="short")
+        return format_moment(self.env, moment)
 
     @api.model
     def _dte_error_text(self, message):

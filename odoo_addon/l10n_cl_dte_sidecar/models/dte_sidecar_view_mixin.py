@@ -6,6 +6,8 @@ import logging
 from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
 
+from ..tools import vocabulary
+
 _logger = logging.getLogger(__name__)
 
 PUBLISH_FUNCTION = "dte_sidecar.publish_odoo_views"
@@ -15,13 +17,15 @@ OVERLAY_SETTING = "dte_sidecar.overlay_%s"
 #: The views that have an overlay.
 OVERLAY_TABLES = ("dte_backup", "dte_failed_queue", "dte_contingency", "dte_contingency_pending")
 
-DTE_TYPE_SELECTION = [
-    ("33", "33 - Electronic Invoice"),
-    ("34", "34 - Exempt Electronic Invoice"),
-    ("52", "52 - Electronic Dispatch Guide"),
-    ("56", "56 - Electronic Debit Note"),
-    ("61", "61 - Electronic Credit Note"),
-]
+#: The labels of the DTE types the sidecar issues (the values come from its vocabulary).
+DTE_TYPE_LABELS = {
+    "33": "33 - Electronic Invoice",
+    "34": "34 - Exempt Electronic Invoice",
+    "52": "52 - Electronic Dispatch Guide",
+    "56": "56 - Electronic Debit Note",
+    "61": "61 - Electronic Credit Note",
+}
+DTE_TYPE_SELECTION = vocabulary.selection("dte_types", DTE_TYPE_LABELS)
 
 
 class DteSidecarViewMixin(models.AbstractModel):

@@ -16,3 +16,5 @@ from . import test_backup_download
 from . import test_search_views
 from . import test_spec_api
 from . import test_scheduled_actions
+from . import test_sidecar_messages
+from . import test_vocabulary

@@ -203,7 +203,7 @@ class DteCommon(AccountTestInvoicingCommon):
                 "target_id": 1, "created_at": now,
             }),
             "dte.alert": ("dte_alert", {
-                **base, "rule": "failed_queue_high", "message": "12 documents wait for a retry", "raised_at": now,
+                **base, "rule": "queue_backlog", "message": "12 documents wait for a retry", "raised_at": now,
             }),
             "dte.caf": ("dte_caf", {
                 **base, "dte_type": "33", "folio_from": 1, "folio_to": 100, "next_folio": 4,

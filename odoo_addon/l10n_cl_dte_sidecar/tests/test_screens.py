@@ -9,7 +9,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
-from ..models.dte_dashboard import human_size
+from ..models.dte_sidecar_message import format_size
 from .common import DteCommon
 
 
@@ -93,18 +93,32 @@ class TestScreens(DteCommon):
         self.assertEqual(len(by_day), 2)
 
     def test_backup_storage_in_a_unit_that_fits(self):
-        self.assertEqual(human_size(4813), "4.7 KB")
-        self.assertEqual(human_size(512), "512 B")
-        self.assertEqual(human_size(5 * 1024 * 1024), "5.0 MB")
+        self.assertEqual(format_size(self.env_es, 4813), "4,7 KB")
+        self.assertEqual(format_size(self.env_es, 512), "512 B")
+        self.assertEqual(format_size(self.env_es, 5 * 1024 * 1024), "5,0 MB")
+        self.assertEqual(format_size(self.env_es, 1500 * 1024 ** 3), "1.500,0 GB")
+        self.assertEqual(format_size(self.env, 4813), "4.7 KB", "in English, as English writes it")
         kpis = {"failed_queue_count": 0, "retry_success_rate": None, "retried_count": 0,
                 "backup_storage_mb": 0.005, "backup_storage_bytes": 4813,
                 "documents_by_state": {}, "folios_left": {}}
         with self.patch_sidecar({"dte.dashboard.get_kpis": kpis}):
             action = self.env_es["dte.dashboard"].action_open()
         dashboard = self.env_es["dte.dashboard"].browse(action["res_id"])
-        self.assertEqual(dashboard.backup_storage_text, "4.7 KB")
+        self.assertEqual(dashboard.backup_storage_text, "4,7 KB")
         # Before any retry there is no rate to show.
         self.assertEqual(dashboard.retry_success_text, "Sin reintentos aún")
+
+    def test_dashboard_numbers_in_the_users_language(self):
+        kpis = {"failed_queue_count": 0, "retry_success_rate": 100.0, "retried_count": 1234,
+                "backup_storage_bytes": 18 * 1024, "documents_by_state": {"accepted": 2500},
+                "folios_left": {"33": 1200}}
+        with self.patch_sidecar({"dte.dashboard.get_kpis": kpis}):
+            action = self.env_es["dte.dashboard"].action_open()
+        dashboard = self.env_es["dte.dashboard"].browse(action["res_id"])
+        self.assertEqual(dashboard.retry_success_text, "100,0 % de 1.234 reintentados")
+        self.assertEqual(dashboard.backup_storage_text, "18,0 KB")
+        self.assertIn(">2.500<", dashboard.documents_by_state)
+        self.assertIn(">1.200<", dashboard.folios_left)
 
     def test_sidecar_errors_read_as_spanish_sentences(self):
         client = self.env_es["dte.sidecar.client"]

@@ -159,8 +159,8 @@ class TestSmokeScreens(DteLiveCommon, TransactionCase):
             self.assertNotIn("dte.dashboard,", second["name"])
             if dashboard.backup_storage_bytes:
                 # A few KB of XML are shown in KB, not as 0.00 MB.
-                self.assertRegex(dashboard.backup_storage_text, r"^\d+(\.\d)? (B|KB|MB)$")
-                self.assertNotEqual(dashboard.backup_storage_text, "0.0 MB")
+                self.assertRegex(dashboard.backup_storage_text, r"^\d+(,\d)? (B|KB|MB)$")
+                self.assertNotEqual(dashboard.backup_storage_text, "0,0 MB")
             # Graphs of the sidecar's records, by day.
             report = dashboard.action_open_report_documents()
             self.assertEqual(report["res_model"], "dte.document")
