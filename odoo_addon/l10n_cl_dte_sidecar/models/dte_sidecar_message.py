@@ -50,8 +50,18 @@ PARAM_KINDS = {
     "most": "number",
     "given": "number",
     "retry_after_secs": "number",
+    "length": "number",
+    "amount": "number",
+    "value": "number",
+    "expected": "number",
+    "got": "number",
+    "gross": "number",
+    "price": "number",
+    "quantity": "number",
+    "other": "argument",
     "not_after": "moment",
     "expired_on": "moment",
+    "date": "moment",
 }
 #: Where a code's parameter is shown otherwise than its name says.
 CODE_PARAM_KINDS = {
@@ -72,9 +82,24 @@ CHOICE_FIELDS = {
 DATE_PATTERN = "d MMM y"
 
 
+#: Codes whose ``detail`` is the SII's own words (its reason for a refusal or a verdict, in
+#: Spanish): the sentence shows them.
+SII_WORDS_CODES = frozenset({"sii.upload_status", "sii.answer", "sii.verdict"})
+
+
 def sentence_params(code, params):
     """The parameters of ``code`` its sentence must show: all but the prose and unshown."""
-    return [name for name in params if name not in PROSE_PARAMS and name not in UNSHOWN_PARAMS.get(code, ())]
+    return [
+        name for name in params
+        if (name not in PROSE_PARAMS or code in SII_WORDS_CODES) and name not in UNSHOWN_PARAMS.get(code, ())
+    ]
+
+
+def decimals(number):
+    """How many decimals ``number`` has (at most 6): 0 for ``12``, 2 for ``0.25``."""
+    if isinstance(number, int) or float(number).is_integer():
+        return 0
+    return min(6, len(repr(float(number)).split(".")[1]))
 
 
 def format_size(env, size):
@@ -234,6 +259,74 @@ class DteSidecarClient(models.AbstractModel):
             ),
             "document.barcode_failed": _("The electronic stamp (TED) cannot be drawn as a barcode"),
             "document.give_document_or_move": _("Give either the document or the invoice, not both"),
+            # A document's fields, as the sidecar checks them.
+            "document.request_shape": _("%(field)s does not have the expected form"),
+            "document.type_unsupported": _("%(field)s: DTE type %(dte_type)s is not supported (33, 34, 52, 56, 61)"),
+            "field.rut_invalid": _("%(field)s is not a valid RUT"),
+            "field.date_range": _("%(field)s: %(date)s is outside 2000-01-01 to 2050-12-31"),
+            "document.guide_needs_transfer": _(
+                "%(field)s: a dispatch guide (52) needs the transfer indicator (IndTraslado 1 to 9)"
+            ),
+            "field.range": _("%(field)s must be between %(min)s and %(max)s"),
+            "document.transfer_only_guide": _("%(field)s: only a dispatch guide (52) takes it, not a DTE %(dte_type)s"),
+            "field.actecos_count": _("%(field)s: 1 to %(max)s activity codes are required"),
+            "field.acteco_invalid": _("%(field)s: %(acteco)s is not an activity code (1 to 6 digits)"),
+            "field.digits_range": _("%(field)s must have %(min)s to %(max)s digits"),
+            "field.digits_max": _("%(field)s has more than %(max)s digits"),
+            "field.required_on_type": _("%(field)s is required on a DTE %(dte_type)s"),
+            "field.amount_digits": _("%(field)s: %(amount)s must have at most 18 digits"),
+            "field.not_positive": _("%(field)s: %(value)s must be greater than 0"),
+            "field.quantity_digits": _("%(field)s: %(value)s has more than 12 integer or 6 decimal digits"),
+            "field.percent_range": _("%(field)s: %(value)s is not a percentage between 0.01 and 999.99"),
+            "field.count_range": _("%(field)s: 1 to %(max)s are required, %(got)s were given"),
+            "field.too_many": _("%(field)s: at most %(max)s"),
+            "document.exempt_only": _("%(field)s: an exempt invoice (34) takes only exempt lines"),
+            "document.exempt_no_net": _("%(field)s: an exempt invoice (34) has no taxable amount"),
+            "field.required_with": _("%(field)s is required with %(other)s"),
+            "field.positive_when_given": _("%(field)s must be greater than 0 when given"),
+            "field.too_large": _("%(field)s is too large"),
+            "field.expected_got": _("%(field)s: %(expected)s was expected, %(got)s was given"),
+            "field.expected_missing": _("%(field)s: %(expected)s was expected and is missing"),
+            "field.percent_amount": _(
+                "%(field)s: %(expected)s was expected (%(percent)s %% of %(gross)s), %(got)s was given"
+            ),
+            "field.line_amount": _(
+                "%(field)s: %(expected)s was expected (%(quantity)s × %(price)s, rounded, less discount plus "
+                "surcharge), %(got)s was given"
+            ),
+            "field.not_peso_amount": _("%(field)s: %(value)s is not a whole, positive amount of pesos"),
+            "document.needs_reference": _(
+                "%(field)s: a DTE %(dte_type)s must reference the document it modifies, with code 1 (cancels), 2"
+                " (fixes text) or 3 (fixes amounts)"
+            ),
+            "field.totals_out_of_range": _(
+                "%(field)s: %(value)s is out of range (are the discounts larger than the lines?)"
+            ),
+            "field.required": _("%(field)s is required"),
+            "field.too_long": _("%(field)s has %(length)s characters, at most %(max)s are allowed"),
+            "field.control_character": _("%(field)s contains the control character U+%(code)s"),
+            "field.not_latin1": _("%(field)s contains '%(character)s', which ISO-8859-1 cannot represent"),
+            # What the SII said, or why it could not be asked.
+            "sii.timeout": _("The SII did not answer in time"),
+            "sii.connection": _("The SII could not be reached"),
+            "sii.unreadable": _("The SII's answer could not be read"),
+            "sii.call_cap": _(
+                "Not sent yet: this server's limit of calls per minute to the SII was reached; it is retried "
+                "later"
+            ),
+            "sii.http": _("The SII answered with HTTP status %(status)s"),
+            "sii.soap_fault": _("The SII answered with an error of its web service"),
+            "sii.token_signing": _("The request for an SII token could not be signed: check the certificate"),
+            "sii.internal": _("The connection to the SII failed inside the DTE service"),
+            "sii.upload_status": _("The SII refused the upload (STATUS %(status)s): %(detail)s"),
+            "sii.answer": _("The SII answered %(sii_code)s: %(detail)s"),
+            "sii.received": _("Received by the SII (Track ID %(track_id)s); waiting for its verdict"),
+            "sii.received_earlier": _(
+                "Received by the SII (Track ID %(track_id)s; an earlier upload of this envelope had reached it)"
+            ),
+            "sii.verdict": _("The SII's verdict %(sii_code)s: %(detail)s"),
+            "document.xml_unusable": _("The stored XML cannot be sent"),
+            "contingency.quarantined": _("Set aside: the stored XML cannot be read"),
             # The retry queue.
             "queue.move_refused": _("Retry queue entry %(id)s is %(from)s: it cannot become %(to)s"),
             "queue.abandon_not_pending": _("Entry %(id)s is %(state)s: only pending entries can be abandoned"),
@@ -321,7 +414,7 @@ class DteSidecarClient(models.AbstractModel):
         if kind in ("number", "bytes") and isinstance(value, (int, float)) and not isinstance(value, bool):
             if kind == "bytes":
                 return format_size(self.env, value)
-            return formatLang(self.env, value, digits=0 if float(value).is_integer() else 1)
+            return formatLang(self.env, value, digits=decimals(value))
         if kind == "moment":
             moment = parse_moment(value)
             return format_moment(self.env, moment) if moment else str(value)
