@@ -252,3 +252,23 @@ class TestDteTours(PrintedDteChecks, DteTourCase):
         # Retried by Run Manually, or just before by the sidecar's own schedule (it retries
         # what is due every minute): the notification gives the counts either way.
         self.assertTrue(self.wait_until(lambda env: env["dte.failed.queue"].browse(entry_id).state == "success"))
+
+    def test_08_refusals_read_in_spanish(self):
+        """The sidecar refuses a CAF that overlaps one already loaded (folios 50-150 of type
+        33) and a certificate with a wrong password: the manager reads each refusal in
+        Spanish, with its code, and no English sentence (the tour fails on one)."""
+        with self.step() as env:
+            company_name = env["res.company"].browse(self.live_company_id).name
+        self.dte_tour("/odoo/settings", "dte_refusals_in_spanish", self.tour_manager_login, {
+            "company_name": company_name,
+            "p12": base64.b64encode((DATA_DIR / "signer-11111111-1.p12").read_bytes()).decode(),
+            "caf": base64.b64encode(self._caf_file("33", 50, 150)).decode(),
+            "caf_name": "CAF-33-50-150.xml",
+            "certificate_code": "certificate.unusable",
+        })
+        texts = {report["code"]: report["text"] for report in self.tour_reports}
+        self.assertEqual(set(texts), {"caf.overlaps", "certificate.unusable"})
+        self.assertEqual(texts["caf.overlaps"], "Los folios 50 a 150 del DTE 33 se superponen con un CAF ya cargado "
+                                                f"para la empresa {company_name} (caf.overlaps)")
+        self.assertEqual(texts["certificate.unusable"],
+                         "El certificado no se puede usar: revise el archivo y su contraseña (certificate.unusable)")
