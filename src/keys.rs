@@ -170,7 +170,7 @@ pub fn engine_error(prefix: &str, error: DteError) -> AppError {
     let argument = if prefix.is_empty() { "document" } else { prefix };
     AppError::validation(match error {
         DteError::Signing(_) | DteError::Config(_) => return AppError::internal(anyhow::anyhow!(error.to_string())),
-        DteError::InvalidInput { field, message } => Message::document_invalid(within(&field), message),
+        DteError::InvalidInput { field, said } => said.with_param("field", within(&field)),
         DteError::InvalidCaf { field, message } => Message::caf_invalid(within(&field), message),
         DteError::Certificate(detail) => Message::certificate_unusable(within("certificate"), detail),
         DteError::SchemaInvalid { schema, message, .. } => Message::document_schema(argument, schema, message),

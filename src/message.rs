@@ -43,6 +43,12 @@ impl Message {
         serde_json::json!({"code": self.code, "params": self.params})
     }
 
+    /// The same message with one parameter set anew (a field's path under its argument).
+    pub fn with_param(mut self, name: &str, value: impl Param) -> Self {
+        self.params.insert(name.to_owned(), value.into_param());
+        self
+    }
+
     /// The English wording, for logs and support.
     pub fn english(&self) -> String {
         let template = definition(self.code).map_or("{detail}", |def| def.english);
@@ -235,6 +241,49 @@ catalogue! {
 
     // --- Documents and their sending.
     document_invalid = "document.invalid_field" (field, detail) "{field}: {detail}";
+    request_shape = "document.request_shape" (field, detail) "{field}: {detail}";
+    type_unsupported = "document.type_unsupported" (field, dte_type)
+        "{field}: type {dte_type} is not supported (33, 34, 52, 56, 61)";
+    rut_invalid = "field.rut_invalid" (field, detail) "{field}: {detail}";
+    date_range = "field.date_range" (field, date) "{field}: {date} is outside 2000-01-01 – 2050-12-31";
+    guide_needs_transfer = "document.guide_needs_transfer" (field)
+        "{field}: a dispatch guide (52) needs the transfer indicator (IndTraslado 1–9)";
+    field_range = "field.range" (field, min, max) "{field}: must be {min} to {max}";
+    transfer_only_guide = "document.transfer_only_guide" (field, dte_type)
+        "{field}: only a dispatch guide (52) takes it, not a DTE {dte_type}";
+    actecos_count = "field.actecos_count" (field, max) "{field}: 1 to {max} activity codes are required";
+    acteco_invalid = "field.acteco_invalid" (field, acteco) "{field}: {acteco} is not an activity code (1 to 6 digits)";
+    digits_range = "field.digits_range" (field, min, max) "{field}: must have {min} to {max} digits";
+    digits_max = "field.digits_max" (field, max) "{field}: has more than {max} digits";
+    required_on_type = "field.required_on_type" (field, dte_type) "{field}: is required on a DTE {dte_type}";
+    amount_digits = "field.amount_digits" (field, amount) "{field}: {amount} must be between 0 and 18 digits";
+    not_positive = "field.not_positive" (field, value) "{field}: {value} must be greater than 0";
+    quantity_digits = "field.quantity_digits" (field, value)
+        "{field}: {value} has more than 12 integer or 6 decimal digits";
+    percent_range = "field.percent_range" (field, value) "{field}: {value} is not a percentage between 0.01 and 999.99";
+    count_range = "field.count_range" (field, max, got) "{field}: 1 to {max} are required, got {got}";
+    too_many = "field.too_many" (field, max) "{field}: at most {max}";
+    exempt_only = "document.exempt_only" (field) "{field}: an exempt invoice (34) takes only exempt lines";
+    exempt_no_net = "document.exempt_no_net" (field) "{field}: an exempt invoice (34) has no taxable amount";
+    required_with = "field.required_with" (field, other) "{field}: is required with {other}";
+    positive_when_given = "field.positive_when_given" (field) "{field}: must be greater than 0 when given";
+    too_large = "field.too_large" (field) "{field}: is too large";
+    expected_got = "field.expected_got" (field, expected, got) "{field}: expected {expected}, got {got}";
+    expected_missing = "field.expected_missing" (field, expected) "{field}: expected {expected}, missing";
+    percent_amount = "field.percent_amount" (field, expected, percent, gross, got)
+        "{field}: expected {expected} ({percent} % of {gross}), got {got}";
+    line_amount = "field.line_amount" (field, expected, quantity, price, got)
+        "{field}: expected {expected} (round({quantity} × {price}) − discount + surcharge), got {got}";
+    not_peso_amount = "field.not_peso_amount" (field, value) "{field}: {value} is not a whole, positive peso amount";
+    needs_reference = "document.needs_reference" (field, dte_type)
+        "{field}: a DTE {dte_type} must reference the document it modifies, with code 1 (cancel), 2 (fix text) or 3 (fix amounts)";
+    totals_out_of_range = "field.totals_out_of_range" (field, value)
+        "{field}: {value} is out of range (discounts larger than the lines?)";
+    text_required = "field.required" (field) "{field}: is required";
+    text_too_long = "field.too_long" (field, length, max) "{field}: is {length} characters long, at most {max} allowed";
+    text_control = "field.control_character" (field, code) "{field}: contains the control character U+{code}";
+    text_not_latin1 = "field.not_latin1" (field, character)
+        "{field}: contains '{character}', which ISO-8859-1 cannot represent";
     document_schema = "document.schema" (argument, schema, detail) "{argument}: schema {schema}: {detail}";
     xml_malformed = "document.xml_malformed" (argument, detail) "{argument}: not well-formed XML: {detail}";
     xml_encoding = "document.xml_encoding" (argument, detail) "{argument}: {detail}";

@@ -5,7 +5,7 @@
 mod common;
 
 use dte_sidecar::dte::{caf_expiry_date, Caf};
-use dte_sidecar::flows::xml_content::accept_bytes;
+use dte_sidecar::input::xml_content::accept_bytes;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 
 use dte_sidecar::dte::check_xml;
 use dte_sidecar::error::{AppError, AppResult};
-use dte_sidecar::flows::xml_content::{accept_bytes, accept_text, check_identity};
+use dte_sidecar::input::xml_content::{accept_bytes, accept_text, check_identity};
 use libfuzzer_sys::fuzz_target;
 
 fn judged(outcome: AppResult<Vec<u8>>) {
@@ -14,7 +14,7 @@ fn judged(outcome: AppResult<Vec<u8>>) {
             assert!(check_xml(&stored).is_ok(), "accepted bytes the engine refuses");
             let _ = check_identity("xml_content", &stored, "33", "7");
         }
-        Err(AppError::Validation(message)) => assert!(message.starts_with("xml_content: "), "{message}"),
+        Err(AppError::Validation(message)) => assert!(message.english().starts_with("xml_content: "), "{message}"),
         Err(other) => panic!("xml_content gave {other:?}"),
     }
 }

@@ -6,13 +6,15 @@
 
 use std::fmt::Display;
 
+use crate::message::Message;
+
 /// Everything the engine can refuse or fail at.
 #[derive(Debug, thiserror::Error)]
 pub enum DteError {
     /// The DTE request (or another caller-supplied value) is wrong; `field` is its JSON path,
     /// e.g. `totals.iva` or `lines[2].name`.
-    #[error("{field}: {message}")]
-    InvalidInput { field: String, message: String },
+    #[error("{said}")]
+    InvalidInput { field: String, said: Message },
 
     /// A CAF file is malformed, not signed by a trusted SII key, or does not fit the document
     /// (another company, another type, folio out of range, expired). `field` names the CAF part,
@@ -67,8 +69,26 @@ impl DteError {
         }
     }
 
+    /// A refusal of a technical kind (a signature, a barcode, an envelope), its detail for
+    /// support.
     pub(crate) fn input(field: impl Into<String>, message: impl Display) -> Self {
-        DteError::InvalidInput { field: field.into(), message: message.to_string() }
+        let field = field.into();
+        DteError::InvalidInput { said: Message::document_invalid(&field, message.to_string()), field }
+    }
+
+    /// A refusal a person reads: a code of the catalogue whose `field` parameter names the
+    /// field at fault.
+    pub(crate) fn refused(said: Message) -> Self {
+        let field = said.params().get("field").and_then(|f| f.as_str()).unwrap_or_default().to_owned();
+        DteError::InvalidInput { field, said }
+    }
+
+    /// What a person reads of this error, when it is a refusal of the input.
+    pub fn said(&self) -> Option<&Message> {
+        match self {
+            DteError::InvalidInput { said, .. } => Some(said),
+            _ => None,
+        }
     }
 
     pub(crate) fn caf(field: impl Into<String>, message: impl Display) -> Self {

@@ -8,6 +8,7 @@
 //! fields per type, RUTs, text lengths and characters, the arithmetic of every line and of the
 //! totals — and names the field at fault (`totals.iva: expected 1900, got 1901`).
 
+use crate::message::Message;
 use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -456,18 +457,14 @@ impl DteRequest {
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();
             let field = if path == "." { "request".to_string() } else { path };
-            DteError::input(field, error.into_inner())
+            DteError::refused(Message::request_shape(field, error.into_inner().to_string()))
         })
     }
 
     /// The document type, if supported.
     pub fn dte_type(&self) -> DteResult<DteType> {
-        DteType::from_code(self.document_type).ok_or_else(|| {
-            DteError::input(
-                "document_type",
-                format!("type {} is not supported (33, 34, 52, 56, 61)", self.document_type),
-            )
-        })
+        DteType::from_code(self.document_type)
+            .ok_or_else(|| DteError::refused(Message::type_unsupported("document_type", u32::from(self.document_type))))
     }
 
     /// Checks the whole request; the error names the first field at fault.
@@ -486,7 +483,7 @@ impl DteRequest {
         }
         if let Some(form) = request.payment_form {
             if !(1..=3).contains(&form) {
-                return Err(DteError::input("payment_form", "must be 1, 2 or 3"));
+                return Err(DteError::refused(Message::field_range("payment_form", 1, 3)));
             }
         }
         check_transfer(document_type, request.transfer.as_ref())?;
@@ -505,7 +502,7 @@ impl DteRequest {
 }
 
 fn parse_rut(field: &str, text: &str) -> DteResult<Rut> {
-    Rut::parse(text).map_err(|error| DteError::input(field, error))
+    Rut::parse(text).map_err(|error| DteError::refused(Message::rut_invalid(field, error.to_string())))
 }
 
 /// `FechaType` spans 2000-01-01 to 2050-12-31.
@@ -515,7 +512,7 @@ fn check_date(field: &str, date: NaiveDate) -> DteResult<()> {
     if in_range {
         Ok(())
     } else {
-        Err(DteError::input(field, format!("{date} is outside 2000-01-01 – 2050-12-31")))
+        Err(DteError::refused(Message::date_range(field, date.to_string())))
     }
 }
 
@@ -536,25 +533,19 @@ fn clean_required(field: &str, value: &mut String, max_chars: usize) -> DteResul
 
 fn check_transfer(document_type: DteType, transfer: Option<&Transfer>) -> DteResult<()> {
     match (document_type, transfer) {
-        (DteType::GuiaDespacho, None) => Err(DteError::input(
-            "transfer.indicator",
-            "a dispatch guide (52) needs the transfer indicator (IndTraslado 1–9)",
-        )),
+        (DteType::GuiaDespacho, None) => Err(DteError::refused(Message::guide_needs_transfer("transfer.indicator"))),
         (DteType::GuiaDespacho, Some(transfer)) => {
             if !(1..=9).contains(&transfer.indicator) {
-                return Err(DteError::input("transfer.indicator", "must be 1 to 9"));
+                return Err(DteError::refused(Message::field_range("transfer.indicator", 1, 9)));
             }
             if let Some(kind) = transfer.dispatch_type {
                 if !(1..=3).contains(&kind) {
-                    return Err(DteError::input("transfer.dispatch_type", "must be 1, 2 or 3"));
+                    return Err(DteError::refused(Message::field_range("transfer.dispatch_type", 1, 3)));
                 }
             }
             Ok(())
         }
-        (_, Some(_)) => Err(DteError::input(
-            "transfer",
-            format!("only a dispatch guide (52) takes it, not a {}", document_type.description()),
-        )),
+        (_, Some(_)) => Err(DteError::refused(Message::transfer_only_guide("transfer", document_type.as_str()))),
         (_, None) => Ok(()),
     }
 }
@@ -564,14 +555,11 @@ impl Issuer {
         clean_required("issuer.name", &mut self.name, 100)?;
         clean_required("issuer.giro", &mut self.giro, 80)?;
         if self.actecos.is_empty() || self.actecos.len() > MAX_ACTECOS {
-            return Err(DteError::input("issuer.actecos", "1 to 4 activity codes are required"));
+            return Err(DteError::refused(Message::actecos_count("issuer.actecos", MAX_ACTECOS)));
         }
         for (index, acteco) in self.actecos.iter().enumerate() {
             if *acteco == 0 || *acteco > 999_999 {
-                return Err(DteError::input(
-                    format!("issuer.actecos[{index}]"),
-                    format!("{acteco} is not an activity code (1 to 6 digits)"),
-                ));
+                return Err(DteError::refused(Message::acteco_invalid(format!("issuer.actecos[{index}]"), *acteco)));
             }
         }
         clean_optional("issuer.phone", &mut self.phone, 20)?;
@@ -579,7 +567,7 @@ impl Issuer {
         clean_optional("issuer.branch", &mut self.branch, 20)?;
         if let Some(code) = self.sii_branch_code {
             if code == 0 || code > 999_999_999 {
-                return Err(DteError::input("issuer.sii_branch_code", "must have 1 to 9 digits"));
+                return Err(DteError::refused(Message::digits_range("issuer.sii_branch_code", 1, 9)));
             }
         }
         clean_required("issuer.address", &mut self.address, 70)?;
@@ -589,7 +577,7 @@ impl Issuer {
         if let Some(resolution) = self.resolution {
             check_date("issuer.resolution.date", resolution.date)?;
             if resolution.number > 999_999 {
-                return Err(DteError::input("issuer.resolution.number", "has more than 6 digits"));
+                return Err(DteError::refused(Message::digits_max("issuer.resolution.number", 6)));
             }
         }
         Ok(())
@@ -602,7 +590,7 @@ impl Receiver {
         clean_required("receiver.name", &mut self.name, 100)?;
         clean_optional("receiver.giro", &mut self.giro, 40)?;
         if self.giro.is_none() && document_type != DteType::GuiaDespacho {
-            return Err(DteError::input("receiver.giro", format!("is required on a {}", document_type.description())));
+            return Err(DteError::refused(Message::required_on_type("receiver.giro", document_type.as_str())));
         }
         clean_optional("receiver.contact", &mut self.contact, 80)?;
         clean_optional("receiver.email", &mut self.email, 80)?;
@@ -635,17 +623,17 @@ fn check_amount(field: &str, amount: i64) -> DteResult<()> {
     if (0..=MAX_AMOUNT).contains(&amount) {
         Ok(())
     } else {
-        Err(DteError::input(field, format!("{amount} must be between 0 and 18 digits")))
+        Err(DteError::refused(Message::amount_digits(field, amount.to_string())))
     }
 }
 
 /// `Dec12_6Type`: > 0, at most 12 integer digits and 6 fraction digits.
 fn check_quantity_like(field: &str, value: &Decimal) -> DteResult<()> {
     if !value.is_positive() {
-        return Err(DteError::input(field, format!("{value} must be greater than 0")));
+        return Err(DteError::refused(Message::not_positive(field, value.to_string())));
     }
     if value.fraction_digits() > 6 || value.integer_digits() > 12 {
-        return Err(DteError::input(field, format!("{value} has more than 12 integer or 6 decimal digits")));
+        return Err(DteError::refused(Message::quantity_digits(field, value.to_string())));
     }
     Ok(())
 }
@@ -653,26 +641,26 @@ fn check_quantity_like(field: &str, value: &Decimal) -> DteResult<()> {
 /// `PctType`: 0.01 to 999.99, two decimals.
 fn check_percent(field: &str, value: &Decimal) -> DteResult<()> {
     if !value.is_positive() || value.fraction_digits() > 2 || value.integer_digits() > 3 {
-        return Err(DteError::input(field, format!("{value} is not a percentage between 0.01 and 999.99")));
+        return Err(DteError::refused(Message::percent_range(field, value.to_string())));
     }
     Ok(())
 }
 
 fn check_lines(document_type: DteType, lines: &mut [Line]) -> DteResult<()> {
     if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(DteError::input("lines", format!("1 to {MAX_LINES} lines are required, got {}", lines.len())));
+        return Err(DteError::refused(Message::count_range("lines", MAX_LINES, lines.len())));
     }
     for (index, line) in lines.iter_mut().enumerate() {
         let field = |name: &str| format!("lines[{index}].{name}");
         if line.codes.len() > MAX_ITEM_CODES {
-            return Err(DteError::input(field("codes"), "at most 5 item codes"));
+            return Err(DteError::refused(Message::too_many(field("codes"), MAX_ITEM_CODES)));
         }
         for (code_index, code) in line.codes.iter_mut().enumerate() {
             clean_required(&field(&format!("codes[{code_index}].kind")), &mut code.kind, 10)?;
             clean_required(&field(&format!("codes[{code_index}].value")), &mut code.value, 35)?;
         }
         if document_type == DteType::FacturaExenta && !line.exempt {
-            return Err(DteError::input(field("exempt"), "an exempt invoice (34) takes only exempt lines"));
+            return Err(DteError::refused(Message::exempt_only(field("exempt"))));
         }
         clean_required(&field("name"), &mut line.name, 80)?;
         clean_optional(&field("description"), &mut line.description, 1000)?;
@@ -710,12 +698,12 @@ fn check_line_adjustment(
     if let Some(percent) = percent {
         check_percent(percent_field, percent)?;
         if amount.is_none() {
-            return Err(DteError::input(amount_field, format!("is required with {percent_field}")));
+            return Err(DteError::refused(Message::required_with(amount_field, percent_field)));
         }
     }
     if let Some(amount) = amount {
         if amount <= 0 {
-            return Err(DteError::input(amount_field, "must be greater than 0 when given"));
+            return Err(DteError::refused(Message::positive_when_given(amount_field)));
         }
         check_amount(amount_field, amount)?;
     }
@@ -729,37 +717,42 @@ fn check_line_arithmetic(index: usize, line: &Line) -> DteResult<()> {
     let (Some(quantity), Some(price)) = (&line.quantity, &line.unit_price) else {
         return Ok(());
     };
-    let gross = quantity
-        .mul_round(price)
-        .ok_or_else(|| DteError::input(field("unit_price"), "quantity × price is too large"))?;
+    let gross = quantity.mul_round(price).ok_or_else(|| DteError::refused(Message::too_large(field("unit_price"))))?;
     for (percent, amount, name) in [
         (&line.discount_percent, line.discount_amount, "discount_amount"),
         (&line.surcharge_percent, line.surcharge_amount, "surcharge_amount"),
     ] {
         if let (Some(percent), Some(amount)) = (percent, amount) {
-            let expected = percent.percent_of(gross).ok_or_else(|| DteError::input(field(name), "is too large"))?;
+            let expected =
+                percent.percent_of(gross).ok_or_else(|| DteError::refused(Message::too_large(field(name))))?;
             if i128::from(amount) != expected {
-                return Err(DteError::input(
+                return Err(DteError::refused(Message::percent_amount(
                     field(name),
-                    format!("expected {expected} ({percent} % of {gross}), got {amount}"),
-                ));
+                    expected.to_string(),
+                    percent.to_string(),
+                    gross.to_string(),
+                    amount,
+                )));
             }
         }
     }
     let expected =
         gross - i128::from(line.discount_amount.unwrap_or(0)) + i128::from(line.surcharge_amount.unwrap_or(0));
     if i128::from(line.amount) != expected {
-        return Err(DteError::input(
+        return Err(DteError::refused(Message::line_amount(
             field("amount"),
-            format!("expected {expected} (round({quantity} × {price}) − discount + surcharge), got {}", line.amount),
-        ));
+            expected.to_string(),
+            quantity.to_string(),
+            price.to_string(),
+            line.amount,
+        )));
     }
     Ok(())
 }
 
 fn check_adjustments(adjustments: &mut [GlobalAdjustment]) -> DteResult<()> {
     if adjustments.len() > MAX_GLOBAL_ADJUSTMENTS {
-        return Err(DteError::input("global_adjustments", "at most 20 adjustments"));
+        return Err(DteError::refused(Message::too_many("global_adjustments", MAX_GLOBAL_ADJUSTMENTS)));
     }
     for (index, adjustment) in adjustments.iter_mut().enumerate() {
         let field = |name: &str| format!("global_adjustments[{index}].{name}");
@@ -769,10 +762,10 @@ fn check_adjustments(adjustments: &mut [GlobalAdjustment]) -> DteResult<()> {
             AdjustmentUnit::Amount => {
                 let amount = adjustment.value.as_integer().filter(|amount| *amount > 0);
                 if amount.is_none() {
-                    return Err(DteError::input(
+                    return Err(DteError::refused(Message::not_peso_amount(
                         field("value"),
-                        format!("{} is not a whole, positive peso amount", adjustment.value),
-                    ));
+                        adjustment.value.to_string(),
+                    )));
                 }
             }
         }
@@ -782,7 +775,7 @@ fn check_adjustments(adjustments: &mut [GlobalAdjustment]) -> DteResult<()> {
 
 fn check_references(document_type: DteType, references: &mut [Reference]) -> DteResult<()> {
     if references.len() > MAX_REFERENCES {
-        return Err(DteError::input("references", "at most 40 references"));
+        return Err(DteError::refused(Message::too_many("references", MAX_REFERENCES)));
     }
     for (index, reference) in references.iter_mut().enumerate() {
         let field = |name: &str| format!("references[{index}].{name}");
@@ -794,20 +787,13 @@ fn check_references(document_type: DteType, references: &mut [Reference]) -> Dte
         check_date(&field("date"), reference.date)?;
         if let Some(code) = reference.code {
             if !(1..=3).contains(&code) {
-                return Err(DteError::input(field("code"), "must be 1, 2 or 3"));
+                return Err(DteError::refused(Message::field_range(field("code"), 1, 3)));
             }
         }
         clean_optional(&field("reason"), &mut reference.reason, 90)?;
     }
     if document_type.needs_reference() && !references.iter().any(|reference| reference.code.is_some()) {
-        return Err(DteError::input(
-            "references",
-            format!(
-                "a {} must reference the document it modifies, with code 1 (cancel), \
-                 2 (fix text) or 3 (fix amounts)",
-                document_type.description()
-            ),
-        ));
+        return Err(DteError::refused(Message::needs_reference("references", document_type.as_str())));
     }
     Ok(())
 }
@@ -830,7 +816,7 @@ fn compute_totals(request: &DteRequest) -> DteResult<ComputedTotals> {
             AdjustmentUnit::Percent => adjustment.value.percent_of(base),
             AdjustmentUnit::Amount => adjustment.value.as_integer().map(i128::from),
         }
-        .ok_or_else(|| DteError::input(format!("global_adjustments[{index}].value"), "is too large"))?;
+        .ok_or_else(|| DteError::refused(Message::too_large(format!("global_adjustments[{index}].value"))))?;
         let signed = match adjustment.kind {
             AdjustmentKind::Discount => -amount,
             AdjustmentKind::Surcharge => amount,
@@ -841,9 +827,10 @@ fn compute_totals(request: &DteRequest) -> DteResult<ComputedTotals> {
         }
     }
     let to_amount = |field: &str, value: i128| -> DteResult<i64> {
-        i64::try_from(value).ok().filter(|amount| (0..=MAX_AMOUNT).contains(amount)).ok_or_else(|| {
-            DteError::input(field, format!("{value} is out of range (discounts larger than the lines?)"))
-        })
+        i64::try_from(value)
+            .ok()
+            .filter(|amount| (0..=MAX_AMOUNT).contains(amount))
+            .ok_or_else(|| DteError::refused(Message::totals_out_of_range(field, value.to_string())))
     };
     let net = to_amount("totals.net", net)?;
     let exempt = to_amount("totals.exempt", exempt)?;
@@ -855,14 +842,14 @@ fn compute_totals(request: &DteRequest) -> DteResult<ComputedTotals> {
 
 fn compare_totals(document_type: DteType, given: &Totals, computed: &ComputedTotals) -> DteResult<()> {
     if document_type == DteType::FacturaExenta && computed.net > 0 {
-        return Err(DteError::input("totals.net", "an exempt invoice (34) has no taxable amount"));
+        return Err(DteError::refused(Message::exempt_no_net("totals.net")));
     }
     let compare = |field: &str, given: Option<i64>, expected: i64| -> DteResult<()> {
         match given {
             Some(value) if value == expected => Ok(()),
             None if expected == 0 => Ok(()),
-            Some(value) => Err(DteError::input(field, format!("expected {expected}, got {value}"))),
-            None => Err(DteError::input(field, format!("expected {expected}, missing"))),
+            Some(value) => Err(DteError::refused(Message::expected_got(field, expected, value))),
+            None => Err(DteError::refused(Message::expected_missing(field, expected))),
         }
     };
     compare("totals.net", given.net, computed.net)?;
@@ -871,7 +858,11 @@ fn compare_totals(document_type: DteType, given: &Totals, computed: &ComputedTot
     compare("totals.total", Some(given.total), computed.total)?;
     if let Some(rate) = &given.iva_rate {
         if *rate != Decimal::from_integer(IVA_RATE_PERCENT) {
-            return Err(DteError::input("totals.iva_rate", format!("expected {IVA_RATE_PERCENT}, got {rate}")));
+            return Err(DteError::refused(Message::expected_got(
+                "totals.iva_rate",
+                IVA_RATE_PERCENT,
+                rate.to_string(),
+            )));
         }
     }
     Ok(())

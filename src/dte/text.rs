@@ -1,6 +1,7 @@
 //! Text rules shared by the document model and the XML layer: what characters a DTE may hold,
 //! how lengths are counted, ISO-8859-1 transcoding, and exact decimals for quantities and prices.
 
+use crate::message::Message;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -45,16 +46,16 @@ pub(crate) fn clean_text(field: &str, value: &str, max_chars: usize) -> DteResul
         let is_xml_control = code < 0x20 && !matches!(character, '\t' | '\n' | '\r');
         let is_c1_control = (0x7F..=0x9F).contains(&code);
         if is_xml_control || is_c1_control {
-            return Err(DteError::input(field, format!("contains the control character U+{code:04X}")));
+            return Err(DteError::refused(Message::text_control(field, format!("{code:04X}"))));
         }
         if code > 0xFF {
-            return Err(DteError::input(field, format!("contains '{character}', which ISO-8859-1 cannot represent")));
+            return Err(DteError::refused(Message::text_not_latin1(field, character.to_string())));
         }
         cleaned.push(character);
     }
     let length = cleaned.chars().count();
     if length > max_chars {
-        return Err(DteError::input(field, format!("is {length} characters long, at most {max_chars} allowed")));
+        return Err(DteError::refused(Message::text_too_long(field, length, max_chars)));
     }
     Ok(cleaned)
 }
@@ -62,7 +63,7 @@ pub(crate) fn clean_text(field: &str, value: &str, max_chars: usize) -> DteResul
 /// Like [`clean_text`], and also refuses an empty or blank value.
 pub(crate) fn clean_required_text(field: &str, value: &str, max_chars: usize) -> DteResult<String> {
     if value.trim().is_empty() {
-        return Err(DteError::input(field, "is required"));
+        return Err(DteError::refused(Message::text_required(field)));
     }
     clean_text(field, value, max_chars)
 }

@@ -80,7 +80,7 @@ fn check_well_formed(field: &str, bytes: &[u8]) -> AppResult<()> {
             AppError::validation(Message::xml_encoding(field, why))
         }
         crate::dte::DteError::MalformedXml(why) => AppError::validation(Message::xml_malformed(field, why)),
-        other => crate::keys::engine_error(field, other),
+        other => AppError::validation(Message::document_invalid(field, other.to_string())),
     })?;
     parse(bytes).map(drop).map_err(|why| AppError::validation(Message::xml_malformed(field, why.to_string())))
 }

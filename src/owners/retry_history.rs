@@ -1,6 +1,6 @@
 //! The retry history of a queue entry (`dte_failed_queue.retry_history`): a JSON array of
 //! events, oldest first, which Odoo shows as a table. [`Event`] is the one shape of an
-//! event; only `flows::failed_queue` writes the column.
+//! event; only `owners::failed_queue` writes the column.
 //!
 //! The rule a history keeps ([`History::check`], which `dte-sidecar queue check` runs over
 //! the whole queue): every retry — a failed one or the one that succeeded — is recorded

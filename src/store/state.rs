@@ -4,11 +4,14 @@
 //! states allowed to make the move (`sources`) in the statement's `WHERE`, so a
 //! concurrent change cannot slip an illegal move in:
 //!
-//! | table              | writer                          |
-//! |--------------------|---------------------------------|
-//! | `dte_document`     | `flows::document`               |
-//! | `dte_failed_queue` | `flows::failed_queue`           |
-//! | `dte_envelope`     | `flows::envelope`               |
+//! | table                     | writer                  |
+//! |---------------------------|-------------------------|
+//! | `dte_document`            | `owners::document`      |
+//! | `dte_failed_queue`        | `owners::failed_queue`  |
+//! | `dte_envelope`            | `owners::envelope`      |
+//! | `dte_contingency_pending` | `owners::contingency`   |
+//!
+//! (`tests/it/layers.rs` fails when another module writes one of them.)
 //!
 //! Each state is a diesel `Text` expression.
 //!
