@@ -29,6 +29,7 @@ Run through scripts/drill.sh, which builds the binary.
 
 import argparse
 import base64
+import collections
 import concurrent.futures
 import datetime
 import json
@@ -70,14 +71,24 @@ def http(method, url, body=None, headers=None, timeout=30):
 
 
 class RpcError(Exception):
-    """The sidecar answered with an Odoo error."""
+    """The sidecar answered with an Odoo error: its HTTP status and `error.data`."""
+
+    def __init__(self, text, status=None, data=None):
+        super().__init__(text)
+        self.status = status
+        self.data = data or {}
 
 
 def rpc(port, model, method, **kwargs):
     try:
         return http("POST", f"http://127.0.0.1:{port}/json/2/{model}/{method}", kwargs, {"Authorization": f"bearer {KEY}"})
     except urllib.error.HTTPError as error:
-        raise RpcError(f"{model}.{method}: {error.code} {error.read().decode(errors='replace')}") from None
+        body = error.read().decode(errors="replace")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = {}
+        raise RpcError(f"{model}.{method}: {error.code} {body}", error.code, data if isinstance(data, dict) else {}) from None
 
 
 def psql(url, sql):
@@ -149,6 +160,7 @@ class OwnPostgres:
 class Drill:
     def __init__(self, args):
         self.args = args
+        self.caller_errors = []
         self.work = ROOT / ".local" / f"drill-{args.mode}"
         self.work.mkdir(parents=True, exist_ok=True)
         self.pg = OwnPostgres(self.work)
@@ -279,9 +291,10 @@ level = "warn"
             port = random.choice(ports)
             try:
                 return rpc(port, "account.move", "action_send_to_sii", move_id=move_id, company_id=1, document=self.document())
-            except RpcError:
+            except RpcError as error:
                 if not retry_errors:
                     raise
+                self.caller_errors.append(error)
                 time.sleep(0.2)
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 time.sleep(0.2)
@@ -420,6 +433,15 @@ level = "warn"
             stop.set()
             crashing.join()
         log(f"all {len(moves)} sends answered in {time.time() - started:.1f}s with {crashes} PostgreSQL crashes; letting polls finish")
+        # A caller told of an error while PostgreSQL restarts is told it may retry.
+        codes = collections.Counter(
+            (e.status, e.data.get("code"), e.data.get("retryable")) for e in self.caller_errors)
+        log(f"errors answered to callers (status, code, retryable): {dict(codes)}")
+        wrong = {k: n for k, n in codes.items() if k != (503, "server.database_unavailable", True)}
+        if wrong:
+            problems_first = [f"errors answered during the crashes that are not the retryable code: {wrong}"]
+        else:
+            problems_first = []
         docs = self.wait_final(len(moves), self.args.settle)
         problems, states, received = self.check(docs, moves)
         log(f"documents by state: {states}")
@@ -435,7 +457,7 @@ level = "warn"
             problems.append(f"folios used beyond the CAF's counter: {beyond[:10]}")
         log(f"folios given out: {given}, documents: {len(docs)}, spares: {len(accounted) - len(docs)}, lost: {len(lost)}; "
             f"folios received at the SII: {len(received)}, received twice or more: {sum(1 for r in received.values() if r['count'] > 1)}")
-        return problems
+        return problems_first + problems
 
     def replicas(self):
         config_a = self.prepare(self.port_a)
