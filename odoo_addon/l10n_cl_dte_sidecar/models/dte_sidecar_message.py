@@ -377,6 +377,26 @@ class DteSidecarClient(models.AbstractModel):
             "resolution_date": _("SII resolution date"),
             "track_id": _("Track ID"),
             "batch_size": _("Batch size"),
+            # A document's fields (``document.`` in front, or not).
+            "issuer.name": _("Issuer's business name"),
+            "issuer.giro": _("Issuer's line of business"),
+            "issuer.address": _("Issuer's address"),
+            "issuer.comuna": _("Issuer's comuna"),
+            "issuer.city": _("Issuer's city"),
+            "issuer.actecos": _("Issuer's activity codes (Acteco)"),
+            "receiver.name": _("Receiver's business name"),
+            "receiver.giro": _("Receiver's line of business"),
+            "receiver.address": _("Receiver's address"),
+            "receiver.comuna": _("Receiver's comuna"),
+            "receiver.city": _("Receiver's city"),
+            "issue_date": _("Issue date"),
+            "lines": _("Invoice lines"),
+            "references": _("References"),
+            "payment_form": _("Payment method"),
+            "totals.net": _("Net amount"),
+            "totals.exempt": _("Exempt amount"),
+            "totals.iva": _("VAT"),
+            "totals.total": _("Total amount"),
         }
 
     @api.model
@@ -410,7 +430,8 @@ class DteSidecarClient(models.AbstractModel):
             return "?"
         kind = CODE_PARAM_KINDS.get(code, {}).get(name) or PARAM_KINDS.get(name, "raw")
         if kind == "argument" and isinstance(value, str):
-            return self._dte_argument_labels().get(value, value)
+            labels = self._dte_argument_labels()
+            return labels.get(value) or labels.get(value.removeprefix("document."), value)
         if kind in ("number", "bytes") and isinstance(value, (int, float)) and not isinstance(value, bool):
             if kind == "bytes":
                 return format_size(self.env, value)

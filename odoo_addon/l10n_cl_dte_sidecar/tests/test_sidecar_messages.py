@@ -201,6 +201,11 @@ class TestSidecarMessages(DteCommon):
             "«document.lines[0].amount»: se esperaba 1.234.567 (2,5 × 493.827, redondeado, menos descuento más "
             "recargo) y se indicó 1.234.000 (field.line_amount)",
         )
+        # A document's field by its label; one the addon has no label for as it came.
+        self.assertEqual(client._dte_message_text("field.required", {"field": "document.receiver.giro"}),
+                         "«Giro del receptor» es obligatorio (field.required)")
+        self.assertEqual(client._dte_message_text("field.required", {"field": "document.lines[2].name"}),
+                         "«document.lines[2].name» es obligatorio (field.required)")
         # The SII's own words are shown; words of ours for support are not.
         self.assertEqual(
             client._dte_message_text("sii.verdict", {"sii_code": "RCH", "detail": "DTE Rechazado: Error en Monto"}),
