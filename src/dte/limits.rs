@@ -87,6 +87,40 @@ const REQUIRED: [(&str, &[DteType]); 15] = [
     ("transfer.indicator", &[DteType::GuiaDespacho]),
 ];
 
+/// Most characters of the text at `path` (`lines[3].name` reads `lines[].name`). A path
+/// the table does not hold takes none: its text is refused, and the tests below see it.
+pub(crate) fn max_chars(path: &str) -> usize {
+    let generic = generic_path(path);
+    MAX_CHARS.iter().find(|(key, _)| *key == generic).map_or(0, |(_, max)| *max)
+}
+
+/// Most entries of the list at `path`, read as [`max_chars`] reads it.
+pub(crate) fn max_items(path: &str) -> usize {
+    let generic = generic_path(path);
+    MAX_ITEMS.iter().find(|(key, _)| *key == generic).map_or(0, |(_, max)| *max)
+}
+
+/// `lines[3].codes[0].kind` as the tables write it: `lines[].codes[].kind`.
+fn generic_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push('[');
+            }
+            ']' => {
+                in_index = false;
+                out.push(']');
+            }
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The engine's limits.
 pub fn engine_limits() -> EngineLimits {
     EngineLimits {
@@ -103,6 +137,14 @@ pub fn engine_limits() -> EngineLimits {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    #[test]
+    fn a_path_with_indices_reads_its_tables_entry() {
+        assert_eq!(super::max_chars("lines[12].codes[3].value"), 35);
+        assert_eq!(super::max_chars("receiver.giro"), 40);
+        assert_eq!(super::max_items("lines[7].codes"), 5);
+        assert_eq!(super::max_chars("no.such.field"), 0);
+    }
 
     use serde_json::{json, Value};
 

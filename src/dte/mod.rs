@@ -63,6 +63,7 @@ mod rut;
 mod sign;
 mod ted;
 mod text;
+mod validate;
 mod verify;
 mod xml;
 mod xmlsec_setup;

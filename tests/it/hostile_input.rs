@@ -720,3 +720,30 @@ async fn an_unreadable_queued_document_is_retried_once_and_then_waits_for_a_pers
     assert_eq!(app.sim.upload_count(), 0);
     still_serving(&app).await;
 }
+
+/// A header no HTTP parser accepts (a NUL byte in `Authorization`): the connection gets an
+/// HTTP 400 and the service goes on serving.
+#[actix_rt::test]
+async fn a_header_with_a_nul_byte_is_refused_and_the_service_goes_on() {
+    use std::io::{Read, Write};
+    let app = TestApp::spawn().await;
+    let address = app.base.trim_start_matches("http://").to_string();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+        stream
+            .write_all(
+                b"POST /json/2/dte.dashboard/get_kpis HTTP/1.1\r\nHost: x\r\nAuthorization: bearer a\0b\r\n\
+                  Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            )
+            .expect("write");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .expect("task");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let kpis = app.execute_kw("dte.dashboard", "get_kpis", json!([1]), json!({})).await;
+    assert!(kpis.get("result").is_some() || kpis.get("error").is_some(), "{kpis}");
+}
