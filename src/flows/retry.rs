@@ -258,7 +258,7 @@ fn claim(
     }
     if let Some(document_id) = entry.document_id {
         let doc = document::get(conn, document_id)?;
-        if DocState::parse(&doc.state).is_some_and(DocState::reached_sii) {
+        if doc.state.reached_sii() {
             failed_queue::close_with_success(conn, Subject::Document(doc.id), doc.track_id.as_deref(), now)?;
             return Ok(Claim::Done);
         }

@@ -89,7 +89,7 @@ pub async fn upload_envelope(ctx: &AppContext, envelope_id: i32, why: &'static s
         );
         return Ok(Uploaded::AlreadyDone);
     }
-    if !documents.is_empty() && documents.iter().all(|d| DocState::parse(&d.state).is_some_and(DocState::reached_sii)) {
+    if !documents.is_empty() && documents.iter().all(|d| d.state.reached_sii()) {
         return Ok(Uploaded::AlreadyDone);
     }
     let company: Rut = company_rut.parse().map_err(AppError::internal)?;
@@ -267,7 +267,7 @@ fn record(
         Err(error) => {
             envelope::record_upload_failure(conn, &envelope, error.class == ErrorClass::Permanent, &error.to_string())?;
             for doc in &documents {
-                let from = DocState::parse(&doc.state);
+                let from = Some(doc.state);
                 if from.is_some_and(DocState::reached_sii) {
                     continue;
                 }
@@ -320,7 +320,7 @@ fn record(
 
 /// What the accountant reads about a failed upload.
 fn failure_message(error: &SiiError, entry: &FailedEntry) -> String {
-    match (QueueState::parse(&entry.state), entry.next_retry_date) {
+    match (Some(entry.state), entry.next_retry_date) {
         (Some(QueueState::Abandoned), _) => format!("abandoned after {} retries: {error}", entry.retry_count),
         (_, Some(at)) => format!("{error}; next retry at {} UTC", at.format("%Y-%m-%d %H:%M")),
         (_, None) => format!("{error}; the SII refuses it as it is: a person must act"),

@@ -1,5 +1,6 @@
 //! Rows of the sidecar's tables as diesel sees them.
 
+use super::state::{DocState, EnvelopeState, QueueState};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -69,7 +70,7 @@ pub struct FailedEntry {
     pub failed_date: Timestamp,
     pub last_retry_date: Option<Timestamp>,
     pub next_retry_date: Option<Timestamp>,
-    pub state: String,
+    pub state: QueueState,
     pub success_track_id: Option<String>,
     pub success_date: Option<Timestamp>,
     pub retry_history: String,
@@ -206,7 +207,7 @@ pub struct EnvelopeRow {
     pub xml_content: Vec<u8>,
     pub sha256: String,
     pub document_count: i32,
-    pub state: String,
+    pub state: EnvelopeState,
     pub track_id: Option<String>,
     pub upload_attempts: i32,
     pub last_error: Option<String>,
@@ -224,7 +225,7 @@ pub struct DocumentRow {
     pub move_id: i32,
     pub dte_type: String,
     pub folio: i64,
-    pub state: String,
+    pub state: DocState,
     pub request: String,
     pub xml_content: Vec<u8>,
     pub sha256: String,
@@ -250,7 +251,7 @@ pub struct DocumentSummary {
     pub move_id: i32,
     pub dte_type: String,
     pub folio: i64,
-    pub state: String,
+    pub state: DocState,
     pub track_id: Option<String>,
     pub sii_code: Option<String>,
     pub message: Option<String>,

@@ -53,15 +53,24 @@
 //! one the SII has (`reached_sii`); a failed repeat of an envelope the SII already has
 //! leaves its state as it is.
 
-use diesel::pg::Pg;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::pg::{Pg, PgValue};
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::AsExpression;
 use serde::Serialize;
 
-/// Each state is written as the text its column holds.
+/// Each state is written as the text its column holds, and read back as its type: a row
+/// holding a text no state has is an error of the store, never a state made up.
 macro_rules! text_column {
     ($state:ty) => {
+        impl FromSql<Text, Pg> for $state {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+                <$state>::parse(&text).ok_or_else(|| format!("{} is not a {}", text, stringify!($state)).into())
+            }
+        }
+
         impl ToSql<Text, Pg> for $state {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
                 <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
@@ -82,7 +91,7 @@ macro_rules! text_column {
     };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum DocState {
@@ -160,7 +169,7 @@ impl DocState {
 text_column!(DocState);
 
 /// The state of a retry queue entry (`dte_failed_queue.state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueState {
@@ -212,7 +221,7 @@ impl QueueState {
 text_column!(QueueState);
 
 /// The state of an EnvioDTE envelope (`dte_envelope.state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum EnvelopeState {

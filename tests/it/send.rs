@@ -855,7 +855,7 @@ async fn the_writers_refuse_an_illegal_move_even_from_a_stale_read() {
     let envelope_id = i32::try_from(entry_of(&app, 140).await["envelope_id"].as_i64().unwrap()).unwrap();
     let stale: EnvelopeRow =
         dte_envelope::table.find(envelope_id).select(EnvelopeRow::as_select()).first(&mut conn).unwrap();
-    assert_eq!(stale.state, "created");
+    assert_eq!(stale.state.as_str(), "created");
     assert!(!envelope::record_verdict(&mut conn, envelope_id, false).unwrap(), "never uploaded");
     assert_eq!(stored_state(&app, "dte_envelope", i64::from(envelope_id)), "created");
     conn.batch_execute(&format!("UPDATE dte_sidecar.dte_envelope SET state = 'processed' WHERE id = {envelope_id}"))
