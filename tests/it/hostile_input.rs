@@ -747,3 +747,27 @@ async fn a_header_with_a_nul_byte_is_refused_and_the_service_goes_on() {
     let kpis = app.execute_kw("dte.dashboard", "get_kpis", json!([1]), json!({})).await;
     assert!(kpis.get("result").is_some() || kpis.get("error").is_some(), "{kpis}");
 }
+
+/// An answer over `limits.max_answer_bytes` is refused with its code, through both readers
+/// (`read` and `search_read`), and a smaller one is answered.
+#[actix_rt::test]
+async fn an_answer_over_its_budget_is_refused_with_a_clear_error() {
+    let app = TestApp::spawn_with(|s| s.limits.max_answer_bytes = 64 * 1024).await;
+    app.register_company(1, COMPANY_RUT).await;
+    let padding = "x".repeat(20_000);
+    for folio in 1..=6 {
+        let xml = common::dte_xml("33", &folio.to_string()).replace("Ñandú", &format!("Ñandú {padding}"));
+        let kwargs = json!({"dte_type": 33, "folio": folio, "xml_content": xml, "track_id": "100",
+            "move_id": folio, "company_id": 1});
+        app.call("dte.backup", "backup_dte", json!([]), kwargs).await;
+    }
+    let all = app.execute_kw("dte.backup", "search_read", json!([[]]), json!({"fields": ["xml_content"]})).await;
+    assert_eq!(all["error"]["data"]["code"], "request.answer_too_large", "{all}");
+    assert_eq!(all["error"]["data"]["name"], "odoo.exceptions.UserError", "{all}");
+    let read =
+        app.execute_kw("dte.backup", "read", json!([[1, 2, 3, 4, 5, 6]]), json!({"fields": ["xml_content"]})).await;
+    assert_eq!(read["error"]["data"]["params"]["limit"], 64 * 1024, "{read}");
+    let one = app.execute_kw("dte.backup", "read", json!([[1]]), json!({"fields": ["xml_content"]})).await;
+    assert!(one["result"][0]["xml_content"].is_string(), "{one}");
+    still_serving(&app).await;
+}
