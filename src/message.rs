@@ -170,7 +170,6 @@ catalogue! {
     body_too_large = "request.body_too_large" (limit) "Request body larger than {limit} bytes";
     busy = "request.busy" () "the sidecar is busy with other large requests; try again in a moment";
     malformed = "request.malformed" (detail) "{detail}";
-    header_invalid = "request.header_invalid" (header) "the {header} header cannot be read";
     answer_too_large = "request.answer_too_large" (limit)
         "the answer would be larger than {limit} bytes: ask for fewer records or fields";
     no_such_method = "rpc.no_such_method" (method) "The method '{method}' does not exist";
