@@ -107,6 +107,7 @@ class AccountMove(models.Model):
                 [("move_id", "in", move_ids)], order="id desc"
             ):
                 documents.setdefault(document.move_id.id, document)
+        entries = client._dte_queue_entries([document.id for document in documents.values()])
         for move in self:
             document = documents.get(move._origin.id)
             move.dte_document_id = document.id if document else False
@@ -114,7 +115,8 @@ class AccountMove(models.Model):
             move.dte_folio = str(document.folio) if document and document.folio else False
             move.dte_track_id = document.track_id if document else False
             move.dte_message = client._dte_document_text(
-                document.state, document.sii_code, document.message
+                document.state, document.message_code, document.message_params, document.message,
+                entries.get(document.id),
             ) if document else False
             move.dte_state_changed_at = document.state_changed_at if document else False
             # Once the sidecar has the document, sending again only returns it (the sidecar
@@ -196,10 +198,12 @@ class AccountMove(models.Model):
                     "%(move)s: %(state)s, folio %(folio)s.",
                     move=move.name, state=state_label or _("unknown"), folio=result.get("folio") or "-",
                 )
-            if result.get("message"):
-                text = "{} {}".format(text, client._dte_document_text(
-                    state, result.get("sii_code") or "", result["message"]
-                ))
+            said = client._dte_document_text(
+                state, result.get("message_code"), result.get("message_params"), result.get("message") or "",
+                move._dte_queue_entry_after_send(state, result.get("document_id")),
+            )
+            if said:
+                text = client._dte_join(text, said)
             lines.append(text)
             if state in WARNING_STATES or not state:
                 kind = "warning"
@@ -215,6 +219,26 @@ class AccountMove(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    @api.model
+    def _dte_queue_entry_after_send(self, state, document_id):
+        """The queue entry of a document whose upload just failed, as the sidecar has it
+        now (it was committed after this transaction began): its next retry, or a person
+        who must act, comes from it."""
+        if state not in ("failed", "abandoned") or not document_id:
+            return self.env["dte.failed.queue"]
+        states = ["pending", "retrying"] if state == "failed" else ["abandoned"]
+        # sudo: whoever sent the invoice may read what comes next for its document.
+        Queue = self.env["dte.failed.queue"].sudo()
+        try:
+            entries = Queue._dte_refresh_where(
+                [("document_id", "=", int(document_id)), ("state", "in", states)], limit=1,
+            )
+        except UserError as error:
+            # The document is sent or queued all the same: only its schedule is not said.
+            _logger.warning("DTE: the queue entry of document %s could not be read: %s", document_id, error)
+            return Queue.browse()
+        return entries[:1]
 
     @api.model
     def _dte_send_summary(self, state, text):

@@ -1,6 +1,6 @@
 # Copyright 2026 dte-sidecar authors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
 
@@ -24,10 +24,22 @@ class DteContingencyPending(models.Model):
     uploaded = fields.Boolean(readonly=True)
     uploaded_date = fields.Datetime(string="Uploaded on", readonly=True)
     track_id = fields.Char(string="SII track ID", readonly=True)
-    upload_error = fields.Text(string="Upload error", readonly=True)
+    upload_error = fields.Text(string="Upload error (technical)", readonly=True)
+    error_code = fields.Char(string="Error code", readonly=True)
+    error_params = fields.Text(string="Error parameters", readonly=True)
+    error_text = fields.Text(string="Upload error", compute="_compute_error_text")
     company_id = fields.Many2one("res.company", readonly=True)
     move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
     document_id = fields.Many2one("dte.document", string="DTE document", readonly=True)
+
+    @api.depends("error_code", "error_params", "upload_error")
+    @api.depends_context("lang", "tz")
+    def _compute_error_text(self):
+        """Why the upload failed or the document was set aside, from its stored code (a
+        row written before codes: its text as it came, with a capital)."""
+        client = self.env["dte.sidecar.client"]
+        for row in self:
+            row.error_text = client._dte_stored_text(row.error_code, row.error_params, row.upload_error) or False
 
     def _compute_display_name(self):
         for row in self:

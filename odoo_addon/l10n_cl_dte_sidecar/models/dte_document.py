@@ -39,6 +39,8 @@ class DteDocument(models.Model):
     track_id = fields.Char(string="SII track ID", readonly=True)
     sii_code = fields.Char(string="SII status code", readonly=True)
     message = fields.Text(string="Message from the sidecar", readonly=True)
+    message_code = fields.Char(string="Message code", readonly=True)
+    message_params = fields.Text(string="Message parameters", readonly=True)
     message_text = fields.Text(string="Message", compute="_compute_message_text")
     issue_date = fields.Date(string="Issue date", readonly=True)
     receiver_rut = fields.Char(string="Receiver RUT", readonly=True)
@@ -46,12 +48,16 @@ class DteDocument(models.Model):
     state_changed_at = fields.Datetime(string="State changed on", readonly=True)
     created_at = fields.Datetime(string="Created on", readonly=True)
 
-    @api.depends("state", "sii_code", "message")
+    @api.depends("state", "message_code", "message_params", "message")
     @api.depends_context("lang", "tz")
     def _compute_message_text(self):
         client = self.env["dte.sidecar.client"]
+        entries = client._dte_queue_entries(self.ids)
         for document in self:
-            document.message_text = client._dte_document_text(document.state, document.sii_code, document.message)
+            document.message_text = client._dte_document_text(
+                document.state, document.message_code, document.message_params, document.message,
+                entries.get(document.id),
+            )
 
     def _compute_display_name(self):
         for document in self:

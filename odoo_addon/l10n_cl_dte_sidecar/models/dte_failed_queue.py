@@ -12,7 +12,7 @@ from odoo.fields import Domain
 from ..tools import vocabulary
 from .dte_backup import xml_text
 from .dte_sidecar_message import format_moment
-from .dte_sidecar_text import ERROR_RE
+from .dte_sidecar_text import sentence, sii_code_of
 from .dte_sidecar_view_mixin import DTE_TYPE_SELECTION
 
 _logger = logging.getLogger(__name__)
@@ -45,9 +45,11 @@ QUEUE_STATUSES = vocabulary.selection(
 WAITING_PERSON_DOMAIN = [("state", "=", "pending"), ("next_retry_date", "=", False)]
 
 
-def summarize_result(result, env=None):
-    """A short text for a person out of what the sidecar answered to an action (messages
-    in the user's language when ``env`` is given)."""
+def summarize_result(result, env=None, texts=None):
+    """A short text for a person out of what the sidecar answered to an action (in the
+    user's language when ``env`` is given). ``texts`` gives, by entry id, what a failed
+    entry says (read from its stored code): the answer's English is never shown."""
+    texts = texts or {}
     if isinstance(result, dict):
         result = [result]
     if isinstance(result, list):
@@ -55,10 +57,9 @@ def summarize_result(result, env=None):
         for item in result:
             if isinstance(item, dict):
                 if env is not None and "success" in item:
-                    text = (env._("Sent to the SII.") if item["success"]
-                            else env["dte.sidecar.client"]._dte_error_text(item.get("message") or ""))
+                    text = env._("Sent to the SII.") if item["success"] else texts.get(item.get("id"), "")
                 else:
-                    text = item.get("message") or item.get("state") or ""
+                    text = item.get("state") or ""
                 if item.get("folio"):
                     text = f"{item['folio']}: {text}"
                 if text:
@@ -87,6 +88,8 @@ class DteFailedQueue(models.Model):
     rut_emisor = fields.Char(string="Issuer RUT", readonly=True)
     error_type = fields.Selection(ERROR_TYPES, string="Error type", readonly=True)
     error_message = fields.Text(string="Error", readonly=True)
+    error_code = fields.Char(string="Error code", readonly=True)
+    error_params = fields.Text(string="Error parameters", readonly=True)
     retry_count = fields.Integer(string="Retries", readonly=True)
     max_retries = fields.Integer(string="Maximum retries", readonly=True)
     failed_date = fields.Datetime(string="Failed on", readonly=True)
@@ -194,12 +197,15 @@ class DteFailedQueue(models.Model):
             backups._dte_attach_xml()
         return entries
 
-    @api.depends("error_message")
+    @api.depends("error_code", "error_params", "error_message", "state", "next_retry_date", "retry_count")
     @api.depends_context("lang", "tz")
     def _compute_error_text(self):
+        """The stored code's sentence (an entry queued by Odoo code has none: its own
+        words, as they came), then what comes next (from the entry's state)."""
         client = self.env["dte.sidecar.client"]
         for entry in self:
-            entry.error_text = client._dte_error_text(entry.error_message)
+            said = client._dte_stored_text(entry.error_code, entry.error_params, entry.error_message)
+            entry.error_text = client._dte_join(said, client._dte_schedule_text(entry))
 
     @api.depends("retry_history")
     @api.depends_context("lang", "tz")
@@ -231,10 +237,11 @@ class DteFailedQueue(models.Model):
                 when = event.get("date") or ""  # not a time: shown as stored
             kind, retry = event.get("event"), event.get("retry")
             who = event.get("by") or ""
-            error = event.get("error_message") or ""
-            match = ERROR_RE.match(error)
-            code = match.group("code") if match else ""
-            message = client._dte_error_text(error) if error else ""
+            # What the event said: its code (events written before codes have none: their
+            # text as it came, with a capital).
+            said = event.get("said") if isinstance(event.get("said"), dict) else {}
+            code = sii_code_of(said.get("code"), said.get("params"))
+            message = client._dte_stored_text(said.get("code"), said.get("params"), event.get("error_message") or "")
             if kind == "failed":
                 outcome = _("Upload failed")
             elif kind == "retry_failed":
@@ -249,7 +256,7 @@ class DteFailedQueue(models.Model):
                 outcome = _("Cannot be sent")
             elif kind == "abandoned":
                 outcome = _("Abandoned by %(who)s", who=who) if who else _("Abandoned")
-                message = event.get("reason") or ""
+                message = sentence(event.get("reason") or "", stop=False)
             elif kind == "requeued":
                 outcome = _("Requeued by %(who)s", who=who) if who else _("Requeued")
             else:
@@ -319,13 +326,12 @@ class DteFailedQueue(models.Model):
             done = _("The sidecar retried the selected documents.")
             return self._dte_notify(f"{done} {detail}".strip() if detail else done)
         # A retry that did not reach the SII is a failure the user must see as one, with
-        # the SII's reason: the document is still in the queue.
-        names = {entry.id: entry.display_name for entry in self}
-        client = self.env["dte.sidecar.client"]
+        # the SII's reason (the entry's stored code, as the sidecar has it now): the
+        # document is still in the queue.
+        entries = {entry.id: entry for entry in self.browse([item.get("id") for item in failed])._dte_refresh()}
         reasons = "\n".join(
-            f"{names.get(item.get('id'), '')}: "
-            f"{client._dte_error_text(item.get('message') or '') if item.get('message') else _('no reason given')}"
-            .strip(": ")
+            f"{entries[item['id']].display_name}: {entries[item['id']].error_text or _('no reason given')}"
+            if item.get("id") in entries else _("no reason given")
             for item in failed
         )
         return self._dte_notify(

@@ -18,3 +18,4 @@ from . import test_spec_api
 from . import test_scheduled_actions
 from . import test_sidecar_messages
 from . import test_vocabulary
+from . import test_smoke_codes

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
 import time
 import unittest
 from pathlib import Path
@@ -74,6 +75,14 @@ def customer_values(env, name="CLIENTE & HIJOS LTDA"):
     }
 
 
+#: Words of an English sentence that a Spanish one never holds (as the refusal tour's).
+ENGLISH = re.compile(
+    r"\b(the|is|are|not|of|and|already|must|cannot|expected|unknown|invalid|answered|retry|sent|failed|"
+    r"waiting|next)\b",
+    re.IGNORECASE,
+)
+
+
 class DteCommon(AccountTestInvoicingCommon):
     """A Chilean company, a customer, a DTE user and a DTE manager; no sidecar."""
 
@@ -110,6 +119,14 @@ class DteCommon(AccountTestInvoicingCommon):
         icp = cls.env["ir.config_parameter"].sudo()
         icp.set_param("l10n_cl_dte_sidecar.url", "http://127.0.0.1:8070")
         icp.set_param("l10n_cl_dte_sidecar.api_key", "test-key-not-secret")
+
+    @classmethod
+    def _spanish_env(cls):
+        """es_CL active with this addon's terms: the environment of a Chilean accountant
+        (Spanish, Santiago's time)."""
+        cls.env["res.lang"]._activate_lang("es_CL")
+        cls.env["ir.module.module"]._load_module_terms(["l10n_cl_dte_sidecar"], ["es_CL"], overwrite=True)
+        return cls.env(context={"lang": "es_CL", "tz": "America/Santiago"})
 
     # Invoices -----------------------------------------------------------------------
 

@@ -19,9 +19,7 @@ class TestScreens(DteCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("es_CL")
-        cls.env["ir.module.module"]._load_module_terms(["l10n_cl_dte_sidecar"], ["es_CL"], overwrite=True)
-        cls.env_es = cls.env(context={"lang": "es_CL", "tz": "America/Santiago"})
+        cls.env_es = cls._spanish_env()
         cls.move = cls._create_invoice()
 
     def test_document_data_of_an_invoice_33_is_not_empty(self):
@@ -120,25 +118,98 @@ class TestScreens(DteCommon):
         self.assertIn(">2.500<", dashboard.documents_by_state)
         self.assertIn(">1.200<", dashboard.folios_left)
 
-    def test_sidecar_errors_read_as_spanish_sentences(self):
-        client = self.env_es["dte.sidecar.client"]
+    def _queue_entry(self, **values):
+        row = {
+            "company_id": self.company.id, "dte_type": "33", "folio": "7", "rut_emisor": "76000001-9",
+            "move_id": self.move.id, "xml_content": b"<DTE/>", "error_type": "validation",
+            "error_message": "STATUS 7: schema invalid: Folio missing", "retry_count": 0, "max_retries": 5,
+            "failed_date": fields.Datetime.now(), "state": "pending", **values,
+        }
+        return self.env_es["dte.failed.queue"].browse(self.insert_sidecar_row("dte_failed_queue", row))
+
+    def test_stored_codes_read_as_spanish_sentences(self):
+        """A queue entry, its history and a document read from their codes; what comes
+        next from the entry's state; the English is never read."""
+        waiting = self._queue_entry(
+            error_code="sii.upload_status", error_params='{"status": "7", "detail": "Error en Folio"}',
+            error_message="wholly different English, never shown",
+        )
         self.assertEqual(
-            client._dte_error_text(
-                "STATUS 7: schema invalid: Folio missing; the SII refuses it as it is: a person must act"),
-            "El SII indica que el documento no cumple su esquema: Folio missing (STATUS 7). "
+            waiting.error_text,
+            "El SII rechazó el envío (STATUS 7): Error en Folio (sii.upload_status). "
             "El SII lo rechaza tal como está: una persona debe revisarlo.",
         )
-        self.assertEqual(client._dte_error_text("timeout: the SII did not answer in time"),
-                         "El SII no respondió a tiempo (timeout).")
-        # The sidecar's own cap on calls to the SII: not an SII failure, and said so.
-        self.assertEqual(
-            client._dte_error_text(
-                "call-cap: upload not sent: this sidecar's cap of 1200 calls per minute to the SII is reached"),
-            "Aún no enviado: se alcanzó el límite de llamadas por minuto al SII de este servidor; "
-            "se reintentará más tarde (call-cap).",
+        # The sidecar's own cap on calls to the SII: not an SII failure, and said so; the
+        # next retry in Santiago's time (UTC-3 in December).
+        capped = self._queue_entry(
+            folio="8", error_type="unavailable", error_code="sii.call_cap", error_params="{}",
+            error_message="not sent yet", next_retry_date="2026-12-08 13:00:00",
         )
-        # Unknown text: as it came, with a capital.
-        self.assertEqual(client._dte_error_text("something new"), "Something new")
+        self.assertEqual(
+            capped.error_text,
+            "Aún no enviado: se alcanzó el límite de llamadas por minuto al SII de este servidor; se reintentará "
+            "más tarde (sii.call_cap). Próximo reintento: 8 dic 2026, 10:00.",
+        )
+        # No code (queued by Odoo code, or written before codes): its text as it came,
+        # with a capital, never parsed.
+        own = self._queue_entry(folio="9", error_message="http-500: the SII answered HTTP 500",
+                                state="abandoned", retry_count=5)
+        self.assertEqual(own.error_text, "Http-500: the SII answered HTTP 500. Abandonado después de 5 reintentos.")
+        # The history: an event with its code, an older one without.
+        history = (
+            '[{"date": "2026-12-07 21:00:00", "event": "failed", "error_type": "unavailable", '
+            '"error_message": "the SII answered HTTP 500: Internal Server Error", '
+            '"said": {"code": "sii.http", "params": {"status": "500", "detail": "Internal Server Error"}}}, '
+            '{"date": "2026-12-07 22:00:00", "event": "retry_failed", "retry": 1, "error_type": "timeout", '
+            '"error_message": "timeout: the SII did not answer in time"}]'
+        )
+        rows = self.env_es["dte.failed.queue"].new({"retry_history": history})._retry_history_rows()
+        self.assertEqual([row[1:] for row in rows], [
+            ("Envío fallido", "HTTP 500", "El SII respondió con el estado HTTP 500 (sii.http)"),
+            ("Reintento 1 fallido", "", "Timeout: the SII did not answer in time"),
+        ])
+        # A document: its stored code, then its queue entry's next retry.
+        document = self.insert_document(self.move, state="failed", folio=7)
+        self.env.cr.execute(
+            "UPDATE dte_sidecar.dte_document SET message_code = 'sii.http', message = 'anything', "
+            "message_params = '{\"status\": \"503\", \"detail\": \"Service Unavailable\"}' WHERE id = %s",
+            [document],
+        )
+        self.env.cr.execute("UPDATE dte_sidecar.dte_failed_queue SET document_id = %s, next_retry_date = "
+                            "'2026-12-08 13:00:00', error_code = 'sii.http' WHERE id = %s", [document, capped.id])
+        self.env.invalidate_all()
+        text = self.env_es["dte.document"].browse(document).message_text
+        self.assertEqual(
+            text, "El SII respondió con el estado HTTP 503 (sii.http). Próximo reintento: 8 dic 2026, 10:00.",
+        )
+        self.assertEqual(self.move.with_env(self.env_es).dte_message, text)
+
+    def test_kept_documents_and_alerts_read_from_their_codes(self):
+        kept = self.env_es["dte.contingency.pending"].browse(self.insert_sidecar_row("dte_contingency_pending", {
+            "company_id": self.company.id, "dte_type": "33", "folio": "4322", "rut_emisor": "76000001-9",
+            "move_id": self.move.id, "xml_content": b"<DTE/>", "stored_date": fields.Datetime.now(),
+            "uploaded": False, "error_code": "contingency.quarantined", "error_params": '{"detail": "not XML"}',
+        }))
+        self.assertEqual(kept.error_text, "Apartado: el XML guardado no se puede leer (contingency.quarantined)")
+        Alert = self.env_es["dte.alert"]
+        cases = [
+            ("queue_backlog", '{"count": 1234}',
+             "1.234 documentos esperan en la cola de reintentos (más de 10) (queue_backlog)"),
+            ("retry_success_low", '{"rate": 66.66666, "total": 3}',
+             "Solo el 66,7 % de los documentos reintentados llegó al SII (menos del 80 %) (retry_success_low)"),
+            ("folios_low", '{"dte_type": "33", "left": 8, "types": []}',
+             "Quedan solo 8 folios del DTE 33: cargue un CAF nuevo (folios_low)"),
+            ("no_verdict", '{"track_id": "0005001277", "envelope_id": 3}',
+             "El SII lleva días sin dar su veredicto del Track ID 0005001277 (no_verdict)"),
+        ]
+        for rule, details, expected in cases:
+            with self.subTest(rule=rule):
+                alert = Alert.browse(self.insert_sidecar_row("dte_alert", {
+                    "company_id": self.company.id, "rule": rule, "message": "English for logs",
+                    "details": details, "raised_at": fields.Datetime.now(),
+                }))
+                self.assertEqual(alert.text, expected)
+                self.assertEqual(alert.display_name, expected)
 
     def test_search_boxes_look_folios_and_track_ids_up_as_a_btree_serves(self):
         """At millions of rows a "contains" search reads every row: the search boxes look a

@@ -4,12 +4,13 @@
 actions, the retry history, the messages in Spanish, the dashboard."""
 
 import contextlib
+import json
 import logging
 
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
 
-from .common import DteLiveCommon
+from .common import ENGLISH, DteLiveCommon
 
 RETRY_LOGGER = "odoo.addons.l10n_cl_dte_sidecar.models.dte_failed_queue"
 BACKUP_LOGGER = "odoo.addons.l10n_cl_dte_sidecar.models.dte_backup"
@@ -107,29 +108,31 @@ class TestSmokeScreens(DteLiveCommon, TransactionCase):
         with self.step(self.live_manager_uid) as env:
             env = env(context={"lang": "es_CL", "tz": "America/Santiago"})
             entry = env["dte.failed.queue"].browse(entry_id)
-            # The error reads as Spanish, starts with a capital, keeps its code for support,
-            # and says the next retry in Santiago's time, not UTC.
-            self.assertIn("http-500", entry.error_message)
-            self.assertTrue(entry.error_text.startswith("El SII respondió con un error del servidor (http-500)."),
-                            entry.error_text)
-            # The invoice's message says when the next retry is: in Santiago's time, not UTC.
-            move = entry.move_id
-            self.assertIn("UTC", move.dte_document_id.message, "the sidecar writes UTC")
-            self.assertTrue(move.dte_message.startswith("El SII respondió con un error del servidor (http-500)."),
-                            move.dte_message)
-            self.assertNotIn("UTC", move.dte_message)
+            # The error reads from its code in Spanish, keeps the code for support, and
+            # says the next retry in Santiago's time, not UTC; no English.
+            self.assertEqual(entry.error_code, "sii.http")
+            self.assertEqual(json.loads(entry.error_params)["status"], "500")
+            self.assertTrue(entry.error_text.startswith("El SII respondió con el estado HTTP 500 (sii.http). "
+                                                        "Próximo reintento: "), entry.error_text)
             local = fields.Datetime.context_timestamp(entry, entry.next_retry_date)
-            self.assertIn("Próximo reintento: ", move.dte_message)
-            self.assertIn(f"{local.hour}:{local.minute:02d}", move.dte_message)
-            # The history is rows, not JSON.
+            self.assertIn(f"{local.hour}:{local.minute:02d}", entry.error_text)
+            # The invoice's message says the same, from its document's code and its entry.
+            move = entry.move_id
+            self.assertEqual(move.dte_document_id.message_code, "sii.http")
+            self.assertEqual(move.dte_message, entry.error_text)
+            self.assertNotIn("UTC", move.dte_message)
+            # The history is rows, not JSON, read from the event's code.
             rows = entry._retry_history_rows()
             self.assertEqual(len(rows), 1)
             when, outcome, code, message = rows[0]
-            self.assertEqual((outcome, code), ("Envío fallido", "http-500"))
+            self.assertEqual((outcome, code, message),
+                             ("Envío fallido", "HTTP 500", "El SII respondió con el estado HTTP 500 (sii.http)"))
             failed = fields.Datetime.context_timestamp(entry, entry.failed_date)
             self.assertIn(f"{failed.hour}:{failed.minute:02d}", when)
             self.assertNotIn("{", entry.retry_history_html)
-            self.assertIn("<td>http-500</td>", entry.retry_history_html)
+            self.assertIn("<td>HTTP 500</td>", entry.retry_history_html)
+            for text in (entry.error_text, move.dte_message, message):
+                self.assertNotRegex(text, ENGLISH)
             entry.action_retry_now()
         with self.step(self.live_manager_uid) as env:
             env = env(context={"lang": "es_CL", "tz": "America/Santiago"})
@@ -139,7 +142,8 @@ class TestSmokeScreens(DteLiveCommon, TransactionCase):
             self.assertEqual(outcomes, ["Envío fallido", "Reintento 1 exitoso"])
             self.assertEqual(entry.retry_count, 1)
             document = env["dte.document"].search([("move_id", "=", entry.move_id.id)])
-            self.assertRegex(document.message_text, r"^(Recibido|Aceptado) por el SII")
+            self.assertRegex(document.message_text, r"^(Recibido por el SII|Veredicto del SII)")
+            self.assertRegex(document.message_text, r"\((sii\.received|sii\.received_earlier|sii\.verdict)\)$")
             self.assertNotIn("received by", document.message_text)
             # The manual retry in the audit log: a label, and the entry it was about.
             audit = env["dte.audit.log"].search([("target_model", "=", "dte.failed.queue"),
