@@ -13,8 +13,7 @@ class TestSendChatter(DteCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("es_CL")
-        cls.env["ir.module.module"]._load_module_terms(["l10n_cl_dte_sidecar"], ["es_CL"], overwrite=True)
+        cls._spanish_env()
 
     def send(self, answer, lang="en_US"):
         move = self._create_invoice().with_context(lang=lang)

@@ -17,19 +17,39 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 CALL = "odoo.addons.l10n_cl_dte_sidecar.models.dte_sidecar_client.sidecar_rpc.call"
 
 
+def message_params(vocab):
+    """``{code: [params]}`` of a vocabulary's messages: what the addon depends on. The
+    English beside them is for logs, and may change freely."""
+    return {message["code"]: list(message.get("params") or []) for message in vocab.get("messages", [])}
+
+
+def message_drift(live, known):
+    """The codes of ``live`` (the sidecar's) missing from ``known`` (the snapshot), gone
+    from it, or with other parameters."""
+    problems = []
+    for code in sorted(set(live) | set(known)):
+        if code not in known:
+            problems.append(f"messages: the sidecar publishes {code} {live[code]}, the snapshot lacks it "
+                            "(tools/sidecar_vocabulary.json)")
+        elif code not in live:
+            problems.append(f"messages: the snapshot has {code}, the sidecar no longer publishes it "
+                            "(tools/sidecar_vocabulary.json)")
+        elif live[code] != known[code]:
+            problems.append(f"messages: {code} takes {live[code]} in the sidecar, {known[code]} in the "
+                            "snapshot (tools/sidecar_vocabulary.json)")
+    return problems
+
+
 def vocabulary_problems(env, vocab, snapshot=None):
     """What the addon lacks to speak ``vocab`` (a vocabulary as the sidecar publishes it),
-    as sentences; empty when nothing. ``snapshot`` (the addon's, by default) must equal it."""
+    as sentences; empty when nothing. ``snapshot`` (the addon's, by default) must hold the
+    same codes with the same parameters, states and lists; a message's English wording
+    alone is no drift."""
     snapshot = vocabulary.VOCABULARY if snapshot is None else snapshot
     problems = []
     for key in sorted(set(vocab) | set(snapshot)):
         if key == "messages":
-            live = {message["code"]: message for message in vocab.get(key, [])}
-            known = {message["code"]: message for message in snapshot.get(key, [])}
-            for code in sorted(set(live) | set(known)):
-                if live.get(code) != known.get(code):
-                    problems.append(f"messages: the sidecar publishes {live.get(code)!r}, the snapshot has "
-                                    f"{known.get(code)!r} (tools/sidecar_vocabulary.json)")
+            problems += message_drift(message_params(vocab), message_params(snapshot))
         elif vocab.get(key) != snapshot.get(key):
             problems.append(f"{key}: the sidecar publishes {vocab.get(key)!r}, the snapshot has "
                             f"{snapshot.get(key)!r} (tools/sidecar_vocabulary.json)")
@@ -65,9 +85,7 @@ class TestSidecarMessages(DteCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env["res.lang"]._activate_lang("es_CL")
-        cls.env["ir.module.module"]._load_module_terms(["l10n_cl_dte_sidecar"], ["es_CL"], overwrite=True)
-        cls.env_es = cls.env(context={"lang": "es_CL", "tz": "America/Santiago"})
+        cls.env_es = cls._spanish_env()
 
     def refusal(self, code, params, name="odoo.exceptions.UserError", english="some English", status=422,
                 retryable=False):
@@ -94,6 +112,38 @@ class TestSidecarMessages(DteCommon):
         self.assertTrue(any(p.startswith("contingency_reasons: the sidecar publishes") for p in problems), problems)
         self.assertIn("contingency_reasons: the value 'flood' has no label", problems)
         self.assertIn("sii.new_thing: no sentence in _dte_message_sentences", problems)
+        self.assertIn("messages: the sidecar publishes sii.new_thing ['x'], the snapshot lacks it "
+                      "(tools/sidecar_vocabulary.json)", problems)
+        # A code gone, a code's parameters renamed, a state more.
+        states = {**vocabulary.VOCABULARY["states"],
+                  "queue": [*vocabulary.values("states.queue"), "frozen"]}
+        changed = {**vocabulary.VOCABULARY, "states": states, "messages": [
+            {**message, "params": ["status", "text"]} if message["code"] == "sii.http" else message
+            for message in vocabulary.VOCABULARY["messages"] if message["code"] != "sii.received_earlier"
+        ]}
+        problems = vocabulary_problems(self.env, changed)
+        self.assertIn("messages: the snapshot has sii.received_earlier, the sidecar no longer publishes it "
+                      "(tools/sidecar_vocabulary.json)", problems)
+        self.assertIn("messages: sii.http takes ['status', 'text'] in the sidecar, ['status', 'detail'] in the "
+                      "snapshot (tools/sidecar_vocabulary.json)", problems)
+        self.assertIn("sii.http: the sentence uses ['status'], the code's parameters are ['status', 'text']", problems)
+        self.assertTrue(any(p.startswith("states: the sidecar publishes") for p in problems), problems)
+        self.assertIn("states.queue: the value 'frozen' has no label", problems)
+
+    def test_a_new_english_wording_is_no_drift(self):
+        """The sidecar rewords a message (its English, for logs): nothing the addon shows
+        changes, and the drift test stays green."""
+        reworded = {**vocabulary.VOCABULARY, "messages": [
+            {**message, "english": "A wholly different English wording: " + message["english"]}
+            for message in vocabulary.VOCABULARY["messages"]
+        ]}
+        self.assertEqual(vocabulary_problems(self.env, reworded), [])
+        client = self.env_es["dte.sidecar.client"]
+        params = {"status": "500", "detail": "Internal Server Error"}
+        with patch.object(vocabulary, "VOCABULARY", reworded):
+            reworded_text = client._dte_stored_text("sii.http", params, "A wholly different English wording")
+        self.assertEqual(reworded_text, client._dte_stored_text("sii.http", params, "the SII answered HTTP 500"))
+        self.assertEqual(reworded_text, "El SII respondió con el estado HTTP 500 (sii.http)")
         renamed = {**vocabulary.VOCABULARY, "messages": [
             {**message, "params": ["company_id", "rut"]} if message["code"] == "company.issuer_rut_differs" else message
             for message in vocabulary.VOCABULARY["messages"]
