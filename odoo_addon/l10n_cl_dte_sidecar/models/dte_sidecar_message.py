@@ -66,11 +66,12 @@ PARAM_KINDS = {
 #: Where a code's parameter is shown otherwise than its name says.
 CODE_PARAM_KINDS = {
     "orm.invalid_field": {"field": "raw"},
-    "queue.move_refused": {"from": "queue_state", "to": "queue_state"},
-    "queue.abandon_not_pending": {"state": "queue_state"},
-    "queue.requeue_not_abandoned": {"state": "queue_state"},
-    "queue.retry_not_pending": {"state": "queue_state"},
-    "queue.changed": {"to": "queue_state"},
+    # A queue entry by its name (``DTE 33 N° 27``): its id is the sidecar's.
+    "queue.move_refused": {"id": "queue_entry", "from": "queue_state", "to": "queue_state"},
+    "queue.abandon_not_pending": {"id": "queue_entry", "state": "queue_state"},
+    "queue.requeue_not_abandoned": {"id": "queue_entry", "state": "queue_state"},
+    "queue.retry_not_pending": {"id": "queue_entry", "state": "queue_state"},
+    "queue.changed": {"id": "queue_entry", "to": "queue_state"},
 }
 #: The selections that label the values an argument may take (``rpc.unknown_choice``).
 CHOICE_FIELDS = {
@@ -447,6 +448,11 @@ class DteSidecarClient(models.AbstractModel):
             move = self.env["account.move"].browse(value).exists()
             if move and move.has_access("read"):
                 return move.display_name
+            return str(value)
+        if kind == "queue_entry" and isinstance(value, int) and not isinstance(value, bool):
+            entry = self.env["dte.failed.queue"].browse(value).exists()
+            if entry and entry.has_access("read"):
+                return entry.display_name
             return str(value)
         if kind == "queue_state":
             return self._dte_label("dte.failed.queue", "state", value)

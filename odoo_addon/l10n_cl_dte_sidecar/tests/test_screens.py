@@ -155,6 +155,10 @@ class TestScreens(DteCommon):
         own = self._queue_entry(folio="9", error_message="http-500: the SII answered HTTP 500",
                                 state="abandoned", retry_count=5)
         self.assertEqual(own.error_text, "Http-500: the SII answered HTTP 500. Abandonado después de 5 reintentos.")
+        # A refusal about an entry names it as the lists do, not by the sidecar's id.
+        self.assertTrue(self.env_es["dte.sidecar.client"]._dte_message_text(
+            "queue.retry_not_pending", {"id": own.id, "state": "abandoned"},
+        ).startswith("La entrada DTE 33 N° 9 está en estado Abandonado"))
         # The history: an event with its code, an older one without.
         history = (
             '[{"date": "2026-12-07 21:00:00", "event": "failed", "error_type": "unavailable", '

@@ -265,8 +265,8 @@ class TestSidecarMessages(DteCommon):
                          "No se pudo conectar con el SII (sii.connection)")
         # Queue states by their labels.
         self.assertEqual(
-            client._dte_message_text("queue.retry_not_pending", {"id": 7, "state": "abandoned"}),
-            "La entrada 7 está en estado Abandonado: solo las entradas pendientes se pueden reintentar "
+            client._dte_message_text("queue.retry_not_pending", {"id": 987654321, "state": "abandoned"}),
+            "La entrada 987654321 está en estado Abandonado: solo las entradas pendientes se pueden reintentar "
             "(primero vuelva a encolar una abandonada) (queue.retry_not_pending)",
         )
 
