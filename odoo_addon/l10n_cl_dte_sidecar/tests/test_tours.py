@@ -14,7 +14,7 @@ from odoo.addons.base.models import ir_actions_report
 
 from .common import CERT_PASSWORD, DATA_DIR
 from .test_smoke_print import RUN_WKHTMLTOPDF, PrintedDteChecks
-from .tour_common import DteTourCase, screenshot_dir
+from .tour_common import DteTourCase, expected_refusals, screenshot_dir
 
 SENT = ("sent", "accepted", "accepted_with_objections")
 
@@ -255,20 +255,44 @@ class TestDteTours(PrintedDteChecks, DteTourCase):
 
     def test_08_refusals_read_in_spanish(self):
         """The sidecar refuses a CAF that overlaps one already loaded (folios 50-150 of type
-        33) and a certificate with a wrong password: the manager reads each refusal in
-        Spanish, with its code, and no English sentence (the tour fails on one)."""
+        33), a certificate with a wrong password, and a retry or an abandon of an entry
+        already abandoned: the manager reads each refusal in Spanish, with its code, and no
+        English sentence (the tour fails on one); the entry's error and history too."""
         with self.step() as env:
             company_name = env["res.company"].browse(self.live_company_id).name
-        self.dte_tour("/odoo/settings", "dte_refusals_in_spanish", self.tour_manager_login, {
-            "company_name": company_name,
-            "p12": base64.b64encode((DATA_DIR / "signer-11111111-1.p12").read_bytes()).decode(),
-            "caf": base64.b64encode(self._caf_file("33", 50, 150)).decode(),
-            "caf_name": "CAF-33-50-150.xml",
-            "certificate_code": "certificate.unusable",
-        })
+        with expected_refusals("caf.overlaps", "certificate.unusable"):
+            self.dte_tour("/odoo/settings", "dte_refusals_in_spanish", self.tour_manager_login, {
+                "company_name": company_name,
+                "p12": base64.b64encode((DATA_DIR / "signer-11111111-1.p12").read_bytes()).decode(),
+                "caf": base64.b64encode(self._caf_file("33", 50, 150)).decode(),
+                "caf_name": "CAF-33-50-150.xml",
+                "certificate_code": "certificate.unusable",
+            })
         texts = {report["code"]: report["text"] for report in self.tour_reports}
         self.assertEqual(set(texts), {"caf.overlaps", "certificate.unusable"})
         self.assertEqual(texts["caf.overlaps"], "Los folios 50 a 150 del DTE 33 se superponen con un CAF ya cargado "
                                                 f"para la empresa {company_name} (caf.overlaps)")
         self.assertEqual(texts["certificate.unusable"],
                          "El certificado no se puede usar: revise el archivo y su contraseña (certificate.unusable)")
+        # The retry queue: "Retry now" and "Abandon" on an entry already abandoned, then
+        # the entry's error and history, read from the codes the sidecar stored.
+        move_id = self.failed_invoice()
+        with self.step(self.live_manager_uid) as env:
+            entry = env["dte.failed.queue"].search([("move_id", "=", move_id)])
+            entry.action_abandon()
+            folio = entry.folio
+        with expected_refusals("queue.retry_not_pending", "queue.abandon_not_pending"):
+            self.dte_tour("/odoo/action-l10n_cl_dte_sidecar.action_dte_failed_queue", "dte_queue_refusals_in_spanish",
+                          self.tour_manager_login, {"folio": folio, "company_name": company_name})
+        texts = {report["code"]: report["text"] for report in self.tour_reports}
+        entry_name = f"DTE 33 N° {folio}"
+        self.assertEqual(texts["queue.retry_not_pending"], (
+            f"La entrada {entry_name} está en estado Abandonado: solo las entradas pendientes se pueden reintentar "
+            "(primero vuelva a encolar una abandonada) (queue.retry_not_pending)"))
+        self.assertEqual(texts["queue.abandon_not_pending"], (
+            f"La entrada {entry_name} está en estado Abandonado: solo las entradas pendientes se pueden abandonar "
+            "(queue.abandon_not_pending)"))
+        self.assertEqual(texts["error_text"],
+                         "El SII respondió con el estado HTTP 500 (sii.http). Abandonado: no se reintentará.")
+        self.assertIn("Envío fallido HTTP 500 El SII respondió con el estado HTTP 500 (sii.http)",
+                      texts["retry_history"])

@@ -31,6 +31,33 @@ export function screenshot(name) {
     ];
 }
 
+/** Words of an English sentence that a Spanish one never holds. */
+export const ENGLISH =
+    /\b(the|is|are|not|of|and|already|must|cannot|expected|company|unknown|invalid|register|certificate|document|password|answered|retry|sent|failed|waiting|next)\b/i;
+
+/**
+ * A step that fails when the text of ``trigger`` holds an English sentence; ``data`` (the
+ * company's name, the code in parentheses…) is taken out first: it is not prose. The text
+ * goes to the test as a ``dte-tour-report`` with ``report`` as its key.
+ */
+export function noEnglish(content, trigger, report, data = () => []) {
+    return {
+        content,
+        trigger,
+        run() {
+            const text = this.anchor.innerText.replace(/\s+/g, " ").trim();
+            console.log(`dte-tour-report:${JSON.stringify({ code: report, text })}`);
+            let prose = text;
+            for (const item of data()) {
+                prose = prose.split(item).join("");
+            }
+            if (ENGLISH.test(prose)) {
+                throw new Error(`English on screen: ${text}`);
+            }
+        },
+    };
+}
+
 export function notification(type, text) {
     const body = text ? `:contains(${text})` : "";
     return {
@@ -69,6 +96,21 @@ export function uploadFile(fieldName, file) {
             input.dispatchEvent(new Event("change", { bubbles: true }));
         },
     };
+}
+
+/** Choose the CAF file of tourData() (``caf``, ``caf_name``) in the upload dialog. */
+export function chooseCaf() {
+    return [
+        uploadFile("caf_file", () => ({
+            name: tourData().caf_name,
+            base64: tourData().caf,
+            type: "text/xml",
+        })),
+        {
+            content: "The CAF file is chosen",
+            trigger: '.modal div[name="caf_file"] input.o_input:value(/xml$/)',
+        },
+    ];
 }
 
 export function openDteMenu(xmlid) {

@@ -6,7 +6,9 @@
 import { registry } from "@web/core/registry";
 
 import {
+    chooseCaf,
     closeNotifications,
+    noEnglish,
     notification,
     openDteMenu,
     openSiiTab,
@@ -94,15 +96,7 @@ tours.add("dte_setup", {
                 return helpers.edit(tourData().password);
             },
         },
-        uploadFile("caf_file", () => ({
-            name: tourData().caf_name,
-            base64: tourData().caf,
-            type: "text/xml",
-        })),
-        {
-            content: "The CAF file is chosen",
-            trigger: '.modal div[name="caf_file"] input.o_input:value(/xml$/)',
-        },
+        ...chooseCaf(),
         ...screenshot("upload_wizard"),
         {
             content: "Send them to the sidecar",
@@ -182,6 +176,13 @@ tours.add("dte_send_fails", {
             content: "The document failed",
             trigger: '.o_notebook div[name="dte_state"]:contains(Fallido)',
         },
+        noEnglish(
+            "Why, in Spanish, from the code the sidecar stored, with the next retry",
+            '.o_notebook div[name="dte_message"]:contains((sii.http)):contains(Próximo reintento)',
+            "dte_message",
+            () => ["(sii.http)"]
+        ),
+        ...screenshot("invoice_send_failed"),
     ],
 });
 
@@ -213,6 +214,12 @@ tours.add("dte_retry_fails", {
             content: "Still pending",
             trigger: '.o_form_view .o_statusbar_status button.o_arrow_button_current[data-value="pending"]',
         },
+        noEnglish(
+            "The entry's error reads in Spanish, from its code",
+            '.o_form_view div[name="error_text"]:contains((sii.http))',
+            "error_text",
+            () => ["(sii.http)"]
+        ),
         ...screenshot("retry_failed"),
     ],
 });
