@@ -162,7 +162,6 @@ class DteSidecarClient(models.AbstractModel):
             "request.body_too_large": _("The request is larger than the DTE service accepts (%(limit)s)"),
             "request.busy": _("The DTE service is busy with other large requests; try again in a moment"),
             "request.malformed": _("The DTE service did not understand the request"),
-            "request.header_invalid": _("The DTE service cannot read the %(header)s header of the request"),
             "request.answer_too_large": _(
                 "The answer would be larger than %(limit)s: ask for fewer records or fields"
             ),
