@@ -60,7 +60,7 @@ pub fn hold(conn: &mut PgConnection, rows: &[NewPendingDte<'_>]) -> AppResult<()
 /// A held document whose stored XML cannot be sent: kept aside for a person. The reason is
 /// its upload error too, so that lists show it.
 pub fn quarantine(conn: &mut PgConnection, id: i32, reason: &Message) -> AppResult<()> {
-    moved_from(conn, &[id], PendingState::Quarantined)?;
+    moved_from(conn, Kept::Ids(&[id]), PendingState::Quarantined)?;
     let english = reason.english();
     diesel::update(dte_contingency_pending::table.find(id))
         .set((
@@ -75,7 +75,7 @@ pub fn quarantine(conn: &mut PgConnection, id: i32, reason: &Message) -> AppResu
 
 /// Held documents a drain put in `envelope`.
 pub fn put_in_envelope(conn: &mut PgConnection, ids: &[i32], envelope: i32) -> AppResult<()> {
-    moved_from(conn, ids, PendingState::Enveloped)?;
+    moved_from(conn, Kept::Ids(ids), PendingState::Enveloped)?;
     diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(ids)))
         .set(dte_contingency_pending::envelope_id.eq(envelope))
         .execute(conn)?;
@@ -85,9 +85,22 @@ pub fn put_in_envelope(conn: &mut PgConnection, ids: &[i32], envelope: i32) -> A
 /// The upload of a kept document failed; the retry queue carries it on. One the SII
 /// already has stays uploaded.
 pub fn record_upload_failure(conn: &mut PgConnection, id: i32, error: &SiiError) -> AppResult<()> {
-    moved_from(conn, &[id], PendingState::Failed)?;
+    let ids = moved_from(conn, Kept::Ids(&[id]), PendingState::Failed)?;
+    write_upload_failure(conn, &ids, error)
+}
+
+/// [`record_upload_failure`] for the kept row of a document, if it has one.
+pub fn record_upload_failure_of_document(conn: &mut PgConnection, document_id: i32, error: &SiiError) -> AppResult<()> {
+    let ids = moved_from(conn, Kept::OfDocument(document_id), PendingState::Failed)?;
+    write_upload_failure(conn, &ids, error)
+}
+
+fn write_upload_failure(conn: &mut PgConnection, ids: &[i32], error: &SiiError) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     let said = error.said();
-    diesel::update(dte_contingency_pending::table.find(id).filter(dte_contingency_pending::uploaded.eq(false)))
+    diesel::update(dte_contingency_pending::table.filter(dte_contingency_pending::id.eq_any(ids)))
         .set((
             dte_contingency_pending::upload_error.eq(error.to_string()),
             dte_contingency_pending::error_code.eq(said.code()),
@@ -97,24 +110,12 @@ pub fn record_upload_failure(conn: &mut PgConnection, id: i32, error: &SiiError)
     Ok(())
 }
 
-/// [`record_upload_failure`] for the kept row of a document, if it has one.
-pub fn record_upload_failure_of_document(conn: &mut PgConnection, document_id: i32, error: &SiiError) -> AppResult<()> {
-    let ids: Vec<i32> = dte_contingency_pending::table
-        .filter(dte_contingency_pending::document_id.eq(document_id))
-        .select(dte_contingency_pending::id)
-        .load(conn)?;
-    for id in ids {
-        record_upload_failure(conn, id, error)?;
-    }
-    Ok(())
-}
-
 /// Kept documents the SII now has.
 pub fn mark_uploaded(conn: &mut PgConnection, ids: &[i32], track_id: Option<&str>, now: Timestamp) -> AppResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    moved_from(conn, ids, PendingState::Uploaded)?;
+    moved_from(conn, Kept::Ids(ids), PendingState::Uploaded)?;
     let not_yet = dte_contingency_pending::id.eq_any(ids).and(dte_contingency_pending::uploaded.eq(false));
     diesel::update(dte_contingency_pending::table.filter(not_yet))
         .set((
@@ -129,28 +130,39 @@ pub fn mark_uploaded(conn: &mut PgConnection, ids: &[i32], track_id: Option<&str
     Ok(())
 }
 
-/// Refuses a move [`PendingState::may_become`] does not allow, for any of `ids`, naming the
-/// row: a write that would break the lifecycle is a fault of the code, never done.
-fn moved_from(conn: &mut PgConnection, ids: &[i32], to: PendingState) -> AppResult<()> {
-    // A row already where the move goes is left as it is (an upload recorded twice).
-    let rows: Vec<(i32, bool, Option<i32>, bool, bool)> = dte_contingency_pending::table
-        .filter(dte_contingency_pending::id.eq_any(ids))
-        .filter(dte_contingency_pending::uploaded.eq(false))
+/// Which kept documents a move is about.
+enum Kept<'a> {
+    Ids(&'a [i32]),
+    OfDocument(i32),
+}
+
+/// Refuses a move [`PendingState::may_become`] does not allow, for any of the rows, naming
+/// the row: a write that would break the lifecycle is a fault of the code, never done.
+/// Answers the rows to move: those not uploaded yet (a row already uploaded is left as it
+/// is, as when an upload is recorded twice).
+fn moved_from(conn: &mut PgConnection, which: Kept<'_>, to: PendingState) -> AppResult<Vec<i32>> {
+    let rows = dte_contingency_pending::table.filter(dte_contingency_pending::uploaded.eq(false)).into_boxed();
+    let rows = match which {
+        Kept::Ids(ids) => rows.filter(dte_contingency_pending::id.eq_any(ids)),
+        Kept::OfDocument(document_id) => rows.filter(dte_contingency_pending::document_id.eq(document_id)),
+    };
+    let rows: Vec<(i32, Option<i32>, bool, bool)> = rows
         .select((
             dte_contingency_pending::id,
-            dte_contingency_pending::uploaded,
             dte_contingency_pending::envelope_id,
             dte_contingency_pending::quarantine_reason.is_not_null(),
             dte_contingency_pending::upload_error.is_not_null(),
         ))
         .load(conn)?;
-    for (id, uploaded, envelope_id, quarantined, failed) in rows {
-        let from = PendingState::of(uploaded, envelope_id, quarantined, failed);
+    let mut moving = Vec::with_capacity(rows.len());
+    for (id, envelope_id, quarantined, failed) in rows {
+        let from = PendingState::of(false, envelope_id, quarantined, failed);
         if !from.may_become(to) {
             return Err(AppError::internal(anyhow::anyhow!("kept document {id} is {from}: it may not become {to}")));
         }
+        moving.push(id);
     }
-    Ok(())
+    Ok(moving)
 }
 
 /// A company's switch, off, unless it has one already.
